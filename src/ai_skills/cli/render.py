@@ -1,0 +1,47 @@
+"""The one output layer: JSON for scripts, short lines for people, errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ai_skills.errors import AiSkillsError
+
+T = TypeVar("T")
+
+
+def use_color() -> bool:
+    """Color only on a terminal and never when NO_COLOR is set (https://no-color.org)."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def emit_json(data: Any) -> None:
+    """Print `data` as indented JSON on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def say(line: str = "") -> None:
+    """A line of normal output on stdout."""
+    sys.stdout.write(line + "\n")
+
+
+def note(line: str) -> None:
+    """A line of progress or change report on stderr (keeps stdout clean for data)."""
+    sys.stderr.write(line + "\n")
+
+
+def fail(error: AiSkillsError, *, prog: str) -> int:
+    """Print a user error as one line on stderr and return its exit code."""
+    sys.stderr.write(f"{prog}: error: {error}\n")
+    return error.exit_code
+
+
+def run_guarded(prog: str, main: Callable[[], T]) -> T | int:
+    """Call `main`, turning AiSkillsError into a one-line message and its exit code."""
+    try:
+        return main()
+    except AiSkillsError as error:
+        return fail(error, prog=prog)

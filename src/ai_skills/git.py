@@ -1,0 +1,93 @@
+"""Running git, and finding a repository without running git (the use-skills hot path)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from ai_skills.errors import CommandError
+
+# Variables that would make git act on another repository than the one we name with cwd.
+_GIT_REPO_VARIABLES = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a git child: ours minus repository overrides, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_REPO_VARIABLES}
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    env.update(extra or {})
+    return env
+
+
+def run_git(
+    args: list[str],
+    *,
+    cwd: Path,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `git ARGS` in `cwd`; raise CommandError with command, code and stderr on failure."""
+    argv = ["git", *args]
+    proc = subprocess.run(
+        argv,
+        cwd=cwd,
+        env=git_env(env),
+        input=input_text,
+        capture_output=True,
+        text=True,
+    )
+    if check and proc.returncode != 0:
+        raise CommandError(argv=argv, returncode=proc.returncode, stderr=proc.stderr)
+    return proc
+
+
+def git_out(args: list[str], *, cwd: Path) -> str:
+    """Stdout of a successful git command, stripped."""
+    return run_git(args, cwd=cwd).stdout.strip()
+
+
+def find_worktree_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` holding a `.git` entry, or None."""
+    here = start
+    while True:
+        if os.path.lexists(here / ".git"):
+            return here
+        if here.parent == here:
+            return None
+        here = here.parent
+
+
+def git_dir_of(worktree_root: Path) -> Path | None:
+    """The git dir of a worktree root: `.git` itself, or where a `.git` file points."""
+    dot_git = worktree_root / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    try:
+        first_line = dot_git.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
+    if not first_line.startswith("gitdir:"):
+        return None
+    target = Path(first_line.removeprefix("gitdir:").strip())
+    return target if target.is_absolute() else (worktree_root / target)
+
+
+def common_dir_of(git_dir: Path) -> Path:
+    """The common dir shared by all worktrees (`commondir` file), else the git dir itself."""
+    try:
+        rel = (git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except OSError:
+        return git_dir
+    path = Path(rel)
+    return path if path.is_absolute() else (git_dir / path).resolve()
