@@ -1,0 +1,434 @@
+# The logic of the home-manager module, in builtins only (no nixpkgs), so that it can be
+# tested with `nix-instantiate --eval --strict --json` and driven by the same JSON vectors
+# as the Python code (tests/vectors/global_selection/). Keep it in step with
+# src/ai_skills/agents.py (target folders) and src/ai_skills/selection.py (selection).
+let
+  inherit (builtins)
+    attrNames
+    concatLists
+    concatStringsSep
+    elem
+    filter
+    foldl'
+    genList
+    head
+    isAttrs
+    isString
+    length
+    listToAttrs
+    match
+    readDir
+    readFile
+    split
+    stringLength
+    substring
+    tail
+    ;
+
+  # The agents the global selection knows, in the order errors and links are reported.
+  agentNames = [
+    "claude"
+    "opencode"
+    "codex"
+    "agents"
+  ];
+
+  lines = text: map stripCR (filter isString (split "\n" text));
+
+  stripCR =
+    line:
+    let
+      n = stringLength line;
+    in
+    if n > 0 && substring (n - 1) 1 line == "\r" then substring 0 (n - 1) line else line;
+
+  trim =
+    s:
+    let
+      m = match "[[:space:]]*(.*[^[:space:]])?[[:space:]]*" s;
+    in
+    if m == null || head m == null then "" else head m;
+
+  hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
+
+  # Path-like values (paths, strings, flake inputs, derivations) as something `+ "/x"` and
+  # readDir accept, without copying a local path into the store.
+  asDir = dir: if isAttrs dir then dir.outPath else dir;
+
+  # ---- names ---------------------------------------------------------------------------
+
+  # Agent Skills name rules, as OpenCode enforces them.
+  isValidName =
+    name: isString name && stringLength name <= 64 && match "[a-z0-9]+(-[a-z0-9]+)*" name != null;
+
+  # ---- front matter --------------------------------------------------------------------
+
+  unquote =
+    value:
+    let
+      double = match ''"(.*)"'' value;
+      single = match "'(.*)'" value;
+    in
+    if double != null then
+      head double
+    else if single != null then
+      concatStringsSep "'" (filter isString (split "''" (head single)))
+    else
+      value;
+
+  plainValue =
+    value:
+    let
+      m = match "(.*[^[:space:]])[[:space:]]+#.*" value;
+    in
+    if m == null || hasPrefix "\"" value || hasPrefix "'" value then value else head m;
+
+  # One top-level `key: value` entry and the indented lines that continue it.
+  finishEntry =
+    entry:
+    let
+      first = trim entry.first;
+      rest = map trim (filter (l: trim l != "") entry.rest);
+      block = match "([|>])[-+]?" first;
+    in
+    if block != null then
+      concatStringsSep (if head block == "|" then "\n" else " ") rest
+    else
+      unquote (plainValue (concatStringsSep " " (filter (s: s != "") ([ first ] ++ rest))));
+
+  # The `---` block at the top of a SKILL.md as { fields = { key = "string"; }; } or
+  # { error = "reason"; }. A small YAML subset: top-level scalars, quoted scalars, block
+  # scalars (`|`, `>`) and indented continuation lines; nested values become plain text.
+  parseFrontMatter =
+    text:
+    let
+      all = lines text;
+      count = length all;
+      closing = filter (i: trim (builtins.elemAt all i) == "---") (genList (i: i + 1) (count - 1));
+      body = genList (i: builtins.elemAt all (i + 1)) (head closing - 1);
+      step =
+        acc: line:
+        if acc ? error then
+          acc
+        else if trim line == "" || hasPrefix "#" line then
+          acc
+        else if hasPrefix " " line || hasPrefix "\t" line then
+          if acc.current == null then
+            acc // { error = "an indented line comes before any key"; }
+          else
+            acc // { current = acc.current // { rest = acc.current.rest ++ [ line ]; }; }
+        else
+          let
+            kv = match "([A-Za-z0-9_.-]+):([[:space:]].*)?" line;
+          in
+          if kv == null then
+            acc // { error = "front matter line `${line}` is not `key: value`"; }
+          else
+            {
+              done = acc.done ++ (if acc.current == null then [ ] else [ acc.current ]);
+              current = {
+                key = head kv;
+                first = if builtins.elemAt kv 1 == null then "" else builtins.elemAt kv 1;
+                rest = [ ];
+              };
+            };
+      parsed = foldl' step {
+        done = [ ];
+        current = null;
+      } body;
+      entries = parsed.done ++ (if parsed.current == null then [ ] else [ parsed.current ]);
+    in
+    if count == 0 || trim (head all) != "---" then
+      { error = "does not start with a `---` front matter block"; }
+    else if closing == [ ] then
+      { error = "its front matter is not closed by a `---` line"; }
+    else if parsed ? error then
+      { inherit (parsed) error; }
+    else
+      {
+        fields = listToAttrs (
+          map (entry: {
+            name = entry.key;
+            value = finishEntry entry;
+          }) entries
+        );
+      };
+
+  # ---- catalog -------------------------------------------------------------------------
+
+  # Every folder directly under `dir`, with whether it holds a SKILL.md file.
+  foldersIn =
+    index: dir:
+    let
+      base = asDir dir;
+      entries = if builtins.pathExists base then readDir base else { };
+      isFolder = name: elem entries.${name} [
+        "directory"
+        "symlink"
+      ];
+      folder =
+        name:
+        let
+          path = base + "/${name}";
+          inside = if entries.${name} == "directory" || builtins.pathExists (path + "/.") then readDir path else { };
+        in
+        {
+          inherit name path index;
+          hasSkillMd = inside ? "SKILL.md" && inside."SKILL.md" != "directory";
+        };
+      folders = map folder (filter isFolder (attrNames entries));
+    in
+    # A symlink to something that is not a folder is not a skill folder at all.
+    filter (f: f.hasSkillMd || entries.${f.name} == "directory") folders;
+
+  # name -> { name, path, index } for every skill (a folder with SKILL.md) in `dirs`; a name
+  # found in several directories resolves to the first directory (listToAttrs keeps the first).
+  discover =
+    dirs:
+    let
+      all = concatLists (genList (i: foldersIn i (builtins.elemAt dirs i)) (length dirs));
+      toEntry = f: {
+        inherit (f) name;
+        value = f;
+      };
+    in
+    {
+      skills = listToAttrs (map toEntry (filter (f: f.hasSkillMd) all));
+      folders = listToAttrs (map toEntry all);
+    };
+
+  # Problems with one skill's SKILL.md, as error records without an agent.
+  checkSkill =
+    skill:
+    let
+      file = "${toString skill.path}/SKILL.md";
+      fm = parseFrontMatter (readFile (skill.path + "/SKILL.md"));
+      fields = fm.fields;
+      bad = message: [
+        {
+          kind = "invalid-front-matter";
+          skill = skill.name;
+          agent = null;
+          message = "${file}: ${message}";
+        }
+      ];
+      description = fields.description or "";
+    in
+    if fm ? error then
+      bad fm.error
+    else if !(fields ? name) || fields.name == "" then
+      bad "front matter has no `name`"
+    else if trim description == "" then
+      bad "front matter has no `description`"
+    else if stringLength description > 1024 then
+      bad "`description` is longer than 1024 characters"
+    else if fields.name != skill.name then
+      [
+        {
+          kind = "name-mismatch";
+          skill = skill.name;
+          agent = null;
+          message = "${file}: name '${fields.name}' does not match its folder name '${skill.name}'";
+        }
+      ]
+    else
+      [ ];
+
+  # ---- where agents read skills --------------------------------------------------------
+
+  # Like Python's Path(): drop empty and `.` segments (`..` is kept, as Path keeps it).
+  normalisePath =
+    path:
+    let
+      parts = filter (p: isString p && p != "" && p != ".") (split "/" path);
+    in
+    (if hasPrefix "/" path then "/" else "") + concatStringsSep "/" parts;
+
+  # An override variable as an absolute path, or null when unset or empty.
+  envPath =
+    env: cwd: var:
+    let
+      value = env.${var} or "";
+    in
+    if value == "" then
+      null
+    else if value == "~" || hasPrefix "~/" value then
+      normalisePath (env.HOME + substring 1 (-1) value)
+    else if hasPrefix "/" value then
+      normalisePath value
+    else
+      normalisePath "${cwd}/${value}";
+
+  orDefault = value: fallback: if value == null then fallback else value;
+
+  # The user-wide skills folder of `agent`; mirrors global_skills_dir in agents.py.
+  globalSkillsDir =
+    agent: env: cwd:
+    let
+      home = normalisePath env.HOME;
+      from = var: envPath env cwd var;
+    in
+    if agent == "claude" then
+      "${orDefault (from "CLAUDE_CONFIG_DIR") "${home}/.claude"}/skills"
+    else if agent == "opencode" then
+      "${orDefault (from "XDG_CONFIG_HOME") "${home}/.config"}/opencode/skills"
+    else if agent == "codex" then
+      "${orDefault (from "CODEX_HOME") "${home}/.codex"}/skills"
+    else if agent == "agents" then
+      "${home}/.agents/skills"
+    else
+      throw "unknown agent '${agent}'; known agents: ${concatStringsSep ", " agentNames}";
+
+  # ---- selection -----------------------------------------------------------------------
+
+  unique = foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ];
+
+  quoteList = names: concatStringsSep ", " (map (n: "'${n}'") names);
+
+  # Resolve per-agent lists of skill names against the catalog in `catalogDirs` (searched in
+  # order, first match wins). Returns
+  #   skills = { <agent> = { <name> = <skill folder>; }; };   only skills without errors
+  #   errors = [ { kind, skill, agent, message } ];            agent is null for SKILL.md problems
+  #   catalog = { <name> = { name, path, index }; };
+  resolve =
+    { catalogDirs, selection }:
+    let
+      found = discover catalogDirs;
+      catalog = found.skills;
+      available = attrNames catalog;
+      agents = filter (a: selection ? ${a}) agentNames;
+      unknownAgents = filter (a: !(elem a agentNames)) (attrNames selection);
+      wanted = agent: unique selection.${agent};
+      requested = unique (concatLists (map wanted agents));
+      validRequested = filter isValidName requested;
+
+      skillErrors = listToAttrs (
+        map (name: {
+          inherit name;
+          value =
+            if catalog ? ${name} then
+              checkSkill catalog.${name}
+            else if found.folders ? ${name} then
+              [
+                {
+                  kind = "missing-skill-md";
+                  skill = name;
+                  agent = null;
+                  message = "skill folder ${toString found.folders.${name}.path} has no SKILL.md";
+                }
+              ]
+            else
+              [ ];
+        }) validRequested
+      );
+
+      selectionError =
+        agent: name:
+        if !(isValidName name) then
+          [
+            {
+              kind = "invalid-name";
+              skill = name;
+              inherit agent;
+              message =
+                "invalid skill name '${name}' (for ${agent}): use 1-64 lowercase letters, digits "
+                + "and single hyphens, e.g. 'review-gate'";
+            }
+          ]
+        else if !(catalog ? ${name}) && !(found.folders ? ${name}) then
+          [
+            {
+              kind = "unknown-skill";
+              skill = name;
+              inherit agent;
+              message =
+                "unknown skill '${name}' (for ${agent}); "
+                + (
+                  if available == [ ] then
+                    "no skills found in the catalog"
+                  else
+                    "available skills: ${concatStringsSep ", " available}"
+                );
+            }
+          ]
+        else
+          [ ];
+
+      usable = name: isValidName name && catalog ? ${name} && skillErrors.${name} == [ ];
+    in
+    if unknownAgents != [ ] then
+      throw "unknown agent ${quoteList unknownAgents}; known agents: ${concatStringsSep ", " agentNames}"
+    else
+      {
+        inherit catalog;
+        skills = listToAttrs (
+          map (agent: {
+            name = agent;
+            value = listToAttrs (
+              map (name: {
+                inherit name;
+                value = catalog.${name}.path;
+              }) (filter usable (wanted agent))
+            );
+          }) agents
+        );
+        errors =
+          concatLists (map (agent: concatLists (map (selectionError agent) (wanted agent))) agents)
+          ++ concatLists (map (name: skillErrors.${name}) validRequested);
+      };
+
+  # The global deploy: `resolve`, then one target per selected skill per agent.
+  #   links = { "<absolute target>" = <skill folder>; };  errors as in `resolve`.
+  selectGlobal =
+    {
+      catalogDirs,
+      selection,
+      env,
+      cwd ? "/",
+    }:
+    let
+      resolved = resolve { inherit catalogDirs selection; };
+      linksFor =
+        agent:
+        let
+          dir = globalSkillsDir agent env cwd;
+          skills = resolved.skills.${agent};
+        in
+        map (name: {
+          name = "${dir}/${name}";
+          value = skills.${name};
+        }) (attrNames skills);
+    in
+    {
+      links = listToAttrs (concatLists (map linksFor (attrNames resolved.skills)));
+      inherit (resolved) errors;
+    };
+
+  # The catalog as plain data for other flakes: name -> { path, description }.
+  catalogData =
+    dirs:
+    builtins.mapAttrs (
+      name: skill:
+      let
+        fm = parseFrontMatter (readFile (skill.path + "/SKILL.md"));
+      in
+      {
+        inherit (skill) path;
+        description = if fm ? fields then fm.fields.description or "" else "";
+      }
+    ) (discover dirs).skills;
+in
+{
+  inherit
+    agentNames
+    isValidName
+    parseFrontMatter
+    discover
+    checkSkill
+    globalSkillsDir
+    normalisePath
+    resolve
+    selectGlobal
+    catalogData
+    ;
+}
