@@ -43,3 +43,22 @@ def nix_json(file: Path | None = None, **kwargs: Any) -> Any:
 def nix_string(value: str) -> str:
     """A Nix string literal for `value`."""
     return json.dumps(value).replace("${", "\\${")
+
+
+def to_nix(value: Any) -> str:
+    """A Nix expression for a JSON-like Python value (dict keys quoted, None -> null)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return nix_string(value)
+    if isinstance(value, Path):
+        return nix_string(str(value))
+    if isinstance(value, list | tuple):
+        return "[ " + " ".join(f"({to_nix(v)})" for v in value) + " ]"
+    if isinstance(value, dict):
+        return "{ " + " ".join(f"{nix_string(k)} = {to_nix(v)};" for k, v in value.items()) + " }"
+    raise TypeError(f"no Nix form for {value!r}")
