@@ -20,7 +20,8 @@ from ai_skills.skill import SKILL_FILE, name_problems, validate_skill
 class SelectionError:
     """Why one selected skill cannot be deployed (kind is stable, for tests and scripts)."""
 
-    kind: str  # unknown-skill | invalid-name | missing-skill-md | invalid-front-matter | name-mismatch
+    # unknown-skill | invalid-name | missing-skill-md | invalid-front-matter | name-mismatch
+    kind: str
     skill: str
     agent: str | None
     message: str
