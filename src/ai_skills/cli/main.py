@@ -161,6 +161,32 @@ def _changes(report: GlobalDeployReport) -> bool:
     return needs_apply(report.steps)
 
 
+direnv_app = typer.Typer(
+    help="Set up `use skills` for direnv (not needed with home-manager's direnv option).",
+    no_args_is_help=True,
+)
+app.add_typer(direnv_app, name="direnv")
+
+
+@direnv_app.command("install")
+def direnv_install(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be written.")] = False,
+) -> None:
+    """Write ~/.config/direnv/lib/ai-skills.sh so `.envrc` files can say `use skills`.
+
+    Safe to run again: it refreshes its own file and refuses to overwrite anyone else's.
+    """
+    from ai_skills.direnv import install_library
+
+    path, changed = install_library(os.environ, dry_run=dry_run)
+    if changed:
+        note(f"ai-skills: {'would write' if dry_run else 'wrote'} {path}")
+    else:
+        note(f"ai-skills: {path} is up to date")
+    note("Next: add `use skills` to a project's .envrc, list skill names in .skills, "
+         "then `direnv allow`.")
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
