@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ai_skills import fastpath
 from ai_skills.errors import CommandError
+
+if TYPE_CHECKING:
+    import subprocess
 
 # Variables that would make git act on another repository than the one we name with cwd.
 _GIT_REPO_VARIABLES = (
@@ -38,6 +42,8 @@ def run_git(
     input_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `git ARGS` in `cwd`; raise CommandError with command, code and stderr on failure."""
+    import subprocess  # not at module level: use-skills finds repos without running git
+
     argv = ["git", *args]
     proc = subprocess.run(
         argv,
@@ -59,28 +65,14 @@ def git_out(args: list[str], *, cwd: Path) -> str:
 
 def find_worktree_root(start: Path) -> Path | None:
     """The nearest folder at or above `start` holding a `.git` entry, or None."""
-    here = start
-    while True:
-        if os.path.lexists(here / ".git"):
-            return here
-        if here.parent == here:
-            return None
-        here = here.parent
+    found = fastpath.find_repo_root(str(start))
+    return Path(found) if found else None
 
 
 def git_dir_of(worktree_root: Path) -> Path | None:
     """The git dir of a worktree root: `.git` itself, or where a `.git` file points."""
-    dot_git = worktree_root / ".git"
-    if dot_git.is_dir():
-        return dot_git
-    try:
-        first_line = dot_git.read_text(encoding="utf-8").splitlines()[0]
-    except (OSError, IndexError, UnicodeDecodeError):
-        return None
-    if not first_line.startswith("gitdir:"):
-        return None
-    target = Path(first_line.removeprefix("gitdir:").strip())
-    return target if target.is_absolute() else (worktree_root / target)
+    found = fastpath.git_dir(str(worktree_root))
+    return Path(found) if found else None
 
 
 def common_dir_of(git_dir: Path) -> Path:

@@ -1,0 +1,199 @@
+"""`ai-skills`: validate, list and deploy skills."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ai_skills import __version__
+from ai_skills.cli.render import emit_json, note, run_guarded, say
+
+if TYPE_CHECKING:
+    from ai_skills.global_deploy import GlobalDeployReport
+
+app = typer.Typer(
+    name="ai-skills",
+    help=(
+        "Ship, validate and deploy agent skills for Claude Code, OpenCode and Codex.\n\n"
+        "Per-repo deploys are done by `use-skills` (run by direnv); this command validates "
+        "skills, lists the catalog and deploys user-wide."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Skill folders, or folders of skill folders.", show_default=False),
+    ],
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Treat agent extension fields (e.g. Claude Code's `model`) as errors, "
+            "as the Agent Skills reference validator does.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check SKILL.md files against the Agent Skills spec.
+
+    Every problem is reported as FILE:LINE. Exit 1 when any skill has an error, 0 when
+    there are only warnings (e.g. Claude Code extension fields).
+    """
+    from ai_skills.skill import find_skill_folders, validate_skill
+
+    reports = [
+        validate_skill(folder, strict=strict)
+        for path in paths
+        for folder in find_skill_folders(path)
+    ]
+    if as_json:
+        emit_json(
+            [
+                {"folder": str(r.folder), "name": r.name, "ok": r.ok,
+                 "problems": [p.as_dict() for p in r.problems]}
+                for r in reports
+            ]
+        )
+    else:
+        for report in reports:
+            for problem in report.problems:
+                say(f"{problem.location()}: {problem.severity}: {problem.message}")
+        bad = sum(not r.ok for r in reports)
+        note(f"{len(reports)} skill(s) checked, {bad} with errors")
+    raise typer.Exit(1 if any(not r.ok for r in reports) else 0)
+
+
+@app.command("list")
+def list_skills(as_json: JsonOption = False) -> None:
+    """List the skills the catalog offers, first match first.
+
+    Search order: AI_SKILLS_PATH, skills installed with `ai-skills add` (repo, then user),
+    then the skills bundled with ai-skills. A name found again later is shadowed.
+    """
+    from ai_skills.catalog import list_catalog, search_path
+    from ai_skills.fastpath import find_repo_root
+    from ai_skills.skill import validate_skill
+
+    root = find_repo_root(os.getcwd())
+    entries = list_catalog(search_path(os.environ, repo=Path(root) if root else None))
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        report = validate_skill(entry.path)
+        rows.append(
+            {
+                "name": entry.name,
+                "description": report.description or "",
+                "path": str(entry.path),
+                "origin": entry.origin,
+                "valid": report.ok,
+                "shadows": [str(d.path / entry.name) for d in entry.shadows],
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        flag = "" if row["valid"] else "  [invalid: run `ai-skills validate`]"
+        say(f"{row['name']}  ({row['origin']}){flag}")
+        say(f"    {row['description'][:100]}")
+        say(f"    {row['path']}")
+        for shadowed in row["shadows"]:
+            say(f"    shadows {shadowed}")
+
+
+@app.command()
+def deploy(
+    global_: Annotated[
+        bool, typer.Option("--global", help="Deploy into the user-wide skills folders.")
+    ] = False,
+    skill: Annotated[
+        list[str] | None,
+        typer.Option("--skill", help="Skill to deploy (repeat). Default: names listed in "
+                     "~/.config/ai-skills/skills."),
+    ] = None,
+    agents: Annotated[
+        str, typer.Option("--agents", help="Comma-separated: claude,opencode,codex,agents.")
+    ] = "claude,opencode,codex",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if anything would change.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Link skills into ~/.claude/skills, ~/.config/opencode/skills and $CODEX_HOME/skills.
+
+    For people without home-manager: same selection rules and targets as the
+    `services.ai-skills` module. Only links this command made are replaced or removed.
+    For one repo, use `use-skills` instead.
+    """
+    from ai_skills.agents import parse_agent_list
+    from ai_skills.cli.deploy_render import render_global
+    from ai_skills.global_deploy import deploy_global
+
+    if not global_:
+        raise typer.BadParameter("per-repo deploys are done by `use-skills`; pass --global")
+    report = deploy_global(
+        os.environ,
+        agents=parse_agent_list(agents),
+        skills=skill or [],
+        dry_run=dry_run or check,
+        cwd=Path.cwd(),
+    )
+    render_global(report, planned=dry_run or check, as_json=as_json)
+    failed = bool(report.errors or report.refused)
+    raise typer.Exit(1 if failed or (check and _changes(report)) else 0)
+
+
+def _changes(report: GlobalDeployReport) -> bool:
+    from ai_skills.deploy import needs_apply
+
+    return needs_apply(report.steps)
+
+
+direnv_app = typer.Typer(
+    help="Set up `use skills` for direnv (not needed with home-manager's direnv option).",
+    no_args_is_help=True,
+)
+app.add_typer(direnv_app, name="direnv")
+
+
+@direnv_app.command("install")
+def direnv_install(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be written.")] = False,
+) -> None:
+    """Write ~/.config/direnv/lib/ai-skills.sh so `.envrc` files can say `use skills`.
+
+    Safe to run again: it refreshes its own file and refuses to overwrite anyone else's.
+    """
+    from ai_skills.direnv import install_library
+
+    path, changed = install_library(os.environ, dry_run=dry_run)
+    if changed:
+        note(f"ai-skills: {'would write' if dry_run else 'wrote'} {path}")
+    else:
+        note(f"ai-skills: {path} is up to date")
+    note("Next: add `use skills` to a project's .envrc, list skill names in .skills, "
+         "then `direnv allow`.")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    say(f"ai-skills {__version__}")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    result = run_guarded("ai-skills", lambda: app(standalone_mode=False))
+    raise SystemExit(result if isinstance(result, int) else 0)

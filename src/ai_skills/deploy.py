@@ -1,0 +1,250 @@
+"""The deploy engine: desired links -> plan -> apply under a lock -> what changed.
+
+Ownership is the whole point. A scope (one repo, or the user's global deploy) keeps a
+record of the links it made. Only links in that record, still pointing where we pointed
+them, are ever replaced or removed. Everything else at a target is foreign: reported,
+never touched. When the record is lost we stay conservative: a link that already points
+exactly where we want it is adopted; nothing unknown is removed.
+
+Crash safety comes from ordering: each link change is one rename or unlink, and the record
+is written after the links. Any mix of done and undone steps plans back to the same state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from ai_skills.fsutil import atomic_symlink, atomic_write_text, file_lock, is_temp_name
+
+RECORD_VERSION = 1
+
+
+class Action(StrEnum):
+    """What the plan does with one path."""
+
+    CREATE = "create"
+    REPLACE = "replace"  # our own link, pointing at an outdated source
+    REMOVE = "remove"  # our own link, no longer wanted
+    KEEP = "keep"
+    ADOPT = "adopt"  # unrecorded link that already points where we want: record it
+    FORGET = "forget"  # recorded link that is gone or was changed by someone else
+    CLEAN = "clean"  # temporary link left by a run that was killed
+    REFUSE = "refuse"  # something foreign is where we want a link
+
+
+# Actions that change the file system (the others only touch the record, or nothing).
+LINK_CHANGES = frozenset({Action.CREATE, Action.REPLACE, Action.REMOVE, Action.CLEAN})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One planned action on one path."""
+
+    action: Action
+    target: Path
+    source: str | None = None  # the link text we want (or had)
+    reason: str = ""
+
+
+@dataclass
+class Record:
+    """What a scope made: target path -> link text, and verified skill fingerprints."""
+
+    links: dict[str, str] = field(default_factory=dict)
+    verified: dict[str, list[int]] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """Stable JSON text."""
+        data = {"version": RECORD_VERSION, "links": self.links, "verified": self.verified}
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def read_record(path: Path) -> Record:
+    """The record at `path`; an empty one if missing or unreadable (then we adopt, not delete)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Record()
+    if not isinstance(data, dict) or data.get("version") != RECORD_VERSION:
+        return Record()
+    links = data.get("links")
+    verified = data.get("verified")
+    return Record(
+        links={str(k): str(v) for k, v in links.items()} if isinstance(links, dict) else {},
+        verified=dict(verified) if isinstance(verified, dict) else {},
+    )
+
+
+def _read_link(path: Path) -> str | None:
+    """The text of a symlink; None when there is nothing or a non-link."""
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def plan_links(
+    desired: Mapping[Path, str],
+    record: Record,
+    *,
+    managed_dirs: tuple[Path, ...] = (),
+    held_dirs: tuple[Path, ...] = (),
+) -> list[Step]:
+    """Compare the wanted links with the world and the record; touch nothing.
+
+    Recorded links inside `held_dirs` are left as they are even when unwanted: those are
+    folders we cannot judge this run (say, CODEX_HOME points at a file).
+    """
+    steps = [_plan_one(target, text, record) for target, text in sorted(desired.items())]
+    for key in sorted(record.links):
+        target = Path(key)
+        if target not in desired and target.parent not in held_dirs:
+            steps.append(_plan_unwanted(target, record.links[key]))
+    steps.extend(_plan_temp_leftovers(managed_dirs))
+    return steps
+
+
+def _plan_one(target: Path, text: str, record: Record) -> Step:
+    current = _read_link(target)
+    recorded = record.links.get(str(target))
+    if current == text:
+        action = Action.KEEP if recorded == text else Action.ADOPT
+        return Step(action, target, text)
+    if current is None and not os.path.lexists(target):
+        return Step(Action.CREATE, target, text)
+    if current is not None and current == recorded:
+        return Step(Action.REPLACE, target, text, reason=f"was {current}")
+    if current is None:
+        kind = "folder" if target.is_dir() else "file"
+        reason = f"a real {kind} is in the way; move it aside (or rename it) to use the skill"
+    else:
+        reason = f"a link we did not make (-> {current}) is in the way; remove it to use ours"
+    return Step(Action.REFUSE, target, text, reason=reason)
+
+
+def _plan_unwanted(target: Path, recorded: str) -> Step:
+    current = _read_link(target)
+    if current == recorded:
+        return Step(Action.REMOVE, target, recorded)
+    reason = "gone" if not os.path.lexists(target) else "changed by someone else; left alone"
+    return Step(Action.FORGET, target, recorded, reason=reason)
+
+
+def _plan_temp_leftovers(dirs: tuple[Path, ...]) -> list[Step]:
+    steps: list[Step] = []
+    for folder in dirs:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        steps.extend(
+            Step(Action.CLEAN, folder / name, reason="left by an interrupted run")
+            for name in sorted(names)
+            if is_temp_name(name)
+            and os.path.islink(folder / name)
+            and not _writer_alive(name)
+        )
+    return steps
+
+
+def _writer_alive(temp_name: str) -> bool:
+    """True while the process that made a temporary link may still rename it into place."""
+    pid_text = temp_name.rsplit("-", 1)[-1]
+    if not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def needs_apply(steps: list[Step]) -> bool:
+    """True when applying would change links or the record."""
+    return any(step.action not in (Action.KEEP, Action.REFUSE) for step in steps)
+
+
+@dataclass
+class ApplyResult:
+    """The steps carried out, and the ones that could not be (with why)."""
+
+    done: list[Step] = field(default_factory=list)
+    failed: list[Step] = field(default_factory=list)
+
+
+def apply_steps(steps: list[Step], record: Record) -> ApplyResult:
+    """Carry out `steps`, updating `record` in memory; keep going past single failures."""
+    result = ApplyResult()
+    for step in steps:
+        try:
+            _apply_one(step, record)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            result.failed.append(Step(Action.REFUSE, step.target, step.source, reason=reason))
+            continue
+        if step.action not in (Action.KEEP, Action.REFUSE):
+            result.done.append(step)
+    return result
+
+
+def _apply_one(step: Step, record: Record) -> None:
+    key = str(step.target)
+    if step.action in (Action.CREATE, Action.REPLACE):
+        assert step.source is not None
+        step.target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_symlink(step.target, step.source)
+        record.links[key] = step.source
+    elif step.action == Action.ADOPT:
+        assert step.source is not None
+        record.links[key] = step.source
+    elif step.action in (Action.REMOVE, Action.CLEAN):
+        with contextlib.suppress(FileNotFoundError):
+            step.target.unlink()
+        record.links.pop(key, None)
+    elif step.action == Action.FORGET:
+        record.links.pop(key, None)
+
+
+@dataclass
+class DeployResult:
+    """What a deploy did (or, for a dry run, would do) and what it refused."""
+
+    steps: list[Step]
+    done: list[Step]
+    refused: list[Step]
+
+
+def deploy(
+    desired: Mapping[Path, str],
+    state_dir: Path,
+    *,
+    dry_run: bool,
+    managed_dirs: tuple[Path, ...] = (),
+    held_dirs: tuple[Path, ...] = (),
+    verified: dict[str, list[int]] | None = None,
+) -> DeployResult:
+    """Make the links in `desired` exist, owned by the scope whose state is in `state_dir`."""
+    record_path = state_dir / "links.json"
+    record = read_record(record_path)
+    steps = plan_links(desired, record, managed_dirs=managed_dirs, held_dirs=held_dirs)
+    record_stale = verified is not None and verified != record.verified
+    if dry_run or not (needs_apply(steps) or record_stale):
+        return DeployResult(steps, [], [s for s in steps if s.action == Action.REFUSE])
+    with file_lock(state_dir / "lock"):
+        # Another run may have finished while we waited: plan again from what is there now.
+        record = read_record(record_path)
+        steps = plan_links(desired, record, managed_dirs=managed_dirs, held_dirs=held_dirs)
+        result = apply_steps(steps, record)
+        if verified is not None:
+            record.verified = verified
+        atomic_write_text(record_path, record.to_json())
+    refused = [s for s in steps if s.action == Action.REFUSE] + result.failed
+    return DeployResult(steps, result.done, refused)

@@ -1,0 +1,73 @@
+"""Atomic file and link writes, and an advisory lock for multi-step changes."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ai_skills.errors import LockBusyError
+
+# Temporary names carry this marker so a run killed mid-write can be recognised and healed.
+TEMP_MARKER = ".ai-skills-tmp-"
+
+
+def temp_sibling(target: Path) -> Path:
+    """A hidden temporary name in the target's own folder (same file system for rename)."""
+    return target.with_name(f".{target.name}{TEMP_MARKER}{os.getpid()}")
+
+
+def is_temp_name(name: str) -> bool:
+    """True for names made by `temp_sibling`."""
+    return name.startswith(".") and TEMP_MARKER in name
+
+
+def atomic_symlink(target: Path, points_to: str) -> None:
+    """Make `target` a symlink to `points_to`, replacing what is there in one rename."""
+    temp = temp_sibling(target)
+    with contextlib.suppress(FileNotFoundError):
+        temp.unlink()
+    os.symlink(points_to, temp)
+    os.replace(temp, target)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` so readers see the old or the new content, never a part."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so readers see the old or the new content, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_sibling(path)
+    with open(temp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: Path, *, timeout: float = 30.0) -> Iterator[None]:
+    """Hold an exclusive flock on `lock_path` (created if needed) for the block."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LockBusyError(
+                        f"{lock_path}: another ai-skills run has been busy here for "
+                        f"{timeout:.0f}s; try again when it has finished"
+                    ) from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -1,0 +1,90 @@
+"""`ai-skills deploy --global`: the home-manager module's result for people without it.
+
+The selection comes from `--skill` options or `~/.config/ai-skills/skills` (same format as a
+repo's `.skills`); the targets and checks are the ones `modules/lib.nix` uses, through
+`selection.select_from`, and the links go through the same deploy engine as use-skills.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ai_skills import deploy as engine
+from ai_skills.agents import AGENT_NAMES, global_skills_dir
+from ai_skills.catalog import search_path
+from ai_skills.errors import AiSkillsError
+from ai_skills.manifest import parse_manifest
+from ai_skills.selection import SelectionError, select_from
+
+
+class NothingSelectedError(AiSkillsError):
+    """No skill was named for a global deploy."""
+
+
+@dataclass
+class GlobalDeployReport:
+    """What a global deploy did or would do."""
+
+    steps: list[engine.Step] = field(default_factory=list)
+    done: list[engine.Step] = field(default_factory=list)
+    refused: list[engine.Step] = field(default_factory=list)
+    errors: list[SelectionError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def config_dir(env: Mapping[str, str]) -> Path:
+    """`$XDG_CONFIG_HOME/ai-skills`, default `~/.config/ai-skills`."""
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME", "~"), ".config")
+    return Path(base).expanduser() / "ai-skills"
+
+
+def global_state_dir(env: Mapping[str, str]) -> Path:
+    """Where the user-wide deploy keeps its record of links."""
+    base = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME", "~"), ".local/state")
+    return Path(base).expanduser() / "ai-skills/global"
+
+
+def selected_names(env: Mapping[str, str], skills: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Names from `--skill` if given, else from the user's skills file; plus warnings."""
+    if skills:
+        return list(dict.fromkeys(skills)), []
+    path = config_dir(env) / "skills"
+    try:
+        manifest = parse_manifest(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NothingSelectedError(
+            f"no skills selected: pass --skill NAME, or list names in {path} (one per line)"
+        ) from None
+    warnings = [f"{path}:{p.line}: {p.message}" for p in manifest.problems]
+    return manifest.names, warnings
+
+
+def deploy_global(
+    env: Mapping[str, str],
+    *,
+    agents: Sequence[str],
+    skills: Sequence[str] = (),
+    dry_run: bool,
+    cwd: Path,
+) -> GlobalDeployReport:
+    """Link the selected skills into each agent's user-wide folder, own links only."""
+    names, warnings = selected_names(env, skills)
+    dirs = search_path(env, repo=None)
+    selection = select_from(dirs, {agent: names for agent in agents}, env, cwd=cwd)
+    desired = {target: str(source) for target, source in selection.links.items()}
+    managed = tuple(global_skills_dir(agent, env, cwd=cwd) for agent in agents)
+    # Agents not named this time keep the links an earlier deploy gave them.
+    held = tuple(global_skills_dir(a, env, cwd=cwd) for a in AGENT_NAMES if a not in agents)
+    result = engine.deploy(
+        desired, global_state_dir(env), dry_run=dry_run, managed_dirs=managed, held_dirs=held
+    )
+    return GlobalDeployReport(
+        steps=result.steps,
+        done=result.done,
+        refused=result.refused,
+        errors=selection.errors,
+        warnings=warnings,
+    )

@@ -1,0 +1,66 @@
+"""The `.skills` manifest: one skill name per line, `#` comments, blank lines ignored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ai_skills.skill import name_problems
+
+
+@dataclass(frozen=True)
+class ManifestLine:
+    """A skill requested on a line of the manifest."""
+
+    name: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ManifestProblem:
+    """Something wrong on one line; `severity` is 'error' or 'warning'."""
+
+    line: int
+    severity: str
+    message: str
+
+
+@dataclass
+class Manifest:
+    """The parsed manifest: valid requests in order, and the problems found."""
+
+    entries: list[ManifestLine] = field(default_factory=list)
+    problems: list[ManifestProblem] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        """The requested names, in manifest order, each once."""
+        return [entry.name for entry in self.entries]
+
+
+def parse_manifest(text: str) -> Manifest:
+    """Parse manifest text; never raises on content, reports problems per line."""
+    manifest = Manifest()
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        name = raw.split("#", 1)[0].strip()
+        if not name:
+            continue
+        problem = _name_problem(name)
+        if problem:
+            manifest.problems.append(ManifestProblem(number, "error", problem))
+        elif name in seen:
+            message = f"'{name}' is already listed on line {seen[name]}"
+            manifest.problems.append(ManifestProblem(number, "warning", message))
+        else:
+            seen[name] = number
+            manifest.entries.append(ManifestLine(name, number))
+    return manifest
+
+
+def _name_problem(name: str) -> str | None:
+    if "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
+        return f"'{name}' is not a skill name (no paths: write just the folder name)"
+    if any(c.isspace() for c in name):
+        return f"'{name}' is not a skill name (one name per line, no spaces inside)"
+    errors = [message for severity, message in name_problems(name) if severity == "error"]
+    return f"invalid skill name: {errors[0]}" if errors else None

@@ -1,0 +1,322 @@
+"""SKILL.md: read the front matter safely and check it against the Agent Skills spec.
+
+Every problem is collected (not just the first) and points at `file:line`. Scalars are read
+as plain strings, as the reference validator (PyPI `skills-ref`, strictyaml) reads them, so
+`name: 123` or `description: yes` mean the same text to both.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+SKILL_FILE = "SKILL.md"
+MAX_NAME = 64
+MAX_DESCRIPTION = 1024
+MAX_COMPATIBILITY = 500
+RECOMMENDED_MAX_LINES = 500
+LARGE_FILE_BYTES = 1_000_000
+
+SPEC_FIELDS = frozenset(
+    {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
+)
+# Fields Claude Code reads beyond the spec. The spec's reference validator rejects them, so
+# they are warnings here and errors under --strict.
+AGENT_EXTENSION_FIELDS = frozenset(
+    {
+        "model",
+        "disable-model-invocation",
+        "user-invocable",
+        "argument-hint",
+        "context",
+        "agent",
+        "hooks",
+        "version",
+        "when_to_use",
+    }
+)
+# What OpenCode enforces; the spec also admits lowercase non-ASCII letters.
+PORTABLE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about a skill, with where it is."""
+
+    severity: Severity
+    path: Path
+    line: int | None
+    message: str
+
+    def location(self) -> str:
+        """`path:line` or just `path`."""
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "severity": self.severity,
+            "path": str(self.path),
+            "line": self.line,
+            "message": self.message,
+        }
+
+
+@dataclass
+class SkillReport:
+    """What validation learned about one skill folder."""
+
+    folder: Path
+    name: str | None = None
+    description: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that make the skill unusable."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not self.errors
+
+
+def name_problems(name: str) -> list[tuple[Severity, str]]:
+    """Problems with a skill name alone, by the spec's rules (shared with `.skills` parsing)."""
+    if not name.strip():
+        return [("error", "name must not be empty")]
+    normal = unicodedata.normalize("NFKC", name.strip())
+    found: list[tuple[Severity, str]] = []
+    if len(normal) > MAX_NAME:
+        found.append(("error", f"name '{normal}' is {len(normal)} characters; at most {MAX_NAME}"))
+    if normal != normal.lower():
+        found.append(("error", f"name '{normal}' must be lowercase"))
+    if normal.startswith("-") or normal.endswith("-"):
+        found.append(("error", f"name '{normal}' must not start or end with a hyphen"))
+    if "--" in normal:
+        found.append(("error", f"name '{normal}' must not contain '--'"))
+    if not all(c.isalnum() or c == "-" for c in normal):
+        found.append(
+            ("error", f"name '{normal}' may only hold lowercase letters, digits and hyphens")
+        )
+    if not found and not PORTABLE_NAME.match(normal):
+        found.append(("warning", f"name '{normal}' is not plain ASCII; OpenCode will skip it"))
+    return found
+
+
+def validate_skill(folder: Path, *, strict: bool = False) -> SkillReport:
+    """Check one skill folder; `strict` turns agent-extension fields into errors."""
+    report = SkillReport(folder=folder)
+    skill_md = folder / SKILL_FILE
+    if not folder.is_dir():
+        report.problems.append(Problem("error", folder, None, "not a folder"))
+        return report
+    if not skill_md.is_file():
+        _report_missing_skill_md(report, folder)
+        return report
+    text = _read_text(skill_md, report)
+    if text is None:
+        return report
+    front, first_line = _front_matter(text, skill_md, report)
+    if front is None:
+        return report
+    mapping = _parse_yaml(front, first_line, skill_md, report)
+    if mapping is not None:
+        _check_fields(mapping, folder, skill_md, report, strict=strict)
+    _check_body(text, skill_md, report)
+    return report
+
+
+def _report_missing_skill_md(report: SkillReport, folder: Path) -> None:
+    if (folder / "skill.md").is_file():
+        message = "found skill.md; rename it to SKILL.md (agents look for the upper-case name)"
+    else:
+        message = "no SKILL.md in this folder"
+    report.problems.append(Problem("error", folder / SKILL_FILE, None, message))
+
+
+def _read_text(skill_md: Path, report: SkillReport) -> str | None:
+    data = skill_md.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        report.problems.append(
+            Problem("error", skill_md, line, f"not UTF-8 (byte 0x{data[exc.start]:02x})")
+        )
+        return None
+    if text.startswith("\ufeff"):
+        report.problems.append(
+            Problem("error", skill_md, 1, "starts with a byte-order mark; save without BOM")
+        )
+        return None
+    if len(data) > LARGE_FILE_BYTES:
+        report.problems.append(
+            Problem(
+                "warning",
+                skill_md,
+                None,
+                f"SKILL.md is {len(data) // 1000} kB; agents load it whole, "
+                "move long material to references/",
+            )
+        )
+    return text
+
+
+def _front_matter(text: str, skill_md: Path, report: SkillReport) -> tuple[str | None, int]:
+    """The YAML between the opening and closing `---` lines, and its first line number."""
+    lines = text.splitlines()
+    if not lines or lines[0].rstrip() != "---":
+        report.problems.append(
+            Problem("error", skill_md, 1, "must start with YAML front matter ('---' line)")
+        )
+        return None, 0
+    for index, line in enumerate(lines[1:], start=1):
+        if line.rstrip() == "---":
+            return "\n".join(lines[1:index]), 2
+    report.problems.append(
+        Problem("error", skill_md, 1, "front matter is never closed with a '---' line")
+    )
+    return None, 0
+
+
+def _parse_yaml(
+    front: str, first_line: int, skill_md: Path, report: SkillReport
+) -> dict[str, tuple[Any, int]] | None:
+    """Front matter as {key: (plain value, line)}; None after reporting a parse problem."""
+    import yaml  # only when a SKILL.md is really read: keeps `use-skills` no-ops fast
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        node = yaml.compose(front, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + mark.line if mark is not None else first_line
+        problem = getattr(exc, "problem", None) or str(exc)
+        report.problems.append(Problem("error", skill_md, line, f"invalid YAML: {problem}"))
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        report.problems.append(
+            Problem("error", skill_md, first_line, "front matter must be a YAML mapping")
+        )
+        return None
+    mapping: dict[str, tuple[Any, int]] = {}
+    for key_node, value_node in node.value:
+        line = first_line + key_node.start_mark.line
+        key = str(key_node.value)
+        if key in mapping:
+            report.problems.append(Problem("error", skill_md, line, f"duplicate key '{key}'"))
+            continue
+        mapping[key] = (_plain(value_node), line)
+    return mapping
+
+
+def _plain(node: Any) -> Any:
+    """A YAML node as Python data with every scalar kept as its text."""
+    import yaml
+
+    if isinstance(node, yaml.ScalarNode):
+        return node.value
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item) for item in node.value]
+    return {str(k.value): _plain(v) for k, v in node.value}
+
+
+def _check_fields(
+    mapping: dict[str, tuple[Any, int]],
+    folder: Path,
+    skill_md: Path,
+    report: SkillReport,
+    *,
+    strict: bool,
+) -> None:
+    def add(severity: Severity, line: int | None, message: str) -> None:
+        report.problems.append(Problem(severity, skill_md, line, message))
+
+    report.fields = {key: value for key, (value, _) in mapping.items()}
+    for key, (_, line) in mapping.items():
+        if key in SPEC_FIELDS:
+            continue
+        if key in AGENT_EXTENSION_FIELDS:
+            add("error" if strict else "warning", line,
+                f"'{key}' is a Claude Code extension, not an Agent Skills field")
+        else:
+            add("error", line, f"unknown field '{key}' (allowed: {', '.join(sorted(SPEC_FIELDS))})")
+    _check_name(mapping, folder, add)
+    _check_text_field(mapping, "description", MAX_DESCRIPTION, add, required=True)
+    _check_text_field(mapping, "compatibility", MAX_COMPATIBILITY, add, required=False)
+    for key in ("license", "allowed-tools"):
+        if key in mapping and not isinstance(mapping[key][0], str):
+            add("error", mapping[key][1], f"'{key}' must be a string")
+    if "metadata" in mapping and not isinstance(mapping["metadata"][0], dict):
+        add("warning", mapping["metadata"][1], "'metadata' should be a map of strings")
+    name = mapping.get("name", (None, 0))[0]
+    description = mapping.get("description", (None, 0))[0]
+    report.name = name.strip() if isinstance(name, str) else None
+    report.description = description.strip() if isinstance(description, str) else None
+
+
+def _check_name(mapping: dict[str, tuple[Any, int]], folder: Path, add: Any) -> None:
+    if "name" not in mapping:
+        add("error", 1, "missing required field 'name'")
+        return
+    value, line = mapping["name"]
+    if not isinstance(value, str):
+        add("error", line, "'name' must be a string")
+        return
+    for severity, message in name_problems(value):
+        add(severity, line, message)
+    normal = unicodedata.normalize("NFKC", value.strip())
+    folder_name = unicodedata.normalize("NFKC", folder.resolve().name)
+    if normal and folder_name != normal:
+        add("error", line, f"name '{normal}' must equal the folder name '{folder.resolve().name}'")
+
+
+def _check_text_field(
+    mapping: dict[str, tuple[Any, int]], key: str, limit: int, add: Any, *, required: bool
+) -> None:
+    if key not in mapping:
+        if required:
+            add("error", 1, f"missing required field '{key}'")
+        return
+    value, line = mapping[key]
+    if not isinstance(value, str):
+        add("error", line, f"'{key}' must be a string")
+    elif required and not value.strip():
+        add("error", line, f"'{key}' must not be empty")
+    elif len(value) > limit:
+        add("error", line, f"'{key}' is {len(value)} characters; at most {limit}")
+
+
+def _check_body(text: str, skill_md: Path, report: SkillReport) -> None:
+    line_count = text.count("\n") + 1
+    if line_count > RECOMMENDED_MAX_LINES:
+        report.problems.append(
+            Problem(
+                "warning",
+                skill_md,
+                None,
+                f"SKILL.md has {line_count} lines; the spec suggests under "
+                f"{RECOMMENDED_MAX_LINES} (move detail to references/)",
+            )
+        )
+
+
+def find_skill_folders(path: Path) -> list[Path]:
+    """`path` itself if it holds SKILL.md (or skill.md), else its child folders that do."""
+    if (path / SKILL_FILE).is_file() or (path / "skill.md").is_file():
+        return [path]
+    if not path.is_dir():
+        return [path]
+    return sorted(
+        child
+        for child in path.iterdir()
+        if child.is_dir() and not child.name.startswith(".")
+    )

@@ -1,0 +1,270 @@
+"""Per-repo sync: link the skills named in `REPO/.skills` into each agent's skills folder.
+
+This runs on every direnv reload, so the no-op path must stay cheap: names are resolved by
+stat calls, a SKILL.md is only parsed when its (mtime, size, inode) changed since it was
+last found valid, and nothing is written when nothing changed. Heavy imports stay out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ai_skills import deploy as engine
+from ai_skills import fastpath
+from ai_skills.agents import AGENT_NAMES, DEFAULT_AGENTS, repo_skills_dir
+from ai_skills.catalog import CatalogDir, find_skill, search_path
+from ai_skills.git import common_dir_of, git_dir_of
+from ai_skills.manifest import Manifest, parse_manifest
+
+MANIFEST = ".skills"
+EXCLUDE_BEGIN = "# >>> ai-skills: links made by use-skills (managed; do not edit) >>>"
+EXCLUDE_END = "# <<< ai-skills <<<"
+
+
+@dataclass
+class SyncReport:
+    """What a sync did or would do; `errors` and `warnings` are ready-to-print lines."""
+
+    repo: Path
+    steps: list[engine.Step] = field(default_factory=list)
+    done: list[engine.Step] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def would_change(self) -> bool:
+        """True when the links (or our record of them) are not what the manifest asks for."""
+        return engine.needs_apply(self.steps)
+
+
+def state_dir_for(repo: Path, env: Mapping[str, str]) -> Path:
+    """Where this repo's record and no-op stamp live (see `fastpath.state_dir`)."""
+    return Path(fastpath.state_dir(str(repo), dict(env)))
+
+
+def read_manifest(repo: Path) -> Manifest:
+    """The repo's `.skills`; a missing file is an empty manifest (unlinks what we made)."""
+    from ai_skills.errors import ManifestError
+
+    path = repo / MANIFEST
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Manifest()
+    except (OSError, UnicodeDecodeError) as exc:
+        # Never treat an unreadable manifest as empty: that would unlink every skill.
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ManifestError(f"{MANIFEST}: cannot read it ({reason}); nothing was changed") from exc
+    return parse_manifest(text)
+
+
+def _agent_dirs(
+    repo: Path, env: Mapping[str, str], agents: Sequence[str] | None, report: SyncReport
+) -> tuple[list[Path], list[Path]]:
+    """Usable per-repo skill folders, and folders we must leave alone this run."""
+    explicit = agents is not None
+    chosen = list(agents) if agents is not None else list(DEFAULT_AGENTS)
+    usable: list[Path] = []
+    held: list[Path] = []
+    for agent in chosen:
+        folder = repo_skills_dir(agent, repo, env)
+        if folder is None:
+            if explicit:
+                report.errors.append(
+                    "codex: CODEX_HOME is not set; add `export CODEX_HOME=$PWD/.codex` to "
+                    ".envrc (before `use skills`) to give Codex per-repo skills"
+                )
+            continue
+        blocker = _file_in_the_way(folder)
+        if blocker is not None:
+            report.errors.append(
+                f"{agent}: {blocker} is a file, not a folder; cannot link skills into {folder}"
+            )
+            held.append(folder)
+            continue
+        usable.append(folder)
+    if explicit:
+        # Agents not named this time keep the links an earlier sync gave them.
+        others = (repo_skills_dir(a, repo, env) for a in AGENT_NAMES if a not in chosen)
+        held.extend(folder for folder in others if folder is not None)
+    return usable, held
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def _resolve_skills(
+    manifest: Manifest,
+    dirs: Sequence[CatalogDir],
+    verified: dict[str, list[int]],
+    report: SyncReport,
+) -> tuple[dict[str, Path], dict[str, list[int]]]:
+    """Name -> skill folder for every usable manifest entry, and the fingerprints now valid."""
+    skills: dict[str, Path] = {}
+    still_valid: dict[str, list[int]] = {}
+    for entry in manifest.entries:
+        found = find_skill(entry.name, dirs)
+        if found is None:
+            from ai_skills.selection import unknown_skill_message  # error path only
+
+            message = unknown_skill_message(entry.name, dirs)
+            report.errors.append(f"{MANIFEST}:{entry.line}: {message}")
+            continue
+        key = str(found.path)
+        fingerprint = _fingerprint(found.path / "SKILL.md")
+        if verified.get(key) != fingerprint and not _validate(entry.name, found.path, report):
+            continue
+        still_valid[key] = fingerprint
+        skills[entry.name] = found.path
+    return skills, still_valid
+
+
+def _fingerprint(skill_md: Path) -> list[int]:
+    st = os.stat(skill_md)
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _validate(name: str, folder: Path, report: SyncReport) -> bool:
+    from ai_skills.skill import validate_skill
+
+    result = validate_skill(folder)
+    for problem in result.problems:
+        line = f"{problem.location()}: {problem.message}"
+        if problem.severity == "error":
+            report.errors.append(f"skill '{name}' not linked: {line}")
+        else:
+            report.warnings.append(line)
+    return result.ok
+
+
+def link_text(target: Path, source: Path, repo: Path) -> str:
+    """What the link holds: relative inside the repo (survives moving it), else absolute."""
+    if source.is_relative_to(repo) and target.is_relative_to(repo):
+        return os.path.relpath(source, target.parent)
+    return str(source)
+
+
+def sync_repo(
+    repo: Path,
+    env: Mapping[str, str],
+    *,
+    agents: Sequence[str] | None = None,
+    dry_run: bool = False,
+) -> SyncReport:
+    """Make the repo's agent skill folders hold exactly the skills its `.skills` names."""
+    report = SyncReport(repo=repo)
+    manifest = read_manifest(repo)
+    for problem in manifest.problems:
+        line = f"{MANIFEST}:{problem.line}: {problem.message}"
+        (report.errors if problem.severity == "error" else report.warnings).append(line)
+    folders, held = _agent_dirs(repo, env, agents, report)
+    state_dir = state_dir_for(repo, env)
+    record = engine.read_record(state_dir / "links.json")
+    dirs = search_path(env, repo=repo)
+    skills, verified = _resolve_skills(manifest, dirs, record.verified, report)
+    desired = {
+        folder / name: link_text(folder / name, source, repo)
+        for folder in folders
+        for name, source in skills.items()
+    }
+    result = engine.deploy(
+        desired,
+        state_dir,
+        dry_run=dry_run,
+        managed_dirs=tuple(folders),
+        held_dirs=tuple(held),
+        verified=verified,
+    )
+    report.steps, report.done = result.steps, result.done
+    for step in result.refused:
+        report.errors.append(f"{_show(step.target, repo)}: {step.reason}")
+    if not dry_run:
+        owned = [t for t in desired if t not in {s.target for s in result.refused}]
+        exclude = _update_git_exclude(repo, owned)
+        if not report.errors:
+            _write_stamp(state_dir, env, agents, desired, [repo / MANIFEST, *folders], exclude,
+                         skills, dirs)
+    return report
+
+
+def _write_stamp(
+    state_dir: Path,
+    env: Mapping[str, str],
+    agents: Sequence[str] | None,
+    desired: Mapping[Path, str],
+    watched: list[Path],
+    exclude: Path | None,
+    skills: Mapping[str, Path],
+    dirs: Sequence[CatalogDir],
+) -> None:
+    """Record what this clean sync depended on, for `fastpath.stamp_holds` to re-check."""
+    from ai_skills.fsutil import atomic_write_bytes
+
+    stats = [*watched, state_dir / "links.json", *(p / "SKILL.md" for p in skills.values())]
+    if exclude is not None:
+        stats.append(exclude)
+    absent = [
+        str(d.path / name / "SKILL.md")
+        for name, source in skills.items()
+        for d in dirs[: [c.path for c in dirs].index(source.parent)]
+    ]
+    stamp = {
+        "options": ",".join(agents) if agents is not None else "default",
+        "env": fastpath.env_key(dict(env)),
+        "stats": {str(p): fastpath.stat_key(str(p)) for p in stats},
+        "absent": absent,
+        "links": {str(target): text for target, text in desired.items()},
+    }
+    atomic_write_bytes(state_dir / fastpath.STAMP_FILE, fastpath.stamp_bytes(stamp))
+
+
+def _show(path: Path, repo: Path) -> str:
+    return str(path.relative_to(repo)) if path.is_relative_to(repo) else str(path)
+
+
+def _update_git_exclude(repo: Path, links: list[Path]) -> Path | None:
+    """List our links in `.git/info/exclude` so store paths never get committed.
+
+    Only our marked block is rewritten; the user's own lines stay byte-for-byte.
+    Returns the exclude file (None outside git).
+    """
+    git_dir = git_dir_of(repo) if os.path.lexists(repo / ".git") else None
+    if git_dir is None:
+        return None
+    exclude = common_dir_of(git_dir) / "info" / "exclude"
+    entries = sorted("/" + p.relative_to(repo).as_posix() for p in links if p.is_relative_to(repo))
+    try:
+        old = exclude.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        old = ""
+    new = _with_block(old, entries)
+    if new != old:
+        from ai_skills.fsutil import atomic_write_text, file_lock
+
+        with file_lock(exclude.with_name("exclude.ai-skills.lock")):
+            current = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+            atomic_write_text(exclude, _with_block(current, entries))
+    return exclude
+
+
+def _with_block(text: str, entries: list[str]) -> str:
+    lines = text.splitlines(keepends=True)
+    if EXCLUDE_BEGIN + "\n" in lines and EXCLUDE_END + "\n" in lines:
+        start = lines.index(EXCLUDE_BEGIN + "\n")
+        end = lines.index(EXCLUDE_END + "\n", start)
+        before, after = lines[:start], lines[end + 1 :]
+    else:
+        before, after = lines, []
+        if before and not before[-1].endswith("\n"):
+            before[-1] += "\n"
+    if not entries:
+        return "".join(before + after)
+    block = [EXCLUDE_BEGIN + "\n", *(e + "\n" for e in entries), EXCLUDE_END + "\n"]
+    return "".join(before + block + after)
