@@ -138,14 +138,26 @@ let
         }) shared
     );
 
-  selectionAssertions = map (error: {
-    assertion = false;
-    message =
-      if error.agent == null then
-        "services.ai-skills: ${error.message}"
-      else
-        "services.ai-skills.${optionOfAgent.${error.agent}}: ${error.message}";
-  }) resolved.errors;
+  # One assertion per problem, naming every option that selects the broken skill.
+  selectionAssertions =
+    let
+      messages = lib.unique (map (error: error.message) resolved.errors);
+      optionsWith =
+        message:
+        map (error: optionOfAgent.${error.agent}) (
+          lib.filter (error: error.message == message) resolved.errors
+        );
+      prefix =
+        names:
+        if lib.length names == 1 then
+          "services.ai-skills.${lib.head names}"
+        else
+          "services.ai-skills.{${lib.concatStringsSep "," names}}";
+    in
+    map (message: {
+      assertion = false;
+      message = "${prefix (optionsWith message)}: ${message}";
+    }) messages;
 in
 {
   options.services.ai-skills = {

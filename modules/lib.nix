@@ -197,7 +197,7 @@ let
       folders = listToAttrs (map toEntry all);
     };
 
-  # Problems with one skill's SKILL.md, as error records without an agent.
+  # Problems with one skill's SKILL.md: [ ] or one { kind, skill, message }.
   checkSkill =
     skill:
     let
@@ -208,7 +208,6 @@ let
         {
           kind = "invalid-front-matter";
           skill = skill.name;
-          agent = null;
           message = "${file}: ${message}";
         }
       ];
@@ -227,7 +226,6 @@ let
         {
           kind = "name-mismatch";
           skill = skill.name;
-          agent = null;
           message = "${file}: name '${fields.name}' does not match its folder name '${skill.name}'";
         }
       ]
@@ -288,7 +286,7 @@ let
   # Resolve per-agent lists of skill names against the catalog in `catalogDirs` (searched in
   # order, first match wins). Returns
   #   skills = { <agent> = { <name> = <skill folder>; }; };   only skills without errors
-  #   errors = [ { kind, skill, agent, message } ];            agent is null for SKILL.md problems
+  #   errors = [ { kind, skill, agent, message } ];            one per agent selecting the skill
   #   catalog = { <name> = { name, path, index }; };
   resolve =
     { catalogDirs, selection }:
@@ -302,7 +300,8 @@ let
       requested = unique (concatLists (map wanted agents));
       validRequested = filter isValidName requested;
 
-      skillErrors = listToAttrs (
+      # What keeps a well-formed name from being deployed, agent aside: [ ] or one error.
+      folderErrors = listToAttrs (
         map (name: {
           inherit name;
           value =
@@ -313,12 +312,24 @@ let
                 {
                   kind = "missing-skill-md";
                   skill = name;
-                  agent = null;
                   message = "skill folder ${toString found.folders.${name}.path} has no SKILL.md";
                 }
               ]
             else
-              [ ];
+              [
+                {
+                  kind = "unknown-skill";
+                  skill = name;
+                  message =
+                    "unknown skill '${name}'; "
+                    + (
+                      if available == [ ] then
+                        "no skills found in the catalog"
+                      else
+                        "available skills: ${concatStringsSep ", " available}"
+                    );
+                }
+              ];
         }) validRequested
       );
 
@@ -331,30 +342,14 @@ let
               skill = name;
               inherit agent;
               message =
-                "invalid skill name '${name}' (for ${agent}): use 1-64 lowercase letters, digits "
+                "invalid skill name '${name}': use 1-64 lowercase letters, digits "
                 + "and single hyphens, e.g. 'review-gate'";
             }
           ]
-        else if !(catalog ? ${name}) && !(found.folders ? ${name}) then
-          [
-            {
-              kind = "unknown-skill";
-              skill = name;
-              inherit agent;
-              message =
-                "unknown skill '${name}' (for ${agent}); "
-                + (
-                  if available == [ ] then
-                    "no skills found in the catalog"
-                  else
-                    "available skills: ${concatStringsSep ", " available}"
-                );
-            }
-          ]
         else
-          [ ];
+          map (error: error // { inherit agent; }) folderErrors.${name};
 
-      usable = name: isValidName name && catalog ? ${name} && skillErrors.${name} == [ ];
+      usable = name: isValidName name && folderErrors.${name} == [ ];
     in
     if unknownAgents != [ ] then
       throw "unknown agent ${quoteList unknownAgents}; known agents: ${concatStringsSep ", " agentNames}"
@@ -372,9 +367,7 @@ let
             );
           }) agents
         );
-        errors =
-          concatLists (map (agent: concatLists (map (selectionError agent) (wanted agent))) agents)
-          ++ concatLists (map (name: skillErrors.${name}) validRequested);
+        errors = concatLists (map (agent: concatLists (map (selectionError agent) (wanted agent))) agents);
       };
 
   # The global deploy: `resolve`, then one target per selected skill per agent.

@@ -127,7 +127,7 @@ def test_direnv_ships_use_skills_and_points_ai_skills_path_at_the_catalog(
     catalog_path = result["sessionVariables"]["AI_SKILLS_PATH"]
     assert catalog_path.startswith("/nix/store/")
     # The stand-in's linkFarm puts its entry names in the path: every skill, shadowing applied.
-    bundled = sorted(p.name for p in (REPO / "skills").glob("*/SKILL.md"))
+    bundled = sorted(p.parent.name for p in (REPO / "skills").glob("*/SKILL.md"))
     names = sorted({"alpha", "beta", "gamma", *bundled})
     assert catalog_path.endswith("-ai-skills-catalog-" + "+".join(names))
 
@@ -169,7 +169,8 @@ def test_broken_skill_folders_fail_assertions(tmp_path: Path) -> None:
     )
     for fragment in expected:
         assert sum(fragment in m for m in messages) == 1, fragment
-    assert all(m.startswith("services.ai-skills: ") for m in messages)
+    prefix = "services.ai-skills.{claudeSkills,opencodeSkills,codexSkills}: "
+    assert all(m.startswith(prefix) for m in messages)
     assert result["homeFiles"] == {}
 
 

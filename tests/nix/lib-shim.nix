@@ -11,6 +11,7 @@ let
     foldl'
     head
     isAttrs
+    length
     listToAttrs
     map
     stringLength
@@ -20,7 +21,9 @@ let
   type = name: { inherit name; };
 in
 rec {
-  inherit attrNames filter isAttrs;
+  inherit attrNames filter isAttrs head length concatStringsSep;
+
+  unique = foldl' (acc: x: if builtins.elem x acc then acc else acc ++ [ x ]) [ ];
 
   mkOption = args: args // { _type = "option"; };
   mkEnableOption =
