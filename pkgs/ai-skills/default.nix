@@ -7,16 +7,6 @@
 }:
 let
   pyproject = lib.importTOML ../../pyproject.toml;
-
-  # "pydantic>=2.6" -> python3Packages.pydantic
-  requirementName = spec: lib.toLower (builtins.head (builtins.match "([A-Za-z0-9_.-]+).*" spec));
-  pythonPackage =
-    spec:
-    let
-      name = requirementName spec;
-    in
-    python3Packages.${name}
-      or (throw "pkgs/ai-skills: python3Packages has no '${name}' (needed by pyproject.toml)");
 in
 python3Packages.buildPythonApplication {
   pname = pyproject.project.name;
@@ -29,13 +19,14 @@ python3Packages.buildPythonApplication {
       ../../pyproject.toml
       ../../README.md
       ../../src
-      # Bundled into the wheel as ai_skills/bundled_skills (see pyproject.toml).
+      # Both are bundled into the wheel (force-include in pyproject.toml).
+      ../../bin/use_skills.sh
       (lib.fileset.maybeMissing ../../skills)
     ];
   };
 
   build-system = [ python3Packages.hatchling ];
-  dependencies = map pythonPackage pyproject.project.dependencies;
+  dependencies = import ./python-dependencies.nix lib python3Packages;
 
   pythonImportsCheck = [ "ai_skills" ];
 

@@ -68,6 +68,7 @@ rec {
       }) names
     );
 
+  stringToCharacters = s: builtins.genList (i: substring i 1 s) (stringLength s);
   hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
   removePrefix =
     prefix: s:
