@@ -125,16 +125,17 @@ let
           {
             assertion = theirs == null || theirs == { };
             message =
-              "services.ai-skills.${option} links skills into ${where}, but programs.${program}.skills "
-              + "manages that whole folder; set one of them to empty (e.g. services.ai-skills.${option} = [ ]).";
+              "services.ai-skills.${option} links skills into ${where}, "
+              + "but programs.${program}.skills manages that whole folder; set one of them "
+              + "to empty (e.g. services.ai-skills.${option} = [ ]).";
           }
         ]
       else
         map (name: {
           assertion = false;
           message =
-            "services.ai-skills.${option} and programs.${program}.skills both install skill '${name}' "
-            + "into ${where}; keep it in only one of them.";
+            "services.ai-skills.${option} and programs.${program}.skills both install "
+            + "skill '${name}' into ${where}; keep it in only one of them.";
         }) shared
     );
 
@@ -166,7 +167,9 @@ in
     package = lib.mkOption {
       type = lib.types.package;
       default = pkgs.ai-skills or (pkgs.callPackage ../pkgs/ai-skills { });
-      defaultText = lib.literalExpression "pkgs.ai-skills or (pkgs.callPackage <ai-skills>/pkgs/ai-skills { })";
+      defaultText = lib.literalExpression ''
+        pkgs.ai-skills or (pkgs.callPackage "''${ai-skills}/pkgs/ai-skills" { })
+      '';
       example = lib.literalExpression "inputs.ai-skills.packages.\${pkgs.system}.ai-skills";
       description = ''
         The ai-skills package, which provides `ai-skills`, `use-skills` and `worker`.
@@ -256,7 +259,9 @@ in
         assertions = [
           {
             assertion = cfg.codexHome == null || lib.hasPrefix "/" cfg.codexHome;
-            message = "services.ai-skills.codexHome must be an absolute path, not '${toString cfg.codexHome}'.";
+            message =
+              "services.ai-skills.codexHome must be an absolute path, "
+              + "not '${toString cfg.codexHome}'.";
           }
         ]
         ++ selectionAssertions

@@ -156,30 +156,37 @@ let
 
   # ---- catalog -------------------------------------------------------------------------
 
-  # Every folder directly under `dir`, with whether it holds a SKILL.md file.
+  # Every folder directly under `dir`, with whether it holds a SKILL.md file. A link is
+  # taken as a skill folder only when `<link>/SKILL.md` exists: builtins cannot tell a link
+  # to an empty folder from a link to a file without reading it (which fails for a file).
   foldersIn =
     index: dir:
     let
       base = asDir dir;
       entries = if builtins.pathExists base then readDir base else { };
-      isFolder = name: elem entries.${name} [
-        "directory"
-        "symlink"
-      ];
       folder =
         name:
         let
           path = base + "/${name}";
-          inside = if entries.${name} == "directory" || builtins.pathExists (path + "/.") then readDir path else { };
+          type = entries.${name};
+          inside = readDir path;
         in
         {
           inherit name path index;
-          hasSkillMd = inside ? "SKILL.md" && inside."SKILL.md" != "directory";
+          hasSkillMd =
+            if type == "directory" then
+              inside ? "SKILL.md" && inside."SKILL.md" != "directory"
+            else
+              builtins.pathExists (path + "/SKILL.md");
         };
-      folders = map folder (filter isFolder (attrNames entries));
+      candidates = map folder (
+        filter (name: elem entries.${name} [
+          "directory"
+          "symlink"
+        ]) (attrNames entries)
+      );
     in
-    # A symlink to something that is not a folder is not a skill folder at all.
-    filter (f: f.hasSkillMd || entries.${f.name} == "directory") folders;
+    filter (f: f.hasSkillMd || entries.${f.name} == "directory") candidates;
 
   # name -> { name, path, index } for every skill (a folder with SKILL.md) in `dirs`; a name
   # found in several directories resolves to the first directory (listToAttrs keeps the first).
@@ -352,7 +359,10 @@ let
       usable = name: isValidName name && folderErrors.${name} == [ ];
     in
     if unknownAgents != [ ] then
-      throw "unknown agent ${quoteList unknownAgents}; known agents: ${concatStringsSep ", " agentNames}"
+      throw (
+        "unknown agent ${quoteList unknownAgents}; "
+        + "known agents: ${concatStringsSep ", " agentNames}"
+      )
     else
       {
         inherit catalog;
@@ -367,7 +377,9 @@ let
             );
           }) agents
         );
-        errors = concatLists (map (agent: concatLists (map (selectionError agent) (wanted agent))) agents);
+        errors = concatLists (
+          map (agent: concatLists (map (selectionError agent) (wanted agent))) agents
+        );
       };
 
   # The global deploy: `resolve`, then one target per selected skill per agent.

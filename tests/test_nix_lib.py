@@ -138,3 +138,24 @@ def test_catalog_data_lists_skills_with_descriptions(tmp_path: Path) -> None:
         "alpha": {"path": f"{tmp_path}/alpha", "description": "First."},
         "beta": {"path": f"{tmp_path}/beta", "description": "Second."},
     }
+
+
+def test_linked_skill_folders_count_and_links_to_files_do_not(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "beta").mkdir(parents=True)
+    (elsewhere / "beta" / "SKILL.md").write_text("---\nname: beta\ndescription: B.\n---\n")
+    (elsewhere / "notes").write_text("a file\n")
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    (catalog / "beta").symlink_to(elsewhere / "beta")
+    (catalog / "notes").symlink_to(elsewhere / "notes")
+    result = lib_call(
+        f'let r = aiLib.selectGlobal {{ catalogDirs = [ "{catalog}" ]; '
+        'selection = { claude = [ "beta" "notes" ]; }; env = { HOME = "/h"; }; }; '
+        "in { links = builtins.mapAttrs (_: toString) r.links; "
+        "errors = map (e: e.kind) r.errors; }"
+    )
+    assert result == {
+        "links": {"/h/.claude/skills/beta": f"{catalog}/beta"},
+        "errors": ["unknown-skill"],
+    }

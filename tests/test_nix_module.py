@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +243,56 @@ def test_every_option_is_documented() -> None:
     assert set(result) >= {"enable", "package", "skills", "claudeSkills", "codexHome"}
     missing = {name: flags for name, flags in result.items() if not all(flags.values())}
     assert missing == {}
+
+
+def run_codex_activation(script: str, record_text: str, tmp_path: Path) -> str:
+    """Run the generated activation step in bash, with home-manager's `run`/`warnEcho`."""
+    record = tmp_path / "record-from-store"
+    record.write_text(record_text)
+    fake_record = "/nix/store/00000000000000000000000000000000-ai-skills-codex-links"
+    assert fake_record in script
+    prelude = 'set -euo pipefail\nrun() { "$@"; }\nwarnEcho() { echo "WARN: $*" >&2; }\n'
+    proc = subprocess.run(
+        ["bash", "-c", prelude + script.replace(fake_record, str(record))],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr
+
+
+def test_codex_activation_links_records_and_removes_only_its_own(
+    catalogs: dict[str, Path], tmp_path: Path
+) -> None:
+    home, codex = tmp_path / "home", tmp_path / "codex"
+    skills_dir = codex / "skills"
+    (skills_dir / ".system").mkdir(parents=True)
+    (skills_dir / "beta").mkdir()  # the user's own folder, in the way of our 'beta'
+    (skills_dir / "mine").symlink_to("/opt/elsewhere/mine")  # links we did not make
+    (skills_dir / "delta").symlink_to("/nix/store/00000000000000000000000000000000-delta")
+
+    def activate(names: list[str]) -> str:
+        settings = enabled(catalogs, codexSkills=names, codexHome=str(codex))
+        result = evaluate(settings, homeDirectory=str(home))
+        script = result["activation"]["aiSkillsCodex"]["data"]
+        return run_codex_activation(script, "".join(f"{n}\n" for n in names), tmp_path)
+
+    def listing() -> list[str]:
+        return sorted(p.name for p in skills_dir.iterdir())
+
+    warnings = activate(["alpha", "beta", "gamma"])
+    assert listing() == [".system", "alpha", "beta", "delta", "gamma", "mine"]
+    assert os.readlink(skills_dir / "alpha").startswith("/nix/store/")
+    assert os.readlink(skills_dir / "alpha").endswith("-ai-skills-skill-alpha")
+    assert (skills_dir / "beta").is_dir() and not (skills_dir / "beta").is_symlink()
+    assert "leaving" in warnings and "beta" in warnings
+    record = home / ".local/state/ai-skills/codex-links"
+    assert record.read_text().split() == ["alpha", "beta", "gamma"]
+
+    activate(["alpha"])  # gamma goes; beta (the user's folder) and unrecorded links stay
+    assert listing() == [".system", "alpha", "beta", "delta", "mine"]
+    assert os.readlink(skills_dir / "mine") == "/opt/elsewhere/mine"
+
+    activate([])
+    assert listing() == [".system", "beta", "delta", "mine"]
+    assert record.read_text() == ""

@@ -90,7 +90,9 @@ let
       builtins.listToAttrs (
         map (name: {
           inherit name;
-          value = merge (path ++ [ name ]) (builtins.concatMap (d: if d ? ${name} then [ d.${name} ] else [ ]) ds);
+          value = merge (path ++ [ name ]) (
+            builtins.concatMap (d: if d ? ${name} then [ d.${name} ] else [ ]) ds
+          );
         }) names
       )
     else if builtins.all builtins.isList ds then

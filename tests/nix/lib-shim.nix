@@ -89,7 +89,8 @@ rec {
       default;
   hasAttrByPath =
     path: set:
-    path == [ ] || (isAttrs set && set ? ${head path} && hasAttrByPath (tail path) set.${head path});
+    path == [ ]
+    || (isAttrs set && set ? ${head path} && hasAttrByPath (tail path) set.${head path});
 
   hm.dag.entryAfter = after: data: {
     inherit after data;

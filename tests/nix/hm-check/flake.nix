@@ -90,13 +90,17 @@
             "services.ai-skills.claudeSkills: invalid skill name 'Not_A_Name'"
           ];
           brokenMessages = failedAssertions broken;
-          startsWithOneOf = message: lib.any (prefix: lib.hasPrefix prefix message) expectedFailures;
+          startsWithOneOf =
+            message: lib.any (prefix: lib.hasPrefix prefix message) expectedFailures;
         in
         {
           # Real home-manager builds the files: one directory link per skill per agent.
           deployed =
-            assert lib.hasPrefix "${builtins.storeDir}/" deployed.config.home.sessionVariables.AI_SKILLS_PATH;
-            pkgs.runCommand "ai-skills-hm-deployed" { files = "${deployed.activationPackage}/home-files"; }
+            assert lib.hasPrefix "${builtins.storeDir}/" (
+              deployed.config.home.sessionVariables.AI_SKILLS_PATH
+            );
+            pkgs.runCommand "ai-skills-hm-deployed"
+              { files = "${deployed.activationPackage}/home-files"; }
               ''
                 for skill in review-gate team-notes; do
                   test -f "$files/.claude/skills/$skill/SKILL.md"
@@ -111,7 +115,9 @@
           # A CODEX_HOME outside $HOME gets an activation step and the variable.
           codex-outside-home =
             assert outsideHome.config.home.sessionVariables.CODEX_HOME == "/srv/codex/ada";
-            assert lib.hasInfix "/srv/codex/ada/skills" outsideHome.config.home.activation.aiSkillsCodex.data;
+            assert lib.hasInfix "/srv/codex/ada/skills" (
+              outsideHome.config.home.activation.aiSkillsCodex.data
+            );
             outsideHome.activationPackage;
 
           # Misuse is caught by assertions with the expected messages.
