@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,14 +15,16 @@ pytestmark = pytest.mark.nix
 
 
 def tracked_nix_files() -> list[Path]:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.nix"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    if listed.returncode == 0 and listed.stdout.strip():
-        return [REPO / line for line in sorted(listed.stdout.splitlines())]
+    git = shutil.which("git")
+    if git is not None:
+        listed = subprocess.run(
+            [git, "ls-files", "--cached", "--others", "--exclude-standard", "*.nix"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+        if listed.returncode == 0 and listed.stdout.strip():
+            return [REPO / line for line in sorted(listed.stdout.splitlines())]
     # Not a git checkout (e.g. the flake's source in a Nix build): walk the tree instead.
     return sorted(p for p in REPO.rglob("*.nix") if ".venv" not in p.parts)
 
