@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ai_skills.errors import AiSkillsError
+from ai_skills.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ AGENT_NAMES: tuple[str, ...] = tuple(agent.name for agent in AGENTS)
 DEFAULT_AGENTS: tuple[str, ...] = ("claude", "opencode", "codex")
 
 
-class AgentError(AiSkillsError):
+class AgentError(UsageError):
     """An agent name or an agent's environment is unusable."""
 
 

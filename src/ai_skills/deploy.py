@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from ai_skills.fsutil import atomic_symlink, atomic_write_text, file_lock, is_temp_name
+from ai_skills.fsutil import (
+    atomic_symlink,
+    atomic_write_text,
+    file_lock,
+    is_temp_name,
+    remove_stale_temp_files,
+    writer_alive,
+)
 
 RECORD_VERSION = 1
 
@@ -148,23 +155,9 @@ def _plan_temp_leftovers(dirs: tuple[Path, ...]) -> list[Step]:
             for name in sorted(names)
             if is_temp_name(name)
             and os.path.islink(folder / name)
-            and not _writer_alive(name)
+            and not writer_alive(name)
         )
     return steps
-
-
-def _writer_alive(temp_name: str) -> bool:
-    """True while the process that made a temporary link may still rename it into place."""
-    pid_text = temp_name.rsplit("-", 1)[-1]
-    if not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def needs_apply(steps: list[Step]) -> bool:
@@ -240,6 +233,7 @@ def deploy(
         return DeployResult(steps, [], [s for s in steps if s.action == Action.REFUSE])
     with file_lock(state_dir / "lock"):
         # Another run may have finished while we waited: plan again from what is there now.
+        remove_stale_temp_files(state_dir)
         record = read_record(record_path)
         steps = plan_links(desired, record, managed_dirs=managed_dirs, held_dirs=held_dirs)
         result = apply_steps(steps, record)

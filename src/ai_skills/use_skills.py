@@ -246,9 +246,10 @@ def _update_git_exclude(repo: Path, links: list[Path]) -> Path | None:
         old = ""
     new = _with_block(old, entries)
     if new != old:
-        from ai_skills.fsutil import atomic_write_text, file_lock
+        from ai_skills.fsutil import atomic_write_text, file_lock, remove_stale_temp_files
 
         with file_lock(exclude.with_name("exclude.ai-skills.lock")):
+            remove_stale_temp_files(exclude.parent)
             current = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
             atomic_write_text(exclude, _with_block(current, entries))
     return exclude
