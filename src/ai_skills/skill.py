@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 SKILL_FILE = "SKILL.md"
 MAX_NAME = 64
@@ -44,8 +43,7 @@ PORTABLE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One finding about a skill, with where it is."""
 
     severity: Severity
@@ -67,15 +65,17 @@ class Problem:
         }
 
 
-@dataclass
 class SkillReport:
-    """What validation learned about one skill folder."""
+    """What validation learned about one skill folder (filled in as checks run)."""
 
-    folder: Path
-    name: str | None = None
-    description: str | None = None
-    fields: dict[str, Any] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    __slots__ = ("folder", "name", "description", "fields", "problems")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.name: str | None = None
+        self.description: str | None = None
+        self.fields: dict[str, Any] = {}
+        self.problems: list[Problem] = []
 
     @property
     def errors(self) -> list[Problem]:
