@@ -178,25 +178,17 @@ DELIBERATE_DIFFERENCES: list[Difference] = [
     ),
 ]
 
-# Differences that are bugs on our side: strict xfail, so a fix makes them pass loudly.
-KNOWN_BUGS: list[tuple[Case, str]] = [
-    (
-        Case("literal-description-last-key-1025", "pdf",
-             fm("name: pdf", "description: |", "  " + "d" * 1024), False),
-        "bug: the closing '---' line's newline is dropped, so a block scalar that is the last "
-        "key loses its final newline and counts 1024 characters instead of 1025",
-    ),
-    (
-        Case("folded-description-last-key-1025", "pdf",
-             fm("name: pdf", "description: >", "  " + "d" * 1020, "  ddd"), False),
-        "bug: same as above for a folded ('>') description",
-    ),
+# Block scalars as the last key once lost their final newline here (fixed; kept as cases).
+AGREED += [
+    Case("literal-description-last-key-1025", "pdf",
+         fm("name: pdf", "description: |", "  " + "d" * 1024), False),
+    Case("folded-description-last-key-1025", "pdf",
+         fm("name: pdf", "description: >", "  " + "d" * 1020, "  ddd"), False),
 ]
 
 
 def test_corpus_is_large_and_ids_are_unique() -> None:
     ids = [c.id for c in AGREED] + [d.case.id for d in DELIBERATE_DIFFERENCES]
-    ids += [case.id for case, _ in KNOWN_BUGS]
     assert len(AGREED) >= 25
     assert {True, False} <= {c.valid for c in AGREED}
     assert len(ids) == len(set(ids))
@@ -219,19 +211,6 @@ def test_deliberate_difference_still_holds(tmp_path: Path, difference: Differenc
     assert reference_verdict(skill) == difference.reference_valid
 
 
-@pytest.mark.parametrize(
-    "case",
-    [pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=reason), id=case.id)
-     for case, reason in KNOWN_BUGS],
-)
-def test_known_bug_differs_from_reference(tmp_path: Path, case: Case) -> None:
-    skill = case.build(tmp_path)
-
-    assert (our_verdict(skill), reference_verdict(skill)) == (case.valid, case.valid)
-
-
-@pytest.mark.xfail(strict=True, reason="bug: the folder name is taken after resolve(), so a "
-                   "symlinked skill folder is compared with its target's name")
 def test_symlinked_skill_folder_same_verdict_as_reference(tmp_path: Path) -> None:
     target = Case("store", "0abc123-pdf", named("pdf"), True).build(tmp_path / "store")
     (tmp_path / "catalog").mkdir()

@@ -457,8 +457,6 @@ def test_long_body_gets_a_line_count_warning(tmp_path: Path) -> None:
     assert any("lines; the spec suggests under 500" in m for m in warnings(report))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: line count is text.count('\\n') + 1, one too many "
-                   "for a file that ends with a newline")
 def test_line_count_warning_states_the_real_number_of_lines(tmp_path: Path) -> None:
     text = front_matter("name: review", "description: x", body="line\n" * 596)
     assert len(text.splitlines()) == 600
@@ -525,8 +523,6 @@ def test_problem_location_and_json_form(tmp_path: Path) -> None:
 # --- known bugs, documented as expected behaviour -----------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the folder name is taken after resolve(), so a "
-                   "symlinked skill folder is compared with its target's name")
 def test_symlinked_skill_folder_is_named_by_the_link(tmp_path: Path) -> None:
     # Nix-built catalogs are link farms: catalog/alpha -> /nix/store/<hash>-alpha.
     target = skill_with(tmp_path / "store", "alpha", folder="0abc123-alpha")
@@ -537,8 +533,6 @@ def test_symlinked_skill_folder_is_named_by_the_link(tmp_path: Path) -> None:
     assert validate_skill(link, strict=True).ok
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the closing '---' line's newline is dropped, so a "
-                   "block scalar loses its final newline only when it is the last key")
 def test_block_description_length_does_not_depend_on_key_order(tmp_path: Path) -> None:
     text = "d" * 1024  # with the block scalar's final newline: 1025 characters
     last = write_skill(
@@ -552,8 +546,6 @@ def test_block_description_length_does_not_depend_on_key_order(tmp_path: Path) -
     assert validate_skill(last).ok is False
 
 
-@pytest.mark.xfail(strict=True, reason="bug: lines are split with str.splitlines(), which also "
-                   "breaks at U+2028, U+0085, form feed..., so later line numbers drift")
 def test_line_numbers_count_newlines_only(tmp_path: Path) -> None:
     skill = write_skill(
         tmp_path, "review", '---\ndescription: "first\u2028second"\nname: Review\n---\n'
@@ -562,8 +554,6 @@ def test_line_numbers_count_newlines_only(tmp_path: Path) -> None:
     assert {p.line for p in validate_skill(skill).errors} == {3}
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="bug: deeply nested YAML raises RecursionError instead of a problem")
 def test_deeply_nested_yaml_is_reported_not_raised(tmp_path: Path) -> None:
     skill = skill_with(tmp_path, "review", "metadata:", "  x: " + "[" * 5000 + "]" * 5000)
 
@@ -679,8 +669,6 @@ def test_cli_missing_path_exits_1(tmp_path: Path) -> None:
     assert "not a folder" in out
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a folder with no SKILL.md and no subfolders "
-                   "yields zero skills, so `validate` checks nothing and exits 0")
 def test_cli_folder_without_any_skill_exits_1(tmp_path: Path) -> None:
     folder = tmp_path / "review"
     folder.mkdir()
