@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from ai_skills.errors import AiSkillsError
+from ai_skills.errors import UsageError
 
 
-@dataclass(frozen=True)
-class Agent:
+class Agent(NamedTuple):
     """One agent's skill folders: the user-wide one and the per-repo one."""
 
     name: str
@@ -36,7 +35,7 @@ AGENT_NAMES: tuple[str, ...] = tuple(agent.name for agent in AGENTS)
 DEFAULT_AGENTS: tuple[str, ...] = ("claude", "opencode", "codex")
 
 
-class AgentError(AiSkillsError):
+class AgentError(UsageError):
     """An agent name or an agent's environment is unusable."""
 
 

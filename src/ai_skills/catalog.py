@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.skill import SKILL_FILE
 
 INSTALLED_REPO_DIR = ".ai-skills/skills"  # per-repo installs (`ai-skills add`)
 
 
-@dataclass(frozen=True)
-class CatalogDir:
+class CatalogDir(NamedTuple):
     """One folder of skill folders and where it came from."""
 
     path: Path
     origin: str  # "AI_SKILLS_PATH", "installed (repo)", "installed (user)", "bundled"
 
 
-@dataclass(frozen=True)
-class CatalogEntry:
+class CatalogEntry(NamedTuple):
     """A skill found in the catalog; `shadows` lists later folders holding the same name."""
 
     name: str

@@ -16,11 +16,18 @@ import contextlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
-from ai_skills.fsutil import atomic_symlink, atomic_write_text, file_lock, is_temp_name
+from ai_skills.fsutil import (
+    atomic_symlink,
+    atomic_write_text,
+    file_lock,
+    is_temp_name,
+    remove_stale_temp_files,
+    writer_alive,
+)
 
 RECORD_VERSION = 1
 
@@ -42,8 +49,7 @@ class Action(StrEnum):
 LINK_CHANGES = frozenset({Action.CREATE, Action.REPLACE, Action.REMOVE, Action.CLEAN})
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One planned action on one path."""
 
     action: Action
@@ -52,12 +58,14 @@ class Step:
     reason: str = ""
 
 
-@dataclass
-class Record:
-    """What a scope made: target path -> link text, and verified skill fingerprints."""
+class Record(NamedTuple):
+    """What a scope made: target path -> link text, and verified skill fingerprints.
 
-    links: dict[str, str] = field(default_factory=dict)
-    verified: dict[str, list[int]] = field(default_factory=dict)
+    Both maps are changed in place while a deploy is applied.
+    """
+
+    links: dict[str, str]
+    verified: dict[str, list[int]]
 
     def to_json(self) -> str:
         """Stable JSON text."""
@@ -70,9 +78,9 @@ def read_record(path: Path) -> Record:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return Record()
+        return Record({}, {})
     if not isinstance(data, dict) or data.get("version") != RECORD_VERSION:
-        return Record()
+        return Record({}, {})
     links = data.get("links")
     verified = data.get("verified")
     return Record(
@@ -148,23 +156,9 @@ def _plan_temp_leftovers(dirs: tuple[Path, ...]) -> list[Step]:
             for name in sorted(names)
             if is_temp_name(name)
             and os.path.islink(folder / name)
-            and not _writer_alive(name)
+            and not writer_alive(name)
         )
     return steps
-
-
-def _writer_alive(temp_name: str) -> bool:
-    """True while the process that made a temporary link may still rename it into place."""
-    pid_text = temp_name.rsplit("-", 1)[-1]
-    if not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def needs_apply(steps: list[Step]) -> bool:
@@ -172,17 +166,16 @@ def needs_apply(steps: list[Step]) -> bool:
     return any(step.action not in (Action.KEEP, Action.REFUSE) for step in steps)
 
 
-@dataclass
-class ApplyResult:
+class ApplyResult(NamedTuple):
     """The steps carried out, and the ones that could not be (with why)."""
 
-    done: list[Step] = field(default_factory=list)
-    failed: list[Step] = field(default_factory=list)
+    done: list[Step]
+    failed: list[Step]
 
 
 def apply_steps(steps: list[Step], record: Record) -> ApplyResult:
     """Carry out `steps`, updating `record` in memory; keep going past single failures."""
-    result = ApplyResult()
+    result = ApplyResult([], [])
     for step in steps:
         try:
             _apply_one(step, record)
@@ -213,8 +206,7 @@ def _apply_one(step: Step, record: Record) -> None:
         record.links.pop(key, None)
 
 
-@dataclass
-class DeployResult:
+class DeployResult(NamedTuple):
     """What a deploy did (or, for a dry run, would do) and what it refused."""
 
     steps: list[Step]
@@ -240,11 +232,13 @@ def deploy(
         return DeployResult(steps, [], [s for s in steps if s.action == Action.REFUSE])
     with file_lock(state_dir / "lock"):
         # Another run may have finished while we waited: plan again from what is there now.
+        remove_stale_temp_files(state_dir)
         record = read_record(record_path)
         steps = plan_links(desired, record, managed_dirs=managed_dirs, held_dirs=held_dirs)
         result = apply_steps(steps, record)
         if verified is not None:
-            record.verified = verified
+            record.verified.clear()
+            record.verified.update(verified)
         atomic_write_text(record_path, record.to_json())
     refused = [s for s in steps if s.action == Action.REFUSE] + result.failed
     return DeployResult(steps, result.done, refused)

@@ -25,6 +25,33 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and TEMP_MARKER in name
 
 
+def writer_alive(temp_name: str) -> bool:
+    """True while the process that made a temporary name may still rename it into place."""
+    pid_text = temp_name.rsplit("-", 1)[-1]
+    if not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder: Path) -> None:
+    """Delete temporary files that a killed writer left in `folder` (not links: see deploy)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = folder / name
+        if is_temp_name(name) and not path.is_symlink() and not writer_alive(name):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
 def atomic_symlink(target: Path, points_to: str) -> None:
     """Make `target` a symlink to `points_to`, replacing what is there in one rename."""
     temp = temp_sibling(target)

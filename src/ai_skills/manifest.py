@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import unicodedata
+from typing import NamedTuple
 
 from ai_skills.skill import name_problems
 
 
-@dataclass(frozen=True)
-class ManifestLine:
+class ManifestLine(NamedTuple):
     """A skill requested on a line of the manifest."""
 
     name: str
     line: int
 
 
-@dataclass(frozen=True)
-class ManifestProblem:
+class ManifestProblem(NamedTuple):
     """Something wrong on one line; `severity` is 'error' or 'warning'."""
 
     line: int
@@ -24,12 +23,11 @@ class ManifestProblem:
     message: str
 
 
-@dataclass
-class Manifest:
+class Manifest(NamedTuple):
     """The parsed manifest: valid requests in order, and the problems found."""
 
-    entries: list[ManifestLine] = field(default_factory=list)
-    problems: list[ManifestProblem] = field(default_factory=list)
+    entries: list[ManifestLine]
+    problems: list[ManifestProblem]
 
     @property
     def names(self) -> list[str]:
@@ -39,10 +37,12 @@ class Manifest:
 
 def parse_manifest(text: str) -> Manifest:
     """Parse manifest text; never raises on content, reports problems per line."""
-    manifest = Manifest()
+    manifest = Manifest([], [])
     seen: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        name = raw.split("#", 1)[0].strip()
+    # "\n" only: str.splitlines() also splits at form feeds and U+2028, shifting line numbers.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        # NFKC, as the spec compares names: a full-width `ｆｏｏ` is looked up as `foo`.
+        name = unicodedata.normalize("NFKC", raw.split("#", 1)[0].strip())
         if not name:
             continue
         problem = _name_problem(name)

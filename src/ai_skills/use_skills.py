@@ -2,14 +2,16 @@
 
 This runs on every direnv reload, so the no-op path must stay cheap: names are resolved by
 stat calls, a SKILL.md is only parsed when its (mtime, size, inode) changed since it was
-last found valid, and nothing is written when nothing changed. Heavy imports stay out.
+last found valid, and nothing is written when nothing changed. Heavy imports stay out:
+the data types on this path (here and in deploy, catalog, manifest, skill) are NamedTuples
+and slotted classes rather than dataclasses, because importing `dataclasses` (and with it
+`inspect`) costs about 8 ms, close to a whole Python start-up.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ai_skills import deploy as engine
@@ -24,15 +26,17 @@ EXCLUDE_BEGIN = "# >>> ai-skills: links made by use-skills (managed; do not edit
 EXCLUDE_END = "# <<< ai-skills <<<"
 
 
-@dataclass
 class SyncReport:
     """What a sync did or would do; `errors` and `warnings` are ready-to-print lines."""
 
-    repo: Path
-    steps: list[engine.Step] = field(default_factory=list)
-    done: list[engine.Step] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    __slots__ = ("repo", "steps", "done", "errors", "warnings")
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.steps: list[engine.Step] = []
+        self.done: list[engine.Step] = []
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
 
     @property
     def would_change(self) -> bool:
@@ -53,7 +57,7 @@ def read_manifest(repo: Path) -> Manifest:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return Manifest()
+        return Manifest([], [])
     except (OSError, UnicodeDecodeError) as exc:
         # Never treat an unreadable manifest as empty: that would unlink every skill.
         reason = getattr(exc, "strerror", None) or str(exc)
@@ -246,9 +250,10 @@ def _update_git_exclude(repo: Path, links: list[Path]) -> Path | None:
         old = ""
     new = _with_block(old, entries)
     if new != old:
-        from ai_skills.fsutil import atomic_write_text, file_lock
+        from ai_skills.fsutil import atomic_write_text, file_lock, remove_stale_temp_files
 
         with file_lock(exclude.with_name("exclude.ai-skills.lock")):
+            remove_stale_temp_files(exclude.parent)
             current = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
             atomic_write_text(exclude, _with_block(current, entries))
     return exclude
