@@ -1,10 +1,12 @@
 """flake.nix evaluated by the real `nix` with nixpkgs replaced by an offline stand-in
 (tests/nix/stub-nixpkgs): the outputs exist with the conventional shapes, and `lib` gives
-the bundled catalog as data. Building anything needs the real nixpkgs; see docs/deploying.md."""
+the bundled catalog as data; and tests/nix/hm-check evaluates with a home-manager stand-in.
+Building anything needs the real nixpkgs; see docs/deploying.md."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tomllib
@@ -21,11 +23,8 @@ pytestmark = pytest.mark.nix
 SYSTEMS = ["aarch64-darwin", "aarch64-linux", "x86_64-darwin", "x86_64-linux"]
 
 
-@pytest.fixture
-def flake_nix(tmp_path: Path) -> Any:
-    """Run `nix <args> path:<copy of the repo>#<attr>` with the stub as nixpkgs."""
-    nix = require_tool("nix")
-    source = tmp_path / "source"
+def copy_checkout(dest: Path) -> Path:
+    """The repository's files (tracked and new, not ignored) copied to `dest`."""
     files = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO,
@@ -34,31 +33,68 @@ def flake_nix(tmp_path: Path) -> Any:
     ).stdout.split(b"\0")
     for rel in filter(None, (f.decode() for f in files)):
         if (REPO / rel).is_file():
-            (source / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, source / rel)
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, dest / rel)
+    return dest
 
-    stub = tmp_path / "stub"
-    stub.mkdir()
-    shutil.copy(NIX_DIR / "stub-nixpkgs" / "flake.nix", stub / "flake.nix")
-    shutil.copy(NIX_DIR / "lib-shim.nix", stub / "lib-shim.nix")
+
+def stub_flake(dest: Path, name: str, *support: str) -> Path:
+    """tests/nix/<name>/flake.nix copied to `dest` with the tests/nix files it imports."""
+    dest.mkdir()
+    shutil.copy(NIX_DIR / name / "flake.nix", dest / "flake.nix")
+    for file in support:
+        shutil.copy(NIX_DIR / file, dest / file)
+    return dest
+
+
+def stub_nixpkgs(dest: Path) -> Path:
+    stub = stub_flake(dest, "stub-nixpkgs", "lib-shim.nix")
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     deps = [
-        spec.split(">")[0].split("=")[0].split("<")[0].strip().lower()
-        for spec in pyproject["project"]["dependencies"]
+        re.split(r"[<>=!~;\[ ]", spec)[0].lower() for spec in pyproject["project"]["dependencies"]
     ]
     (stub / "python-packages.json").write_text(json.dumps([*deps, "hatchling", "pytest"]))
+    return stub
 
-    def run(*args: str, attr: str = "") -> subprocess.CompletedProcess[str]:
-        argv = [
-            nix, "--extra-experimental-features", "nix-command flakes",
-            "--store", str(tmp_path / "store"),
-            *args,
-            "--no-write-lock-file", "--override-input", "nixpkgs", f"path:{stub}",
-            f"path:{source}" + (f"#{attr}" if attr else ""),
-        ]  # fmt: skip
+
+class FlakeRunner:
+    """Runs `nix` on a flake with some inputs overridden by local paths, in a private store."""
+
+    def __init__(self, tmp_path: Path, flake: Path, overrides: dict[str, Path]) -> None:
+        self.nix = require_tool("nix")
+        self.store = tmp_path / "store"
+        self.flake = flake
+        self.overrides = overrides
+
+    def __call__(self, *args: str, attr: str = "") -> subprocess.CompletedProcess[str]:
+        argv = [self.nix, "--extra-experimental-features", "nix-command flakes",
+                "--store", str(self.store), *args, "--no-write-lock-file"]  # fmt: skip
+        for name, path in self.overrides.items():
+            argv += ["--override-input", name, f"path:{path}"]
+        argv.append(f"path:{self.flake}" + (f"#{attr}" if attr else ""))
         return subprocess.run(argv, capture_output=True, text=True)
 
-    return run
+
+@pytest.fixture
+def flake_nix(tmp_path: Path) -> FlakeRunner:
+    """`nix` on a copy of this flake, with the nixpkgs stand-in as nixpkgs."""
+    source = copy_checkout(tmp_path / "source")
+    return FlakeRunner(tmp_path, source, {"nixpkgs": stub_nixpkgs(tmp_path / "nixpkgs")})
+
+
+@pytest.fixture
+def hm_check_nix(tmp_path: Path) -> FlakeRunner:
+    """`nix` on tests/nix/hm-check with stand-ins for nixpkgs and home-manager."""
+    source = copy_checkout(tmp_path / "source")
+    home_manager = stub_flake(
+        tmp_path / "home-manager", "stub-home-manager", "hm-harness.nix", "lib-shim.nix"
+    )
+    overrides = {
+        "nixpkgs": stub_nixpkgs(tmp_path / "nixpkgs"),
+        "home-manager": home_manager,
+        "ai-skills": source,
+    }
+    return FlakeRunner(tmp_path, source / "tests/nix/hm-check", overrides)
 
 
 def nix_ok(proc: subprocess.CompletedProcess[str]) -> Any:
@@ -110,3 +146,15 @@ def test_overlay_adds_the_package(flake_nix: Any) -> None:
     )
     path = nix_ok(flake_nix("eval", "--json", "--apply", expr, attr="overlays"))
     assert path.endswith("/pkgs/ai-skills")
+
+
+def test_hm_check_flake_evaluates_and_its_expectations_hold(hm_check_nix: FlakeRunner) -> None:
+    # Its checks are `assert`s around the module's results: evaluating them runs the asserts.
+    proc = hm_check_nix("flake", "check", "--no-build")
+    assert proc.returncode == 0, proc.stderr
+    shown = nix_ok(hm_check_nix("flake", "show", "--json"))
+    assert sorted(shown["checks"]["x86_64-linux"]) == [
+        "assertions",
+        "codex-outside-home",
+        "deployed",
+    ]

@@ -16,10 +16,11 @@
   config ? { },
   homeDirectory ? "/home/ada",
   hmProgramsWithSkills ? [ ],
+  # Where the module comes from: this checkout, or a flake's homeManagerModules.default.
+  module ? ../../modules/ai-skills.nix,
 }:
 let
   lib = import ./lib-shim.nix;
-  module = import ../../modules/ai-skills.nix;
 
   fakeDrv = name: extra: {
     type = "derivation";
@@ -62,7 +63,7 @@ let
     programs = config.programs or { };
   };
 
-  evaluated = module {
+  evaluated = import module {
     inherit lib pkgs options;
     config = finalConfig;
   };
@@ -116,4 +117,8 @@ in
     builtins.filter (a: !a.assertion) (lib.attrByPath [ "assertions" ] [ ] merged)
   );
   optionNames = builtins.attrNames evaluated.options.services.ai-skills;
+  # The merged definitions, shaped like home-manager's `config` for what the module sets.
+  config = merged // {
+    assertions = merged.assertions or [ ];
+  };
 }

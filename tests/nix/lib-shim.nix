@@ -23,6 +23,13 @@ in
 rec {
   inherit attrNames filter isAttrs head length concatStringsSep;
 
+  any = builtins.any;
+  all = builtins.all;
+  hasInfix = infix: s: builtins.length (builtins.split (escapeRegex infix) s) > 1;
+  escapeRegex = builtins.replaceStrings (stringToCharacters "\\[{()^$?*+|.") (
+    map (c: "\\${c}") (stringToCharacters "\\[{()^$?*+|.")
+  );
+
   unique = foldl' (acc: x: if builtins.elem x acc then acc else acc ++ [ x ]) [ ];
 
   mkOption = args: args // { _type = "option"; };
