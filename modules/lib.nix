@@ -62,6 +62,9 @@ let
     name: isString name && stringLength name <= 64 && match "[a-z0-9]+(-[a-z0-9]+)*" name != null;
 
   # ---- front matter --------------------------------------------------------------------
+  # A small YAML subset, enough to judge SKILL.md front matter the way the Python validator
+  # (PyYAML) does: top-level `key: value` lines; plain, quoted and block (`|`, `>`) scalars;
+  # indented continuation lines; nested lists and maps are recognised but kept as text.
 
   unquote =
     value:
@@ -76,43 +79,100 @@ let
     else
       value;
 
-  plainValue =
+  isQuoted = value: hasPrefix "\"" value || hasPrefix "'" value;
+
+  # A plain scalar without its trailing ` # comment`.
+  stripComment =
     value:
     let
       m = match "(.*[^[:space:]])[[:space:]]+#.*" value;
     in
-    if m == null || hasPrefix "\"" value || hasPrefix "'" value then value else head m;
+    if hasPrefix "#" value then
+      ""
+    else if m == null then
+      value
+    else
+      head m;
 
-  # One top-level `key: value` entry and the indented lines that continue it.
-  finishEntry =
+  # Why YAML would refuse this unquoted text, or null.
+  plainProblem =
+    text:
+    if match ".*:([[:space:]].*)?" text != null then
+      "`${text}` holds `: `; put the value in quotes"
+    else if match "[@`%].*" text != null then
+      "`${text}` starts with a character YAML reserves; put the value in quotes"
+    else if text == "-" || hasPrefix "- " text then
+      "`${text}` starts a list where a text value belongs"
+    else
+      null;
+
+  isListItem = line: line == "-" || hasPrefix "- " line;
+  isMapItem = line: match "[^[:space:]#-][^:]*:([[:space:]].*)?" line != null;
+
+  # One top-level entry as { kind = "string" | "list" | "map"; text; } or { error; }.
+  entryValue =
     entry:
     let
       first = trim entry.first;
       rest = map trim (filter (l: trim l != "") entry.rest);
-      block = match "([|>])[-+]?" first;
+      block = match "([|>])[-+0-9]*([[:space:]]+#.*)?" first;
+      plainParts = filter (p: p != "") ([ (stripComment first) ] ++ map stripComment rest);
+      problems = filter (p: p != null) (map plainProblem plainParts);
     in
     if block != null then
-      concatStringsSep (if head block == "|" then "\n" else " ") rest
+      {
+        kind = "string";
+        text = concatStringsSep (if head block == "|" then "\n" else " ") rest;
+      }
+    else if first == "" && rest != [ ] && isListItem (head rest) then
+      {
+        kind = "list";
+        text = concatStringsSep " " rest;
+      }
+    else if first == "" && rest != [ ] && isMapItem (head rest) then
+      {
+        kind = "map";
+        text = concatStringsSep " " rest;
+      }
+    else if hasPrefix "[" first || hasPrefix "{" first then
+      {
+        kind = if hasPrefix "[" first then "list" else "map";
+        text = concatStringsSep " " ([ first ] ++ rest);
+      }
+    else if isQuoted first then
+      {
+        kind = "string";
+        text = unquote (concatStringsSep " " ([ first ] ++ rest));
+      }
+    else if problems != [ ] then
+      { error = "`${entry.key}`: ${head problems}"; }
     else
-      unquote (plainValue (concatStringsSep " " (filter (s: s != "") ([ first ] ++ rest))));
+      {
+        kind = "string";
+        text = concatStringsSep " " plainParts;
+      };
 
-  # The `---` block at the top of a SKILL.md as { fields = { key = "string"; }; } or
-  # { error = "reason"; }. A small YAML subset: top-level scalars, quoted scalars, block
-  # scalars (`|`, `>`) and indented continuation lines; nested values become plain text.
+  isFence = line: match "---[[:space:]]*" line != null;
+
+  # The `---` block at the top of a SKILL.md as
+  #   { fields = { <key> = "<text>"; }; kinds = { <key> = "string" | "list" | "map"; }; }
+  # or { error = "<reason>"; }.
   parseFrontMatter =
     text:
     let
       all = lines text;
       count = length all;
-      closing = filter (i: trim (builtins.elemAt all i) == "---") (genList (i: i + 1) (count - 1));
+      closing = filter (i: isFence (builtins.elemAt all i)) (genList (i: i + 1) (count - 1));
       body = genList (i: builtins.elemAt all (i + 1)) (head closing - 1);
       step =
         acc: line:
         if acc ? error then
           acc
+        else if hasPrefix "\t" line then
+          acc // { error = "a tab indents a line; YAML only allows spaces"; }
         else if trim line == "" || hasPrefix "#" line then
           acc
-        else if hasPrefix " " line || hasPrefix "\t" line then
+        else if hasPrefix " " line then
           if acc.current == null then
             acc // { error = "an indented line comes before any key"; }
           else
@@ -137,21 +197,33 @@ let
         current = null;
       } body;
       entries = parsed.done ++ (if parsed.current == null then [ ] else [ parsed.current ]);
+      keys = map (e: e.key) entries;
+      duplicates = filter (k: length (filter (x: x == k) keys) > 1) keys;
+      values = map (e: entryValue e // { inherit (e) key; }) entries;
+      broken = filter (v: v ? error) values;
+      byKey =
+        attr:
+        listToAttrs (
+          map (v: {
+            name = v.key;
+            value = v.${attr};
+          }) values
+        );
     in
-    if count == 0 || trim (head all) != "---" then
+    if count == 0 || !(isFence (head all)) then
       { error = "does not start with a `---` front matter block"; }
     else if closing == [ ] then
       { error = "its front matter is not closed by a `---` line"; }
     else if parsed ? error then
       { inherit (parsed) error; }
+    else if duplicates != [ ] then
+      { error = "key `${head duplicates}` appears twice in the front matter"; }
+    else if broken != [ ] then
+      { inherit (head broken) error; }
     else
       {
-        fields = listToAttrs (
-          map (entry: {
-            name = entry.key;
-            value = finishEntry entry;
-          }) entries
-        );
+        fields = byKey "text";
+        kinds = byKey "kind";
       };
 
   # ---- catalog -------------------------------------------------------------------------
@@ -204,13 +276,37 @@ let
       folders = listToAttrs (map toEntry all);
     };
 
-  # Problems with one skill's SKILL.md: [ ] or one { kind, skill, message }.
+  # Front matter fields of the Agent Skills spec, and those Claude Code adds (accepted, as
+  # the Python validator only warns about them).
+  specFields = [
+    "name"
+    "description"
+    "license"
+    "compatibility"
+    "metadata"
+    "allowed-tools"
+  ];
+  agentExtensionFields = [
+    "model"
+    "disable-model-invocation"
+    "user-invocable"
+    "argument-hint"
+    "context"
+    "agent"
+    "hooks"
+    "version"
+    "when_to_use"
+  ];
+
+  # Problems with one skill's SKILL.md: [ ] or one { kind, skill, message }. The order of
+  # the checks follows ai_skills.selection: a `name` other than the folder's wins over other
+  # front matter problems.
   checkSkill =
     skill:
     let
       file = "${toString skill.path}/SKILL.md";
       fm = parseFrontMatter (readFile (skill.path + "/SKILL.md"));
-      fields = fm.fields;
+      inherit (fm) fields kinds;
       bad = message: [
         {
           kind = "invalid-front-matter";
@@ -218,16 +314,16 @@ let
           message = "${file}: ${message}";
         }
       ];
-      description = fields.description or "";
+      unknown = filter (k: !(elem k specFields) && !(elem k agentExtensionFields)) (attrNames fields);
+      notString = k: fields ? ${k} && kinds.${k} != "string";
+      tooLong = k: limit: fields ? ${k} && stringLength fields.${k} > limit;
     in
     if fm ? error then
       bad fm.error
-    else if !(fields ? name) || fields.name == "" then
+    else if !(fields ? name) then
       bad "front matter has no `name`"
-    else if trim description == "" then
-      bad "front matter has no `description`"
-    else if stringLength description > 1024 then
-      bad "`description` is longer than 1024 characters"
+    else if notString "name" then
+      bad "`name` must be a text value"
     else if fields.name != skill.name then
       [
         {
@@ -236,6 +332,22 @@ let
           message = "${file}: name '${fields.name}' does not match its folder name '${skill.name}'";
         }
       ]
+    else if unknown != [ ] then
+      bad "unknown field `${head unknown}` (allowed: ${concatStringsSep ", " specFields})"
+    else if !(fields ? description) then
+      bad "front matter has no `description`"
+    else if notString "description" then
+      bad "`description` must be a text value"
+    else if trim fields.description == "" then
+      bad "`description` is empty"
+    else if tooLong "description" 1024 then
+      bad "`description` is longer than 1024 characters"
+    else if notString "compatibility" then
+      bad "`compatibility` must be a text value"
+    else if tooLong "compatibility" 500 then
+      bad "`compatibility` is longer than 500 characters"
+    else if notString "license" || notString "allowed-tools" then
+      bad "`license` and `allowed-tools` must be text values"
     else
       [ ];
 

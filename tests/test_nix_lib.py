@@ -81,7 +81,9 @@ def test_name_rules(name: str, valid: bool) -> None:
     ],
 )
 def test_front_matter_fields(text: str, fields: dict[str, str]) -> None:
-    assert lib_call(f"aiLib.parseFrontMatter {nix_string(text)}") == {"fields": fields}
+    result = lib_call(f"aiLib.parseFrontMatter {nix_string(text)}")
+    assert result["fields"] == fields
+    assert result["kinds"] == {k: "map" if k == "metadata" else "string" for k in fields}
 
 
 @pytest.mark.parametrize(
@@ -92,6 +94,9 @@ def test_front_matter_fields(text: str, fields: dict[str, str]) -> None:
         ("---\nname: a\n", "not closed"),
         ("---\nname a\n---\n", "is not `key: value`"),
         ("---\n  indented: first\n---\n", "indented line"),
+        ("---\nname: a\nname: b\n---\n", "appears twice"),
+        ("---\ndescription: Use when: asked\n---\n", "put the value in quotes"),
+        ("---\ndescription: >\n\tfolded\n---\n", "tab"),
     ],
 )
 def test_front_matter_errors(text: str, reason: str) -> None:
