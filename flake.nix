@@ -1,5 +1,5 @@
 {
-  description = "Agent skills for Claude Code, Codex and OpenCode, with the tools to deploy and run them";
+  description = "Agent skills for Claude Code, Codex and OpenCode, and the tools to deploy them";
 
   # nixpkgs is the only input consumers inherit. The check that builds a real
   # homeManagerConfiguration lives in its own flake (tests/nix/hm-check) so that
@@ -98,9 +98,9 @@
               ''
                 cp -r "$src" source && chmod -R u+w source && cd source
                 export HOME="$TMPDIR/home" NIX_STATE_DIR="$TMPDIR/nix-state" NIX_CONF_DIR="$TMPDIR"
-                export NIX_LOG_DIR="$TMPDIR/nix-log" CI=true
-                python -m pytest -q -p no:cacheprovider \
-                  tests/test_nix_lib.py tests/test_nix_module.py tests/test_nix_parse.py
+                export NIX_LOG_DIR="$TMPDIR/nix-log" CI=true PYTHONPATH="$PWD/src"
+                python -m pytest -q -p no:cacheprovider tests/test_nix_lib.py \
+                  tests/test_nix_module.py tests/test_nix_parse.py tests/test_nix_python_agree.py
                 touch "$out"
               '';
 

@@ -101,61 +101,154 @@ let
       "`${text}` holds `: `; put the value in quotes"
     else if match "[@`%].*" text != null then
       "`${text}` starts with a character YAML reserves; put the value in quotes"
-    else if text == "-" || hasPrefix "- " text then
-      "`${text}` starts a list where a text value belongs"
     else
       null;
 
   isListItem = line: line == "-" || hasPrefix "- " line;
   isMapItem = line: match "[^[:space:]#-][^:]*:([[:space:]].*)?" line != null;
 
+  hasComment = line: hasPrefix "#" line || match ".*[[:space:]]#.*" line != null;
+
+  # Anchors (`&a`) and tags (`!t`) in front of a value say nothing about its text.
+  dropProperties =
+    value:
+    let
+      m = match "[&!][^[:space:]]*([[:space:]]+(.*))?" value;
+    in
+    if m == null then
+      value
+    else if builtins.elemAt m 1 == null then
+      ""
+    else
+      dropProperties (builtins.elemAt m 1);
+
+  # A quoted scalar, possibly spread over lines, with an optional trailing comment.
+  quotedValue =
+    key: parts:
+    let
+      closedOnFirstLine = quotedMatch (head parts) != null;
+      content = filter (l: !(hasPrefix "#" l)) (tail parts);
+      m = quotedMatch (concatStringsSep " " parts);
+    in
+    if closedOnFirstLine && content != [ ] then
+      { error = "`${key}`: text follows a quoted value"; }
+    else if m == null then
+      { error = "`${key}`: a quoted value must end with its closing quote"; }
+    else
+      {
+        kind = "string";
+        text = unquote (head m);
+      };
+
+  quotedMatch =
+    text:
+    match ''(("([^"\\]|\\.)*")|('([^']|''')*'))([[:space:]]+#.*)?'' text;
+
+  # A plain scalar over one or more lines; a comment ends it.
+  plainValue =
+    key: parts:
+    let
+      count = length parts;
+      part = builtins.elemAt parts;
+      textUpTo = i: builtins.any (j: stripComment (part j) != "") (genList (j: j) (i + 1));
+      # The first comment that follows some text ends the value.
+      ending = filter (i: hasComment (part i) && textUpTo i) (genList (i: i) count);
+      afterComment =
+        if ending == [ ] then
+          [ ]
+        else
+          filter (l: !(hasPrefix "#" l)) (
+            genList (i: part (i + head ending + 1)) (count - head ending - 1)
+          );
+      texts = filter (p: p != "") (map stripComment parts);
+      first = stripComment (head parts);
+      problems = filter (p: p != null) (map plainProblem texts);
+    in
+    if first == "-" || hasPrefix "- " first then
+      { error = "`${key}`: `${first}` starts a list where a text value belongs"; }
+    else if afterComment != [ ] then
+      { error = "`${key}`: text continues after a comment"; }
+    else if problems != [ ] then
+      { error = "`${key}`: ${head problems}"; }
+    else
+      {
+        kind = "string";
+        text = concatStringsSep " " texts;
+      };
+
   # One top-level entry as { kind = "string" | "list" | "map"; text; } or { error; }.
   entryValue =
     entry:
     let
-      first = trim entry.first;
+      value = dropProperties (trim entry.first);
+      # `key: # note` followed by indented lines: the value starts on the next line.
+      first = if hasPrefix "#" value then "" else value;
       rest = map trim (filter (l: trim l != "") entry.rest);
       block = match "([|>])[-+0-9]*([[:space:]]+#.*)?" first;
-      plainParts = filter (p: p != "") ([ (stripComment first) ] ++ map stripComment rest);
-      problems = filter (p: p != null) (map plainProblem plainParts);
+      content = filter (l: !(hasPrefix "#" l)) rest;
+      nestedList = first == "" && content != [ ] && isListItem (head content);
+      nestedMap = first == "" && content != [ ] && isMapItem (head content);
+      indentOf = line: stringLength (head (match "( *).*" line));
+      # A block scalar's lines; a less indented comment ends the block, other text may not.
+      blockAll = filter (l: trim l != "") entry.rest;
+      blockBase = indentOf (head blockAll);
+      blockLines = filter (l: indentOf l >= blockBase) blockAll;
+      blockIndented =
+        blockAll == [ ]
+        || builtins.all (l: indentOf l >= blockBase || hasPrefix "#" (trim l)) blockAll;
+      closedFlow = match "(\\[.*]|\\{.*})([[:space:]]+#.*)?" first != null;
+      # A nested list or map: every line as deep as its first line is another item, and no
+      # line is less deep.
+      nestedLines = filter (l: trim l != "" && !(hasPrefix "#" (trim l))) entry.rest;
+      nestedWellFormed =
+        isItem:
+        let
+          base = indentOf (head nestedLines);
+        in
+        builtins.all (
+          l: indentOf l > base || (indentOf l == base && isItem (trim l))
+        ) nestedLines;
     in
-    if block != null then
+    if hasPrefix "*" first then
+      { error = "`${entry.key}`: aliases (`*name`) are not supported"; }
+    else if block != null && !blockIndented then
+      { error = "`${entry.key}`: a line of the block is indented less than its first line"; }
+    else if block != null then
       {
         kind = "string";
-        text = concatStringsSep (if head block == "|" then "\n" else " ") rest;
+        text = concatStringsSep (if head block == "|" then "\n" else " ") (map trim blockLines);
       }
-    else if first == "" && rest != [ ] && isListItem (head rest) then
+    else if nestedList && !(nestedWellFormed isListItem) then
+      { error = "`${entry.key}`: a line in the list is not a `- ` item"; }
+    else if nestedMap && !(nestedWellFormed isMapItem) then
+      { error = "`${entry.key}`: a line in the map is not a `key: value` entry"; }
+    else if nestedList then
       {
         kind = "list";
-        text = concatStringsSep " " rest;
+        text = concatStringsSep " " content;
       }
-    else if first == "" && rest != [ ] && isMapItem (head rest) then
+    else if nestedMap then
       {
         kind = "map";
-        text = concatStringsSep " " rest;
+        text = concatStringsSep " " content;
       }
+    else if closedFlow && content != [ ] then
+      { error = "`${entry.key}`: text follows a closed `[...]` or `{...}` value"; }
     else if hasPrefix "[" first || hasPrefix "{" first then
       {
         kind = if hasPrefix "[" first then "list" else "map";
         text = concatStringsSep " " ([ first ] ++ rest);
       }
     else if isQuoted first then
-      {
-        kind = "string";
-        text = unquote (concatStringsSep " " ([ first ] ++ rest));
-      }
-    else if problems != [ ] then
-      { error = "`${entry.key}`: ${head problems}"; }
+      quotedValue entry.key ([ first ] ++ rest)
     else
-      {
-        kind = "string";
-        text = concatStringsSep " " plainParts;
-      };
+      plainValue entry.key ([ first ] ++ rest);
 
   isFence = line: match "---[[:space:]]*" line != null;
 
   # The `---` block at the top of a SKILL.md as
-  #   { fields = { <key> = "<text>"; }; kinds = { <key> = "string" | "list" | "map"; }; }
+  #   { fields = { <key> = "<text>"; }; kinds = { <key> = "string" | "list" | "map"; };
+  #     duplicates = [ <key> ]; }      (a repeated key keeps its first value)
   # or { error = "<reason>"; }.
   parseFrontMatter =
     text:
@@ -198,7 +291,7 @@ let
       } body;
       entries = parsed.done ++ (if parsed.current == null then [ ] else [ parsed.current ]);
       keys = map (e: e.key) entries;
-      duplicates = filter (k: length (filter (x: x == k) keys) > 1) keys;
+      duplicates = unique (filter (k: length (filter (x: x == k) keys) > 1) keys);
       values = map (e: entryValue e // { inherit (e) key; }) entries;
       broken = filter (v: v ? error) values;
       byKey =
@@ -216,14 +309,13 @@ let
       { error = "its front matter is not closed by a `---` line"; }
     else if parsed ? error then
       { inherit (parsed) error; }
-    else if duplicates != [ ] then
-      { error = "key `${head duplicates}` appears twice in the front matter"; }
     else if broken != [ ] then
       { inherit (head broken) error; }
     else
       {
         fields = byKey "text";
         kinds = byKey "kind";
+        inherit duplicates;
       };
 
   # ---- catalog -------------------------------------------------------------------------
@@ -314,7 +406,8 @@ let
           message = "${file}: ${message}";
         }
       ];
-      unknown = filter (k: !(elem k specFields) && !(elem k agentExtensionFields)) (attrNames fields);
+      known = specFields ++ agentExtensionFields;
+      unknown = filter (k: !(elem k known)) (attrNames fields);
       notString = k: fields ? ${k} && kinds.${k} != "string";
       tooLong = k: limit: fields ? ${k} && stringLength fields.${k} > limit;
     in
@@ -332,6 +425,8 @@ let
           message = "${file}: name '${fields.name}' does not match its folder name '${skill.name}'";
         }
       ]
+    else if fm.duplicates != [ ] then
+      bad "key `${head fm.duplicates}` appears twice in the front matter"
     else if unknown != [ ] then
       bad "unknown field `${head unknown}` (allowed: ${concatStringsSep ", " specFields})"
     else if !(fields ? description) then

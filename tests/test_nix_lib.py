@@ -84,6 +84,14 @@ def test_front_matter_fields(text: str, fields: dict[str, str]) -> None:
     result = lib_call(f"aiLib.parseFrontMatter {nix_string(text)}")
     assert result["fields"] == fields
     assert result["kinds"] == {k: "map" if k == "metadata" else "string" for k in fields}
+    assert result["duplicates"] == []
+
+
+def test_front_matter_repeated_key_keeps_the_first_value() -> None:
+    text = "---\nname: a\ndescription: d\nname: b\n---\n"
+    result = lib_call(f"aiLib.parseFrontMatter {nix_string(text)}")
+    assert result["fields"] == {"name": "a", "description": "d"}
+    assert result["duplicates"] == ["name"]
 
 
 @pytest.mark.parametrize(
@@ -94,7 +102,6 @@ def test_front_matter_fields(text: str, fields: dict[str, str]) -> None:
         ("---\nname: a\n", "not closed"),
         ("---\nname a\n---\n", "is not `key: value`"),
         ("---\n  indented: first\n---\n", "indented line"),
-        ("---\nname: a\nname: b\n---\n", "appears twice"),
         ("---\ndescription: Use when: asked\n---\n", "put the value in quotes"),
         ("---\ndescription: >\n\tfolded\n---\n", "tab"),
     ],
