@@ -29,12 +29,23 @@ def git(*args: str) -> None:
 
 def report(status: str, message: str) -> int:
     proc = subprocess.run(
-        [sys.executable, "-m", "ai_skills.cli.worker", "report", "--status", status,
-         "--message", message],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ai_skills.cli.worker",
+            "report",
+            "--status",
+            status,
+            "--message",
+            message,
+        ],
+        capture_output=True,
+        text=True,
     )
-    print(f"report {status}: exit {proc.returncode} {proc.stdout.strip()} {proc.stderr.strip()}",
-          flush=True)
+    print(
+        f"report {status}: exit {proc.returncode} {proc.stdout.strip()} {proc.stderr.strip()}",
+        flush=True,
+    )
     return proc.returncode
 
 
@@ -56,8 +67,11 @@ def main() -> int:
     args = parser.parse_args()
     prompt = sys.stdin.read()
     task = os.environ["WORKER_TASK_ID"]
-    print(f"agent for {task} attempt {os.environ['WORKER_ATTEMPT_ID']} "
-          f"read {len(prompt)} chars; prompt file {os.environ['WORKER_PROMPT_FILE']}", flush=True)
+    print(
+        f"agent for {task} attempt {os.environ['WORKER_ATTEMPT_ID']} "
+        f"read {len(prompt)} chars; prompt file {os.environ['WORKER_PROMPT_FILE']}",
+        flush=True,
+    )
     if args.mode == "wait-file":
         while not Path(args.release).exists():
             time.sleep(0.05)
