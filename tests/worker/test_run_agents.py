@@ -32,8 +32,10 @@ def test_agent_commits_reports_done_and_lands_in_review(
     wait_state(conn, "t1", "in_review")
     attempt = get_attempt(conn, result.attempt_id)
     assert attempt is not None
-    wait_for(lambda: (get_attempt(conn, attempt.id) or attempt).exit_code == 0,
-             what="the supervisor to record the exit code")
+    wait_for(
+        lambda: (get_attempt(conn, attempt.id) or attempt).exit_code == 0,
+        what="the supervisor to record the exit code",
+    )
     assert git(ctx.repo_root, "log", "-1", "--format=%s", "worker/t1") == "agent work for t1"
     assert "work-t1.txt" in git(ctx.repo_root, "ls-tree", "--name-only", "worker/t1")
     prompt = Path(attempt.prompt_file or "").read_text()
@@ -54,8 +56,9 @@ def test_wip_limit_two_runs_two_and_the_third_waits(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
     release = tmp_path / "release"
-    write_config(worker_repo, max_running=2,
-                 command=agent_command("wait-file", "--release", str(release)))
+    write_config(
+        worker_repo, max_running=2, command=agent_command("wait-file", "--release", str(release))
+    )
     config = load_config(ctx.config_path)
     for task_id in ("t1", "t2", "t3"):
         add(conn, task_id)
@@ -187,7 +190,17 @@ def test_status_json_shape(ctx: RepoContext, conn: sqlite3.Connection) -> None:
     add(conn, "t1")
     (row,) = task_statuses(ctx, conn)
     data = json.loads(json.dumps(row.as_dict()))
-    for key in ("id", "title", "state", "branch", "worktree", "attempt", "pid",
-                "heartbeat_age", "commits_ahead", "files_changed"):
+    for key in (
+        "id",
+        "title",
+        "state",
+        "branch",
+        "worktree",
+        "attempt",
+        "pid",
+        "heartbeat_age",
+        "commits_ahead",
+        "files_changed",
+    ):
         assert key in data
     assert data["state"] == "queued" and data["commits_ahead"] is None

@@ -24,8 +24,18 @@ MAX_RUNNING = 2
 
 def test_state_names_are_exactly_the_documented_ones() -> None:
     assert [s.value for s in TaskState] == [
-        "queued", "running", "needs_input", "stalled", "in_review", "changes_requested",
-        "approved", "needs_human", "merging", "merged", "cancelled", "failed",
+        "queued",
+        "running",
+        "needs_input",
+        "stalled",
+        "in_review",
+        "changes_requested",
+        "approved",
+        "needs_human",
+        "merging",
+        "merged",
+        "cancelled",
+        "failed",
     ]
     assert isinstance(TaskState.IN_REVIEW, str) and TaskState.IN_REVIEW == "in_review"
 
@@ -45,8 +55,12 @@ def test_illegal_transition_names_the_current_state(tmp_path: Path) -> None:
 
 
 def _plan(tmp: Path, task_id: str) -> LaunchPlan:
-    return LaunchPlan(command=["agent"], worktree=tmp / "wt" / task_id,
-                      runs_dir=tmp / "runs" / task_id, lease_seconds=1.0)
+    return LaunchPlan(
+        command=["agent"],
+        worktree=tmp / "wt" / task_id,
+        runs_dir=tmp / "runs" / task_id,
+        lease_seconds=1.0,
+    )
 
 
 IDS = st.sampled_from(["a", "b", "c", "d"])
@@ -77,8 +91,11 @@ def _apply(conn: sqlite3.Connection, tmp: Path, command: tuple[object, ...]) -> 
         attempt = (task.current_attempt or 0) - 1 if old else None
         report(conn, task_id=task_id, attempt_id=attempt, status=str(command[2]))
     else:
-        target = {"cancel": TaskState.CANCELLED, "fail": TaskState.FAILED,
-                  "requeue": TaskState.QUEUED}[str(kind)]
+        target = {
+            "cancel": TaskState.CANCELLED,
+            "fail": TaskState.FAILED,
+            "requeue": TaskState.QUEUED,
+        }[str(kind)]
         change_state(conn, task_id, target, action=str(kind))
 
 
@@ -91,7 +108,8 @@ def _check_invariants(conn: sqlite3.Connection) -> None:
         assert task.state.value in IMPLEMENTED
         rows = conn.execute(
             "SELECT from_state, to_state FROM events WHERE task_id = ? AND kind = 'transition'"
-            " ORDER BY seq", (task.id,)
+            " ORDER BY seq",
+            (task.id,),
         ).fetchall()
         state = TaskState.QUEUED
         for from_state, to_state in rows:

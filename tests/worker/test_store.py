@@ -63,8 +63,10 @@ def test_add_with_the_same_idempotency_key_returns_the_first_task(tmp_path: Path
 def test_report_with_a_repeated_key_is_applied_once(tmp_path: Path) -> None:
     conn = connect(tmp_path / "worker.db")
     add(conn, "t1")
-    conn.execute("INSERT INTO attempts (task_id, number, worktree, branch, command, log_file,"
-                 " started_at) VALUES ('t1', 1, '/x', 'worker/t1', '[]', '/l', 0)")
+    conn.execute(
+        "INSERT INTO attempts (task_id, number, worktree, branch, command, log_file,"
+        " started_at) VALUES ('t1', 1, '/x', 'worker/t1', '[]', '/l', 0)"
+    )
     conn.execute("UPDATE tasks SET current_attempt = 1, state = 'running' WHERE id = 't1'")
     first = report(conn, task_id="t1", attempt_id=1, status="needs-input", key="r1")
     second = report(conn, task_id="t1", attempt_id=1, status="needs-input", key="r1")

@@ -41,14 +41,16 @@ def agent_command(mode: str = "done", *extra: str) -> str:
     return shlex.join([sys.executable, str(AGENT), "--mode", mode, *extra])
 
 
-def wait_for(predicate: Callable[[], bool], *, timeout: float = 30.0, what: str = "") -> None:
+def wait_for(
+    predicate: Callable[[], bool], *, timeout: float = 30.0, what: str | Callable[[], str] = ""
+) -> None:
     """Poll until `predicate()` holds; fail (not hang) when it never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what or predicate}")
+    pytest.fail(f"timed out waiting for {what() if callable(what) else what or predicate}")
 
 
 def write_config(repo: Path, *, max_running: int = 3, command: str | None = None) -> None:
@@ -87,7 +89,7 @@ def wait_state(conn: sqlite3.Connection, task_id: str, state: str, timeout: floa
     wait_for(
         lambda: state_of(conn, task_id) == state,
         timeout=timeout,
-        what=f"{task_id} to be {state} (is {state_of(conn, task_id)})",
+        what=lambda: f"{task_id} to be {state} (is {state_of(conn, task_id)})",
     )
 
 

@@ -81,7 +81,7 @@ def main() -> int:
         edit(f"wip-{task}.txt", "half-done work\n")
         print("left uncommitted work", flush=True)
         sleep_forever()
-    edit(f"work-{task}.txt", f"work of {task}\n")
+    edit(f"work-{task}.txt", f"work of {task}, attempt {os.environ['WORKER_ATTEMPT_ID']}\n")
     git("add", "-A")
     git("commit", "-q", "-m", f"agent work for {task}")
     print("committed", flush=True)
