@@ -144,7 +144,7 @@ def test_full_cycle_through_the_cli_with_watch_hook_and_logs(
 ) -> None:
     hook_out = tmp_path / "hook.jsonl"
     append = f"import sys; open({str(hook_out)!r}, 'a').write(sys.stdin.read() + chr(10))"
-    hook = f"{sys.executable} -c \"{append}\""
+    hook = f'{sys.executable} -c "{append}"'
     with open(in_repo / ".worker.toml", "a") as handle:
         handle.write(f"hook_command = {json.dumps(hook)}\n")
     git(in_repo, "commit", "-qam", "hook")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ai_skills.worker.procs import is_alive, stop_group, stop_process
-from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task, list_tasks
+from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -64,16 +64,24 @@ def write_config(repo: Path, *, max_running: int = 3, command: str | None = None
 
 
 def stop_everything(connection: sqlite3.Connection) -> None:
-    """Leave no agent or supervisor behind a test."""
-    for task in list_tasks(connection):
-        rows = connection.execute("SELECT id FROM attempts WHERE task_id = ?", (task.id,))
-        for (attempt_id,) in rows.fetchall():
+    """Leave no agent or supervisor behind a test (also one that is still launching)."""
+    for (attempt_id,) in connection.execute("SELECT id FROM attempts").fetchall():
+        attempt = get_attempt(connection, attempt_id)
+        deadline = time.monotonic() + 5
+        while (
+            attempt is not None
+            and attempt.agent_pid is None
+            and attempt.ended_at is None
+            and is_alive(attempt.supervisor_pid, attempt.supervisor_token)
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
             attempt = get_attempt(connection, attempt_id)
-            if attempt is None:
-                continue
-            if attempt.agent_pid:
-                stop_group(attempt.agent_pid, attempt.agent_token, grace=0)
-            stop_process(attempt.supervisor_pid, attempt.supervisor_token, grace=0)
+        if attempt is None:
+            continue
+        if attempt.agent_pid:
+            stop_group(attempt.agent_pid, attempt.agent_token, grace=0)
+        stop_process(attempt.supervisor_pid, attempt.supervisor_token, grace=0)
 
 
 def add(conn: sqlite3.Connection, task_id: str, **kwargs: object) -> None:

@@ -119,6 +119,17 @@ def _stop_processes(conn: sqlite3.Connection, task: Task, options: CancelOptions
     attempt = get_attempt(conn, task.current_attempt)
     if attempt is None:
         return "none"
+    # A supervisor that is still launching records its agent in a moment; wait for it so
+    # the agent is stopped by its (pid, token) rather than orphaned.
+    deadline = time.monotonic() + 5
+    while (
+        attempt.agent_pid is None
+        and attempt.ended_at is None
+        and is_alive(attempt.supervisor_pid, attempt.supervisor_token)
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+        attempt = get_attempt(conn, attempt.id) or attempt
     grace = 0.0 if options.force else options.grace_seconds
     outcome = "gone"
     if attempt.agent_pid:

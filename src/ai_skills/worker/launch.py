@@ -15,7 +15,7 @@ from ai_skills.worker.admission import STARTABLE, LaunchPlan, admit
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import BaseBranchError, IllegalTransitionError, WorkerError
-from ai_skills.worker.procs import is_alive
+from ai_skills.worker.procs import is_alive, start_token
 from ai_skills.worker.prompt import render_prompt, write_atomic
 from ai_skills.worker.runtimes import build_command, check_available
 from ai_skills.worker.states import TaskState
@@ -190,7 +190,12 @@ def _ensure_supervisor(
             f"attempt {attempt.id} of task {attempt.task_id!r} already ended; "
             "start the task again for a new attempt"
         )
-    return spawn_supervisor(ctx, config, attempt.id)
+    pid = spawn_supervisor(ctx, config, attempt.id)
+    # Recorded here as well as by the supervisor itself, so a cancel that comes before the
+    # supervisor's first write still finds (and stops) it.
+    with transaction(conn):
+        update_attempt(conn, attempt.id, supervisor_pid=pid, supervisor_token=start_token(pid))
+    return pid
 
 
 def spawn_supervisor(ctx: RepoContext, config: WorkerConfig, attempt_id: int) -> int:

@@ -179,11 +179,29 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     me = os.getpid()
     with transaction(conn):
         update_attempt(conn, attempt_id, supervisor_pid=me, supervisor_token=start_token(me))
+    stop_requested: list[int] = []
+    agent: subprocess.Popen[bytes] | None = None
+
+    # Installed before the agent exists: a TERM that arrives while we launch it must still
+    # reach it, or a cancel right after start would leave an orphan agent behind.
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        stop_requested.append(signum)
+        if agent is not None:
+            signal_group(agent.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    task = get_task(conn, attempt.task_id)
+    if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
+        finish(conn, attempt_id, 0, now=time.time())  # cancelled before the agent started
+        return 0
     try:
         agent = launch_agent(attempt)
     except OSError as exc:
         append_and_finish(conn, attempt, f"cannot run {attempt.command[0]!r}: {exc}")
         return 127
+    if stop_requested:
+        signal_group(agent.pid, stop_requested[0])
     with transaction(conn):
         update_attempt(conn, attempt_id, agent_pid=agent.pid, agent_token=start_token(agent.pid))
         append_event(
@@ -193,12 +211,6 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
             attempt_id=attempt_id,
             data={"pid": agent.pid, "supervisor_pid": me, "command": attempt.command},
         )
-
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        signal_group(agent.pid, signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
     fresh: Attempt = get_attempt(conn, attempt_id) or attempt
     while True:
         try:
