@@ -32,6 +32,7 @@ class TaskStatus:
     attempt: int | None
     attempt_id: int | None
     pid: int | None
+    supervisor_pid: int | None
     alive: bool
     heartbeat_age: float | None
     exit_code: int | None
@@ -90,6 +91,7 @@ def _status_of(
         attempt=attempt.number if attempt else None,
         attempt_id=attempt.id if attempt else None,
         pid=attempt.agent_pid if attempt else None,
+        supervisor_pid=attempt.supervisor_pid if attempt else None,
         alive=bool(attempt and is_alive(attempt.agent_pid, attempt.agent_token)),
         heartbeat_age=round(now - attempt.heartbeat_at, 1)
         if attempt and attempt.heartbeat_at and attempt.ended_at is None
