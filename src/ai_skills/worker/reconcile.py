@@ -78,7 +78,9 @@ def _task_findings(
 ) -> list[Finding]:
     found: list[Finding] = []
     attempt = get_attempt(conn, task.current_attempt)
-    if task.worktree and not task.worktree_removed and attempt and not Path(task.worktree).exists():
+    # base_sha is recorded once the worktree exists; before that there is nothing to miss.
+    made = attempt is not None and attempt.base_sha is not None
+    if task.worktree and not task.worktree_removed and made and not Path(task.worktree).exists():
         found.append(
             Finding(
                 "worktree_missing",
