@@ -10,7 +10,6 @@ import json
 import os
 import sqlite3
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -46,6 +45,14 @@ daemon_app = typer.Typer(
 app.add_typer(daemon_app, name="daemon")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id.")]
+RuntimeOpt = Annotated[
+    str | None, typer.Option("--runtime", help="Agent preset: claude, codex or opencode.")
+]
+RuntimeCommandOpt = Annotated[
+    str | None,
+    typer.Option("--runtime-command", help="Any agent command (shell-split); prompt on stdin."),
+]
 KeyOpt = Annotated[
     str | None,
     typer.Option("--idempotency-key", help="Retry-safe: a repeated key returns the first result."),
@@ -97,51 +104,28 @@ def add(
         ),
     ] = None,
     priority: Annotated[int, typer.Option("--priority", help="Higher starts first.")] = 0,
-    runtime: Annotated[
-        str | None, typer.Option("--runtime", help="Agent preset: claude, codex or opencode.")
-    ] = None,
-    runtime_command: Annotated[
-        str | None,
-        typer.Option(
-            "--runtime-command",
-            help="Any agent command (shell-split); the prompt arrives on stdin.",
-        ),
-    ] = None,
+    runtime: RuntimeOpt = None,
+    runtime_command: RuntimeCommandOpt = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a task in state `queued`."""
-    from ai_skills.worker.errors import BaseBranchError
-    from ai_skills.worker.runtimes import build_command, split_command
-    from ai_skills.worker.tasks import NewTask, add_task, validate_task_id
-    from ai_skills.worker.worktrees import branch_exists, current_branch
+    from ai_skills.worker.intake import new_task
+    from ai_skills.worker.tasks import add_task
 
-    validate_task_id(task_id)
-    if description is not None and description_file is not None:
-        raise UsageError("give --description or --description-file, not both")
-    if runtime and runtime_command:
-        raise UsageError("give --runtime or --runtime-command, not both")
-    if description_file is not None:
-        try:
-            description = description_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{description_file}: cannot read description: {exc}") from exc
-    if runtime:
-        build_command(runtime=runtime, runtime_command=None)  # rejects unknown presets now
     ctx = _repo()
-    config = _config(ctx)
-    base = base or config.integration_branch or current_branch(ctx.repo_root) or "main"
-    if not branch_exists(ctx.repo_root, base):
-        raise BaseBranchError(branch=base, repo=str(ctx.repo_root))
-    new = NewTask(
+    new = new_task(
+        ctx,
+        _config(ctx),
         task_id=task_id,
         title=title,
+        description=description,
+        description_file=description_file,
+        scopes=scope,
         base=base,
-        description=description or "",
-        scopes=list(scope or []),
         priority=priority,
         runtime=runtime,
-        runtime_command=split_command(runtime_command) if runtime_command else None,
+        runtime_command=runtime_command,
     )
     task = add_task(_conn(ctx), new, key=key)
     if as_json:
@@ -158,11 +142,9 @@ def _task_json(task: Any) -> dict[str, Any]:
 
 @app.command()
 def start(
-    task_id: Annotated[str, typer.Argument(metavar="ID")],
-    runtime: Annotated[str | None, typer.Option("--runtime", help="Override the preset.")] = None,
-    runtime_command: Annotated[
-        str | None, typer.Option("--runtime-command", help="Override the agent command.")
-    ] = None,
+    task_id: TaskArg,
+    runtime: RuntimeOpt = None,
+    runtime_command: RuntimeCommandOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Start a task's agent now, or queue the request when no WIP slot is free (exit 5)."""
@@ -246,23 +228,15 @@ def status(
     if as_json:
         emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
         return
-    if not rows:
-        say("no tasks; `worker add ID --title T` adds one")
-    for r in rows:
-        hb = "-" if r.heartbeat_age is None else f"{r.heartbeat_age:.0f}s"
-        counts = "" if r.commits_ahead is None else f" +{r.commits_ahead}c/{r.files_changed}f"
-        pid = f" pid {r.pid}{'' if r.alive else ' (gone)'}" if r.pid else ""
-        say(f"{r.id:<16} {r.state:<12} a{r.attempt or '-'}{pid} hb {hb}{counts}  {r.title}")
-        why = r.waiting_reason or r.reason
-        if why:
-            say(f"{'':<16} {why}")
-        if task_id:
-            say(f"{'':<16} branch {r.branch}  worktree {r.worktree or '-'}")
+    from ai_skills.worker.text import status_lines
+
+    for line in status_lines(rows, detailed=task_id is not None):
+        say(line)
 
 
 @app.command()
 def logs(
-    task_id: Annotated[str, typer.Argument(metavar="ID")],
+    task_id: TaskArg,
     follow: Annotated[
         bool,
         typer.Option(
@@ -339,17 +313,10 @@ def cancel(
     if as_json:
         emit_json(result.as_dict())
         return
-    say(
-        f"{target}: {result.state}{' (already)' if result.already_cancelled else ''}; "
-        f"agent {result.agent}"
-    )
-    if result.saved_commit:
-        say(f"  uncommitted work saved as {result.saved_commit[:12]} on {result.branch}")
-    if result.worktree_removed and result.worktree:
-        say(f"  worktree {result.worktree} removed")
-    say(f"  branch {result.branch} {'kept' if result.branch_kept else 'deleted (merged)'}")
-    for line in result.notes:
-        say(f"  {line}")
+    from ai_skills.worker.text import cancel_lines
+
+    for line in cancel_lines(result):
+        say(line)
 
 
 @app.command()
@@ -400,13 +367,9 @@ def _print_event(event: Any, *, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(event.as_dict(), sort_keys=True) + "\n")
     else:
-        when = time.strftime("%H:%M:%S", time.localtime(event.at))
-        move = f" {event.from_state or '-'} -> {event.to_state}" if event.to_state else ""
-        why = event.data.get("reason") or event.data.get("message") or ""
-        say(
-            f"{event.seq:>6} {when} {event.task_id or '-'} {event.kind}{move}"
-            f"{'  ' + why if why else ''}"
-        )
+        from ai_skills.worker.text import event_line
+
+        say(event_line(event))
     sys.stdout.flush()
 
 
@@ -450,13 +413,11 @@ def reconcile(
     findings = do_reconcile(ctx, _conn(ctx), _config(ctx), fix=fix)
     if as_json:
         emit_json([f.as_dict() for f in findings])
-    elif not findings:
-        say("store, worktrees, branches and processes agree")
-    for f in findings if not as_json else []:
-        status_word = "fixed" if f.fixed else ("fixable" if f.fix else "needs you")
-        say(f"{f.kind} [{status_word}] {f.task_id or '-'}: {f.detail}")
-        if f.fix and not f.fixed:
-            say(f"    --fix would: {f.fix}")
+    else:
+        from ai_skills.worker.text import finding_lines
+
+        for line in finding_lines(findings):
+            say(line)
     if any(not f.fixed for f in findings):
         raise typer.Exit(EXIT_FINDINGS)
 

@@ -54,6 +54,7 @@ class CancelResult:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
         return asdict(self)
 
 

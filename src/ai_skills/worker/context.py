@@ -23,10 +23,12 @@ class RepoContext:
 
     @property
     def db_path(self) -> Path:
+        """The store."""
         return self.worker_dir / "worker.db"
 
     @property
     def config_path(self) -> Path:
+        """`.worker.toml` at the root of the main checkout."""
         return self.repo_root / ".worker.toml"
 
     def attempt_dir(self, task_id: str, number: int) -> Path:
@@ -34,6 +36,7 @@ class RepoContext:
         return self.worker_dir / "runs" / task_id / str(number)
 
     def default_worktree(self, task_id: str) -> Path:
+        """Where a task's worktree goes unless `.worker.toml` says otherwise."""
         return self.worker_dir / "worktrees" / task_id
 
 

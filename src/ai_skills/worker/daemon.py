@@ -30,14 +30,17 @@ class DaemonStatus:
     note: str = ""
 
     def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
         return asdict(self)
 
 
 def pid_file(ctx: RepoContext) -> Path:
+    """`{"pid", "token"}` of the running daemon."""
     return ctx.worker_dir / "daemon.pid"
 
 
 def log_file(ctx: RepoContext) -> Path:
+    """Where the daemon writes what each pass changed."""
     return ctx.worker_dir / "daemon.log"
 
 

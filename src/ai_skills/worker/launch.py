@@ -47,6 +47,7 @@ class StartResult:
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
         return asdict(self)
 
 

@@ -49,6 +49,7 @@ class Finding:
     seq: int | None = None  # the event a finding is about, when there is one
 
     def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
         return asdict(self)
 
 

@@ -32,6 +32,7 @@ class ReportResult:
     note: str
 
     def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
         return asdict(self)
 
 

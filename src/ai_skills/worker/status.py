@@ -40,6 +40,7 @@ class TaskStatus:
     files_changed: int | None
 
     def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
         return asdict(self)
 
 

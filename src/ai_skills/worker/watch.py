@@ -28,10 +28,12 @@ class Event:
     data: dict[str, Any]
 
     def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
         return asdict(self)
 
     @property
     def is_transition(self) -> bool:
+        """True for a state change (the events hooks run on)."""
         return self.kind == "transition"
 
 
