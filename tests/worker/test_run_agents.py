@@ -204,3 +204,28 @@ def test_status_json_shape(ctx: RepoContext, conn: sqlite3.Connection) -> None:
     ):
         assert key in data
     assert data["state"] == "queued" and data["commits_ahead"] is None
+
+
+def test_free_slots_go_to_the_queue_in_priority_order(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    write_config(
+        worker_repo, max_running=1, command=agent_command("wait-file", "--release", str(release))
+    )
+    config = load_config(ctx.config_path)
+    add(conn, "first")
+    add(conn, "low", priority=0)
+    add(conn, "high", priority=5)
+    assert start_task(ctx, conn, config, "first").admitted
+    assert not start_task(ctx, conn, config, "low").admitted
+    assert not start_task(ctx, conn, config, "high").admitted
+    release.touch()
+    wait_state(conn, "first", "in_review")
+    assert [r.task_id for r in tick(ctx, conn, config).started] == ["high"]
+    # An explicit start does not jump the queue either.
+    wait_state(conn, "high", "in_review")
+    add(conn, "later")
+    later = start_task(ctx, conn, config, "later")
+    assert later.reason == "1 task(s) ahead in the queue (low)"
+    assert [r.task_id for r in tick(ctx, conn, config).started] == ["low"]

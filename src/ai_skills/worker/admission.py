@@ -43,12 +43,33 @@ def waiting_reason(conn: sqlite3.Connection, task: Task, *, max_running: int) ->
     if len(active) >= max_running:
         names = ", ".join(t.id for t in active)
         return f"WIP limit {max_running} reached (running: {names})"
+    blocked = _scope_conflict(task, active)
+    if blocked:
+        return blocked
+    # Free slots go to waiting tasks in queue order (priority, then age); a task that waits
+    # for a scope does not hold up the ones behind it.
+    ahead = [
+        t
+        for t in queued_requests(conn)
+        if _queue_key(t) < _queue_key(task) and not _scope_conflict(t, active)
+    ]
+    if len(ahead) >= max_running - len(active):
+        names = ", ".join(t.id for t in ahead)
+        return f"{len(ahead)} task(s) ahead in the queue ({names})"
+    return ""
+
+
+def _scope_conflict(task: Task, active: list[Task]) -> str:
     for other in active:
         pairs = scopes_overlap(task.scopes, other.scopes)
         if pairs:
             mine, theirs = pairs[0]
             return f"scope {mine!r} overlaps running task {other.id!r} (scope {theirs!r})"
     return ""
+
+
+def _queue_key(task: Task) -> tuple[int, float, str]:
+    return (-task.priority, task.created_at, task.id)
 
 
 def admit(
@@ -129,4 +150,4 @@ def _create_attempt(conn: sqlite3.Connection, task: Task, plan: LaunchPlan, *, n
 def queued_requests(conn: sqlite3.Connection) -> list[Task]:
     """Tasks waiting for admission, highest priority first, then oldest first (FIFO)."""
     waiting = [t for t in list_tasks(conn, states=set(STARTABLE)) if t.start_requested]
-    return sorted(waiting, key=lambda t: (-t.priority, t.created_at, t.id))
+    return sorted(waiting, key=_queue_key)
