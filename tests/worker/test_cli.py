@@ -208,3 +208,30 @@ def test_daemon_start_is_idempotent_and_admits_waiting_tasks(
     assert run(capsys, "daemon", "status")[0] == 3
     assert get_task(conn, "b").current_attempt is not None
     assert os.path.exists(daemon_status(ctx).log_file)
+
+
+def test_watch_follow_streams_new_events_until_stopped(
+    ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    import threading
+
+    from ai_skills.worker.store import connect
+    from ai_skills.worker.tasks import NewTask, add_task
+    from ai_skills.worker.watch import stream_events
+
+    seen: list[int] = []
+    done = threading.Event()
+
+    def consume() -> None:
+        reader = connect(ctx.db_path)
+        for event in stream_events(reader, since=0, follow=True, poll=0.02, stop=done.is_set):
+            seen.append(event.seq)
+            if len(seen) == 3:
+                done.set()
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    for task_id in ("a", "b", "c"):
+        add_task(conn, NewTask(task_id=task_id, title=task_id, base="main"))
+    thread.join(timeout=30)
+    assert not thread.is_alive() and seen == [1, 2, 3]

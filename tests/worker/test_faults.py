@@ -250,3 +250,21 @@ def test_two_starts_racing_for_the_last_slot_admit_exactly_one(
     assert states == ["queued", "running"]
     loser = "a" if get_task(conn, "a").state.value == "queued" else "b"
     assert get_task(conn, loser).waiting_reason.startswith("WIP limit 1 reached")
+
+
+def test_worktree_deleted_while_the_agent_runs(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    attempt_id = start_with(worker_repo, ctx, conn, "hang")
+    wait_log(conn, attempt_id, "committed")
+    config = load_config(ctx.config_path)
+    worktree = Path(get_task(conn, "t1").worktree or "")
+    shutil.rmtree(worktree)
+    (finding,) = reconcile(ctx, conn, config, fix=True)
+    assert finding.kind == "worktree_missing" and finding.fixed
+    # The agent still runs (in a deleted folder): not provably gone, so not stalled yet.
+    assert get_task(conn, "t1").state.value == "running"
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="lost", cleanup=True, force=True))
+    assert result.state == "cancelled" and result.agent == "killed"
+    assert result.branch_kept
+    assert git(ctx.repo_root, "log", "-1", "--format=%s", "worker/t1") == "agent work for t1"
