@@ -29,6 +29,9 @@ from ai_skills.release.wheels import Target, fetch_wheels, parse_requirements, w
 RELEASES_DIR = "releases"
 REQUIREMENTS = "releases/worker-requirements.txt"
 PACKAGE_DIR = "src/ai_skills"
+# Everything a tarball is made of. Its time stamp and the commit it names are those of the
+# last commit that touched these, so committing the release itself changes nothing.
+INPUTS = [PACKAGE_DIR, "LICENSE", REQUIREMENTS]
 
 Files = dict[str, tuple[bytes, int]]
 
@@ -72,7 +75,7 @@ def release_worker(repo: Path, options: BuildOptions) -> ReleaseResult:
     version = check_version(options.version)
     platform = _platform(options.system)
     warnings = _check_clean(repo, allow_dirty=options.allow_dirty)
-    commit = git_out(["rev-parse", "HEAD"], cwd=repo)
+    commit, _ = input_commit(repo)
     data = build_tarball(repo, version, platform, cache=options.wheel_cache)
     releases = repo / RELEASES_DIR
     lock = Path(git_out(["rev-parse", "--git-common-dir"], cwd=repo))
@@ -104,10 +107,9 @@ def release_worker(repo: Path, options: BuildOptions) -> ReleaseResult:
 
 def build_tarball(repo: Path, version: str, platform: layout.Platform, *, cache: Path) -> bytes:
     """The tarball bytes for HEAD of `repo`: a function of the commit and the pinned wheels."""
-    commit_time = int(git_out(["show", "-s", "--format=%ct", "HEAD"], cwd=repo))
-    commit = git_out(["rev-parse", "HEAD"], cwd=repo)
+    commit, commit_time = input_commit(repo)
     root = layout.top_dir(version)
-    tracked = _tracked_files(repo, [PACKAGE_DIR, "LICENSE", REQUIREMENTS])
+    tracked = _tracked_files(repo, INPUTS)
     if "LICENSE" not in tracked:
         raise ReleaseError(f"{repo / 'LICENSE'}: not committed; the tarball must carry it")
     if REQUIREMENTS not in tracked:
@@ -132,6 +134,15 @@ def build_tarball(repo: Path, version: str, platform: layout.Platform, *, cache:
     files[f"{root}/README.md"] = (layout.README.format(**values).encode(), 0o644)
     files[f"{root}/LICENSE"] = (tracked["LICENSE"][0], 0o644)
     return reproducible_tar_gz(files, mtime=commit_time)
+
+
+def input_commit(repo: Path) -> tuple[str, int]:
+    """The last commit up to HEAD that changed a tarball input, and its commit time."""
+    out = git_out(["log", "-1", "--format=%H %ct", "HEAD", "--", *INPUTS], cwd=repo)
+    if not out:
+        raise ReleaseError(f"{repo}: no commit holds {PACKAGE_DIR}; nothing to release")
+    sha, when = out.split()
+    return sha, int(when)
 
 
 def _tracked_files(repo: Path, paths: list[str]) -> Files:
@@ -172,8 +183,8 @@ def _platform(system: str) -> layout.Platform:
 
 
 def _check_clean(repo: Path, *, allow_dirty: bool) -> list[str]:
-    status = git_out(["status", "--porcelain"], cwd=repo)
-    if not status:
+    status = run_git(["status", "--porcelain"], cwd=repo).stdout
+    if not status.strip():
         return []
     first = status.splitlines()[0][3:]
     if not allow_dirty:
