@@ -235,3 +235,36 @@ def test_watch_follow_streams_new_events_until_stopped(
         add_task(conn, NewTask(task_id=task_id, title=task_id, base="main"))
     thread.join(timeout=30)
     assert not thread.is_alive() and seen == [1, 2, 3]
+
+
+def test_report_from_an_old_attempt_exits_4_and_is_recorded(
+    in_repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    conn: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ai_skills.worker.store import transaction
+
+    run(capsys, "add", "t1", "--title", "x")
+    with transaction(conn):
+        for attempt in (1, 2):
+            conn.execute(
+                "INSERT INTO attempts (id, task_id, number, worktree, branch, command, log_file,"
+                " started_at) VALUES (?, 't1', ?, '/x', 'worker/t1', '[]', '/l', 0)",
+                (attempt, attempt),
+            )
+        conn.execute("UPDATE tasks SET state = 'running', current_attempt = 2 WHERE id = 't1'")
+    monkeypatch.setenv("WORKER_TASK_ID", "t1")
+    monkeypatch.setenv("WORKER_ATTEMPT_ID", "1")
+    code, _, err = run(capsys, "report", "--status", "done")
+    assert code == 4 and "attempt 1 is not the current attempt (2)" in err
+    assert get_task(conn, "t1").state.value == "running"
+    monkeypatch.setenv("WORKER_ATTEMPT_ID", "2")
+    code, out, _ = run(capsys, "report", "--status", "done", "--json")
+    assert code == 0 and json.loads(out)["state"] == "in_review"
+
+
+def test_add_idempotency_key_via_cli(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = run(capsys, "add", "t1", "--title", "x", "--idempotency-key", "k", "--json")
+    again = run(capsys, "add", "t1", "--title", "x", "--idempotency-key", "k", "--json")
+    assert first[0] == again[0] == 0 and json.loads(first[1]) == json.loads(again[1])

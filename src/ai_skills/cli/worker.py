@@ -17,7 +17,7 @@ import typer
 
 from ai_skills.cli.render import emit_json, fail, note, say
 from ai_skills.errors import AiSkillsError, UsageError
-from ai_skills.worker.errors import EXIT_CODES, EXIT_FINDINGS, EXIT_WAITING
+from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_FINDINGS, EXIT_WAITING
 
 if TYPE_CHECKING:
     from ai_skills.worker.config import WorkerConfig
@@ -210,6 +210,9 @@ def report(
         say(f"{task_id}: {result.state}")
     else:
         note(f"worker: {result.note}")
+    if not result.accepted:
+        # An agent of a superseded attempt learns it should stop.
+        raise typer.Exit(EXIT_CONFLICT)
 
 
 @app.command()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ai_skills.git import git_env
@@ -64,7 +64,7 @@ def start_daemon(ctx: RepoContext) -> DaemonStatus:
     """Start the daemon unless it already runs (idempotent)."""
     current = daemon_status(ctx)
     if current.running:
-        return DaemonStatus(**{**current.as_dict(), "note": "already running"})  # type: ignore[arg-type]
+        return replace(current, note="already running")
     ctx.worker_dir.mkdir(parents=True, exist_ok=True)
     with open(log_file(ctx), "ab") as log:
         proc = subprocess.Popen(
@@ -80,7 +80,7 @@ def start_daemon(ctx: RepoContext) -> DaemonStatus:
     while time.monotonic() < deadline:
         status = daemon_status(ctx)
         if status.running:
-            return DaemonStatus(**{**status.as_dict(), "note": "started"})  # type: ignore[arg-type]
+            return replace(status, note="started")
         if proc.poll() is not None:
             break
         time.sleep(0.05)

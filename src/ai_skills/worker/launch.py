@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ai_skills.errors import AiSkillsError
@@ -116,7 +116,7 @@ def start_task(
             task_id, get_task(conn, task_id).state.value, False, admission.reason, warnings=warnings
         )
     result = launch_attempt(ctx, conn, config, admission.attempt_id)
-    return StartResult(**{**result.as_dict(), "warnings": warnings})  # type: ignore[arg-type]
+    return replace(result, warnings=warnings)
 
 
 def launch_attempt(

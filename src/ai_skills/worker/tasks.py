@@ -120,8 +120,9 @@ def add_task(
     validate_task_id(new.task_id)
     now = time.time() if now is None else now
     with transaction(conn):
-        if recall_result(conn, key) is not None:
-            return get_task(conn, new.task_id)
+        earlier = recall_result(conn, key)
+        if earlier is not None:
+            return get_task(conn, str(earlier["task_id"]))
         existing = conn.execute("SELECT state FROM tasks WHERE id = ?", (new.task_id,)).fetchone()
         if existing is not None:
             raise DuplicateTaskError(task_id=new.task_id, state=existing[0])
