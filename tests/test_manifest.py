@@ -130,7 +130,8 @@ manifest_texts = st.lists(any_lines, max_size=25).map("\n".join)
 
 
 def code_part(line: str) -> str:
-    return line.split("#", 1)[0].strip()
+    """The name a manifest line asks for: before '#', trimmed, NFKC-normalised."""
+    return unicodedata.normalize("NFKC", line.split("#", 1)[0].strip())
 
 
 @given(st.text())
