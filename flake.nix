@@ -126,6 +126,8 @@
                 touch "$out"
               '';
         }
+        # Building it runs its install check (`worker --version`) on the pinned tarball.
+        // lib.optionalAttrs (workerPins.supports system) { worker = self.packages.${system}.worker; }
       );
 
       devShells = forAllSystems (

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from ai_skills.release import layout
 from ai_skills.release.pins import load_sidecar
+from conftest import require_tool
 from release_helpers import REPO, fake_release, flip_byte, release_repo
 
 __all__ = ["release_repo"]  # fixture
@@ -70,11 +71,29 @@ def test_release_without_a_url_template_or_remote_says_what_to_pass(release_repo
     assert "pass --url-template" in result.stderr
 
 
+def test_release_refuses_an_unknown_system(release_repo: Path) -> None:
+    result = cli("worker", "--version", "0.1.0", "--system", "riscv64-linux", cwd=release_repo)
+    assert result.returncode == 2
+    assert "no worker tarball for system 'riscv64-linux'; known: x86_64-linux" in result.stderr
+
+
+def test_the_launcher_refuses_a_python_it_has_no_compiled_modules_for(tmp_path: Path) -> None:
+    boot = tmp_path / "lib" / "worker_boot.py"
+    boot.parent.mkdir()
+    boot.write_text(layout.BOOT.format(version="0.1.0", supported=["3.10"]))
+    result = subprocess.run([sys.executable, "-I", str(boot), "--version"],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 6
+    assert result.stdout == ""
+    assert "worker 0.1.0 bundles compiled modules for CPython 3.10" in result.stderr
+    assert "set WORKER_PYTHON to a CPython 3.10 interpreter" in result.stderr
+
+
 @pytest.fixture(scope="module")
 def fresh_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CPython 3.11 venv with no pip and no site-packages: only the stdlib can help."""
     venv = tmp_path_factory.mktemp("fresh") / "venv"
-    base = shutil.which("python3.11") or sys.executable
+    base = sys.executable if sys.version_info[:2] == (3, 11) else require_tool("python3.11")
     subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
     return venv / "bin" / "python"
 

@@ -71,7 +71,6 @@ def release_worker(
     options = BuildOptions(version=version, system=system, url_template=url_template,
                            wheel_cache=_wheel_cache(), allow_dirty=allow_dirty,
                            replace=replace)  # fmt: skip
-    note(f"ai-skills: building worker {version} for {system} (fetching pinned wheels if needed)")
     result = build(_repo_root(), options)
     for warning in result.warnings:
         note(f"ai-skills: warning: {warning}")
