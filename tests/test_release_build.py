@@ -4,6 +4,7 @@ change silently, refusals that name the file. Builds use the real pinned wheels 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import subprocess
 import tarfile
@@ -83,7 +84,7 @@ def test_tarball_metadata_is_normalised_and_trimmed(
     # gzip header: no FNAME flag, MTIME zero.
     assert data[3] == 0 and data[4:8] == b"\0\0\0\0"
     commit_time = int(git(release_repo, "show", "-s", "--format=%ct", "HEAD"))
-    with tarfile.open(fileobj=__import__("io").BytesIO(gzip.decompress(data))) as tar:
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data))) as tar:
         members = tar.getmembers()
     names = [m.name for m in members]
     assert names == sorted(names, key=lambda n: Path(n).parts)

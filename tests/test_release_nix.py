@@ -107,7 +107,12 @@ def test_flake_worker_package_refuses_a_tampered_tarball(flake: FlakeRunner) -> 
 # pkgs/worker/default.nix with stand-ins for what it takes from nixpkgs: mkDerivation and
 # fetchurl hand back their arguments, so the test sees the source, phases and meta.
 WORKER_ARGS = """{
-  lib = { licenses.mit = "mit"; sourceTypes = { fromSource = "s"; binaryNativeCode = "b"; }; };
+  lib = {
+    licenses.mit = "mit";
+    sourceTypes = { fromSource = "s"; binaryNativeCode = "b"; };
+    makeBinPath = ps: builtins.concatStringsSep ":" (map (p: "${p}/bin") ps);
+  };
+  coreutils = "/coreutils";
   stdenv = { hostPlatform.system = SYSTEM; cc.cc.lib = "gcc-lib"; mkDerivation = a: a; };
   fetchurl = a: { fetched = a; };
   makeWrapper = "makeWrapper";
@@ -126,10 +131,11 @@ def test_worker_package_fetches_the_pinned_url_with_the_pinned_hash() -> None:
     assert sidecar.latest is not None
     pin = sidecar.releases[sidecar.latest].systems["x86_64-linux"]
     drv = nix_json(expr=f"let d = {worker_drv()}; in {{ inherit (d) src version "
-                        "installCheckPhase; platforms = d.meta.platforms; }")  # fmt: skip
+                        "installPhase installCheckPhase; platforms = d.meta.platforms; }")
     assert drv["src"] == {"fetched": {"url": pin.url, "hash": pin.sha256}}
     assert drv["version"] == sidecar.latest
     assert f'"worker {sidecar.latest}"' in drv["installCheckPhase"]
+    assert "--set WORKER_PYTHON /py/bin/python3.11" in drv["installPhase"]
     assert drv["platforms"] == ["x86_64-linux"]
     mirror_url = 'url = "file:///mirror/w.tgz";'
     mirror = nix_json(expr=f"({worker_drv(mirror_url)}).src")

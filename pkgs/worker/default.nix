@@ -8,6 +8,7 @@
   fetchurl,
   makeWrapper,
   autoPatchelfHook,
+  coreutils,
   python311,
   # A released version from the sidecar; null means its `latest`.
   version ? null,
@@ -60,8 +61,10 @@ stdenv.mkDerivation {
     mkdir -p "$out/share/worker" "$out/bin"
     cp -r . "$out/share/worker/"
     ${python.interpreter} -m compileall -q "$out/share/worker/lib"
+    # The launcher needs dirname/readlink; suffix, so the agents' PATH order is unchanged.
     makeWrapper "$out/share/worker/bin/worker" "$out/bin/worker" \
-      --set WORKER_PYTHON ${python.interpreter}
+      --set WORKER_PYTHON ${python.interpreter} \
+      --suffix PATH : ${lib.makeBinPath [ coreutils ]}
     runHook postInstall
   '';
 

@@ -35,6 +35,7 @@
         };
         platforms.unix = systems;
         optionalAttrs = cond: set: if cond then set else { };
+        makeBinPath = paths: builtins.concatStringsSep ":" (map (p: "${p}/bin") paths);
         sourceTypes = {
           fromSource = "fromSource";
           binaryNativeCode = "binaryNativeCode";
@@ -95,6 +96,7 @@
             "ruff"
             "makeWrapper"
             "autoPatchelfHook"
+            "coreutils"
           ] (name: fake system name { });
         in
         pkgs;
