@@ -78,24 +78,23 @@ def release_worker(repo: Path, options: BuildOptions) -> ReleaseResult:
     commit, _ = input_commit(repo)
     data = build_tarball(repo, version, platform, cache=options.wheel_cache)
     releases = repo / RELEASES_DIR
-    lock = Path(git_out(["rev-parse", "--git-common-dir"], cwd=repo))
-    with file_lock((repo / lock if not lock.is_absolute() else lock) / "ai-skills-release.lock"):
+    with file_lock(_common_dir(repo) / "ai-skills-release.lock"):
+        # Read the sidecar only under the lock: another run may have just written it.
         sidecar = load_sidecar(releases / SIDECAR_NAME)
         template = _url_template(repo, options.url_template, sidecar)
         name = layout.tarball_name(version, platform)
-        pin = SystemPin(
-            file=name, sha256=sri_sha256(data), url=render_url(template, file=name, version=version)
-        )
+        url = render_url(template, file=name, version=version)
+        pin = SystemPin(file=name, sha256=sri_sha256(data), url=url)
         status, previous = _decide(releases, sidecar, version, platform, pin, options.replace)
         if status != "unchanged":
             atomic_write_bytes(releases / name, data)
         if status != "unchanged" or sidecar.url_template != template:
-            systems = {**_systems(sidecar, version), platform.nix_system: pin}
             old = sidecar.releases.get(version)
             built_from = old.commit if status == "unchanged" and old else commit
+            systems = {**_systems(sidecar, version), platform.nix_system: pin}
             entry = ReleasePin(commit=built_from, python=[layout.PYTHON], systems=systems)
-            save_sidecar(releases / SIDECAR_NAME, sidecar.with_release(version, entry,
-                                                                       url_template=template))
+            updated = sidecar.with_release(version, entry, url_template=template)
+            save_sidecar(releases / SIDECAR_NAME, updated)
     if status == "replaced":
         warnings.append(
             f"{releases / name}: REPLACED version {version}: {previous} -> {pin.sha256}; "
@@ -103,6 +102,11 @@ def release_worker(repo: Path, options: BuildOptions) -> ReleaseResult:
         )
     return ReleaseResult(version, platform.nix_system, releases / name, pin.sha256, status,
                          commit, previous, warnings)  # fmt: skip
+
+
+def _common_dir(repo: Path) -> Path:
+    found = Path(git_out(["rev-parse", "--git-common-dir"], cwd=repo))
+    return found if found.is_absolute() else repo / found
 
 
 def build_tarball(repo: Path, version: str, platform: layout.Platform, *, cache: Path) -> bytes:
