@@ -11,12 +11,14 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ai_skills.errors import UsageError
 from ai_skills.release import layout
 from ai_skills.release.build import BuildOptions, build_tarball, release_worker
 from ai_skills.release.errors import ReleaseError
-from ai_skills.release.pins import check_version, load_sidecar, sri_sha256
+from ai_skills.release.pins import check_version, load_sidecar, semver_key, sri_sha256
 from release_helpers import git, release_repo, wheel_cache
 
 __all__ = ["release_repo", "wheel_cache"]  # fixtures
@@ -38,6 +40,18 @@ def test_a_version_that_is_not_semver_is_refused(bad: str) -> None:
 @pytest.mark.parametrize("good", ["0.1.0", "1.22.333", "2.0.0-rc.1", "1.0.0-alpha-1"])
 def test_semver_versions_pass(good: str) -> None:
     assert check_version(good) == good
+
+
+numbers = st.integers(min_value=0, max_value=10**6)
+
+
+@given(st.tuples(numbers, numbers, numbers), st.tuples(numbers, numbers, numbers))
+def test_versions_order_like_their_numbers(a: tuple[int, ...], b: tuple[int, ...]) -> None:
+    va, vb = (".".join(map(str, t)) for t in (a, b))
+    assert check_version(va) == va
+    assert (semver_key(va) < semver_key(vb)) == (a < b)
+    assert semver_key(va + "-rc.1") < semver_key(va) < semver_key(va.rsplit(".", 1)[0] + "."
+                                                                  + str(a[2] + 1))
 
 
 def test_release_refuses_a_bad_version_before_building(release_repo: Path, tmp_path: Path) -> None:
