@@ -259,7 +259,7 @@ class SourceCache:
 def remote_commit(url: str, ref: str | None, *, cwd: Path) -> str | None:
     """What `ref` (default HEAD) points at on the server now, or None when it is gone."""
     name = ref or "HEAD"
-    out = _git(["ls-remote", url, name], cwd)
+    out = _git(["ls-remote", url, name, f"{name}^{{}}"], cwd)
     found: dict[str, str] = {}
     for line in out.splitlines():
         oid, _, refname = line.partition("\t")
