@@ -253,7 +253,7 @@ def test_global_add_links_user_folders_and_removes_cleanly(source: Path, tmp_pat
     assert os.readlink(isolated_home / ".codex/skills/alpha") == str(installed)
     assert not os.path.lexists(isolated_home / ".config/opencode/skills/alpha")
     lock = read_lock(Path(env["XDG_CONFIG_HOME"]) / "ai-skills/lock.json")
-    assert lock["alpha"].agents == ["claude", "codex"]
+    assert lock["alpha"].agents == ("claude", "codex")
     remove_skills(scope, ["alpha"], env, cwd=tmp_path)
     assert not os.path.lexists(isolated_home / ".claude/skills/alpha")
     assert not os.path.lexists(installed)

@@ -9,7 +9,7 @@ scope through the deploy engine with its own record of links.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ai_skills import install
@@ -149,11 +149,13 @@ def apply_add(
     return report
 
 
-def _merge_agents(old: LockedSkill | None, agents: list[str] | None) -> list[str] | None:
+def _merge_agents(
+    old: LockedSkill | None, agents: list[str] | None
+) -> tuple[str, ...] | None:
     if agents is None:
         return None
-    before = old.agents if old is not None and old.agents else []
-    return list(dict.fromkeys([*before, *agents]))
+    before = old.agents if old is not None and old.agents else ()
+    return tuple(dict.fromkeys([*before, *agents]))
 
 
 def install_locked(
@@ -227,7 +229,7 @@ def _update_one(
         old_states = folder_states((scope.skills_dir / name).resolve())
     files = tuple(diff_states(old_states, folder_states(staged.folder)))
     install.activate(scope, staged)
-    lock[name] = entry.model_copy(update={"commit": commit, "hash": staged.digest})
+    lock[name] = replace(entry, commit=commit, hash=staged.digest)
     return Change(name, "updated", entry.commit, commit, files)
 
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
+from ai_skills.cli.add_run import (
+    confirm,
+    do_add,
+    do_install,
+    make_cache,
+    render_report,
+    scope_for,
+    show_plan,
+)
 from ai_skills.cli.render import emit_json, note, say
-
-if TYPE_CHECKING:
-    from ai_skills.install import Scope
-    from ai_skills.installed import AddPlan, Report
-    from ai_skills.sources import SourceCache
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 GlobalOption = Annotated[
@@ -25,88 +26,6 @@ GlobalOption = Annotated[
     typer.Option("--global", "-g", help="User-wide scope ($XDG_DATA_HOME/ai-skills/skills) "
                  "instead of the current repository."),
 ]
-# Slow fetches get a progress line; fast ones (and cache hits) print nothing.
-PROGRESS_DELAY_SECONDS = 0.5
-
-
-@contextlib.contextmanager
-def _delayed_progress(message: str) -> Iterator[None]:
-    timer = threading.Timer(PROGRESS_DELAY_SECONDS, note, args=(f"ai-skills: {message} ...",))
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-
-
-def _cache() -> SourceCache:
-    from ai_skills.sources import SourceCache, cache_root
-
-    return SourceCache(cache_root(os.environ), progress=_delayed_progress)
-
-
-def _scope(global_: bool) -> Scope:
-    from ai_skills.errors import UsageError
-    from ai_skills.git import find_worktree_root
-    from ai_skills.install import repo_scope, user_scope
-
-    if global_:
-        return user_scope(os.environ)
-    root = find_worktree_root(Path.cwd())
-    if root is None:
-        raise UsageError(
-            f"{Path.cwd()}: not inside a git repository; run this in a repo, or pass --global "
-            "to install for your user"
-        )
-    return repo_scope(root)
-
-
-def _render(report: Report, *, as_json: bool) -> int:
-    if as_json:
-        emit_json({
-            "changes": [
-                {"name": c.name, "action": c.action, "old_commit": c.old_commit,
-                 "new_commit": c.new_commit,
-                 "files": [{"change": k, "path": p} for k, p in c.files]}
-                for c in report.changes
-            ],
-            "linked": report.linked, "errors": report.errors, "warnings": report.warnings,
-        })
-    else:
-        for change in report.changes:
-            _show_change(change)
-        for line in report.linked:
-            note(f"ai-skills: {line}")
-        for line in report.warnings:
-            note(f"ai-skills: warning: {line}")
-        for line in report.errors:
-            note(f"ai-skills: error: {line}")
-    return 1 if report.errors else 0
-
-
-def _show_change(change: Any) -> None:
-    if change.action == "unchanged":
-        return
-    if change.action == "updated" and change.old_commit:
-        note(f"ai-skills: updated {change.name}: {change.old_commit[:12]} -> "
-             f"{change.new_commit[:12]}")
-        for kind, path in change.files:
-            note(f"    {kind:8} {path}")
-        return
-    at = f" @ {change.new_commit[:12]}" if change.new_commit else ""
-    note(f"ai-skills: {change.action} {change.name}{at}")
-
-
-def _show_plan(plan: AddPlan) -> None:
-    ref = f" ({plan.ref})" if plan.ref else ""
-    note(f"ai-skills: {plan.spec.url}{ref} @ {plan.commit[:12]}: {len(plan.found)} skill(s)")
-    chosen = {s.name for s in plan.selected}
-    for skill in plan.found:
-        mark = "+" if skill.name in chosen else " "
-        note(f"  {mark} {skill.name}  ({skill.path or '.'})  {skill.description[:70]}")
-    for line in plan.warnings:
-        note(f"ai-skills: warning: {line}")
 
 
 def add(
@@ -142,24 +61,10 @@ def add(
     With --global it goes to $XDG_DATA_HOME/ai-skills/skills and is linked into the
     agents' user folders; the pin goes to $XDG_CONFIG_HOME/ai-skills/lock.json.
     """
-    from ai_skills.agents import parse_agent_list
-    from ai_skills.installed import apply_add, plan_add
-    from ai_skills.sources import parse_source
-
     if source is None:
-        install(global_=global_, as_json=as_json)
-        return
-    scope = _scope(global_)
-    cache = _cache()
-    spec = parse_source(source, cwd=Path.cwd())
-    plan = plan_add(cache, spec, skills=skill or [], all_skills=all_, ref=ref)
-    if not as_json:
-        _show_plan(plan)
-    if not yes and sys.stdin.isatty() and not typer.confirm("Install?", default=True):
-        raise typer.Exit(1)
-    chosen = parse_agent_list(agents) if agents else None
-    report = apply_add(scope, cache, plan, os.environ, agents=chosen, cwd=Path.cwd())
-    raise typer.Exit(_render(report, as_json=as_json))
+        raise typer.Exit(do_install(global_=global_, as_json=as_json))
+    raise typer.Exit(do_add(source, skills=skill or [], all_skills=all_, ref=ref, agents=agents,
+                            global_=global_, yes=yes, as_json=as_json))
 
 
 def install(global_: GlobalOption = False, as_json: JsonOption = False) -> None:
@@ -167,10 +72,7 @@ def install(global_: GlobalOption = False, as_json: JsonOption = False) -> None:
 
     Use it after cloning a repo with an ai-skills.lock.json. Quiet when all is in place.
     """
-    from ai_skills.installed import install_locked
-
-    report = install_locked(_scope(global_), _cache(), os.environ, cwd=Path.cwd())
-    raise typer.Exit(_render(report, as_json=as_json))
+    raise typer.Exit(do_install(global_=global_, as_json=as_json))
 
 
 def update(
@@ -184,10 +86,11 @@ def update(
     """Move pins to what their branch or tag names now; show old -> new and changed files."""
     from ai_skills.installed import update_skills
 
-    report = update_skills(_scope(global_), _cache(), names or [], os.environ, cwd=Path.cwd())
+    scope = scope_for(global_)
+    report = update_skills(scope, make_cache(), names or [], os.environ, cwd=Path.cwd())
     if not as_json and not any(c.action == "updated" for c in report.changes):
         note("ai-skills: everything is up to date")
-    raise typer.Exit(_render(report, as_json=as_json))
+    raise typer.Exit(render_report(report, as_json=as_json))
 
 
 def remove(
@@ -199,8 +102,8 @@ def remove(
     """Unlink, delete and unpin installed skills (only what ai-skills installed)."""
     from ai_skills.installed import remove_skills
 
-    report = remove_skills(_scope(global_), names, os.environ, cwd=Path.cwd())
-    raise typer.Exit(_render(report, as_json=as_json))
+    report = remove_skills(scope_for(global_), names, os.environ, cwd=Path.cwd())
+    raise typer.Exit(render_report(report, as_json=as_json))
 
 
 def check(
@@ -213,7 +116,7 @@ def check(
     """Exit 1 when an installed folder no longer matches its hash or its upstream moved."""
     from ai_skills.installed import check_skills
 
-    results = check_skills(_scope(global_), cwd=Path.cwd(), upstream=not offline)
+    results = check_skills(scope_for(global_), cwd=Path.cwd(), upstream=not offline)
     if as_json:
         emit_json([{"name": r.name, "local": r.local, "upstream": r.upstream,
                     "commit": r.commit, "remote": r.remote, "ok": r.ok} for r in results])
@@ -239,26 +142,26 @@ def import_npx(
     from ai_skills.installed import Report, apply_add, plan_add
     from ai_skills.npx_interop import import_spec, npx_skills
 
-    scope = _scope(global_)
+    scope = scope_for(global_)
     wanted = "global" if global_ else "project"
     skills = [s for s in npx_skills(scope.repo, os.environ) if s.scope == wanted]
     if not skills:
         note(f"ai-skills: no {wanted} skills recorded by npx skills")
         raise typer.Exit(0)
-    cache = _cache()
+    cache = make_cache()
     total = Report()
     for npx_skill in skills:
         plan = plan_add(cache, import_spec(npx_skill), skills=[npx_skill.name],
                         all_skills=False, ref=npx_skill.ref)
         if not as_json:
-            _show_plan(plan)
-        if not yes and sys.stdin.isatty() and not typer.confirm("Pin it?", default=True):
+            show_plan(plan)
+        if not yes and sys.stdin.isatty() and not confirm("Pin it?"):
             continue
         report = apply_add(scope, cache, plan, os.environ, agents=None, cwd=Path.cwd(),
                            link=False)
         total.changes.extend(report.changes)
         total.warnings.extend(report.warnings)
-    code = _render(total, as_json=as_json)
+    code = render_report(total, as_json=as_json)
     if not as_json:
         note("ai-skills: next: `npx skills remove NAME` for each, then `ai-skills install`")
     raise typer.Exit(code)

@@ -18,7 +18,7 @@ def installed_pins(repo: Path | None, env: Mapping[str, str]) -> dict[tuple[str,
     pins: dict[tuple[str, str], Any] = {}
     for origin, scope in scopes:
         for name, entry in read_lock(scope.lock_path).items():
-            pins[(origin, name)] = entry.model_dump()
+            pins[(origin, name)] = entry.as_dict()
     return pins
 
 
