@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import NamedTuple
 
 from ai_skills.skill import name_problems
@@ -38,8 +39,10 @@ def parse_manifest(text: str) -> Manifest:
     """Parse manifest text; never raises on content, reports problems per line."""
     manifest = Manifest([], [])
     seen: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        name = raw.split("#", 1)[0].strip()
+    # "\n" only: str.splitlines() also splits at form feeds and U+2028, shifting line numbers.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        # NFKC, as the spec compares names: a full-width `ｆｏｏ` is looked up as `foo`.
+        name = unicodedata.normalize("NFKC", raw.split("#", 1)[0].strip())
         if not name:
             continue
         problem = _name_problem(name)

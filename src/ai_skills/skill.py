@@ -7,6 +7,7 @@ as plain strings, as the reference validator (PyPI `skills-ref`, strictyaml) rea
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -172,15 +173,19 @@ def _read_text(skill_md: Path, report: SkillReport) -> str | None:
 
 def _front_matter(text: str, skill_md: Path, report: SkillReport) -> tuple[str | None, int]:
     """The YAML between the opening and closing `---` lines, and its first line number."""
-    lines = text.splitlines()
-    if not lines or lines[0].rstrip() != "---":
+    # Split on line ends only (CRLF, CR, LF): str.splitlines() also breaks at form feeds and
+    # U+2028, which YAML and editors do not count as new lines, so line numbers would drift.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[0].rstrip() != "---":
         report.problems.append(
             Problem("error", skill_md, 1, "must start with YAML front matter ('---' line)")
         )
         return None, 0
     for index, line in enumerate(lines[1:], start=1):
         if line.rstrip() == "---":
-            return "\n".join(lines[1:index]), 2
+            # Keep the newline that ends the last YAML line: a block scalar (`|`, `>`) there
+            # would otherwise lose its final newline and measure one character short.
+            return "".join(line + "\n" for line in lines[1:index]), 2
     report.problems.append(
         Problem("error", skill_md, 1, "front matter is never closed with a '---' line")
     )
@@ -196,12 +201,27 @@ def _parse_yaml(
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         node = yaml.compose(front, Loader=loader)
+        mapping = _as_mapping(node, front, first_line, skill_md, report)
+    except RecursionError:
+        report.problems.append(
+            Problem("error", skill_md, first_line, "front matter is nested too deeply")
+        )
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first_line + mark.line if mark is not None else first_line
         problem = getattr(exc, "problem", None) or str(exc)
         report.problems.append(Problem("error", skill_md, line, f"invalid YAML: {problem}"))
         return None
+    return mapping
+
+
+def _as_mapping(
+    node: Any, front: str, first_line: int, skill_md: Path, report: SkillReport
+) -> dict[str, tuple[Any, int]] | None:
+    """A composed YAML node as {key: (plain value, line)}, reporting duplicate keys."""
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         report.problems.append(
             Problem("error", skill_md, first_line, "front matter must be a YAML mapping")
@@ -209,7 +229,9 @@ def _parse_yaml(
         return None
     mapping: dict[str, tuple[Any, int]] = {}
     for key_node, value_node in node.value:
-        line = first_line + key_node.start_mark.line
+        # From the character offset, not mark.line: YAML also counts U+2028 and U+0085 as
+        # line breaks, editors do not.
+        line = first_line + front.count("\n", 0, key_node.start_mark.index)
         key = str(key_node.value)
         if key in mapping:
             report.problems.append(Problem("error", skill_md, line, f"duplicate key '{key}'"))
@@ -274,9 +296,11 @@ def _check_name(mapping: dict[str, tuple[Any, int]], folder: Path, add: Any) -> 
     for severity, message in name_problems(value):
         add(severity, line, message)
     normal = unicodedata.normalize("NFKC", value.strip())
-    folder_name = unicodedata.normalize("NFKC", folder.resolve().name)
-    if normal and folder_name != normal:
-        add("error", line, f"name '{normal}' must equal the folder name '{folder.resolve().name}'")
+    # The folder's own name, not its symlink target's: Nix catalogs link `alpha` to a store
+    # path like `0abc...-alpha`, and agents see the link's name.
+    shown_name = Path(os.path.abspath(folder)).name
+    if normal and unicodedata.normalize("NFKC", shown_name) != normal:
+        add("error", line, f"name '{normal}' must equal the folder name '{shown_name}'")
 
 
 def _check_text_field(
@@ -296,7 +320,7 @@ def _check_text_field(
 
 
 def _check_body(text: str, skill_md: Path, report: SkillReport) -> None:
-    line_count = text.count("\n") + 1
+    line_count = text.count("\n") + (0 if text.endswith("\n") else 1)
     if line_count > RECOMMENDED_MAX_LINES:
         report.problems.append(
             Problem(
@@ -311,12 +335,10 @@ def _check_body(text: str, skill_md: Path, report: SkillReport) -> None:
 
 def find_skill_folders(path: Path) -> list[Path]:
     """`path` itself if it holds SKILL.md (or skill.md), else its child folders that do."""
-    if (path / SKILL_FILE).is_file() or (path / "skill.md").is_file():
+    if (path / SKILL_FILE).is_file() or (path / "skill.md").is_file() or not path.is_dir():
         return [path]
-    if not path.is_dir():
-        return [path]
-    return sorted(
-        child
-        for child in path.iterdir()
-        if child.is_dir() and not child.name.startswith(".")
+    children = sorted(
+        child for child in path.iterdir() if child.is_dir() and not child.name.startswith(".")
     )
+    # A folder with neither SKILL.md nor subfolders is checked itself, so it fails loudly.
+    return children or [path]

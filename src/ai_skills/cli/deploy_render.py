@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from ai_skills.cli.render import emit_json, note
+from ai_skills.cli.steps import step_line
 from ai_skills.deploy import Action
 from ai_skills.global_deploy import GlobalDeployReport
 
-_VERBS = {  # (done, planned)
-    Action.CREATE: ("linked", "would link"),
-    Action.REPLACE: ("relinked", "would relink"),
-    Action.REMOVE: ("unlinked", "would unlink"),
-    Action.CLEAN: ("cleaned", "would clean"),
-    Action.ADOPT: ("adopted", "would adopt"),
-    Action.FORGET: ("forgot", "would forget"),
-}
+_SHOWN = {Action.CREATE, Action.REPLACE, Action.REMOVE, Action.CLEAN, Action.ADOPT, Action.FORGET}
 
 
 def render_global(report: GlobalDeployReport, *, planned: bool, as_json: bool) -> None:
     """Changes on stderr, one line each; nothing on a no-op; JSON on stdout with --json."""
-    steps = [s for s in (report.steps if planned else report.done) if s.action in _VERBS]
+    steps = [s for s in (report.steps if planned else report.done) if s.action in _SHOWN]
     if as_json:
         emit_json(
             {
@@ -37,9 +31,7 @@ def render_global(report: GlobalDeployReport, *, planned: bool, as_json: bool) -
         )
         return
     for step in steps:
-        verb = _VERBS[step.action][1 if planned else 0]
-        suffix = f" -> {step.source}" if step.action in (Action.CREATE, Action.REPLACE) else ""
-        note(f"ai-skills: {verb} {step.target}{suffix}")
+        note(step_line("ai-skills", step, planned=planned))
     for line in report.warnings:
         note(f"ai-skills: warning: {line}")
     for step in report.refused:

@@ -174,6 +174,31 @@ def _changes(report: GlobalDeployReport) -> bool:
     return needs_apply(report.steps)
 
 
+@app.command()
+def new(
+    name: Annotated[str, typer.Argument(help="Skill name: lowercase letters, digits, hyphens.")],
+    template: Annotated[
+        str, typer.Option("--template", help="basic, or with-scripts (adds scripts/ and "
+                          "references/).")
+    ] = "basic",
+    description: Annotated[
+        str, typer.Option("--description", help="What the skill does and when to use it.")
+    ] = "Describe what this skill does and when an agent should use it.",
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Folder to create the skill in.")
+    ] = Path("."),
+) -> None:
+    """Create a new, spec-valid skill folder NAME from a template. Never overwrites."""
+    from ai_skills.scaffold import new_skill
+
+    target, report = new_skill(directory, name, template=template, description=description)
+    for path in sorted(p for p in target.rglob("*") if p.is_file()):
+        note(f"ai-skills: created {path}")
+    for problem in report.problems:
+        note(f"{problem.location()}: {problem.severity}: {problem.message}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
 direnv_app = typer.Typer(
     help="Set up `use skills` for direnv (not needed with home-manager's direnv option).",
     no_args_is_help=True,

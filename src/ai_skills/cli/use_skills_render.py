@@ -4,34 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-from ai_skills.deploy import Action, Step
+from ai_skills.cli.steps import step_line
+from ai_skills.deploy import Action
 from ai_skills.use_skills import SyncReport
-
-_VERBS = {
-    Action.CREATE: ("linked", "would link"),
-    Action.REPLACE: ("relinked", "would relink"),
-    Action.REMOVE: ("unlinked", "would unlink"),
-    Action.CLEAN: ("cleaned", "would clean"),
-    Action.ADOPT: ("adopted", "would adopt"),
-    Action.FORGET: ("forgot", "would forget"),
-    Action.KEEP: ("unchanged", "unchanged"),
-}
-
-
-def _where(path: Path, repo: Path) -> str:
-    return str(path.relative_to(repo)) if path.is_relative_to(repo) else str(path)
-
-
-def _line(step: Step, repo: Path, *, planned: bool) -> str:
-    verb = _VERBS[step.action][1 if planned else 0]
-    text = f"use-skills: {verb} {_where(step.target, repo)}"
-    if step.action in (Action.CREATE, Action.REPLACE) and step.source:
-        text += f" -> {step.source}"
-    if step.action in (Action.FORGET, Action.CLEAN) and step.reason:
-        text += f" ({step.reason})"
-    return text
 
 
 def render_text(report: SyncReport, *, verbose: bool, planned: bool) -> None:
@@ -42,7 +18,7 @@ def render_text(report: SyncReport, *, verbose: bool, planned: bool) -> None:
             continue
         if step.action == Action.KEEP and not verbose:
             continue
-        print(_line(step, report.repo, planned=planned), file=sys.stderr)
+        print(step_line("use-skills", step, planned=planned, base=report.repo), file=sys.stderr)
     for line in report.warnings:
         print(f"use-skills: warning: {line}", file=sys.stderr)
     for line in report.errors:

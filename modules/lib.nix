@@ -1,0 +1,646 @@
+# The logic of the home-manager module, in builtins only (no nixpkgs), so that it can be
+# tested with `nix-instantiate --eval --strict --json` and driven by the same JSON vectors
+# as the Python code (tests/vectors/global_selection/). Keep it in step with
+# src/ai_skills/agents.py (target folders) and src/ai_skills/selection.py (selection).
+let
+  inherit (builtins)
+    attrNames
+    concatLists
+    concatStringsSep
+    elem
+    filter
+    foldl'
+    genList
+    head
+    isAttrs
+    isString
+    length
+    listToAttrs
+    match
+    readDir
+    readFile
+    split
+    stringLength
+    substring
+    tail
+    ;
+
+  # The agents the global selection knows, in the order errors and links are reported.
+  agentNames = [
+    "claude"
+    "opencode"
+    "codex"
+    "agents"
+  ];
+
+  lines = text: map stripCR (filter isString (split "\n" text));
+
+  stripCR =
+    line:
+    let
+      n = stringLength line;
+    in
+    if n > 0 && substring (n - 1) 1 line == "\r" then substring 0 (n - 1) line else line;
+
+  trim =
+    s:
+    let
+      m = match "[[:space:]]*(.*[^[:space:]])?[[:space:]]*" s;
+    in
+    if m == null || head m == null then "" else head m;
+
+  hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
+
+  # Path-like values (paths, strings, flake inputs, derivations) as something `+ "/x"` and
+  # readDir accept, without copying a local path into the store.
+  asDir = dir: if isAttrs dir then dir.outPath else dir;
+
+  # ---- names ---------------------------------------------------------------------------
+
+  # Agent Skills name rules, as OpenCode enforces them.
+  isValidName =
+    name: isString name && stringLength name <= 64 && match "[a-z0-9]+(-[a-z0-9]+)*" name != null;
+
+  # ---- front matter --------------------------------------------------------------------
+  # A small YAML subset, enough to judge SKILL.md front matter the way the Python validator
+  # (PyYAML) does: top-level `key: value` lines; plain, quoted and block (`|`, `>`) scalars;
+  # indented continuation lines; nested lists and maps are recognised but kept as text.
+
+  unquote =
+    value:
+    let
+      double = match ''"(.*)"'' value;
+      single = match "'(.*)'" value;
+    in
+    if double != null then
+      head double
+    else if single != null then
+      concatStringsSep "'" (filter isString (split "''" (head single)))
+    else
+      value;
+
+  isQuoted = value: hasPrefix "\"" value || hasPrefix "'" value;
+
+  # A plain scalar without its trailing ` # comment`.
+  stripComment =
+    value:
+    let
+      m = match "(.*[^[:space:]])[[:space:]]+#.*" value;
+    in
+    if hasPrefix "#" value then
+      ""
+    else if m == null then
+      value
+    else
+      head m;
+
+  # Why YAML would refuse this unquoted text, or null.
+  plainProblem =
+    text:
+    if match ".*:([[:space:]].*)?" text != null then
+      "`${text}` holds `: `; put the value in quotes"
+    else if match "[@`%].*" text != null then
+      "`${text}` starts with a character YAML reserves; put the value in quotes"
+    else
+      null;
+
+  isListItem = line: line == "-" || hasPrefix "- " line;
+  isMapItem = line: match "[^[:space:]#-][^:]*:([[:space:]].*)?" line != null;
+
+  hasComment = line: hasPrefix "#" line || match ".*[[:space:]]#.*" line != null;
+
+  # Anchors (`&a`) and tags (`!t`) in front of a value say nothing about its text.
+  dropProperties =
+    value:
+    let
+      m = match "[&!][^[:space:]]*([[:space:]]+(.*))?" value;
+    in
+    if m == null then
+      value
+    else if builtins.elemAt m 1 == null then
+      ""
+    else
+      dropProperties (builtins.elemAt m 1);
+
+  # A quoted scalar, possibly spread over lines, with an optional trailing comment.
+  quotedValue =
+    key: parts:
+    let
+      closedOnFirstLine = quotedMatch (head parts) != null;
+      content = filter (l: !(hasPrefix "#" l)) (tail parts);
+      m = quotedMatch (concatStringsSep " " parts);
+    in
+    if closedOnFirstLine && content != [ ] then
+      { error = "`${key}`: text follows a quoted value"; }
+    else if m == null then
+      { error = "`${key}`: a quoted value must end with its closing quote"; }
+    else
+      {
+        kind = "string";
+        text = unquote (head m);
+      };
+
+  quotedMatch =
+    text:
+    match ''(("([^"\\]|\\.)*")|('([^']|''')*'))([[:space:]]+#.*)?'' text;
+
+  # A plain scalar over one or more lines; a comment ends it.
+  plainValue =
+    key: parts:
+    let
+      count = length parts;
+      part = builtins.elemAt parts;
+      textUpTo = i: builtins.any (j: stripComment (part j) != "") (genList (j: j) (i + 1));
+      # The first comment that follows some text ends the value.
+      ending = filter (i: hasComment (part i) && textUpTo i) (genList (i: i) count);
+      afterComment =
+        if ending == [ ] then
+          [ ]
+        else
+          filter (l: !(hasPrefix "#" l)) (
+            genList (i: part (i + head ending + 1)) (count - head ending - 1)
+          );
+      texts = filter (p: p != "") (map stripComment parts);
+      first = stripComment (head parts);
+      problems = filter (p: p != null) (map plainProblem texts);
+    in
+    if first == "-" || hasPrefix "- " first then
+      { error = "`${key}`: `${first}` starts a list where a text value belongs"; }
+    else if afterComment != [ ] then
+      { error = "`${key}`: text continues after a comment"; }
+    else if problems != [ ] then
+      { error = "`${key}`: ${head problems}"; }
+    else
+      {
+        kind = "string";
+        text = concatStringsSep " " texts;
+      };
+
+  # One top-level entry as { kind = "string" | "list" | "map"; text; } or { error; }.
+  entryValue =
+    entry:
+    let
+      value = dropProperties (trim entry.first);
+      # `key: # note` followed by indented lines: the value starts on the next line.
+      first = if hasPrefix "#" value then "" else value;
+      rest = map trim (filter (l: trim l != "") entry.rest);
+      block = match "([|>])[-+0-9]*([[:space:]]+#.*)?" first;
+      content = filter (l: !(hasPrefix "#" l)) rest;
+      nestedList = first == "" && content != [ ] && isListItem (head content);
+      nestedMap = first == "" && content != [ ] && isMapItem (head content);
+      indentOf = line: stringLength (head (match "( *).*" line));
+      # A block scalar's lines; a less indented comment ends the block, other text may not.
+      blockAll = filter (l: trim l != "") entry.rest;
+      blockBase = indentOf (head blockAll);
+      blockLines = filter (l: indentOf l >= blockBase) blockAll;
+      blockIndented =
+        blockAll == [ ]
+        || builtins.all (l: indentOf l >= blockBase || hasPrefix "#" (trim l)) blockAll;
+      closedFlow = match "(\\[.*]|\\{.*})([[:space:]]+#.*)?" first != null;
+      # A nested list or map: every line as deep as its first line is another item, and no
+      # line is less deep.
+      nestedLines = filter (l: trim l != "" && !(hasPrefix "#" (trim l))) entry.rest;
+      nestedWellFormed =
+        isItem:
+        let
+          base = indentOf (head nestedLines);
+        in
+        builtins.all (
+          l: indentOf l > base || (indentOf l == base && isItem (trim l))
+        ) nestedLines;
+    in
+    if hasPrefix "*" first then
+      { error = "`${entry.key}`: aliases (`*name`) are not supported"; }
+    else if block != null && !blockIndented then
+      { error = "`${entry.key}`: a line of the block is indented less than its first line"; }
+    else if block != null then
+      {
+        kind = "string";
+        text = concatStringsSep (if head block == "|" then "\n" else " ") (map trim blockLines);
+      }
+    else if nestedList && !(nestedWellFormed isListItem) then
+      { error = "`${entry.key}`: a line in the list is not a `- ` item"; }
+    else if nestedMap && !(nestedWellFormed isMapItem) then
+      { error = "`${entry.key}`: a line in the map is not a `key: value` entry"; }
+    else if nestedList then
+      {
+        kind = "list";
+        text = concatStringsSep " " content;
+      }
+    else if nestedMap then
+      {
+        kind = "map";
+        text = concatStringsSep " " content;
+      }
+    else if closedFlow && content != [ ] then
+      { error = "`${entry.key}`: text follows a closed `[...]` or `{...}` value"; }
+    else if hasPrefix "[" first || hasPrefix "{" first then
+      {
+        kind = if hasPrefix "[" first then "list" else "map";
+        text = concatStringsSep " " ([ first ] ++ rest);
+      }
+    else if isQuoted first then
+      quotedValue entry.key ([ first ] ++ rest)
+    else
+      plainValue entry.key ([ first ] ++ rest);
+
+  isFence = line: match "---[[:space:]]*" line != null;
+
+  # The `---` block at the top of a SKILL.md as
+  #   { fields = { <key> = "<text>"; }; kinds = { <key> = "string" | "list" | "map"; };
+  #     duplicates = [ <key> ]; }      (a repeated key keeps its first value)
+  # or { error = "<reason>"; }.
+  parseFrontMatter =
+    text:
+    let
+      all = lines text;
+      count = length all;
+      closing = filter (i: isFence (builtins.elemAt all i)) (genList (i: i + 1) (count - 1));
+      body = genList (i: builtins.elemAt all (i + 1)) (head closing - 1);
+      step =
+        acc: line:
+        if acc ? error then
+          acc
+        else if hasPrefix "\t" line then
+          acc // { error = "a tab indents a line; YAML only allows spaces"; }
+        else if trim line == "" || hasPrefix "#" line then
+          acc
+        else if hasPrefix " " line then
+          if acc.current == null then
+            acc // { error = "an indented line comes before any key"; }
+          else
+            acc // { current = acc.current // { rest = acc.current.rest ++ [ line ]; }; }
+        else
+          let
+            kv = match "([A-Za-z0-9_.-]+):([[:space:]].*)?" line;
+          in
+          if kv == null then
+            acc // { error = "front matter line `${line}` is not `key: value`"; }
+          else
+            {
+              done = acc.done ++ (if acc.current == null then [ ] else [ acc.current ]);
+              current = {
+                key = head kv;
+                first = if builtins.elemAt kv 1 == null then "" else builtins.elemAt kv 1;
+                rest = [ ];
+              };
+            };
+      parsed = foldl' step {
+        done = [ ];
+        current = null;
+      } body;
+      entries = parsed.done ++ (if parsed.current == null then [ ] else [ parsed.current ]);
+      keys = map (e: e.key) entries;
+      duplicates = unique (filter (k: length (filter (x: x == k) keys) > 1) keys);
+      values = map (e: entryValue e // { inherit (e) key; }) entries;
+      broken = filter (v: v ? error) values;
+      byKey =
+        attr:
+        listToAttrs (
+          map (v: {
+            name = v.key;
+            value = v.${attr};
+          }) values
+        );
+    in
+    if count == 0 || !(isFence (head all)) then
+      { error = "does not start with a `---` front matter block"; }
+    else if closing == [ ] then
+      { error = "its front matter is not closed by a `---` line"; }
+    else if parsed ? error then
+      { inherit (parsed) error; }
+    else if broken != [ ] then
+      { inherit (head broken) error; }
+    else
+      {
+        fields = byKey "text";
+        kinds = byKey "kind";
+        inherit duplicates;
+      };
+
+  # ---- catalog -------------------------------------------------------------------------
+
+  # Every folder directly under `dir`, with whether it holds a SKILL.md file. A link is
+  # taken as a skill folder only when `<link>/SKILL.md` exists: builtins cannot tell a link
+  # to an empty folder from a link to a file without reading it (which fails for a file).
+  foldersIn =
+    index: dir:
+    let
+      base = asDir dir;
+      entries = if builtins.pathExists base then readDir base else { };
+      folder =
+        name:
+        let
+          path = base + "/${name}";
+          type = entries.${name};
+          inside = readDir path;
+        in
+        {
+          inherit name path index;
+          hasSkillMd =
+            if type == "directory" then
+              inside ? "SKILL.md" && inside."SKILL.md" != "directory"
+            else
+              builtins.pathExists (path + "/SKILL.md");
+        };
+      candidates = map folder (
+        filter (name: elem entries.${name} [
+          "directory"
+          "symlink"
+        ]) (attrNames entries)
+      );
+    in
+    filter (f: f.hasSkillMd || entries.${f.name} == "directory") candidates;
+
+  # name -> { name, path, index } for every skill (a folder with SKILL.md) in `dirs`; a name
+  # found in several directories resolves to the first directory (listToAttrs keeps the first).
+  discover =
+    dirs:
+    let
+      all = concatLists (genList (i: foldersIn i (builtins.elemAt dirs i)) (length dirs));
+      toEntry = f: {
+        inherit (f) name;
+        value = f;
+      };
+    in
+    {
+      skills = listToAttrs (map toEntry (filter (f: f.hasSkillMd) all));
+      folders = listToAttrs (map toEntry all);
+    };
+
+  # Front matter fields of the Agent Skills spec, and those Claude Code adds (accepted, as
+  # the Python validator only warns about them).
+  specFields = [
+    "name"
+    "description"
+    "license"
+    "compatibility"
+    "metadata"
+    "allowed-tools"
+  ];
+  agentExtensionFields = [
+    "model"
+    "disable-model-invocation"
+    "user-invocable"
+    "argument-hint"
+    "context"
+    "agent"
+    "hooks"
+    "version"
+    "when_to_use"
+  ];
+
+  # Problems with one skill's SKILL.md: [ ] or one { kind, skill, message }. The order of
+  # the checks follows ai_skills.selection: a `name` other than the folder's wins over other
+  # front matter problems.
+  checkSkill =
+    skill:
+    let
+      file = "${toString skill.path}/SKILL.md";
+      fm = parseFrontMatter (readFile (skill.path + "/SKILL.md"));
+      inherit (fm) fields kinds;
+      bad = message: [
+        {
+          kind = "invalid-front-matter";
+          skill = skill.name;
+          message = "${file}: ${message}";
+        }
+      ];
+      known = specFields ++ agentExtensionFields;
+      unknown = filter (k: !(elem k known)) (attrNames fields);
+      notString = k: fields ? ${k} && kinds.${k} != "string";
+      tooLong = k: limit: fields ? ${k} && stringLength fields.${k} > limit;
+    in
+    if fm ? error then
+      bad fm.error
+    else if !(fields ? name) then
+      bad "front matter has no `name`"
+    else if notString "name" then
+      bad "`name` must be a text value"
+    else if fields.name != skill.name then
+      [
+        {
+          kind = "name-mismatch";
+          skill = skill.name;
+          message = "${file}: name '${fields.name}' does not match its folder name '${skill.name}'";
+        }
+      ]
+    else if fm.duplicates != [ ] then
+      bad "key `${head fm.duplicates}` appears twice in the front matter"
+    else if unknown != [ ] then
+      bad "unknown field `${head unknown}` (allowed: ${concatStringsSep ", " specFields})"
+    else if !(fields ? description) then
+      bad "front matter has no `description`"
+    else if notString "description" then
+      bad "`description` must be a text value"
+    else if trim fields.description == "" then
+      bad "`description` is empty"
+    else if tooLong "description" 1024 then
+      bad "`description` is longer than 1024 characters"
+    else if notString "compatibility" then
+      bad "`compatibility` must be a text value"
+    else if tooLong "compatibility" 500 then
+      bad "`compatibility` is longer than 500 characters"
+    else if notString "license" || notString "allowed-tools" then
+      bad "`license` and `allowed-tools` must be text values"
+    else
+      [ ];
+
+  # ---- where agents read skills --------------------------------------------------------
+
+  # Like Python's Path(): drop empty and `.` segments (`..` is kept, as Path keeps it).
+  normalisePath =
+    path:
+    let
+      parts = filter (p: isString p && p != "" && p != ".") (split "/" path);
+    in
+    (if hasPrefix "/" path then "/" else "") + concatStringsSep "/" parts;
+
+  # An override variable as an absolute path, or null when unset or empty.
+  envPath =
+    env: cwd: var:
+    let
+      value = env.${var} or "";
+    in
+    if value == "" then
+      null
+    else if value == "~" || hasPrefix "~/" value then
+      normalisePath (env.HOME + substring 1 (-1) value)
+    else if hasPrefix "/" value then
+      normalisePath value
+    else
+      normalisePath "${cwd}/${value}";
+
+  orDefault = value: fallback: if value == null then fallback else value;
+
+  # The user-wide skills folder of `agent`; mirrors global_skills_dir in agents.py.
+  globalSkillsDir =
+    agent: env: cwd:
+    let
+      home = normalisePath env.HOME;
+      from = var: envPath env cwd var;
+    in
+    if agent == "claude" then
+      "${orDefault (from "CLAUDE_CONFIG_DIR") "${home}/.claude"}/skills"
+    else if agent == "opencode" then
+      "${orDefault (from "XDG_CONFIG_HOME") "${home}/.config"}/opencode/skills"
+    else if agent == "codex" then
+      "${orDefault (from "CODEX_HOME") "${home}/.codex"}/skills"
+    else if agent == "agents" then
+      "${home}/.agents/skills"
+    else
+      throw "unknown agent '${agent}'; known agents: ${concatStringsSep ", " agentNames}";
+
+  # ---- selection -----------------------------------------------------------------------
+
+  unique = foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ];
+
+  quoteList = names: concatStringsSep ", " (map (n: "'${n}'") names);
+
+  # Resolve per-agent lists of skill names against the catalog in `catalogDirs` (searched in
+  # order, first match wins). Returns
+  #   skills = { <agent> = { <name> = <skill folder>; }; };   only skills without errors
+  #   errors = [ { kind, skill, agent, message } ];            one per agent selecting the skill
+  #   catalog = { <name> = { name, path, index }; };
+  resolve =
+    { catalogDirs, selection }:
+    let
+      found = discover catalogDirs;
+      catalog = found.skills;
+      available = attrNames catalog;
+      agents = filter (a: selection ? ${a}) agentNames;
+      unknownAgents = filter (a: !(elem a agentNames)) (attrNames selection);
+      wanted = agent: unique selection.${agent};
+      requested = unique (concatLists (map wanted agents));
+      validRequested = filter isValidName requested;
+
+      # What keeps a well-formed name from being deployed, agent aside: [ ] or one error.
+      folderErrors = listToAttrs (
+        map (name: {
+          inherit name;
+          value =
+            if catalog ? ${name} then
+              checkSkill catalog.${name}
+            else if found.folders ? ${name} then
+              [
+                {
+                  kind = "missing-skill-md";
+                  skill = name;
+                  message = "skill folder ${toString found.folders.${name}.path} has no SKILL.md";
+                }
+              ]
+            else
+              [
+                {
+                  kind = "unknown-skill";
+                  skill = name;
+                  message =
+                    "unknown skill '${name}'; "
+                    + (
+                      if available == [ ] then
+                        "no skills found in the catalog"
+                      else
+                        "available skills: ${concatStringsSep ", " available}"
+                    );
+                }
+              ];
+        }) validRequested
+      );
+
+      selectionError =
+        agent: name:
+        if !(isValidName name) then
+          [
+            {
+              kind = "invalid-name";
+              skill = name;
+              inherit agent;
+              message =
+                "invalid skill name '${name}': use 1-64 lowercase letters, digits "
+                + "and single hyphens, e.g. 'review-gate'";
+            }
+          ]
+        else
+          map (error: error // { inherit agent; }) folderErrors.${name};
+
+      usable = name: isValidName name && folderErrors.${name} == [ ];
+    in
+    if unknownAgents != [ ] then
+      throw (
+        "unknown agent ${quoteList unknownAgents}; "
+        + "known agents: ${concatStringsSep ", " agentNames}"
+      )
+    else
+      {
+        inherit catalog;
+        skills = listToAttrs (
+          map (agent: {
+            name = agent;
+            value = listToAttrs (
+              map (name: {
+                inherit name;
+                value = catalog.${name}.path;
+              }) (filter usable (wanted agent))
+            );
+          }) agents
+        );
+        errors = concatLists (
+          map (agent: concatLists (map (selectionError agent) (wanted agent))) agents
+        );
+      };
+
+  # The global deploy: `resolve`, then one target per selected skill per agent.
+  #   links = { "<absolute target>" = <skill folder>; };  errors as in `resolve`.
+  selectGlobal =
+    {
+      catalogDirs,
+      selection,
+      env,
+      cwd ? "/",
+    }:
+    let
+      resolved = resolve { inherit catalogDirs selection; };
+      linksFor =
+        agent:
+        let
+          dir = globalSkillsDir agent env cwd;
+          skills = resolved.skills.${agent};
+        in
+        map (name: {
+          name = "${dir}/${name}";
+          value = skills.${name};
+        }) (attrNames skills);
+    in
+    {
+      links = listToAttrs (concatLists (map linksFor (attrNames resolved.skills)));
+      inherit (resolved) errors;
+    };
+
+  # The catalog as plain data for other flakes: name -> { path, description }.
+  catalogData =
+    dirs:
+    builtins.mapAttrs (
+      name: skill:
+      let
+        fm = parseFrontMatter (readFile (skill.path + "/SKILL.md"));
+      in
+      {
+        inherit (skill) path;
+        description = if fm ? fields then fm.fields.description or "" else "";
+      }
+    ) (discover dirs).skills;
+in
+{
+  inherit
+    agentNames
+    isValidName
+    parseFrontMatter
+    discover
+    checkSkill
+    globalSkillsDir
+    normalisePath
+    resolve
+    selectGlobal
+    catalogData
+    ;
+}

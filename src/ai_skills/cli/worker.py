@@ -1,0 +1,488 @@
+"""`worker`: run coding agents on tasks, each in its own git worktree.
+
+Wiring only: parse, call one core function, render, choose the exit code. Core modules are
+imported inside the commands so `worker report` and `worker status` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ai_skills.cli.render import emit_json, fail, note, say
+from ai_skills.errors import AiSkillsError, UsageError
+from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_FINDINGS, EXIT_WAITING
+
+if TYPE_CHECKING:
+    from ai_skills.worker.config import WorkerConfig
+    from ai_skills.worker.context import RepoContext
+
+# "\b" keeps click from re-wrapping the table into one paragraph.
+EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+
+app = typer.Typer(
+    name="worker",
+    help="Run coding agents (Claude Code, Codex, OpenCode or any command) on tasks, each in "
+    "its own git worktree, with a state machine in SQLite shared by every worktree of the "
+    "repository.",
+    epilog=EPILOG,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+daemon_app = typer.Typer(
+    help="Run `worker tick` in the background (one daemon per repository).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(daemon_app, name="daemon")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id.")]
+RuntimeOpt = Annotated[
+    str | None, typer.Option("--runtime", help="Agent preset: claude, codex or opencode.")
+]
+RuntimeCommandOpt = Annotated[
+    str | None,
+    typer.Option("--runtime-command", help="Any agent command (shell-split); prompt on stdin."),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option("--idempotency-key", help="Retry-safe: a repeated key returns the first result."),
+]
+
+
+def _repo() -> RepoContext:
+    from ai_skills.worker.context import find_repo
+
+    return find_repo(Path.cwd())
+
+
+def _conn(ctx: RepoContext) -> sqlite3.Connection:
+    from ai_skills.worker.store import connect
+
+    return connect(ctx.db_path)
+
+
+def _config(ctx: RepoContext) -> WorkerConfig:
+    from ai_skills.worker.config import load_config
+
+    return load_config(ctx.config_path)
+
+
+@app.command()
+def add(
+    task_id: Annotated[str, typer.Argument(metavar="ID", help="Task id: letters, digits, . _ -")],
+    title: Annotated[str, typer.Option("--title", help="One line saying what to do.")],
+    description: Annotated[
+        str | None, typer.Option("--description", help="The full task for the agent.")
+    ] = None,
+    description_file: Annotated[
+        Path | None, typer.Option("--description-file", help="Read the description from a file.")
+    ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="Path glob the task may touch (repeatable); overlapping "
+            "scopes do not run at the same time.",
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="Branch to start from (default: integration "
+            "branch from .worker.toml, else the current branch).",
+        ),
+    ] = None,
+    priority: Annotated[int, typer.Option("--priority", help="Higher starts first.")] = 0,
+    runtime: RuntimeOpt = None,
+    runtime_command: RuntimeCommandOpt = None,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a task in state `queued`."""
+    from ai_skills.worker.intake import new_task
+    from ai_skills.worker.tasks import add_task
+
+    ctx = _repo()
+    new = new_task(
+        ctx,
+        _config(ctx),
+        task_id=task_id,
+        title=title,
+        description=description,
+        description_file=description_file,
+        scopes=scope,
+        base=base,
+        priority=priority,
+        runtime=runtime,
+        runtime_command=runtime_command,
+    )
+    task = add_task(_conn(ctx), new, key=key)
+    if as_json:
+        emit_json(_task_json(task))
+    else:
+        say(f"{task.id}: {task.state.value} (base {task.base}, branch {task.branch})")
+
+
+def _task_json(task: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {**asdict(task), "state": task.state.value}
+
+
+@app.command()
+def start(
+    task_id: TaskArg,
+    runtime: RuntimeOpt = None,
+    runtime_command: RuntimeCommandOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start a task's agent now, or queue the request when no WIP slot is free (exit 5)."""
+    from ai_skills.worker.launch import start_task
+
+    ctx = _repo()
+    result = start_task(
+        ctx, _conn(ctx), _config(ctx), task_id, runtime=runtime, runtime_command=runtime_command
+    )
+    for warning in result.warnings:
+        note(f"worker: warning: {warning}")
+    if as_json:
+        emit_json(result.as_dict())
+    elif result.admitted:
+        say(
+            f"{task_id}: running (attempt {result.attempt_id}, supervisor pid "
+            f"{result.supervisor_pid}) in {result.worktree}"
+        )
+    else:
+        say(
+            f"{task_id}: waiting: {result.reason}; `worker tick` or the daemon starts it "
+            "when a slot frees"
+        )
+    if not result.admitted:
+        raise typer.Exit(EXIT_WAITING)
+
+
+@app.command()
+def report(
+    status: Annotated[str, typer.Option("--status", help="working | needs-input | blocked | done")],
+    message: Annotated[str, typer.Option("--message", "-m", help="What you did or need.")] = "",
+    task: Annotated[
+        str | None, typer.Option("--task", help="Task id (default: $WORKER_TASK_ID).")
+    ] = None,
+    attempt: Annotated[
+        int | None, typer.Option("--attempt", help="Attempt id (default: $WORKER_ATTEMPT_ID).")
+    ] = None,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Report progress from inside a task's worktree; `done` moves the task to in_review."""
+    from ai_skills.worker.errors import ReportContextError
+    from ai_skills.worker.report import report as do_report
+
+    env_task = os.environ.get("WORKER_TASK_ID")
+    task_id = task or env_task
+    if not task_id:
+        raise ReportContextError(
+            detail="no task: run inside a worker agent (WORKER_TASK_ID) or pass --task ID"
+        )
+    if attempt is None and task_id == env_task and os.environ.get("WORKER_ATTEMPT_ID"):
+        try:
+            attempt = int(os.environ["WORKER_ATTEMPT_ID"])
+        except ValueError as exc:
+            raise ReportContextError(detail="WORKER_ATTEMPT_ID is not a number") from exc
+    ctx = _repo()
+    result = do_report(
+        _conn(ctx), task_id=task_id, attempt_id=attempt, status=status, message=message, key=key
+    )
+    if as_json:
+        emit_json(result.as_dict())
+    elif result.accepted:
+        say(f"{task_id}: {result.state}")
+    else:
+        note(f"worker: {result.note}")
+    if not result.accepted:
+        # An agent of a superseded attempt learns it should stop.
+        raise typer.Exit(EXIT_CONFLICT)
+
+
+@app.command()
+def status(
+    task_id: Annotated[str | None, typer.Argument(metavar="[ID]")] = None,
+    no_git: Annotated[
+        bool, typer.Option("--no-git", help="Skip commit and file counts (faster).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show tasks: state, branch, worktree, attempt, pid, heartbeat age, commits, files."""
+    from ai_skills.worker.status import task_statuses
+
+    ctx = _repo()
+    rows = task_statuses(ctx, _conn(ctx), task_id, with_git=not no_git)
+    if as_json:
+        emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
+        return
+    from ai_skills.worker.text import status_lines
+
+    for line in status_lines(rows, detailed=task_id is not None):
+        say(line)
+
+
+@app.command()
+def logs(
+    task_id: TaskArg,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", "-f", help="Keep printing as the agent writes, until its attempt ends."
+        ),
+    ] = False,
+    attempt: Annotated[int | None, typer.Option("--attempt", help="Attempt number.")] = None,
+) -> None:
+    """Print the agent's output of the current (or a given) attempt."""
+    from ai_skills.worker.status import follow_file, log_file
+    from ai_skills.worker.tasks import get_task
+
+    ctx = _repo()
+    conn = _conn(ctx)
+    path = log_file(conn, task_id, attempt_number=attempt)
+
+    def finished() -> bool:
+        if not follow:
+            return True
+        row = conn.execute(
+            "SELECT ended_at FROM attempts WHERE log_file = ?", (str(path),)
+        ).fetchone()
+        return (
+            row is None
+            or row[0] is not None
+            or get_task(conn, task_id).state.value in ("cancelled", "failed")
+        )
+
+    out = sys.stdout.buffer
+    for chunk in follow_file(path, finished=finished):
+        out.write(chunk)
+        out.flush()
+
+
+@app.command()
+def cancel(
+    task_id: Annotated[str | None, typer.Argument(metavar="ID")] = None,
+    task_opt: Annotated[
+        str | None, typer.Option("--taskId", "--task-id", help="Same as ID (original spelling).")
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded).")] = None,
+    cleanup: Annotated[
+        bool,
+        typer.Option(
+            "--cleanup", help="Also remove the worktree; the branch stays unless it is merged."
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Kill the agent at once instead of TERM and a grace period."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop a task's agent, commit its uncommitted work to the task branch, mark it cancelled."""
+    from ai_skills.worker.cancel import CancelOptions, cancel_task
+
+    if task_id and task_opt and task_id != task_opt:
+        raise UsageError(f"two task ids given ({task_id!r} and --taskId {task_opt!r})")
+    target = task_id or task_opt
+    if not target:
+        raise UsageError("which task? `worker cancel ID --reason R`")
+    if not reason:
+        raise UsageError("say why: --reason TEXT (it is recorded in the event log)")
+    ctx = _repo()
+    config = _config(ctx)
+    options = CancelOptions(
+        reason=reason,
+        cleanup=cleanup,
+        force=force,
+        grace_seconds=config.cancel_grace_seconds,
+        integration_branch=config.integration_branch,
+    )
+    result = cancel_task(ctx, _conn(ctx), target, options)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    from ai_skills.worker.text import cancel_lines
+
+    for line in cancel_lines(result):
+        say(line)
+
+
+@app.command()
+def watch(
+    since: Annotated[
+        int | None, typer.Option("--since", help="Cursor: print events after this sequence number.")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Print what is there and exit (default).")
+    ] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep waiting for events.")
+    ] = False,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Durable cursor: resume where the last watch with this name stopped."
+        ),
+    ] = None,
+    task: Annotated[str | None, typer.Option("--task", help="Only this task's events.")] = None,
+    no_hook: Annotated[bool, typer.Option("--no-hook", help="Do not run hook_command.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stream the event log; runs hook_command from .worker.toml on each transition."""
+    from ai_skills.worker.runtimes import split_command
+    from ai_skills.worker.watch import load_cursor, save_cursor, stream_events
+
+    if once and follow:
+        raise UsageError("give --once or --follow, not both")
+    ctx = _repo()
+    conn = _conn(ctx)
+    config = _config(ctx)
+    hook = None if no_hook or not config.hook_command else split_command(config.hook_command)
+    cursor = since if since is not None else (load_cursor(conn, name) if name else 0)
+    try:
+        for event in stream_events(conn, since=cursor, follow=follow):
+            if task is None or event.task_id == task:
+                _print_event(event, as_json=as_json)
+                if hook and event.is_transition:
+                    _run_hook(hook, event, ctx.repo_root)
+            if name:
+                save_cursor(conn, name, event.seq)
+    except KeyboardInterrupt:
+        return
+
+
+def _print_event(event: Any, *, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(event.as_dict(), sort_keys=True) + "\n")
+    else:
+        from ai_skills.worker.text import event_line
+
+        say(event_line(event))
+    sys.stdout.flush()
+
+
+def _run_hook(hook: list[str], event: Any, cwd: Path) -> None:
+    from ai_skills.worker.watch import run_hook
+
+    code = run_hook(hook, event, cwd=cwd)
+    if code != 0:
+        note(f"worker: hook {hook[0]!r} exited with {code} on event {event.seq}")
+
+
+@app.command()
+def tick(as_json: JsonOpt = False) -> None:
+    """One pass: mark dead or idle runs stalled, start waiting tasks while slots are free."""
+    from ai_skills.worker.tick import tick as do_tick
+
+    ctx = _repo()
+    report = do_tick(ctx, _conn(ctx), _config(ctx))
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    for v in report.stalled:
+        say(f"{v.task_id}: stalled: {v.reason}")
+    for r in report.started:
+        say(f"{r.task_id}: running (attempt {r.attempt_id})")
+    for r in report.waiting:
+        say(f"{r.task_id}: waiting: {r.reason}")
+    for e in report.errors:
+        note(f"worker: {e['task_id']}: {e['error']}")
+
+
+@app.command()
+def reconcile(
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe repairs.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare the store with git worktrees, branches and processes; name each difference."""
+    from ai_skills.worker.reconcile import reconcile as do_reconcile
+
+    ctx = _repo()
+    findings = do_reconcile(ctx, _conn(ctx), _config(ctx), fix=fix)
+    if as_json:
+        emit_json([f.as_dict() for f in findings])
+    else:
+        from ai_skills.worker.text import finding_lines
+
+        for line in finding_lines(findings):
+            say(line)
+    if any(not f.fixed for f in findings):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _daemon_out(status: Any, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(status.as_dict())
+    else:
+        state = f"running (pid {status.pid})" if status.running else "not running"
+        say(f"daemon {state}{'; ' + status.note if status.note else ''}; log {status.log_file}")
+
+
+@daemon_app.command("start")
+def daemon_start(as_json: JsonOpt = False) -> None:
+    """Start the daemon (does nothing when it already runs)."""
+    from ai_skills.worker.daemon import start_daemon
+
+    status = start_daemon(_repo())
+    _daemon_out(status, as_json=as_json)
+    if not status.running:
+        raise typer.Exit(1)
+
+
+@daemon_app.command("status")
+def daemon_status(as_json: JsonOpt = False) -> None:
+    """Say whether the daemon runs (exit 3 when it does not)."""
+    from ai_skills.worker.daemon import daemon_status as get_status
+
+    status = get_status(_repo())
+    _daemon_out(status, as_json=as_json)
+    if not status.running:
+        raise typer.Exit(3)
+
+
+@daemon_app.command("stop")
+def daemon_stop(as_json: JsonOpt = False) -> None:
+    """Stop the daemon."""
+    from ai_skills.worker.daemon import stop_daemon
+
+    _daemon_out(stop_daemon(_repo()), as_json=as_json)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (errors become one line on stderr)."""
+    try:
+        app(args=argv, prog_name="worker", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except AiSkillsError as error:
+        return fail(error, prog="worker")
+    except sqlite3.Error as error:
+        sys.stderr.write(f"worker: error: store: {error}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,153 @@
+"""Admission: the WIP limit and scope overlaps decide whether a task may start now."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ai_skills.worker.errors import IllegalTransitionError
+from ai_skills.worker.scopes import scopes_overlap
+from ai_skills.worker.states import ACTIVE, TaskState
+from ai_skills.worker.store import append_event, transaction
+from ai_skills.worker.tasks import Task, get_task, list_tasks, mark_step, transition
+
+STARTABLE = frozenset({TaskState.QUEUED, TaskState.STALLED})
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The outcome of one admission check."""
+
+    task_id: str
+    admitted: bool
+    reason: str
+    attempt_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    """What an admitted attempt will run, decided before the transaction."""
+
+    command: list[str]
+    worktree: Path
+    runs_dir: Path  # per-task folder; the attempt number is appended inside
+    lease_seconds: float
+
+
+def waiting_reason(conn: sqlite3.Connection, task: Task, *, max_running: int) -> str:
+    """Why `task` cannot start now, or "" when it can."""
+    active = [t for t in list_tasks(conn, states=set(ACTIVE)) if t.id != task.id]
+    if len(active) >= max_running:
+        names = ", ".join(t.id for t in active)
+        return f"WIP limit {max_running} reached (running: {names})"
+    blocked = _scope_conflict(task, active)
+    if blocked:
+        return blocked
+    # Free slots go to waiting tasks in queue order (priority, then age); a task that waits
+    # for a scope does not hold up the ones behind it.
+    ahead = [
+        t
+        for t in queued_requests(conn)
+        if _queue_key(t) < _queue_key(task) and not _scope_conflict(t, active)
+    ]
+    if len(ahead) >= max_running - len(active):
+        names = ", ".join(t.id for t in ahead)
+        return f"{len(ahead)} task(s) ahead in the queue ({names})"
+    return ""
+
+
+def _scope_conflict(task: Task, active: list[Task]) -> str:
+    for other in active:
+        pairs = scopes_overlap(task.scopes, other.scopes)
+        if pairs:
+            mine, theirs = pairs[0]
+            return f"scope {mine!r} overlaps running task {other.id!r} (scope {theirs!r})"
+    return ""
+
+
+def _queue_key(task: Task) -> tuple[int, float, str]:
+    return (-task.priority, task.created_at, task.id)
+
+
+def admit(
+    conn: sqlite3.Connection,
+    task_id: str,
+    plan: LaunchPlan,
+    *,
+    max_running: int,
+    now: float | None = None,
+) -> Admission:
+    """Take a WIP slot and create an attempt, or record why the task waits.
+
+    The whole check-and-claim runs under BEGIN IMMEDIATE, so two `start` calls racing for
+    the last slot are serialized: the second one sees the first one's attempt.
+    """
+    now = time.time() if now is None else now
+    with transaction(conn):
+        task = get_task(conn, task_id)
+        if task.state not in STARTABLE:
+            raise IllegalTransitionError(
+                task_id=task_id, current=task.state.value, target="running", action="start"
+            )
+        reason = waiting_reason(conn, task, max_running=max_running)
+        if reason:
+            _record_wait(conn, task, reason, now=now)
+            return Admission(task_id=task_id, admitted=False, reason=reason)
+        attempt_id = _create_attempt(conn, task, plan, now=now)
+        task = get_task(conn, task_id)
+        transition(conn, task, TaskState.RUNNING, action="start", attempt_id=attempt_id, now=now)
+        mark_step(conn, task_id, "launch", attempt_id=attempt_id, done=False)
+    return Admission(task_id=task_id, admitted=True, reason="", attempt_id=attempt_id)
+
+
+def _record_wait(conn: sqlite3.Connection, task: Task, reason: str, *, now: float) -> None:
+    conn.execute(
+        "UPDATE tasks SET start_requested = 1, waiting_reason = ? WHERE id = ?",
+        (reason, task.id),
+    )
+    if reason != task.waiting_reason:
+        append_event(conn, kind="waiting", task_id=task.id, data={"reason": reason}, now=now)
+
+
+def _create_attempt(conn: sqlite3.Connection, task: Task, plan: LaunchPlan, *, now: float) -> int:
+    number = 1 + int(
+        conn.execute(
+            "SELECT COALESCE(MAX(number), 0) FROM attempts WHERE task_id = ?", (task.id,)
+        ).fetchone()[0]
+    )
+    run_dir = plan.runs_dir / str(number)
+    cur = conn.execute(
+        "INSERT INTO attempts (task_id, number, worktree, branch, command, prompt_file,"
+        " log_file, lease_until, heartbeat_at, progress_at, started_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            task.id,
+            number,
+            str(plan.worktree),
+            task.branch,
+            json.dumps(plan.command),
+            str(run_dir / "prompt.md"),
+            str(run_dir / "agent.log"),
+            # The supervisor has one lease period to show up before liveness may judge it.
+            now + plan.lease_seconds,
+            now,
+            now,
+            now,
+        ),
+    )
+    attempt_id = int(cur.lastrowid or 0)
+    conn.execute(
+        "UPDATE tasks SET current_attempt = ?, worktree = ?, worktree_removed = 0,"
+        " start_requested = 0, waiting_reason = '' WHERE id = ?",
+        (attempt_id, str(plan.worktree), task.id),
+    )
+    return attempt_id
+
+
+def queued_requests(conn: sqlite3.Connection) -> list[Task]:
+    """Tasks waiting for admission, highest priority first, then oldest first (FIFO)."""
+    waiting = [t for t in list_tasks(conn, states=set(STARTABLE)) if t.start_requested]
+    return sorted(waiting, key=_queue_key)

@@ -1,0 +1,64 @@
+"""`.worker.toml` at the repository root, validated with pydantic (a trust boundary).
+
+Imported only by commands that need settings: `worker report` and `status` skip the
+pydantic import (about 100 ms of start-up).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ai_skills.worker.errors import ConfigError
+
+
+class WorkerConfig(BaseModel):
+    """Every setting of `.worker.toml`; flags on the command line override them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_running: int = Field(default=3, ge=1, description="WIP limit: tasks running at once")
+    runtime: str | None = Field(default=None, description="preset: claude, codex or opencode")
+    runtime_command: str | list[str] | None = Field(
+        default=None, description="generic agent command (shell-split when a string)"
+    )
+    integration_branch: str | None = Field(
+        default=None, description="default base branch; a branch merged into it may be deleted"
+    )
+    heartbeat_seconds: float = Field(default=5.0, gt=0, description="supervisor lease renewal")
+    lease_seconds: float = Field(default=30.0, gt=0, description="lease length")
+    stall_after_seconds: float = Field(
+        default=900.0, gt=0, description="no output or commit for this long means stalled"
+    )
+    cancel_grace_seconds: float = Field(default=10.0, ge=0, description="TERM before KILL")
+    tick_seconds: float = Field(default=5.0, gt=0, description="daemon pass interval")
+    hook_command: str | list[str] | None = Field(
+        default=None, description="run by `worker watch` on each transition, event JSON on stdin"
+    )
+    worktree_dir: str | None = Field(
+        default=None,
+        description="where task worktrees go (default <git-common-dir>/worker/worktrees)",
+    )
+    prompt_template: str | None = Field(
+        default=None, description="jinja2 prompt template, relative to the repo root"
+    )
+
+
+def load_config(path: Path) -> WorkerConfig:
+    """Read and validate `.worker.toml`; a missing file means all defaults."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return WorkerConfig()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(path=str(path), detail=f"cannot read: {exc}") from exc
+    try:
+        return WorkerConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(path=str(path), detail=problems) from exc

@@ -1,0 +1,52 @@
+"""Where a repository's worker data lives, found from any of its worktrees without git."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ai_skills.git import common_dir_of, find_worktree_root, git_dir_of
+from ai_skills.worker.errors import NotInRepoError
+
+
+@dataclass(frozen=True)
+class RepoContext:
+    """Paths of one repository as the worker sees it."""
+
+    repo_root: Path
+    common_dir: Path
+
+    @property
+    def worker_dir(self) -> Path:
+        """`<common-dir>/worker`: shared by every worktree of the repository."""
+        return self.common_dir / "worker"
+
+    @property
+    def db_path(self) -> Path:
+        """The store."""
+        return self.worker_dir / "worker.db"
+
+    @property
+    def config_path(self) -> Path:
+        """`.worker.toml` at the root of the main checkout."""
+        return self.repo_root / ".worker.toml"
+
+    def attempt_dir(self, task_id: str, number: int) -> Path:
+        """Logs and the rendered prompt of one attempt."""
+        return self.worker_dir / "runs" / task_id / str(number)
+
+    def default_worktree(self, task_id: str) -> Path:
+        """Where a task's worktree goes unless `.worker.toml` says otherwise."""
+        return self.worker_dir / "worktrees" / task_id
+
+
+def find_repo(start: Path) -> RepoContext:
+    """The repository containing `start` (a main checkout or any linked worktree)."""
+    root = find_worktree_root(start.resolve())
+    git_dir = git_dir_of(root) if root is not None else None
+    if root is None or git_dir is None:
+        raise NotInRepoError(path=str(start))
+    common = common_dir_of(git_dir).resolve()
+    # For a non-bare repository the common dir is `<main checkout>/.git`.
+    main_root = common.parent if common.name == ".git" else root
+    return RepoContext(repo_root=main_root, common_dir=common)

@@ -1,0 +1,160 @@
+"""`worker daemon`: the tick pass in the background, one per repository (pid file + token)."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from ai_skills.git import git_env
+from ai_skills.worker.context import RepoContext, find_repo
+from ai_skills.worker.procs import is_alive, start_token, stop_process
+
+
+@dataclass(frozen=True)
+class DaemonStatus:
+    """Whether the daemon of a repository runs."""
+
+    running: bool
+    pid: int | None
+    pid_file: str
+    log_file: str
+    note: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
+        return asdict(self)
+
+
+def pid_file(ctx: RepoContext) -> Path:
+    """`{"pid", "token"}` of the running daemon."""
+    return ctx.worker_dir / "daemon.pid"
+
+
+def log_file(ctx: RepoContext) -> Path:
+    """Where the daemon writes what each pass changed."""
+    return ctx.worker_dir / "daemon.log"
+
+
+def _read_pid(ctx: RepoContext) -> tuple[int | None, str | None]:
+    try:
+        data = json.loads(pid_file(ctx).read_text())
+        return int(data["pid"]), str(data["token"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, None
+
+
+def daemon_status(ctx: RepoContext) -> DaemonStatus:
+    """Running only when the pid file names a live process with the recorded start token."""
+    pid, token = _read_pid(ctx)
+    alive = is_alive(pid, token)
+    note = "" if alive or pid is None else f"stale pid file (pid {pid} is gone)"
+    return DaemonStatus(alive, pid if alive else None, str(pid_file(ctx)), str(log_file(ctx)), note)
+
+
+def start_daemon(ctx: RepoContext) -> DaemonStatus:
+    """Start the daemon unless it already runs (idempotent)."""
+    current = daemon_status(ctx)
+    if current.running:
+        return replace(current, note="already running")
+    ctx.worker_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_file(ctx), "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ai_skills.worker.daemon", "--repo", str(ctx.repo_root)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env=git_env(),
+            cwd=ctx.repo_root,
+        )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        status = daemon_status(ctx)
+        if status.running:
+            return replace(status, note="started")
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    return DaemonStatus(
+        False,
+        None,
+        str(pid_file(ctx)),
+        str(log_file(ctx)),
+        f"daemon did not start; see {log_file(ctx)}",
+    )
+
+
+def stop_daemon(ctx: RepoContext, *, grace: float = 10.0) -> DaemonStatus:
+    """Stop the daemon if it runs; remove its pid file."""
+    pid, token = _read_pid(ctx)
+    outcome = stop_process(pid, token, grace=grace)
+    pid_file(ctx).unlink(missing_ok=True)
+    note = "was not running" if outcome == "gone" else f"stopped ({outcome})"
+    return DaemonStatus(False, None, str(pid_file(ctx)), str(log_file(ctx)), note)
+
+
+def _claim_pid_file(ctx: RepoContext) -> int | None:
+    """Hold the daemon lock for the life of the process; None when another daemon has it."""
+    fd = os.open(ctx.worker_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    tmp = pid_file(ctx).with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "token": start_token(os.getpid())}))
+    os.replace(tmp, pid_file(ctx))
+    return fd
+
+
+def run_loop(repo: Path) -> int:
+    """The daemon body: tick every `tick_seconds` until SIGTERM."""
+    from ai_skills.worker.config import load_config
+    from ai_skills.worker.store import connect
+    from ai_skills.worker.tick import tick
+
+    ctx = find_repo(repo)
+    if _claim_pid_file(ctx) is None:
+        return 0
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    conn = connect(ctx.db_path)
+    while not stopping:
+        config = load_config(ctx.config_path)
+        try:
+            report = tick(ctx, conn, config)
+            if report.stalled or report.started or report.errors:
+                print(json.dumps({"at": time.time(), **report.as_dict()}, default=str), flush=True)
+        except Exception:  # the daemon must outlive one bad pass; the log keeps the trace
+            traceback.print_exc()
+        deadline = time.monotonic() + config.tick_seconds
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
+    pid_file(ctx).unlink(missing_ok=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m ai_skills.worker.daemon`."""
+    parser = argparse.ArgumentParser(prog="worker-daemon")
+    parser.add_argument("--repo", type=Path, required=True)
+    args = parser.parse_args(argv)
+    return run_loop(args.repo)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

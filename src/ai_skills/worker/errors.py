@@ -1,0 +1,143 @@
+"""Worker errors; each exit code is stable and listed in `worker --help`."""
+
+from __future__ import annotations
+
+from ai_skills.errors import AiSkillsError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_CONFLICT = 4
+EXIT_WAITING = 5
+EXIT_ENVIRONMENT = 6
+EXIT_FINDINGS = 7
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success",
+    EXIT_ERROR: "unexpected failure (a git or system command failed; the message names it)",
+    EXIT_USAGE: "bad input: invalid task id, missing option, unknown base branch",
+    EXIT_NOT_FOUND: "unknown task id (or not inside a git repository)",
+    EXIT_CONFLICT: "refused: illegal transition, duplicate id, lost race, stale attempt",
+    EXIT_WAITING: "start deferred: the task waits for a WIP slot or an overlapping scope",
+    EXIT_ENVIRONMENT: "runtime command not found, or .worker.toml invalid",
+    EXIT_FINDINGS: "reconcile found problems that are not (or cannot safely be) fixed",
+}
+
+
+class WorkerError(AiSkillsError):
+    """Base of worker errors."""
+
+
+class NotInRepoError(WorkerError):
+    """The current directory is not inside a git repository."""
+
+    exit_code = EXIT_NOT_FOUND
+
+    def __init__(self, *, path: str) -> None:
+        super().__init__(f"{path}: not inside a git repository; run worker from a checkout")
+
+
+class InvalidTaskIdError(WorkerError):
+    """A task id with characters we cannot use in a branch or directory name."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, *, task_id: str) -> None:
+        super().__init__(
+            f"invalid task id {task_id!r}: use letters, digits, '.', '_' and '-', "
+            "not starting with '.' or '-' (at most 64 characters)"
+        )
+
+
+class TaskNotFoundError(WorkerError):
+    """No task has this id."""
+
+    exit_code = EXIT_NOT_FOUND
+
+    def __init__(self, *, task_id: str) -> None:
+        super().__init__(f"unknown task {task_id!r}; `worker status` lists the tasks")
+        self.task_id = task_id
+
+
+class DuplicateTaskError(WorkerError):
+    """`add` with an id that exists."""
+
+    exit_code = EXIT_CONFLICT
+
+    def __init__(self, *, task_id: str, state: str) -> None:
+        super().__init__(f"task {task_id!r} already exists (state {state}); pick another id")
+
+
+class IllegalTransitionError(WorkerError):
+    """The state machine refuses the move."""
+
+    exit_code = EXIT_CONFLICT
+
+    def __init__(self, *, task_id: str, current: str, target: str, action: str) -> None:
+        super().__init__(
+            f"task {task_id!r} is {current}; cannot {action} (would move it to {target})"
+        )
+        self.current = current
+        self.target = target
+
+
+class ConcurrentUpdateError(WorkerError):
+    """Another process changed the task between our read and our write."""
+
+    exit_code = EXIT_CONFLICT
+
+    def __init__(self, *, task_id: str) -> None:
+        super().__init__(
+            f"task {task_id!r} was changed by another worker command; re-run to act on "
+            "its new state"
+        )
+
+
+class BaseBranchError(WorkerError):
+    """The base branch named for a task does not exist."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, *, branch: str, repo: str) -> None:
+        super().__init__(
+            f"base branch {branch!r} does not exist in {repo}; "
+            "create it or pass --base with an existing branch"
+        )
+
+
+class RuntimeNotFoundError(WorkerError):
+    """The agent command is not on PATH."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+    def __init__(self, *, program: str, task_id: str) -> None:
+        super().__init__(
+            f"task {task_id!r}: runtime command {program!r} not found on PATH; install it "
+            "or choose another with --runtime / --runtime-command"
+        )
+
+
+class ConfigError(WorkerError):
+    """`.worker.toml` cannot be read."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+    def __init__(self, *, path: str, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+
+
+class ReportContextError(WorkerError):
+    """`worker report` cannot tell which task or attempt it is about."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, *, detail: str) -> None:
+        super().__init__(detail)
+
+
+class WorktreeError(WorkerError):
+    """A worktree cannot be created or removed safely."""
+
+    def __init__(self, *, task_id: str, path: str, detail: str) -> None:
+        super().__init__(f"task {task_id!r}: worktree {path}: {detail}")

@@ -1,0 +1,55 @@
+"""Turning `worker add` input into a NewTask: defaults, validation, reading files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ai_skills.errors import UsageError
+from ai_skills.worker.config import WorkerConfig
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.errors import BaseBranchError
+from ai_skills.worker.runtimes import build_command, split_command
+from ai_skills.worker.tasks import NewTask, validate_task_id
+from ai_skills.worker.worktrees import branch_exists, current_branch
+
+
+def new_task(
+    ctx: RepoContext,
+    config: WorkerConfig,
+    *,
+    task_id: str,
+    title: str,
+    description: str | None = None,
+    description_file: Path | None = None,
+    scopes: list[str] | None = None,
+    base: str | None = None,
+    priority: int = 0,
+    runtime: str | None = None,
+    runtime_command: str | None = None,
+) -> NewTask:
+    """A checked NewTask; the base defaults to the integration branch, else the current one."""
+    validate_task_id(task_id)
+    if description is not None and description_file is not None:
+        raise UsageError("give --description or --description-file, not both")
+    if runtime and runtime_command:
+        raise UsageError("give --runtime or --runtime-command, not both")
+    if description_file is not None:
+        try:
+            description = description_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{description_file}: cannot read description: {exc}") from exc
+    if runtime:
+        build_command(runtime=runtime, runtime_command=None)  # an unknown preset fails now
+    base = base or config.integration_branch or current_branch(ctx.repo_root) or "main"
+    if not branch_exists(ctx.repo_root, base):
+        raise BaseBranchError(branch=base, repo=str(ctx.repo_root))
+    return NewTask(
+        task_id=task_id,
+        title=title,
+        base=base,
+        description=description or "",
+        scopes=list(scopes or []),
+        priority=priority,
+        runtime=runtime,
+        runtime_command=split_command(runtime_command) if runtime_command else None,
+    )

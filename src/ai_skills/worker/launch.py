@@ -1,0 +1,240 @@
+"""`worker start`: admission, then the checkpointed steps worktree -> prompt -> supervisor."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from ai_skills.errors import AiSkillsError
+from ai_skills.git import git_env, git_out
+from ai_skills.worker.admission import STARTABLE, LaunchPlan, admit
+from ai_skills.worker.config import WorkerConfig
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.errors import BaseBranchError, IllegalTransitionError, WorkerError
+from ai_skills.worker.procs import is_alive, start_token
+from ai_skills.worker.prompt import render_prompt, write_atomic
+from ai_skills.worker.runtimes import build_command, check_available
+from ai_skills.worker.states import TaskState
+from ai_skills.worker.store import append_event, transaction
+from ai_skills.worker.tasks import (
+    Attempt,
+    Task,
+    get_attempt,
+    get_task,
+    mark_step,
+    transition,
+    update_attempt,
+)
+from ai_skills.worker.worktrees import branch_exists, dirty_paths, ensure_worktree
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """What `worker start` did."""
+
+    task_id: str
+    state: str
+    admitted: bool
+    reason: str
+    attempt_id: int | None = None
+    worktree: str | None = None
+    branch: str | None = None
+    supervisor_pid: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
+        return asdict(self)
+
+
+def worktree_path(ctx: RepoContext, config: WorkerConfig, task_id: str) -> Path:
+    """Where a task's worktree lives."""
+    if config.worktree_dir:
+        root = Path(config.worktree_dir)
+        return (root if root.is_absolute() else ctx.repo_root / root) / task_id
+    return ctx.default_worktree(task_id)
+
+
+def resolve_command(
+    task: Task, config: WorkerConfig, *, runtime: str | None, runtime_command: str | None
+) -> list[str]:
+    """The agent argv: flags on `start`, then flags given to `add`, then `.worker.toml`."""
+    if runtime_command or runtime:
+        return build_command(runtime=runtime, runtime_command=runtime_command)
+    if task.runtime_command or task.runtime:
+        return build_command(runtime=task.runtime, runtime_command=task.runtime_command)
+    return build_command(runtime=config.runtime, runtime_command=config.runtime_command)
+
+
+def start_checks(ctx: RepoContext, task: Task, argv: list[str]) -> list[str]:
+    """Refuse what would fail later; return warnings the user should read."""
+    if task.state not in STARTABLE:
+        raise IllegalTransitionError(
+            task_id=task.id, current=task.state.value, target="running", action="start"
+        )
+    check_available(argv, task_id=task.id)
+    if not branch_exists(ctx.repo_root, task.branch) and not branch_exists(
+        ctx.repo_root, task.base
+    ):
+        raise BaseBranchError(branch=task.base, repo=str(ctx.repo_root))
+    dirty = dirty_paths(ctx.repo_root)
+    if not dirty:
+        return []
+    return [
+        f"the main checkout {ctx.repo_root} has {len(dirty)} uncommitted change(s); they are "
+        f"NOT part of task {task.id!r}, whose worktree starts from the last commit of "
+        f"{task.base!r}. Commit them first if the agent needs them."
+    ]
+
+
+def start_task(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    config: WorkerConfig,
+    task_id: str,
+    *,
+    runtime: str | None = None,
+    runtime_command: str | None = None,
+) -> StartResult:
+    """Admit a task (or record why it waits) and launch its agent under a supervisor."""
+    task = get_task(conn, task_id)
+    argv = resolve_command(task, config, runtime=runtime, runtime_command=runtime_command)
+    warnings = start_checks(ctx, task, argv)
+    plan = LaunchPlan(
+        command=argv,
+        worktree=worktree_path(ctx, config, task_id),
+        runs_dir=ctx.worker_dir / "runs" / task_id,
+        lease_seconds=config.lease_seconds,
+    )
+    admission = admit(conn, task_id, plan, max_running=config.max_running)
+    if not admission.admitted or admission.attempt_id is None:
+        return StartResult(
+            task_id, get_task(conn, task_id).state.value, False, admission.reason, warnings=warnings
+        )
+    result = launch_attempt(ctx, conn, config, admission.attempt_id)
+    return replace(result, warnings=warnings)
+
+
+def launch_attempt(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, attempt_id: int
+) -> StartResult:
+    """Run (or resume) the launch steps of an admitted attempt; each checks the world first."""
+    attempt = get_attempt(conn, attempt_id)
+    assert attempt is not None
+    task = get_task(conn, attempt.task_id)
+    try:
+        attempt = _prepare_worktree(ctx, conn, task, attempt)
+        _write_prompt(ctx, config, task, attempt)
+        pid = _ensure_supervisor(ctx, conn, config, attempt)
+    except AiSkillsError as exc:
+        _abandon_launch(conn, task.id, attempt_id, str(exc))
+        raise
+    with transaction(conn):
+        mark_step(conn, task.id, "launch", attempt_id=attempt_id, done=True)
+    state = get_task(conn, task.id).state.value
+    return StartResult(task.id, state, True, "", attempt_id, attempt.worktree, attempt.branch, pid)
+
+
+def _prepare_worktree(
+    ctx: RepoContext, conn: sqlite3.Connection, task: Task, attempt: Attempt
+) -> Attempt:
+    path = Path(attempt.worktree)
+    created = ensure_worktree(
+        ctx.repo_root, task_id=task.id, path=path, branch=task.branch, base=task.base
+    )
+    if attempt.base_sha is None:
+        base_ref = task.base if branch_exists(ctx.repo_root, task.base) else task.branch
+        base_sha = git_out(
+            ["merge-base", f"refs/heads/{base_ref}", f"refs/heads/{task.branch}"], cwd=ctx.repo_root
+        )
+        head = git_out(["rev-parse", "HEAD"], cwd=path)
+        with transaction(conn):
+            update_attempt(conn, attempt.id, base_sha=base_sha, head_sha=head)
+            append_event(
+                conn,
+                kind="worktree_ready",
+                task_id=task.id,
+                attempt_id=attempt.id,
+                data={"path": str(path), "created": created, "base_sha": base_sha},
+            )
+    refreshed = get_attempt(conn, attempt.id)
+    assert refreshed is not None
+    return refreshed
+
+
+def _write_prompt(ctx: RepoContext, config: WorkerConfig, task: Task, attempt: Attempt) -> None:
+    template = ctx.repo_root / config.prompt_template if config.prompt_template else None
+    text = render_prompt(
+        {
+            "task": task,
+            "attempt_id": attempt.id,
+            "worktree": attempt.worktree,
+            "base_sha": attempt.base_sha,
+        },
+        template_path=template,
+    )
+    assert attempt.prompt_file is not None
+    write_atomic(Path(attempt.prompt_file), text)
+
+
+def _ensure_supervisor(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, attempt: Attempt
+) -> int:
+    if attempt.supervisor_pid and is_alive(attempt.supervisor_pid, attempt.supervisor_token):
+        return attempt.supervisor_pid
+    if attempt.ended_at is not None:
+        raise WorkerError(
+            f"attempt {attempt.id} of task {attempt.task_id!r} already ended; "
+            "start the task again for a new attempt"
+        )
+    pid = spawn_supervisor(ctx, config, attempt.id)
+    # Recorded here as well as by the supervisor itself, so a cancel that comes before the
+    # supervisor's first write still finds (and stops) it.
+    with transaction(conn):
+        update_attempt(conn, attempt.id, supervisor_pid=pid, supervisor_token=start_token(pid))
+    return pid
+
+
+def spawn_supervisor(ctx: RepoContext, config: WorkerConfig, attempt_id: int) -> int:
+    """Start the supervisor detached from our session (double fork); return its pid."""
+    argv = [
+        sys.executable,
+        "-m",
+        "ai_skills.worker.supervisor",
+        "--detach",
+        "--db",
+        str(ctx.db_path),
+        "--attempt",
+        str(attempt_id),
+        "--heartbeat",
+        str(config.heartbeat_seconds),
+        "--lease",
+        str(config.lease_seconds),
+        "--stall-after",
+        str(config.stall_after_seconds),
+    ]
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, env=git_env(), timeout=60, stdin=subprocess.DEVNULL
+    )
+    if proc.returncode != 0 or not proc.stdout.strip().isdigit():
+        raise WorkerError(
+            f"attempt {attempt_id}: the supervisor did not start (exit {proc.returncode}): "
+            f"{proc.stderr.strip()[-300:] or 'no output'}"
+        )
+    return int(proc.stdout.strip())
+
+
+def _abandon_launch(conn: sqlite3.Connection, task_id: str, attempt_id: int, why: str) -> None:
+    """Put a task whose launch failed back in the queue, with the reason, and end the attempt."""
+    with transaction(conn):
+        task = get_task(conn, task_id)
+        update_attempt(conn, attempt_id, lease_until=None, ended_at=time.time())
+        mark_step(
+            conn, task_id, "launch", attempt_id=attempt_id, done=True, detail=f"failed: {why}"
+        )
+        if task.current_attempt == attempt_id and task.state == TaskState.RUNNING:
+            transition(conn, task, TaskState.QUEUED, action="start", reason=f"start failed: {why}")

@@ -1,0 +1,72 @@
+"""Liveness judgement: `stalled` only on proof (lease expired and processes gone) or idleness."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from ai_skills.worker.procs import is_alive
+from ai_skills.worker.states import TaskState
+from ai_skills.worker.store import transaction
+from ai_skills.worker.tasks import Attempt, get_attempt, get_task, list_tasks, step_done, transition
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a running task is no longer considered running."""
+
+    task_id: str
+    attempt_id: int
+    reason: str
+
+
+def judge(attempt: Attempt, *, stall_after: float, launched: bool, now: float) -> str:
+    """The reason an attempt is stalled, or "" while it is (or may still be) healthy."""
+    lease_expired = attempt.lease_until is None or now > attempt.lease_until
+    supervisor = is_alive(attempt.supervisor_pid, attempt.supervisor_token)
+    agent = is_alive(attempt.agent_pid, attempt.agent_token)
+    if lease_expired and not supervisor and not agent:
+        if not launched and attempt.supervisor_pid is None:
+            return "the launch never finished (no supervisor was started)"
+        code = "" if attempt.exit_code is None else f", exit code {attempt.exit_code}"
+        return f"supervisor and agent are gone and the lease expired{code}"
+    idle = now - (attempt.progress_at or attempt.started_at)
+    if idle > stall_after:
+        return f"no output or commit for {idle:.0f}s (limit {stall_after:.0f}s)"
+    return ""
+
+
+def liveness_pass(
+    conn: sqlite3.Connection, *, stall_after: float, now: float | None = None
+) -> list[Verdict]:
+    """Mark running tasks stalled when the evidence says so; return what was marked."""
+    now = time.time() if now is None else now
+    verdicts: list[Verdict] = []
+    for task in list_tasks(conn, states={TaskState.RUNNING}):
+        attempt = get_attempt(conn, task.current_attempt)
+        if attempt is None:
+            continue
+        launched = step_done(conn, task.id, "launch", attempt_id=attempt.id)
+        reason = judge(attempt, stall_after=stall_after, launched=launched, now=now)
+        if reason and _mark_stalled(conn, task.id, attempt.id, task.version, reason, now=now):
+            verdicts.append(Verdict(task.id, attempt.id, reason))
+    return verdicts
+
+
+def _mark_stalled(
+    conn: sqlite3.Connection,
+    task_id: str,
+    attempt_id: int,
+    version: int,
+    reason: str,
+    *,
+    now: float,
+) -> bool:
+    with transaction(conn):
+        task = get_task(conn, task_id)
+        # Someone acted since we looked (a report, a cancel): their word is newer than ours.
+        if task.version != version or task.current_attempt != attempt_id:
+            return False
+        transition(conn, task, TaskState.STALLED, action="liveness", reason=reason, now=now)
+    return True

@@ -1,0 +1,40 @@
+"""The agent prompt, rendered from a jinja2 template with StrictUndefined."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ai_skills.worker.errors import ConfigError
+
+
+def render_prompt(context: dict[str, Any], *, template_path: Path | None = None) -> str:
+    """Render the prompt; a variable missing from `context` is an error, never blank text."""
+    import jinja2
+
+    if template_path is not None:
+        try:
+            source = template_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                path=str(template_path), detail=f"cannot read template: {exc}"
+            ) from exc
+    else:
+        source = (Path(__file__).parent / "templates" / "prompt.md.j2").read_text(encoding="utf-8")
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
+    try:
+        return env.from_string(source).render(**context)
+    except jinja2.TemplateError as exc:
+        where = str(template_path) if template_path else "built-in prompt template"
+        raise ConfigError(path=where, detail=f"template error: {exc}") from exc
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` beside `path` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,300 @@
+"""`worker reconcile`: compare the store with git and processes, name each difference.
+
+Only safe repairs are applied with `fix`: marking provably dead runs stalled, pruning git's
+record of deleted worktrees, resuming interrupted steps. Nothing that could lose work.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ai_skills.errors import AiSkillsError
+from ai_skills.git import run_git
+from ai_skills.worker.cancel import CancelOptions, cancel_task
+from ai_skills.worker.config import WorkerConfig
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.launch import launch_attempt, worktree_path
+from ai_skills.worker.procs import is_alive
+from ai_skills.worker.states import ACTIVE, TERMINAL, TaskState
+from ai_skills.worker.store import append_event, transaction
+from ai_skills.worker.tasks import (
+    Task,
+    get_attempt,
+    get_task,
+    list_tasks,
+    mark_step,
+    step_done,
+    transition,
+    unfinished_steps,
+)
+from ai_skills.worker.watch import load_cursor, read_events, save_cursor
+from ai_skills.worker.worktrees import branch_sha, is_ancestor
+
+STALE_CURSOR = "reconcile-stale-signals"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference between the store and the world."""
+
+    kind: str
+    task_id: str | None
+    detail: str
+    fix: str  # the safe repair, or "" when a human must decide
+    fixed: bool = False
+    seq: int | None = None  # the event a finding is about, when there is one
+
+    def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
+        return asdict(self)
+
+
+def reconcile(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    config: WorkerConfig,
+    *,
+    fix: bool,
+    now: float | None = None,
+) -> list[Finding]:
+    """All findings; with `fix`, each safe repair is applied and the finding marked fixed."""
+    now = time.time() if now is None else now
+    findings: list[Finding] = []
+    for task in list_tasks(conn):
+        findings += _task_findings(ctx, conn, task, now=now)
+    findings += _step_findings(conn, config, now=now)
+    findings += _stale_signals(conn)
+    findings += _orphan_worktrees(ctx, conn, config)
+    if fix:
+        findings = [_apply(ctx, conn, config, f) for f in findings]
+    return findings
+
+
+def _task_findings(
+    ctx: RepoContext, conn: sqlite3.Connection, task: Task, *, now: float
+) -> list[Finding]:
+    found: list[Finding] = []
+    attempt = get_attempt(conn, task.current_attempt)
+    # base_sha is recorded once the worktree exists; before that there is nothing to miss.
+    made = attempt is not None and attempt.base_sha is not None
+    if task.worktree and not task.worktree_removed and made and not Path(task.worktree).exists():
+        found.append(
+            Finding(
+                "worktree_missing",
+                task.id,
+                f"worktree {task.worktree} was deleted outside worker; committed "
+                f"work is on {task.branch}, uncommitted work is gone",
+                "prune git's worktree record; mark a running task stalled",
+            )
+        )
+    if attempt and task.state in ACTIVE:
+        supervisor = is_alive(attempt.supervisor_pid, attempt.supervisor_token)
+        agent = is_alive(attempt.agent_pid, attempt.agent_token)
+        launched = step_done(conn, task.id, "launch", attempt_id=attempt.id)
+        expired = attempt.lease_until is None or now > attempt.lease_until
+        if (
+            not supervisor
+            and not agent
+            and (launched or expired)
+            and (task.state == TaskState.RUNNING)
+        ):
+            found.append(
+                Finding(
+                    "process_dead",
+                    task.id,
+                    f"task is running but supervisor (pid {attempt.supervisor_pid}) "
+                    f"and agent (pid {attempt.agent_pid}) are gone",
+                    "mark the task stalled",
+                )
+            )
+        elif not supervisor and agent:
+            found.append(
+                Finding(
+                    "supervisor_dead",
+                    task.id,
+                    f"supervisor (pid {attempt.supervisor_pid}) is gone but the "
+                    f"agent (pid {attempt.agent_pid}) still runs unsupervised; "
+                    f"its lease {'expired' if expired else 'will expire'}",
+                    "",
+                )
+            )
+    if attempt and attempt.head_sha and not (task.worktree_removed and task.state in TERMINAL):
+        found += _branch_findings(ctx, task, attempt.head_sha)
+    return found
+
+
+def _branch_findings(ctx: RepoContext, task: Task, recorded: str) -> list[Finding]:
+    tip = branch_sha(ctx.repo_root, task.branch)
+    if tip is None:
+        return [
+            Finding(
+                "branch_missing",
+                task.id,
+                f"branch {task.branch} was deleted outside worker (last seen at {recorded[:12]})",
+                "",
+            )
+        ]
+    if tip != recorded and not is_ancestor(ctx.repo_root, recorded, tip):
+        return [
+            Finding(
+                "branch_moved",
+                task.id,
+                f"branch {task.branch} moved outside worker: {recorded[:12]} is no "
+                f"longer in its history (now {tip[:12]}); commits may have been "
+                "rewritten or reset",
+                "",
+            )
+        ]
+    return []
+
+
+def _step_findings(conn: sqlite3.Connection, config: WorkerConfig, *, now: float) -> list[Finding]:
+    found: list[Finding] = []
+    for step in unfinished_steps(conn):
+        # A step younger than one lease may still be running in another process.
+        if now - step["started_at"] < config.lease_seconds:
+            continue
+        found.append(
+            Finding(
+                "unfinished_step",
+                step["task_id"],
+                f"step {step['name']!r} (attempt {step['attempt_id']}) started "
+                f"{now - step['started_at']:.0f}s ago and never finished",
+                f"resume the {step['name']} step",
+            )
+        )
+    return found
+
+
+def _stale_signals(conn: sqlite3.Connection) -> list[Finding]:
+    since = load_cursor(conn, STALE_CURSOR)
+    found = []
+    for event in read_events(conn, since=since, limit=100_000):
+        if event.kind == "stale_report":
+            found.append(
+                Finding(
+                    "stale_signal",
+                    event.task_id,
+                    f"event {event.seq}: report {event.data.get('status')!r} from "
+                    f"old attempt {event.attempt_id} was ignored; an agent of an "
+                    "earlier attempt may still be running",
+                    "acknowledge it",
+                    seq=event.seq,
+                )
+            )
+    return found
+
+
+def _orphan_worktrees(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig
+) -> list[Finding]:
+    root = worktree_path(ctx, config, "x").parent
+    if not root.is_dir():
+        return []
+    known = {t.id for t in list_tasks(conn)}
+    return [
+        Finding(
+            "orphan_worktree",
+            None,
+            f"{entry} is in the worktree folder but no task {entry.name!r} exists; "
+            "look at it and remove it by hand",
+            "",
+        )
+        for entry in sorted(root.iterdir())
+        if entry.name not in known
+    ]
+
+
+def _apply(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, finding: Finding
+) -> Finding:
+    if not finding.fix:
+        return finding
+    try:
+        _repair(ctx, conn, config, finding)
+    except AiSkillsError as exc:
+        return Finding(
+            finding.kind,
+            finding.task_id,
+            f"{finding.detail} (fix failed: {exc})",
+            "",
+            seq=finding.seq,
+        )
+    with transaction(conn):
+        append_event(
+            conn,
+            kind="reconciled",
+            task_id=finding.task_id,
+            data={"finding": finding.kind, "fix": finding.fix},
+        )
+    return Finding(
+        finding.kind, finding.task_id, finding.detail, finding.fix, fixed=True, seq=finding.seq
+    )
+
+
+def _repair(ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f: Finding) -> None:
+    if f.kind == "worktree_missing":
+        run_git(["worktree", "prune"], cwd=ctx.repo_root)
+        assert f.task_id is not None
+        _stall_if_dead(conn, f.task_id, "worktree missing: " + f.detail)
+        with transaction(conn):
+            conn.execute("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (f.task_id,))
+    elif f.kind == "process_dead":
+        assert f.task_id is not None
+        _stall_if_dead(conn, f.task_id, f.detail)
+    elif f.kind == "unfinished_step":
+        _resume_step(ctx, conn, config, f)
+    elif f.kind == "stale_signal":
+        save_cursor(conn, STALE_CURSOR, f.seq or 0)
+
+
+def _stall_if_dead(conn: sqlite3.Connection, task_id: str, reason: str) -> None:
+    with transaction(conn):
+        task = get_task(conn, task_id)
+        attempt = get_attempt(conn, task.current_attempt)
+        if task.state != TaskState.RUNNING or attempt is None:
+            return
+        if is_alive(attempt.supervisor_pid, attempt.supervisor_token) or is_alive(
+            attempt.agent_pid, attempt.agent_token
+        ):
+            return
+        transition(conn, task, TaskState.STALLED, action="reconcile", reason=reason)
+
+
+def _resume_step(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f: Finding
+) -> None:
+    assert f.task_id is not None
+    rows = [s for s in unfinished_steps(conn) if s["task_id"] == f.task_id]
+    for step in rows:
+        if step["name"] == "cancel":
+            options = json.loads(step["detail"] or "{}")
+            cancel_task(
+                ctx,
+                conn,
+                f.task_id,
+                CancelOptions(
+                    reason=options.get("reason", "resumed by reconcile"),
+                    cleanup=bool(options.get("cleanup")),
+                    grace_seconds=config.cancel_grace_seconds,
+                    integration_branch=config.integration_branch,
+                ),
+            )
+        elif step["name"] == "launch":
+            task = get_task(conn, f.task_id)
+            if task.current_attempt == step["attempt_id"] and task.state == TaskState.RUNNING:
+                launch_attempt(ctx, conn, config, step["attempt_id"])
+            else:
+                with transaction(conn):
+                    mark_step(
+                        conn,
+                        f.task_id,
+                        "launch",
+                        attempt_id=step["attempt_id"],
+                        done=True,
+                        detail="superseded",
+                    )

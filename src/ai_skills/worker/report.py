@@ -1,0 +1,127 @@
+"""`worker report`: an agent tells the store how it is doing."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+
+from ai_skills.worker.errors import IllegalTransitionError, ReportContextError
+from ai_skills.worker.states import TaskState, can_transition
+from ai_skills.worker.store import append_event, recall_result, remember_result, transaction
+from ai_skills.worker.tasks import get_task, transition, update_attempt
+
+STATUS_TARGETS: dict[str, TaskState] = {
+    "working": TaskState.RUNNING,
+    "needs-input": TaskState.NEEDS_INPUT,
+    # Until the review issue adds `needs_human`, a blocked agent waits for input.
+    "blocked": TaskState.NEEDS_INPUT,
+    "done": TaskState.IN_REVIEW,
+}
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What became of a report."""
+
+    task_id: str
+    attempt_id: int
+    status: str
+    accepted: bool
+    state: str
+    note: str
+
+    def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
+        return asdict(self)
+
+
+def report(
+    conn: sqlite3.Connection,
+    *,
+    task_id: str,
+    attempt_id: int | None,
+    status: str,
+    message: str = "",
+    key: str | None = None,
+    now: float | None = None,
+) -> ReportResult:
+    """Apply a report from `attempt_id` (None: the current attempt) to the task."""
+    if status not in STATUS_TARGETS:
+        raise ReportContextError(
+            detail=f"unknown status {status!r}; use one of {', '.join(STATUS_TARGETS)}"
+        )
+    now = time.time() if now is None else now
+    refused: IllegalTransitionError | None = None
+    with transaction(conn):
+        earlier = recall_result(conn, key)
+        if earlier is not None:
+            return ReportResult(**earlier)
+        task = get_task(conn, task_id)
+        if task.current_attempt is None:
+            raise ReportContextError(
+                detail=f"task {task_id!r} is {task.state.value} and has no attempt; "
+                "only a started task's agent can report"
+            )
+        attempt = task.current_attempt if attempt_id is None else attempt_id
+        data = {"status": status, "message": message}
+        if attempt != task.current_attempt:
+            append_event(
+                conn,
+                kind="stale_report",
+                task_id=task_id,
+                attempt_id=attempt,
+                data={**data, "current_attempt": task.current_attempt},
+                now=now,
+            )
+            result = ReportResult(
+                task_id,
+                attempt,
+                status,
+                False,
+                task.state.value,
+                f"attempt {attempt} is not the current attempt ({task.current_attempt}) of "
+                f"task {task_id!r}; the report was recorded and ignored",
+            )
+        else:
+            update_attempt(conn, attempt, progress_at=now)
+            target = STATUS_TARGETS[status]
+            if task.state == target:
+                append_event(
+                    conn, kind="report", task_id=task_id, attempt_id=attempt, data=data, now=now
+                )
+            elif can_transition(task.state, target):
+                task = transition(
+                    conn,
+                    task,
+                    target,
+                    action=f"report {status}",
+                    reason=message or status,
+                    attempt_id=attempt,
+                    now=now,
+                )
+            else:
+                append_event(
+                    conn,
+                    kind="refused_report",
+                    task_id=task_id,
+                    attempt_id=attempt,
+                    data={**data, "state": task.state.value},
+                    now=now,
+                )
+                refused = IllegalTransitionError(
+                    task_id=task_id,
+                    current=task.state.value,
+                    target=target.value,
+                    action=f"report {status}",
+                )
+                result = ReportResult(
+                    task_id, attempt, status, False, task.state.value, str(refused)
+                )
+            if refused is None:
+                result = ReportResult(task_id, attempt, status, True, task.state.value, "")
+        if refused is None:
+            remember_result(conn, key, "report", result.as_dict())
+    if refused is not None:
+        raise refused
+    return result

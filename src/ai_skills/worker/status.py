@@ -1,0 +1,137 @@
+"""`worker status` rows and `worker logs`: read-only views of the store and the worktrees."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ai_skills.errors import CommandError
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.errors import WorkerError
+from ai_skills.worker.procs import is_alive
+from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, list_tasks
+from ai_skills.worker.worktrees import progress_counts
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    """One line of `worker status`."""
+
+    id: str
+    title: str
+    state: str
+    reason: str
+    waiting_reason: str
+    priority: int
+    branch: str
+    worktree: str | None
+    attempt: int | None
+    attempt_id: int | None
+    pid: int | None
+    supervisor_pid: int | None
+    alive: bool
+    heartbeat_age: float | None
+    exit_code: int | None
+    commits_ahead: int | None
+    files_changed: int | None
+
+    def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
+        return asdict(self)
+
+
+def _current_attempts(conn: sqlite3.Connection) -> dict[int, Attempt]:
+    rows = conn.execute(
+        "SELECT a.* FROM attempts a JOIN tasks t ON t.current_attempt = a.id"
+    ).fetchall()
+    return {int(r["id"]): attempt_from_row(r) for r in rows}
+
+
+def task_statuses(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    task_id: str | None = None,
+    *,
+    with_git: bool = True,
+    now: float | None = None,
+) -> list[TaskStatus]:
+    """Status of one task or all tasks; git counts only for tasks that have a branch."""
+    now = time.time() if now is None else now
+    tasks = [get_task(conn, task_id)] if task_id else list_tasks(conn)
+    attempts = _current_attempts(conn)
+    rows: list[TaskStatus] = []
+    for task in tasks:
+        attempt = attempts.get(task.current_attempt) if task.current_attempt else None
+        rows.append(_status_of(ctx, task, attempt, with_git=with_git, now=now))
+    return rows
+
+
+def _status_of(
+    ctx: RepoContext, task: Task, attempt: Attempt | None, *, with_git: bool, now: float
+) -> TaskStatus:
+    ahead = files = None
+    if with_git and attempt is not None and attempt.base_sha:
+        # A branch deleted or moved away has no counts; reconcile names it.
+        with suppress(CommandError):
+            ahead, files = progress_counts(
+                ctx.repo_root, base_sha=attempt.base_sha, branch=task.branch
+            )
+    return TaskStatus(
+        id=task.id,
+        title=task.title,
+        state=task.state.value,
+        reason=task.reason,
+        waiting_reason=task.waiting_reason,
+        priority=task.priority,
+        branch=task.branch,
+        worktree=None if task.worktree_removed else task.worktree,
+        attempt=attempt.number if attempt else None,
+        attempt_id=attempt.id if attempt else None,
+        pid=attempt.agent_pid if attempt else None,
+        supervisor_pid=attempt.supervisor_pid if attempt else None,
+        alive=bool(attempt and is_alive(attempt.agent_pid, attempt.agent_token)),
+        heartbeat_age=round(now - attempt.heartbeat_at, 1)
+        if attempt and attempt.heartbeat_at and attempt.ended_at is None
+        else None,
+        exit_code=attempt.exit_code if attempt else None,
+        commits_ahead=ahead,
+        files_changed=files,
+    )
+
+
+def log_file(conn: sqlite3.Connection, task_id: str, *, attempt_number: int | None = None) -> Path:
+    """The agent log of the current (or a numbered) attempt of a task."""
+    task = get_task(conn, task_id)
+    if attempt_number is None:
+        row = conn.execute(
+            "SELECT * FROM attempts WHERE id = ?", (task.current_attempt,)
+        ).fetchone()
+    else:
+        row = conn.execute(
+            "SELECT * FROM attempts WHERE task_id = ? AND number = ?", (task_id, attempt_number)
+        ).fetchone()
+    if row is None:
+        raise WorkerError(f"task {task_id!r} has no attempt yet; `worker start {task_id}` runs one")
+    return Path(row["log_file"])
+
+
+def follow_file(path: Path, *, finished: Callable[[], bool], poll: float = 0.25) -> Iterator[bytes]:
+    """Chunks of `path` as it grows, until `finished()` is true and nothing new was written."""
+    offset = 0
+    while True:
+        chunk = b""
+        if path.exists():
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+        if chunk:
+            offset += len(chunk)
+            yield chunk
+            continue
+        if finished():
+            return
+        time.sleep(poll)

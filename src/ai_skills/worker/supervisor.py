@@ -1,0 +1,278 @@
+"""The supervisor: a small process per attempt that owns the agent's process group.
+
+It outlives the shell that ran `worker start` (it is double-forked into its own session),
+renews the attempt's lease, records progress (log growth, HEAD moves) and the exit code,
+and makes sure an agent that exits without reporting `done` never stays `running`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from ai_skills.git import git_env
+from ai_skills.worker.procs import is_alive, signal_group, start_token
+from ai_skills.worker.states import TaskState
+from ai_skills.worker.store import append_event, connect, transaction
+from ai_skills.worker.tasks import Attempt, get_attempt, get_task, transition, update_attempt
+from ai_skills.worker.worktrees import head_sha
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Timing of one supervisor."""
+
+    heartbeat: float
+    lease: float
+    stall_after: float
+
+
+def agent_env(attempt: Attempt) -> dict[str, str]:
+    """The agent's environment: ours (minus git overrides) plus the task identifiers."""
+    env = git_env()
+    env.update(
+        WORKER_TASK_ID=attempt.task_id,
+        WORKER_ATTEMPT_ID=str(attempt.id),
+        WORKER_PROMPT_FILE=attempt.prompt_file or "",
+    )
+    return env
+
+
+def launch_agent(attempt: Attempt) -> subprocess.Popen[bytes]:
+    """Start the agent in its worktree, in a new process group, prompt on stdin."""
+    log_path = Path(attempt.log_file)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log, open(attempt.prompt_file or os.devnull, "rb") as prompt:
+        return subprocess.Popen(
+            attempt.command,
+            cwd=attempt.worktree,
+            stdin=prompt,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=agent_env(attempt),
+            start_new_session=True,
+        )
+
+
+def _log_size(attempt: Attempt) -> int:
+    try:
+        return Path(attempt.log_file).stat().st_size
+    except OSError:
+        return 0
+
+
+def beat(conn: sqlite3.Connection, attempt: Attempt, limits: Limits, *, now: float) -> Attempt:
+    """Renew the lease and record progress; mark stalled after too long without progress."""
+    size = _log_size(attempt)
+    head = head_sha(Path(attempt.worktree))
+    moved = head is not None and head != attempt.head_sha
+    grew = size != attempt.log_size
+    with transaction(conn):
+        fields: dict[str, object] = {"lease_until": now + limits.lease, "heartbeat_at": now}
+        if grew or moved:
+            fields.update(progress_at=now, log_size=size)
+        if moved:
+            fields["head_sha"] = head
+            append_event(
+                conn,
+                kind="progress",
+                task_id=attempt.task_id,
+                attempt_id=attempt.id,
+                data={"head": head, "previous": attempt.head_sha},
+                now=now,
+            )
+        update_attempt(conn, attempt.id, **fields)
+        fresh = get_attempt(conn, attempt.id)
+        assert fresh is not None
+        _judge_progress(conn, fresh, limits, now=now)
+    return fresh
+
+
+def _judge_progress(
+    conn: sqlite3.Connection, attempt: Attempt, limits: Limits, *, now: float
+) -> None:
+    task = get_task(conn, attempt.task_id)
+    if task.current_attempt != attempt.id:
+        return
+    idle = now - (attempt.progress_at or attempt.started_at)
+    if task.state == TaskState.RUNNING and idle > limits.stall_after:
+        transition(
+            conn,
+            task,
+            TaskState.STALLED,
+            action="liveness",
+            reason=f"no output or commit for {idle:.0f}s (limit {limits.stall_after:.0f}s)",
+            now=now,
+        )
+    elif task.state == TaskState.STALLED and idle < limits.heartbeat * 2:
+        transition(
+            conn,
+            task,
+            TaskState.RUNNING,
+            action="liveness",
+            reason="agent made progress again",
+            now=now,
+        )
+
+
+def finish(conn: sqlite3.Connection, attempt_id: int, exit_code: int, *, now: float) -> None:
+    """Record the agent's exit; a running task whose agent left without `done` stops running."""
+    with transaction(conn):
+        update_attempt(conn, attempt_id, exit_code=exit_code, ended_at=now, lease_until=now)
+        attempt = get_attempt(conn, attempt_id)
+        assert attempt is not None
+        append_event(
+            conn,
+            kind="agent_exited",
+            task_id=attempt.task_id,
+            attempt_id=attempt_id,
+            data={"exit_code": exit_code},
+            now=now,
+        )
+        task = get_task(conn, attempt.task_id)
+        if task.current_attempt != attempt_id or task.state not in (
+            TaskState.RUNNING,
+            TaskState.STALLED,
+        ):
+            return
+        if exit_code == 0:
+            if task.state == TaskState.RUNNING:
+                transition(
+                    conn,
+                    task,
+                    TaskState.STALLED,
+                    action="agent exit",
+                    reason="agent exited with code 0 without reporting done",
+                    now=now,
+                )
+        else:
+            transition(
+                conn,
+                task,
+                TaskState.FAILED,
+                action="agent exit",
+                reason=f"agent exited with code {exit_code} without reporting done",
+                now=now,
+            )
+
+
+def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
+    """Run one attempt's agent to its end; return the agent's exit code."""
+    conn = connect(db)
+    attempt = get_attempt(conn, attempt_id)
+    if attempt is None or attempt.ended_at is not None:
+        return 2
+    if (
+        attempt.supervisor_pid
+        and attempt.supervisor_pid != os.getpid()
+        and is_alive(attempt.supervisor_pid, attempt.supervisor_token)
+    ):
+        return 3  # another supervisor already owns this attempt
+    me = os.getpid()
+    with transaction(conn):
+        update_attempt(conn, attempt_id, supervisor_pid=me, supervisor_token=start_token(me))
+    stop_requested: list[int] = []
+    agent: subprocess.Popen[bytes] | None = None
+
+    # Installed before the agent exists: a TERM that arrives while we launch it must still
+    # reach it, or a cancel right after start would leave an orphan agent behind.
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        stop_requested.append(signum)
+        if agent is not None:
+            signal_group(agent.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    task = get_task(conn, attempt.task_id)
+    if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
+        finish(conn, attempt_id, 0, now=time.time())  # cancelled before the agent started
+        return 0
+    try:
+        agent = launch_agent(attempt)
+    except OSError as exc:
+        append_and_finish(conn, attempt, f"cannot run {attempt.command[0]!r}: {exc}")
+        return 127
+    if stop_requested:
+        signal_group(agent.pid, stop_requested[0])
+    with transaction(conn):
+        update_attempt(conn, attempt_id, agent_pid=agent.pid, agent_token=start_token(agent.pid))
+        append_event(
+            conn,
+            kind="agent_started",
+            task_id=attempt.task_id,
+            attempt_id=attempt_id,
+            data={"pid": agent.pid, "supervisor_pid": me, "command": attempt.command},
+        )
+    fresh: Attempt = get_attempt(conn, attempt_id) or attempt
+    while True:
+        try:
+            code = agent.wait(timeout=limits.heartbeat)
+            break
+        except subprocess.TimeoutExpired:
+            fresh = beat(conn, fresh, limits, now=time.time())
+    beat(conn, fresh, limits, now=time.time())
+    # Children the agent left behind would keep the worktree busy; the group is ours.
+    signal_group(agent.pid, signal.SIGTERM)
+    finish(conn, attempt_id, code, now=time.time())
+    return code
+
+
+def append_and_finish(conn: sqlite3.Connection, attempt: Attempt, why: str) -> None:
+    """Record a launch failure as the attempt's end."""
+    with transaction(conn):
+        append_event(
+            conn,
+            kind="agent_launch_failed",
+            task_id=attempt.task_id,
+            attempt_id=attempt.id,
+            data={"error": why},
+        )
+    finish(conn, attempt.id, 127, now=time.time())
+
+
+def _detach(argv: list[str]) -> int:
+    """Second fork: start the real supervisor in a new session, print its pid, return."""
+    db = Path(argv[argv.index("--db") + 1])
+    attempt = argv[argv.index("--attempt") + 1]
+    log_path = db.parent / "logs" / f"supervisor-{attempt}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "ai_skills.worker.supervisor", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+    sys.stdout.write(f"{child.pid}\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m ai_skills.worker.supervisor`."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="worker-supervisor")
+    parser.add_argument("--detach", action="store_true")
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--attempt", type=int, required=True)
+    parser.add_argument("--heartbeat", type=float, default=5.0)
+    parser.add_argument("--lease", type=float, default=30.0)
+    parser.add_argument("--stall-after", type=float, default=900.0)
+    args = parser.parse_args(args_list)
+    if args.detach:
+        return _detach([a for a in args_list if a != "--detach"])
+    limits = Limits(heartbeat=args.heartbeat, lease=args.lease, stall_after=args.stall_after)
+    return supervise(args.db, args.attempt, limits)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

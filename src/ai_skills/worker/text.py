@@ -1,0 +1,67 @@
+"""Plain-text views of worker results for people (the CLI prints them; `--json` skips them)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from ai_skills.worker.cancel import CancelResult
+from ai_skills.worker.reconcile import Finding
+from ai_skills.worker.status import TaskStatus
+from ai_skills.worker.watch import Event
+
+
+def status_lines(rows: Sequence[TaskStatus], *, detailed: bool) -> list[str]:
+    """One line per task, plus its reason (and branch and worktree when `detailed`)."""
+    if not rows:
+        return ["no tasks; `worker add ID --title T` adds one"]
+    lines = []
+    for r in rows:
+        hb = "-" if r.heartbeat_age is None else f"{r.heartbeat_age:.0f}s"
+        counts = "" if r.commits_ahead is None else f" +{r.commits_ahead}c/{r.files_changed}f"
+        pid = f" pid {r.pid}{'' if r.alive else ' (gone)'}" if r.pid else ""
+        lines.append(
+            f"{r.id:<16} {r.state:<12} a{r.attempt or '-'}{pid} hb {hb}{counts}  {r.title}"
+        )
+        why = r.waiting_reason or r.reason
+        if why:
+            lines.append(f"{'':<16} {why}")
+        if detailed:
+            lines.append(f"{'':<16} branch {r.branch}  worktree {r.worktree or '-'}")
+    return lines
+
+
+def cancel_lines(result: CancelResult) -> list[str]:
+    """What cancel did, step by step."""
+    already = " (already)" if result.already_cancelled else ""
+    lines = [f"{result.task_id}: {result.state}{already}; agent {result.agent}"]
+    if result.saved_commit:
+        lines.append(f"  uncommitted work saved as {result.saved_commit[:12]} on {result.branch}")
+    if result.worktree_removed and result.worktree:
+        lines.append(f"  worktree {result.worktree} removed")
+    lines.append(f"  branch {result.branch} {'kept' if result.branch_kept else 'deleted (merged)'}")
+    lines += [f"  {note}" for note in result.notes]
+    return lines
+
+
+def event_line(event: Event) -> str:
+    """`seq time task kind [from -> to]  reason` for one event."""
+    when = time.strftime("%H:%M:%S", time.localtime(event.at))
+    move = f" {event.from_state or '-'} -> {event.to_state}" if event.to_state else ""
+    why = event.data.get("reason") or event.data.get("message") or ""
+    return f"{event.seq:>6} {when} {event.task_id or '-'} {event.kind}{move}" + (
+        f"  {why}" if why else ""
+    )
+
+
+def finding_lines(findings: Sequence[Finding]) -> list[str]:
+    """Each reconcile finding, with what `--fix` would do when it is safe."""
+    if not findings:
+        return ["store, worktrees, branches and processes agree"]
+    lines = []
+    for f in findings:
+        status = "fixed" if f.fixed else ("fixable" if f.fix else "needs you")
+        lines.append(f"{f.kind} [{status}] {f.task_id or '-'}: {f.detail}")
+        if f.fix and not f.fixed:
+            lines.append(f"    --fix would: {f.fix}")
+    return lines

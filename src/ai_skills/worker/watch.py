@@ -1,0 +1,115 @@
+"""The event log as a stream: a cursor (event seq), durable named cursors, transition hooks."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ai_skills.worker.store import transaction
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the append-only event log."""
+
+    seq: int
+    at: float
+    task_id: str | None
+    attempt_id: int | None
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    data: dict[str, Any]
+
+    def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
+        return asdict(self)
+
+    @property
+    def is_transition(self) -> bool:
+        """True for a state change (the events hooks run on)."""
+        return self.kind == "transition"
+
+
+def read_events(
+    conn: sqlite3.Connection, *, since: int = 0, limit: int = 1000, task_id: str | None = None
+) -> list[Event]:
+    """Events with seq greater than `since`, oldest first."""
+    sql = "SELECT * FROM events WHERE seq > ?"
+    params: list[Any] = [since]
+    if task_id is not None:
+        sql += " AND task_id = ?"
+        params.append(task_id)
+    rows = conn.execute(sql + " ORDER BY seq LIMIT ?", (*params, limit)).fetchall()
+    return [
+        Event(
+            r["seq"],
+            r["at"],
+            r["task_id"],
+            r["attempt_id"],
+            r["kind"],
+            r["from_state"],
+            r["to_state"],
+            json.loads(r["data"]),
+        )
+        for r in rows
+    ]
+
+
+def stream_events(
+    conn: sqlite3.Connection,
+    *,
+    since: int,
+    follow: bool,
+    poll: float = 0.5,
+    stop: Callable[[], bool] = lambda: False,
+) -> Iterator[Event]:
+    """Events after `since`; with `follow`, keep waiting for new ones until `stop()`."""
+    cursor = since
+    while True:
+        batch = read_events(conn, since=cursor)
+        yield from batch
+        if batch:
+            cursor = batch[-1].seq
+            continue
+        if not follow or stop():
+            return
+        time.sleep(poll)
+
+
+def load_cursor(conn: sqlite3.Connection, name: str) -> int:
+    """The last seq a named consumer acknowledged (0 when new)."""
+    row = conn.execute("SELECT seq FROM cursors WHERE name = ?", (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def save_cursor(conn: sqlite3.Connection, name: str, seq: int) -> None:
+    """Acknowledge events up to `seq` for a named consumer (never moves backwards)."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO cursors (name, seq) VALUES (?, ?) ON CONFLICT (name)"
+            " DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            (name, seq),
+        )
+
+
+def run_hook(argv: list[str], event: Event, *, cwd: Path, timeout: float = 60) -> int:
+    """Run the hook command with the event as JSON on stdin; return its exit code."""
+    try:
+        proc = subprocess.run(
+            argv,
+            input=json.dumps(event.as_dict()),
+            text=True,
+            cwd=cwd,
+            capture_output=True,
+            timeout=timeout,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return 127
+    return proc.returncode

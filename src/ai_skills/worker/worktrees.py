@@ -1,0 +1,147 @@
+"""Git worktrees and branches of tasks; every step checks the world before it acts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ai_skills.git import git_out, run_git
+from ai_skills.worker.errors import WorktreeError
+
+# Used only when the repository has no identity, so saving work can never fail on it.
+_FALLBACK_IDENTITY = ["-c", "user.name=worker", "-c", "user.email=worker@localhost"]
+
+
+def branch_exists(repo: Path, branch: str) -> bool:
+    """True when `refs/heads/<branch>` exists."""
+    proc = run_git(
+        ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=repo, check=False
+    )
+    return proc.returncode == 0
+
+
+def branch_sha(repo: Path, branch: str) -> str | None:
+    """The commit a branch points at, or None."""
+    proc = run_git(
+        ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"],
+        cwd=repo,
+        check=False,
+    )
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def current_branch(repo: Path) -> str | None:
+    """The branch checked out in `repo`, or None when detached."""
+    proc = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=repo, check=False)
+    return proc.stdout.strip() or None
+
+
+def dirty_paths(checkout: Path) -> list[str]:
+    """`git status --porcelain` lines of a checkout (tracked and untracked changes)."""
+    out = run_git(["status", "--porcelain", "--untracked-files=all"], cwd=checkout).stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def registered_worktrees(repo: Path) -> dict[Path, str | None]:
+    """Worktrees git knows about: path -> branch (None when detached)."""
+    out = git_out(["worktree", "list", "--porcelain"], cwd=repo)
+    found: dict[Path, str | None] = {}
+    current: Path | None = None
+    for line in out.splitlines():
+        if line.startswith("worktree "):
+            current = Path(line.removeprefix("worktree ")).resolve()
+            found[current] = None
+        elif line.startswith("branch ") and current is not None:
+            found[current] = line.removeprefix("branch refs/heads/")
+    return found
+
+
+def ensure_worktree(repo: Path, *, task_id: str, path: Path, branch: str, base: str) -> bool:
+    """Have `path` checked out on `branch` (created from `base`); True when created now."""
+    path = path.resolve()
+    known = registered_worktrees(repo)
+    if path in known and path.exists():
+        if known[path] != branch:
+            raise WorktreeError(
+                task_id=task_id,
+                path=str(path),
+                detail=f"is on {known[path]!r}, expected {branch!r}",
+            )
+        return False
+    if path.exists() and any(path.iterdir()):
+        raise WorktreeError(
+            task_id=task_id,
+            path=str(path),
+            detail="exists and is not a worktree of this repository; move it away",
+        )
+    # A worktree deleted by hand leaves a registration that blocks `worktree add`.
+    run_git(["worktree", "prune"], cwd=repo)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if branch_exists(repo, branch):
+        run_git(["worktree", "add", str(path), branch], cwd=repo)
+    else:
+        run_git(["worktree", "add", "-b", branch, str(path), base], cwd=repo)
+    return True
+
+
+def save_work(checkout: Path, *, message: str) -> str | None:
+    """Commit everything uncommitted in `checkout`; the new commit's sha, or None if clean."""
+    if not checkout.exists() or not dirty_paths(checkout):
+        return None
+    run_git(["add", "-A"], cwd=checkout)
+    identity = [] if _has_identity(checkout) else _FALLBACK_IDENTITY
+    # --no-verify: a hook must not stand between a cancelled agent's work and the branch.
+    run_git([*identity, "commit", "-q", "--no-verify", "-m", message], cwd=checkout)
+    return git_out(["rev-parse", "HEAD"], cwd=checkout)
+
+
+def _has_identity(checkout: Path) -> bool:
+    proc = run_git(["var", "GIT_COMMITTER_IDENT"], cwd=checkout, check=False)
+    return proc.returncode == 0
+
+
+def remove_worktree(repo: Path, path: Path) -> bool:
+    """Remove a worktree whose work is committed; True when it is verifiably gone."""
+    path = path.resolve()
+    if path in registered_worktrees(repo) and path.exists():
+        # --force only drops ignored and untracked leftovers: save_work ran before us.
+        run_git(["worktree", "remove", "--force", str(path)], cwd=repo)
+    run_git(["worktree", "prune"], cwd=repo)
+    return not path.exists() and path not in registered_worktrees(repo)
+
+
+def is_merged(repo: Path, branch: str, into: str) -> bool:
+    """True when every commit of `branch` is reachable from `into`."""
+    if not branch_exists(repo, into) or not branch_exists(repo, branch):
+        return False
+    proc = run_git(
+        ["merge-base", "--is-ancestor", f"refs/heads/{branch}", f"refs/heads/{into}"],
+        cwd=repo,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def delete_branch(repo: Path, branch: str) -> None:
+    """Delete a branch the caller proved merged."""
+    run_git(["branch", "-D", branch], cwd=repo)
+
+
+def head_sha(checkout: Path) -> str | None:
+    """HEAD of a checkout, or None when it is missing."""
+    if not checkout.exists():
+        return None
+    proc = run_git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=checkout, check=False)
+    return proc.stdout.strip() or None
+
+
+def is_ancestor(repo: Path, older: str, newer: str) -> bool:
+    """True when commit `older` is reachable from `newer`."""
+    proc = run_git(["merge-base", "--is-ancestor", older, newer], cwd=repo, check=False)
+    return proc.returncode == 0
+
+
+def progress_counts(repo: Path, *, base_sha: str, branch: str) -> tuple[int, int]:
+    """(commits ahead of the base, files changed since the base) on the task branch."""
+    ahead = int(git_out(["rev-list", "--count", f"{base_sha}..refs/heads/{branch}"], cwd=repo))
+    names = git_out(["diff", "--name-only", base_sha, f"refs/heads/{branch}"], cwd=repo)
+    return ahead, len([n for n in names.splitlines() if n])

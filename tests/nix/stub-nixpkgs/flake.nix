@@ -1,0 +1,87 @@
+# An offline stand-in for the nixpkgs flake, just enough to evaluate this repository's
+# flake.nix (`nix flake show`, `nix eval`) where GitHub is out of reach:
+# tests/test_nix_flake.py copies it next to ../lib-shim.nix and passes it with
+# `--override-input nixpkgs`. Packages are inert records with made-up store paths; nothing
+# here can be built. `python-packages.json` (written by the test) lists the Python package
+# names the stub must know.
+{
+  description = "offline nixpkgs stand-in for ai-skills tests";
+
+  outputs =
+    { self }:
+    let
+      shim = import ./lib-shim.nix;
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+        "x86_64-darwin"
+        "aarch64-darwin"
+      ];
+
+      lib = shim // {
+        importTOML = file: builtins.fromTOML (builtins.readFile file);
+        toLower =
+          s:
+          builtins.replaceStrings (shim.stringToCharacters "ABCDEFGHIJKLMNOPQRSTUVWXYZ") (
+            shim.stringToCharacters "abcdefghijklmnopqrstuvwxyz"
+          ) s;
+        fileset = {
+          toSource = { root, fileset }: root;
+          unions = list: list;
+          maybeMissing = path: path;
+        };
+        licenses.mit = {
+          spdxId = "MIT";
+        };
+        platforms.unix = systems;
+      };
+
+      fake = system: name: extra: {
+        type = "derivation";
+        inherit name system;
+        outPath = "${builtins.storeDir}/00000000000000000000000000000000-${name}";
+        drvPath = "${builtins.storeDir}/00000000000000000000000000000000-${name}.drv";
+      } // extra;
+
+      pkgsFor =
+        system:
+        let
+          pkgs = {
+            inherit lib;
+            callPackage =
+              fn: args:
+              let
+                f = if builtins.isFunction fn then fn else import fn;
+                wanted = builtins.functionArgs f;
+              in
+              f (builtins.intersectAttrs wanted pkgs // args);
+            python3Packages =
+              builtins.listToAttrs (
+                map (name: {
+                  inherit name;
+                  value = fake system "python3-${name}" { };
+                }) (builtins.fromJSON (builtins.readFile ./python-packages.json))
+              )
+              // {
+                buildPythonApplication =
+                  args: fake system "${args.pname}-${args.version}" { inherit (args) meta; };
+              };
+            python3.withPackages = f: fake system "python3-env" { };
+            runCommand = name: env: script: fake system name { };
+            mkShell = args: fake system "nix-shell" { };
+          }
+          // lib.genAttrs [
+            "nix"
+            "git"
+            "direnv"
+            "nixfmt"
+            "ruff"
+          ] (name: fake system name { });
+        in
+        pkgs;
+    in
+    {
+      inherit lib;
+      legacyPackages = lib.genAttrs systems pkgsFor;
+    };
+}

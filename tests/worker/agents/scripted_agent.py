@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""A stand-in for an LLM coding agent: reads the prompt, edits, commits, reports.
+
+`--mode` picks the behaviour under test:
+  done         edit, commit, report working then done, exit 0 (default)
+  hang         edit and commit, then sleep until killed
+  dirty-hang   leave an uncommitted edit, then sleep until killed
+  stubborn     like dirty-hang but ignore SIGTERM (needs SIGKILL)
+  crash        edit, then exit 3 without reporting
+  silent       edit and commit, exit 0 without reporting
+  needs-input  report needs-input and exit 0
+  wait-file    sleep until the file named by --release exists, then act like `done`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def git(*args: str) -> None:
+    subprocess.run(["git", *args], check=True, capture_output=True)
+
+
+def report(status: str, message: str) -> int:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ai_skills.cli.worker",
+            "report",
+            "--status",
+            status,
+            "--message",
+            message,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    print(
+        f"report {status}: exit {proc.returncode} {proc.stdout.strip()} {proc.stderr.strip()}",
+        flush=True,
+    )
+    return proc.returncode
+
+
+def edit(name: str, text: str) -> Path:
+    path = Path(name)
+    path.write_text(text)
+    return path
+
+
+def sleep_forever() -> None:
+    while True:
+        time.sleep(0.2)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", default="done")
+    parser.add_argument("--release", default="")
+    args = parser.parse_args()
+    prompt = sys.stdin.read()
+    task = os.environ["WORKER_TASK_ID"]
+    print(
+        f"agent for {task} attempt {os.environ['WORKER_ATTEMPT_ID']} "
+        f"read {len(prompt)} chars; prompt file {os.environ['WORKER_PROMPT_FILE']}",
+        flush=True,
+    )
+    if args.mode == "wait-file":
+        while not Path(args.release).exists():
+            time.sleep(0.05)
+    if args.mode in ("dirty-hang", "stubborn"):
+        if args.mode == "stubborn":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        edit(f"wip-{task}.txt", "half-done work\n")
+        print("left uncommitted work", flush=True)
+        sleep_forever()
+    edit(f"work-{task}.txt", f"work of {task}, attempt {os.environ['WORKER_ATTEMPT_ID']}\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", f"agent work for {task}")
+    print("committed", flush=True)
+    if args.mode == "hang":
+        sleep_forever()
+    if args.mode == "crash":
+        return 3
+    if args.mode == "silent":
+        return 0
+    if args.mode == "needs-input":
+        report("needs-input", "which database should I use?")
+        return 0
+    report("working", "committed the change")
+    return report("done", "work committed")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""Faults: cancel, killed supervisors, a "reboot", deleted worktrees, races. No commit is lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from worker_helpers import (
+    add,
+    agent_command,
+    git,
+    processes_gone,
+    wait_for,
+    wait_state,
+    write_config,
+)
+
+from ai_skills.worker.cancel import CancelOptions, cancel_task
+from ai_skills.worker.config import load_config
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.launch import start_task
+from ai_skills.worker.procs import is_alive
+from ai_skills.worker.reconcile import reconcile
+from ai_skills.worker.tasks import get_attempt, get_task
+from ai_skills.worker.tick import tick
+from ai_skills.worker.watch import read_events
+from ai_skills.worker.worktrees import registered_worktrees
+
+
+def start_with(
+    repo: Path, ctx: RepoContext, conn: sqlite3.Connection, mode: str, task_id: str = "t1"
+) -> int:
+    write_config(repo, command=agent_command(mode))
+    add(conn, task_id)
+    result = start_task(ctx, conn, load_config(ctx.config_path), task_id)
+    assert result.attempt_id is not None
+    return result.attempt_id
+
+
+def wait_agent_running(conn: sqlite3.Connection, attempt_id: int) -> None:
+    def up() -> bool:
+        a = get_attempt(conn, attempt_id)
+        return a is not None and is_alive(a.agent_pid, a.agent_token)
+
+    wait_for(up, what="the agent to start")
+
+
+def wait_log(conn: sqlite3.Connection, attempt_id: int, text: str) -> None:
+    attempt = get_attempt(conn, attempt_id)
+    assert attempt is not None
+    path = Path(attempt.log_file)
+    wait_for(lambda: path.exists() and text in path.read_text(), what=f"{text!r} in the log")
+
+
+def test_cancel_with_cleanup_saves_work_removes_worktree_keeps_branch(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    attempt_id = start_with(worker_repo, ctx, conn, "dirty-hang")
+    wait_log(conn, attempt_id, "left uncommitted work")
+    worktree = Path(get_task(conn, "t1").worktree or "")
+    options = CancelOptions(reason="plans changed", cleanup=True, grace_seconds=5)
+    result = cancel_task(ctx, conn, "t1", options)
+    assert result.state == "cancelled" and result.agent == "terminated"
+    assert result.saved_commit is not None and result.worktree_removed and result.branch_kept
+    assert not worktree.exists() and worktree.resolve() not in registered_worktrees(ctx.repo_root)
+    assert git(ctx.repo_root, "show", "worker/t1:wip-t1.txt") == "half-done work"
+    assert processes_gone(conn, "t1")
+    task = get_task(conn, "t1")
+    assert task.reason == "plans changed" and task.worktree_removed
+    again = cancel_task(ctx, conn, "t1", options)
+    assert again.already_cancelled and again.saved_commit is None and again.agent == "gone"
+    assert git(ctx.repo_root, "show", "worker/t1:wip-t1.txt") == "half-done work"
+    assert [e.kind for e in read_events(conn, task_id="t1")].count("transition") == 2
+
+
+def test_cancel_without_cleanup_keeps_the_worktree_and_a_later_cleanup_removes_it(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    start_with(worker_repo, ctx, conn, "hang")
+    first = cancel_task(ctx, conn, "t1", CancelOptions(reason="stop"))
+    assert first.state == "cancelled" and not first.worktree_removed
+    assert Path(first.worktree or "").is_dir()
+    second = cancel_task(ctx, conn, "t1", CancelOptions(reason="stop", cleanup=True))
+    assert second.worktree_removed and not Path(first.worktree or "").exists()
+
+
+def test_cancel_of_a_queued_task_and_of_an_unmerged_empty_branch(
+    ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    add(conn, "t1")
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="not needed", cleanup=True))
+    assert result.state == "cancelled" and result.agent == "none" and not result.branch_kept
+
+
+@pytest.mark.slow
+def test_cancel_kills_an_agent_that_ignores_term(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    attempt_id = start_with(worker_repo, ctx, conn, "stubborn")
+    wait_log(conn, attempt_id, "left uncommitted work")
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="stuck", grace_seconds=0.5))
+    assert result.agent == "killed" and result.saved_commit is not None
+    assert processes_gone(conn, "t1")
+    assert git(ctx.repo_root, "show", "worker/t1:wip-t1.txt") == "half-done work"
+
+
+def test_cancel_force_skips_the_grace_period(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    attempt_id = start_with(worker_repo, ctx, conn, "stubborn")
+    wait_log(conn, attempt_id, "left uncommitted work")
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="x", force=True, grace_seconds=600))
+    assert result.agent == "killed" and processes_gone(conn, "t1")
+
+
+@pytest.mark.slow
+def test_supervisor_killed_with_sigkill_is_named_by_reconcile(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    attempt_id = start_with(worker_repo, ctx, conn, "hang")
+    wait_agent_running(conn, attempt_id)
+    config = load_config(ctx.config_path)
+    attempt = get_attempt(conn, attempt_id)
+    assert attempt is not None and attempt.supervisor_pid and attempt.agent_pid
+    os.kill(attempt.supervisor_pid, signal.SIGKILL)
+    wait_for(lambda: not is_alive(attempt.supervisor_pid, attempt.supervisor_token))
+    findings = reconcile(ctx, conn, config, fix=True)
+    assert [(f.kind, f.fixed) for f in findings] == [("supervisor_dead", False)]
+    # An agent still running is not "provably gone": the task stays running.
+    assert tick(ctx, conn, config).stalled == [] and get_task(conn, "t1").state.value == "running"
+    os.killpg(attempt.agent_pid, signal.SIGKILL)
+    wait_for(lambda: not is_alive(attempt.agent_pid, attempt.agent_token))
+    wait_for(
+        lambda: time.time() > (get_attempt(conn, attempt_id) or attempt).lease_until,  # type: ignore[operator]
+        what="the lease to expire",
+    )
+    findings = reconcile(ctx, conn, config, fix=False)
+    assert [f.kind for f in findings] == ["process_dead"]
+    fixed = reconcile(ctx, conn, config, fix=True)
+    assert fixed[0].fixed and get_task(conn, "t1").state.value == "stalled"
+    assert reconcile(ctx, conn, config, fix=False) == []
+
+
+@pytest.mark.slow
+def test_reboot_all_processes_gone_then_tick_stalls_and_start_resumes(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    attempt_id = start_with(worker_repo, ctx, conn, "hang")
+    wait_log(conn, attempt_id, "committed")
+    attempt = get_attempt(conn, attempt_id)
+    assert attempt is not None and attempt.agent_pid and attempt.supervisor_pid
+    for pid in (attempt.supervisor_pid, attempt.agent_pid):
+        os.kill(pid, signal.SIGKILL)
+    # After a reboot pids may be reused by strangers: tokens from the old boot never match.
+    conn.execute(
+        "UPDATE attempts SET supervisor_token = 'old-boot:1', agent_token = "
+        "'old-boot:2', supervisor_pid = ?, agent_pid = ? WHERE id = ?",
+        (os.getpid(), os.getpid(), attempt_id),
+    )
+    config = load_config(ctx.config_path)
+    wait_for(lambda: bool(tick(ctx, conn, config).stalled), what="tick to mark stalled")
+    task = get_task(conn, "t1")
+    assert task.state.value == "stalled" and "supervisor and agent are gone" in task.reason
+    assert is_alive(os.getpid(), None) is False  # a stranger's pid without our token is no proof
+    write_config(worker_repo, command=agent_command("done"))
+    again = start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    assert again.admitted and again.attempt_id != attempt_id
+    wait_state(conn, "t1", "in_review")
+    assert git(ctx.repo_root, "rev-list", "--count", "main..worker/t1") == "2"
+
+
+def test_worktree_deleted_by_hand_is_found_and_pruned(
+    ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    config = load_config(ctx.config_path)
+    add(conn, "t1")
+    start_task(ctx, conn, config, "t1")
+    wait_state(conn, "t1", "in_review")
+    wait_for(lambda: processes_gone(conn, "t1"))
+    worktree = Path(get_task(conn, "t1").worktree or "")
+    shutil.rmtree(worktree)
+    findings = reconcile(ctx, conn, config, fix=False)
+    assert [f.kind for f in findings] == ["worktree_missing"]
+    assert "deleted outside worker" in findings[0].detail
+    assert reconcile(ctx, conn, config, fix=True)[0].fixed
+    assert worktree.resolve() not in registered_worktrees(ctx.repo_root)
+    assert reconcile(ctx, conn, config, fix=False) == []
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="done with it", cleanup=True))
+    assert result.worktree_removed and result.branch_kept
+    assert git(ctx.repo_root, "log", "-1", "--format=%s", "worker/t1") == "agent work for t1"
+
+
+def test_branch_reset_outside_worker_is_named_by_reconcile(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    attempt_id = start_with(worker_repo, ctx, conn, "hang")
+    wait_log(conn, attempt_id, "committed")
+    config = load_config(ctx.config_path)
+    wait_for(
+        lambda: (
+            (get_attempt(conn, attempt_id) or None).head_sha  # type: ignore[union-attr]
+            == git(ctx.repo_root, "rev-parse", "worker/t1")
+        ),
+        what="the HEAD move to be seen",
+    )
+    cancel_task(ctx, conn, "t1", CancelOptions(reason="x", force=True))
+    git(Path(get_task(conn, "t1").worktree or ""), "reset", "-q", "--hard", "main")
+    findings = reconcile(ctx, conn, config, fix=True)
+    assert [(f.kind, f.fixed) for f in findings] == [("branch_moved", False)]
+    assert "moved outside worker" in findings[0].detail
+
+
+def test_two_starts_racing_for_the_last_slot_admit_exactly_one(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    write_config(worker_repo, max_running=1, command=agent_command("hang"))
+    add(conn, "a")
+    add(conn, "b")
+    go = tmp_path / "go"
+    script = (
+        "import sys, time, pathlib\n"
+        "from ai_skills.worker.admission import LaunchPlan, admit\n"
+        "from ai_skills.worker.store import connect\n"
+        "db, task, go = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])\n"
+        "conn = connect(pathlib.Path(db))\n"
+        "while not go.exists(): time.sleep(0.001)\n"
+        "plan = LaunchPlan(['x'], pathlib.Path('/tmp/none') / task, pathlib.Path('/tmp/r'), 30)\n"
+        "print(admit(conn, task, plan, max_running=1).admitted)\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(ctx.db_path), t, str(go)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for t in ("a", "b")
+    ]
+    time.sleep(0.3)
+    go.touch()
+    outputs = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
+    assert outputs == ["False", "True"]
+    states = sorted(get_task(conn, t).state.value for t in ("a", "b"))
+    assert states == ["queued", "running"]
+    loser = "a" if get_task(conn, "a").state.value == "queued" else "b"
+    assert get_task(conn, loser).waiting_reason.startswith("WIP limit 1 reached")
+
+
+def test_worktree_deleted_while_the_agent_runs(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    attempt_id = start_with(worker_repo, ctx, conn, "hang")
+    wait_log(conn, attempt_id, "committed")
+    config = load_config(ctx.config_path)
+    worktree = Path(get_task(conn, "t1").worktree or "")
+    shutil.rmtree(worktree)
+    (finding,) = reconcile(ctx, conn, config, fix=True)
+    assert finding.kind == "worktree_missing" and finding.fixed
+    # The agent still runs (in a deleted folder): not provably gone, so not stalled yet.
+    assert get_task(conn, "t1").state.value == "running"
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="lost", cleanup=True, force=True))
+    assert result.state == "cancelled" and result.agent == "killed"
+    assert result.branch_kept
+    assert git(ctx.repo_root, "log", "-1", "--format=%s", "worker/t1") == "agent work for t1"

@@ -1,0 +1,109 @@
+"""Helpers for worker tests: the scripted agent command, polling, quick task set-up."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ai_skills.worker.procs import is_alive, stop_group, stop_process
+from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run real git in `cwd` and return stdout."""
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+AGENT = Path(__file__).parent / "agents" / "scripted_agent.py"
+
+FAST_CONFIG = """\
+max_running = {max_running}
+heartbeat_seconds = 0.1
+lease_seconds = 1.5
+cancel_grace_seconds = 2
+tick_seconds = 0.2
+runtime_command = {command}
+"""
+
+
+def agent_command(mode: str = "done", *extra: str) -> str:
+    """The scripted stand-in agent as a runtime command string."""
+    return shlex.join([sys.executable, str(AGENT), "--mode", mode, *extra])
+
+
+def wait_for(
+    predicate: Callable[[], bool], *, timeout: float = 30.0, what: str | Callable[[], str] = ""
+) -> None:
+    """Poll until `predicate()` holds; fail (not hang) when it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what() if callable(what) else what or predicate}")
+
+
+def write_config(repo: Path, *, max_running: int = 3, command: str | None = None) -> None:
+    """Write .worker.toml with fast timings and commit it (so the main checkout stays clean)."""
+    toml_command = json.dumps(command or agent_command())  # a JSON string is a TOML string
+    (repo / ".worker.toml").write_text(
+        FAST_CONFIG.format(max_running=max_running, command=toml_command)
+    )
+    git(repo, "add", ".worker.toml")
+    git(repo, "commit", "-q", "-m", "worker config")
+
+
+def stop_everything(connection: sqlite3.Connection) -> None:
+    """Leave no agent or supervisor behind a test (also one that is still launching)."""
+    for (attempt_id,) in connection.execute("SELECT id FROM attempts").fetchall():
+        attempt = get_attempt(connection, attempt_id)
+        deadline = time.monotonic() + 5
+        while (
+            attempt is not None
+            and attempt.agent_pid is None
+            and attempt.ended_at is None
+            and is_alive(attempt.supervisor_pid, attempt.supervisor_token)
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+            attempt = get_attempt(connection, attempt_id)
+        if attempt is None:
+            continue
+        if attempt.agent_pid:
+            stop_group(attempt.agent_pid, attempt.agent_token, grace=0)
+        stop_process(attempt.supervisor_pid, attempt.supervisor_token, grace=0)
+
+
+def add(conn: sqlite3.Connection, task_id: str, **kwargs: object) -> None:
+    """Add a task based on `main`."""
+    add_task(conn, NewTask(task_id=task_id, title=f"task {task_id}", base="main", **kwargs))  # type: ignore[arg-type]
+
+
+def state_of(conn: sqlite3.Connection, task_id: str) -> str:
+    return get_task(conn, task_id).state.value
+
+
+def wait_state(conn: sqlite3.Connection, task_id: str, state: str, timeout: float = 30) -> None:
+    wait_for(
+        lambda: state_of(conn, task_id) == state,
+        timeout=timeout,
+        what=lambda: f"{task_id} to be {state} (is {state_of(conn, task_id)})",
+    )
+
+
+def processes_gone(conn: sqlite3.Connection, task_id: str) -> bool:
+    attempt = get_attempt(conn, get_task(conn, task_id).current_attempt)
+    assert attempt is not None
+    return not is_alive(attempt.agent_pid, attempt.agent_token) and not is_alive(
+        attempt.supervisor_pid, attempt.supervisor_token
+    )
