@@ -44,7 +44,7 @@ def test_add_shows_plan_installs_and_links(source: Path, git_repo: Path) -> None
     assert lines[1].startswith("  + alpha  (skills/alpha)")
     assert lines[2].startswith("    beta  (skills/beta)")
     assert f"ai-skills: installed alpha @ {head[:12]}" in lines
-    assert f"ai-skills: linked {git_repo / '.claude/skills/alpha'}" in lines
+    assert "ai-skills: linked .claude/skills/alpha -> ../../.ai-skills/skills/alpha" in lines
     assert set(links_under(git_repo / ".codex")) == {"skills/alpha"}
 
 

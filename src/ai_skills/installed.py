@@ -58,9 +58,10 @@ class Report:
     """Changes made, links made, and problems found while linking."""
 
     changes: list[Change] = field(default_factory=list)
-    linked: list[str] = field(default_factory=list)
+    linked: list[Step] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    repo: Path | None = None  # the repo of a repo scope (paths are shown relative to it)
 
 
 def plan_add(
@@ -311,6 +312,7 @@ def _link(
     cwd: Path,
     report: Report,
 ) -> None:
+    report.repo = scope.repo
     if scope.repo is not None:
         _link_repo(scope.repo, lock, env, agents=agents, report=report)
     else:
@@ -332,7 +334,7 @@ def _link_repo(
     for name in sorted(lock):
         add_name(repo / MANIFEST, name)
     sync = sync_repo(repo, env, agents=agents)
-    report.linked.extend(_link_line(s) for s in sync.done)
+    report.linked.extend(sync.done)
     report.errors.extend(sync.errors)
     report.warnings.extend(sync.warnings)
 
@@ -356,13 +358,6 @@ def _link_user(
     }
     managed = tuple(global_skills_dir(agent, env, cwd=cwd) for agent in AGENT_NAMES)
     result = deploy(desired, scope.link_state_dir, dry_run=False, managed_dirs=managed)
-    report.linked.extend(_link_line(s) for s in result.done)
+    report.linked.extend(result.done)
     report.errors.extend(f"{s.target}: {s.reason}" for s in result.refused)
 
-
-_LINK_VERBS = {"create": "linked", "replace": "relinked", "remove": "unlinked",
-               "clean": "cleaned", "adopt": "adopted", "forget": "forgot"}
-
-
-def _link_line(step: Step) -> str:
-    return f"{_LINK_VERBS.get(step.action.value, step.action.value)} {step.target}"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ai_skills.cli.render import emit_json, note
+from ai_skills.cli.steps import step_line
 
 if TYPE_CHECKING:
     from ai_skills.install import Scope
@@ -68,13 +69,16 @@ def render_report(report: Report, *, as_json: bool) -> int:
                  "files": [{"change": k, "path": p} for k, p in c.files]}
                 for c in report.changes
             ],
-            "linked": report.linked, "errors": report.errors, "warnings": report.warnings,
+            "linked": [{"action": s.action.value, "target": str(s.target), "source": s.source}
+                       for s in report.linked],
+            "errors": report.errors, "warnings": report.warnings,
         })
     else:
         for change in report.changes:
             _show_change(change)
-        for line in report.linked:
-            note(f"ai-skills: {line}")
+        base = report.repo
+        for step in report.linked:
+            note(step_line("ai-skills", step, planned=False, base=base))
         for line in report.warnings:
             note(f"ai-skills: warning: {line}")
         for line in report.errors:
