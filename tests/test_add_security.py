@@ -24,12 +24,7 @@ def try_add(source: Path, repo: Path, *skills: str) -> None:
 
 
 def assert_nothing_written(repo: Path) -> None:
-    skills_dir = repo / ".ai-skills/skills"
-    left = sorted(p.name for p in skills_dir.iterdir()) if skills_dir.exists() else []
-    assert left in ([], [".versions"])
-    if (skills_dir / ".versions").exists():
-        assert os.listdir(skills_dir / ".versions") == []
-    assert not (repo / "ai-skills.lock.json").exists()
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "README.md"]
     assert not (repo / ".skills").exists()
     assert not (repo / ".claude").exists()
 
@@ -62,9 +57,24 @@ def test_symlink_chain_that_climbs_out_is_refused(tmp_path: Path, git_repo: Path
     os.symlink("..", folder / "sub/up")  # lexically inside (sub/.. is the skill folder)
     os.symlink("sub/up/..", folder / "out")  # but through sub/up it reaches skills/
     commit_all(source)
-    with pytest.raises(materialize.UnsafeSkillError, match="evil/out|through other links"):
+    with pytest.raises(materialize.UnsafeSkillError,
+                       match=r"skills/evil/out: symlink points outside the skill folder"):
         try_add(source, git_repo, "evil")
     assert_nothing_written(git_repo)
+
+
+def test_chain_check_runs_before_anything_is_written() -> None:
+    files = [materialize.PlannedFile("sub/up", "link", "1"),
+             materialize.PlannedFile("out", "link", "2"),
+             materialize.PlannedFile("ok", "link", "3"),
+             materialize.PlannedFile("loop", "link", "4")]
+    blobs = {"1": b"..", "2": b"sub/up/..", "3": b"sub/up/sub", "4": b"loop"}
+    with pytest.raises(materialize.UnsafeSkillError, match=r"^w: loop: .*\(loop\)"):
+        materialize.check_links(files, blobs, where="w: ")
+    del blobs["4"], files[3]
+    with pytest.raises(materialize.UnsafeSkillError, match=r"^w: out: .*\(sub/up/\.\.\)"):
+        materialize.check_links(files, blobs, where="w: ")
+    materialize.check_links(files[::2], blobs, where="w: ")  # sub/up and ok stay inside
 
 
 def test_bad_skill_name_is_refused(tmp_path: Path, git_repo: Path) -> None:
@@ -150,3 +160,15 @@ def test_hooks_of_the_source_never_run(tmp_path: Path, git_repo: Path) -> None:
 def test_unsupported_sources_are_refused(text: str, tmp_path: Path) -> None:
     with pytest.raises(SourceError):
         parse_source(text, cwd=tmp_path)
+
+
+def test_on_disk_link_check_backs_up_the_planned_one(tmp_path: Path) -> None:
+    files = [materialize.PlannedFile("SKILL.md", "644", "1"),
+             materialize.PlannedFile("sub/up", "link", "2"),
+             materialize.PlannedFile("out", "link", "3")]
+    blobs = {"1": b"x", "2": b"..", "3": b"sub/up/.."}
+    materialize.write_files(tmp_path / "skill", files, blobs)
+    assert (tmp_path / "skill/SKILL.md").stat().st_mode & 0o777 == 0o644
+    with pytest.raises(materialize.UnsafeSkillError, match="out: symlink leads outside"):
+        materialize.check_links_on_disk(tmp_path / "skill", files, where="")
+    materialize.check_links_on_disk(tmp_path / "skill", files[:2], where="")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Mapping
@@ -100,32 +101,59 @@ def check_name(name: str, *, where: str) -> None:
         raise materialize.UnsafeSkillError(f"{where}: {reason}; refused")
 
 
-def stage_skill(
-    scope: Scope, cache: SourceCache, *, name: str, url: str, commit: str, path: str
-) -> Staged:
-    """Write the skill at `url`@`commit`:`path` into a staging folder and verify it."""
+@dataclass(frozen=True)
+class Checked:
+    """A skill's files, read from git and found safe and valid; nothing written yet."""
+
+    name: str
+    files: list[materialize.PlannedFile]
+    blobs: dict[str, bytes]
+    where: str
+
+
+def check_skill(cache: SourceCache, *, name: str, url: str, commit: str, path: str) -> Checked:
+    """Read the skill at `url`@`commit`:`path` and run every check that needs no disk."""
     where = f"{url} @ {commit[:12]}: "
+    inside = f"{where}{path + '/' if path else ''}"
     check_name(name, where=f"{where}{path or '.'}")
-    entries = cache.tree(url, commit)
-    files = materialize.plan_files(entries, path, where=where)
+    files = materialize.plan_files(cache.tree(url, commit), path, where=where)
     if not any(f.rel == SKILL_FILE for f in files):
         raise InstallError(f"{where}{path or '.'}: no {SKILL_FILE} at this commit")
     sizes = cache.blob_sizes(url, commit, [f.oid for f in files])
-    materialize.check_sizes(files, sizes, where=f"{where}{path + '/' if path else ''}")
+    materialize.check_sizes(files, sizes, where=inside)
     blobs = cache.read_blobs(url, list(dict.fromkeys(f.oid for f in files)))
-    materialize.check_links(files, blobs, where=f"{where}{path + '/' if path else ''}")
+    materialize.check_links(files, blobs, where=inside)
+    skill_md = next(f for f in files if f.rel == SKILL_FILE)
+    with tempfile.TemporaryDirectory(prefix="ai-skills-check-") as temp:
+        # validate_skill reads only SKILL.md and the folder's name: check before writing.
+        folder = Path(temp) / name
+        folder.mkdir()
+        (folder / SKILL_FILE).write_bytes(blobs[skill_md.oid])
+        _validate(folder, where=f"{where}{path or '.'}")
+    return Checked(name, files, blobs, where)
+
+
+def stage_skill(scope: Scope, checked: Checked) -> Staged:
+    """Write a checked skill into a staging folder beside the versions, and hash it."""
     scope.versions.mkdir(parents=True, exist_ok=True)
     stage = scope.versions / f".stage{uuid.uuid4().hex[:12]}{TEMP_MARKER}{os.getpid()}"
     stage.mkdir()
     try:
-        materialize.write_files(stage / name, files, blobs)
-        materialize.check_links_on_disk(stage / name, files, where=where)
-        _validate(stage / name, where=f"{where}{path or '.'}")
-        digest = hash_folder(stage / name)
+        folder = stage / checked.name
+        materialize.write_files(folder, checked.files, checked.blobs)
+        materialize.check_links_on_disk(folder, checked.files, where=checked.where)
+        digest = hash_folder(folder)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    return Staged(name, stage, digest)
+    return Staged(checked.name, stage, digest)
+
+
+def fetch_and_stage(
+    scope: Scope, cache: SourceCache, *, name: str, url: str, commit: str, path: str
+) -> Staged:
+    """`check_skill` then `stage_skill`."""
+    return stage_skill(scope, check_skill(cache, name=name, url=url, commit=commit, path=path))
 
 
 def _validate(folder: Path, *, where: str) -> None:

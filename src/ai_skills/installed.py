@@ -117,16 +117,20 @@ def apply_add(
 ) -> Report:
     """Install the planned skills, pin them, and (unless `link` is off) link them."""
     report = Report(warnings=list(plan.warnings))
+    # Every check that needs no disk runs first: a refused source leaves no trace at all.
+    checked = [
+        install.check_skill(cache, name=s.name, url=plan.spec.url, commit=plan.commit,
+                            path=s.path)
+        for s in plan.selected
+    ]
+    for skill in plan.selected:
+        install.refuse_foreign(scope, skill.name)
     install.prepare_scope(scope)
     with file_lock(scope.mutation_lock, timeout=600):
         lock = read_lock(scope.lock_path)
         for skill in plan.selected:
             install.refuse_foreign(scope, skill.name)
-        staged = [
-            install.stage_skill(scope, cache, name=s.name, url=plan.spec.url,
-                                commit=plan.commit, path=s.path)
-            for s in plan.selected
-        ]
+        staged = [install.stage_skill(scope, item) for item in checked]
         user_agents = list(agents or DEFAULT_AGENTS) if scope.kind == "user" else None
         for item, skill in zip(staged, plan.selected, strict=True):
             old = lock.get(item.name)
@@ -185,8 +189,8 @@ def install_locked(
 
 def _restore(scope: Scope, cache: SourceCache, name: str, entry: LockedSkill) -> None:
     commit = cache.resolve(entry.source, entry.commit)
-    staged = install.stage_skill(scope, cache, name=name, url=entry.source,
-                                 commit=commit, path=entry.path)
+    staged = install.fetch_and_stage(scope, cache, name=name, url=entry.source,
+                                     commit=commit, path=entry.path)
     if staged.digest != entry.hash:
         install.discard(staged)
         raise InstallError(
@@ -223,8 +227,8 @@ def _update_one(
     current = install.installed_hash(scope, name)
     if commit == entry.commit and current == entry.hash:
         return Change(name, "unchanged", entry.commit, commit)
-    staged = install.stage_skill(scope, cache, name=name, url=entry.source, commit=commit,
-                                 path=entry.path)
+    staged = install.fetch_and_stage(scope, cache, name=name, url=entry.source,
+                                     commit=commit, path=entry.path)
     old_states: dict[str, FileState] = {}
     if current is not None:
         old_states = folder_states((scope.skills_dir / name).resolve())

@@ -9,7 +9,7 @@ that a hostile or mistaken source cannot fill a disk.
 from __future__ import annotations
 
 import os
-import posixpath
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,17 +96,46 @@ def check_sizes(files: list[PlannedFile], sizes: dict[str, int], *, where: str) 
 
 
 def check_links(files: list[PlannedFile], blobs: dict[str, bytes], *, where: str) -> None:
-    """Refuse symlinks that are absolute or lead outside the skill folder."""
-    for planned in files:
-        if planned.mode != "link":
-            continue
-        target = blobs[planned.oid].decode("utf-8", "surrogateescape")
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(planned.rel), target))
-        if not target or target.startswith("/") or resolved == ".." or resolved.startswith("../"):
+    """Refuse symlinks that are absolute or lead outside the skill folder, also through
+    chains of links (each followed the way the OS would, before anything is written)."""
+    links = {
+        p.rel: blobs[p.oid].decode("utf-8", "surrogateescape") for p in files if p.mode == "link"
+    }
+    for rel, target in sorted(links.items()):
+        if not target or target.startswith("/") or _escapes(rel, links):
             raise UnsafeSkillError(
-                f"{where}{planned.rel}: symlink points outside the skill folder ({target}); "
-                "refused"
+                f"{where}{rel}: symlink points outside the skill folder ({target}); refused"
             )
+
+
+# More hops than this is a loop (Linux stops at 40 too).
+_MAX_LINK_HOPS = 40
+
+
+def _escapes(rel: str, links: dict[str, str]) -> bool:
+    """True when following `rel` (and every link on the way) leaves the skill folder."""
+    pending = deque(rel.split("/"))
+    current: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.popleft()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not current:
+                return True
+            current.pop()
+            continue
+        current.append(part)
+        target = links.get("/".join(current))
+        if target is None:
+            continue
+        hops += 1
+        if hops > _MAX_LINK_HOPS or target.startswith("/"):
+            return True
+        current.pop()
+        pending.extendleft(reversed(target.split("/")))
+    return False
 
 
 def write_files(dest: Path, files: list[PlannedFile], blobs: dict[str, bytes]) -> None:
