@@ -113,3 +113,12 @@ def test_cache_reads_files_of_a_commit(tmp_path: Path) -> None:
     assert cache.blob_sizes(url, sha, [oid]) == {oid: len((source / "skills/alpha/SKILL.md")
                                                           .read_bytes())}
     assert cache.read_blobs(url, [oid])[oid] == (source / "skills/alpha/SKILL.md").read_bytes()
+
+
+def test_cache_repo_config_keeps_the_url_exactly(tmp_path: Path) -> None:
+    url = 'https://host.example/a "b"\\c'
+    cache = SourceCache(tmp_path / "cache")
+    with cache.locked(url) as repo:
+        assert git(repo, "config", "remote.origin.url") == url
+        assert git(repo, "config", "extensions.partialClone") == "origin"
+        assert git(repo, "config", "core.repositoryformatversion") == "1"
