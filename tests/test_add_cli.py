@@ -178,3 +178,32 @@ def test_killed_update_leaves_previous_state_then_heals(source: Path, git_repo: 
     assert "Second version" in (link / "SKILL.md").read_text()
     versions = os.listdir(git_repo / ".ai-skills/skills/.versions")
     assert versions == [os.readlink(link).split("/")[1]]
+
+
+def test_fast_entry_takes_only_plain_add_and_install() -> None:
+    from ai_skills.cli.entry import fast_command
+
+    assert fast_command(["add", "o/r", "-s", "a", "--skill", "b", "--yes", "--json"])
+    assert fast_command(["install", "--global"])
+    assert fast_command(["add"])
+    for argv in (["add", "o/r", "--bogus"], ["add", "--help"], ["install", "extra"],
+                 ["list"], [], ["add", "o/r", "--ref"]):
+        assert fast_command(argv) is None, argv
+
+
+def test_unknown_option_gets_typer_usage_error(git_repo: Path) -> None:
+    result = run(git_repo, "add", "owner/repo", "--bogus")
+    assert result.returncode == 2
+    assert "No such option: --bogus" in result.stderr
+
+
+def test_progress_line_only_for_slow_steps(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from ai_skills.cli import add_run
+
+    monkeypatch.setattr(add_run, "PROGRESS_DELAY_SECONDS", 0.05)
+    with add_run.delayed_progress("fetching fast"):
+        pass
+    with add_run.delayed_progress("fetching slow"):
+        time.sleep(0.3)
+    assert capsys.readouterr().err == "ai-skills: fetching slow ...\n"

@@ -20,7 +20,8 @@ app = typer.Typer(
     help=(
         "Ship, validate and deploy agent skills for Claude Code, OpenCode and Codex.\n\n"
         "Per-repo deploys are done by `use-skills` (run by direnv); this command validates "
-        "skills, lists the catalog and deploys user-wide."
+        "skills, lists the catalog, installs skills from git repositories (pinned in a lock "
+        "file) and deploys user-wide."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -236,5 +237,21 @@ _add_commands.register(app)
 
 def run() -> None:
     """Console-script entry point."""
-    result = run_guarded("ai-skills", lambda: app(standalone_mode=False))
+    result = run_guarded("ai-skills", _run_app)
     raise SystemExit(result if isinstance(result, int) else 0)
+
+
+def _run_app() -> Any:
+    # standalone_mode=False lets AiSkillsError reach run_guarded, but then typer leaves
+    # usage errors (unknown option, missing argument) to us: show them as click would.
+    try:
+        return app(standalone_mode=False)
+    except typer.TyperException as exc:
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        return getattr(exc, "exit_code", 2)
+    except typer.Abort:
+        note("Aborted!")
+        return 1
