@@ -257,3 +257,16 @@ def test_global_add_links_user_folders_and_removes_cleanly(source: Path, tmp_pat
     remove_skills(scope, ["alpha"], env, cwd=tmp_path)
     assert not os.path.lexists(isolated_home / ".claude/skills/alpha")
     assert not os.path.lexists(installed)
+
+
+def test_a_skill_earlier_in_the_search_path_is_reported(source: Path, git_repo: Path,
+                                                        tmp_path: Path) -> None:
+    other = tmp_path / "path-skills"
+    make_skill(other, "alpha", "From AI_SKILLS_PATH.")
+    env = dict(env_for(git_repo), AI_SKILLS_PATH=str(other))
+    report = add(repo_scope(git_repo), url_of(source), cwd=git_repo, skills=("alpha",), env=env)
+    assert report.warnings == [
+        f"'alpha' in {other} (AI_SKILLS_PATH) comes first in the search path, so agents get "
+        "that one, not the installed alpha"
+    ]
+    assert os.readlink(git_repo / ".claude/skills/alpha") == str(other / "alpha")

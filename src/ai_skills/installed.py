@@ -337,10 +337,27 @@ def _link_repo(
 
     for name in sorted(lock):
         add_name(repo / MANIFEST, name)
+    report.warnings.extend(_shadowed(repo, lock, env))
     sync = sync_repo(repo, env, agents=agents)
     report.linked.extend(sync.done)
     report.errors.extend(sync.errors)
     report.warnings.extend(sync.warnings)
+
+
+def _shadowed(repo: Path, lock: Mapping[str, LockedSkill], env: Mapping[str, str]) -> list[str]:
+    """Warnings for installed skills that an AI_SKILLS_PATH folder hides from use-skills."""
+    from ai_skills.catalog import INSTALLED_REPO_DIR, find_skill, search_path
+
+    dirs = search_path(env, repo=repo)
+    warnings = []
+    for name in sorted(lock):
+        found = find_skill(name, dirs)
+        if found is not None and found.path != repo / INSTALLED_REPO_DIR / name:
+            warnings.append(
+                f"'{name}' in {found.path.parent} ({found.origin}) comes first in the search "
+                f"path, so agents get that one, not the installed {name}"
+            )
+    return warnings
 
 
 def _link_user(
