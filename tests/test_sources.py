@@ -122,3 +122,23 @@ def test_cache_repo_config_keeps_the_url_exactly(tmp_path: Path) -> None:
         assert git(repo, "config", "remote.origin.url") == url
         assert git(repo, "config", "extensions.partialClone") == "origin"
         assert git(repo, "config", "core.repositoryformatversion") == "1"
+
+
+def test_partial_fetch_gets_only_the_blobs_asked_for(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "src", ["alpha", "beta"])
+    git(source, "config", "uploadpack.allowFilter", "true")  # the server honours blob:none
+    progress = Recorder()
+    cache = SourceCache(cache_root(os.environ), progress=progress)
+    url = url_of(source)
+    sha = cache.resolve(url, None)
+    entries = {e.path: e.oid for e in cache.tree(url, sha)}
+    repo = cache.repo_dir(url)
+    missing = git(repo, "rev-list", "--objects", "--missing=print", "--no-walk", sha)
+    assert f"?{entries['skills/alpha/SKILL.md']}" in missing.splitlines()
+    wanted = entries["skills/alpha/SKILL.md"]
+    size = cache.blob_sizes(url, sha, [wanted])[wanted]
+    assert len(cache.read_blobs(url, [wanted])[wanted]) == size > 0
+    assert progress.messages[-1] == f"fetching 1 file(s) from {url}"
+    after = git(repo, "rev-list", "--objects", "--missing=print", "--no-walk", sha).splitlines()
+    assert f"?{wanted}" not in after
+    assert f"?{entries['skills/beta/SKILL.md']}" in after

@@ -272,8 +272,11 @@ class SourceCache:
         wanted = [oid for oid in dict.fromkeys(oids) if oid in missing]
         if wanted:
             with self.progress(f"fetching {len(wanted)} file(s) from {url}"):
-                _git(["fetch", "-q", "--no-tags", "--no-write-fetch-head",
-                      "--filter=blob:none", "origin", *wanted], repo)
+                # No negotiation, as git's own lazy fetch does: told that we have the
+                # commit, the server would assume we have its blobs too and send nothing.
+                _git(["-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags",
+                      "--no-write-fetch-head", "--filter=blob:none", "--stdin", "origin"], repo,
+                     input_text="".join(oid + "\n" for oid in wanted))
 
 
 def remote_commit(url: str, ref: str | None, *, cwd: Path) -> str | None:
