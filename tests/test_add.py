@@ -270,3 +270,17 @@ def test_a_skill_earlier_in_the_search_path_is_reported(source: Path, git_repo: 
         "that one, not the installed alpha"
     ]
     assert os.readlink(git_repo / ".claude/skills/alpha") == str(other / "alpha")
+
+
+def test_add_from_a_server_that_honours_partial_clone(source: Path, git_repo: Path) -> None:
+    git(source, "config", "uploadpack.allowFilter", "true")
+    (source / "skills/beta/big.bin").write_bytes(b"\1" * 50_000)
+    commit_all(source, "beta grows")
+    report = add(repo_scope(git_repo), url_of(source), cwd=git_repo, skills=("alpha",))
+    assert report.errors == []
+    assert os.readlink(git_repo / ".ai-skills/skills/alpha/guide.md") == "refs/guide.md"
+    cached = cache().repo_dir(url_of(source))
+    big = git(source, "rev-parse", "HEAD:skills/beta/big.bin")
+    head = git(source, "rev-parse", "HEAD")
+    missing = git(cached, "rev-list", "--objects", "--missing=print", "--no-walk", head)
+    assert f"?{big}" in missing.splitlines()  # never fetched: beta was not installed
