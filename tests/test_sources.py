@@ -99,7 +99,8 @@ def test_cache_resolves_branches_tags_and_old_commits(tmp_path: Path) -> None:
     assert cache.resolve(url, first) == first
     assert remote_commit(url, "v1", cwd=tmp_path) == first
     assert remote_commit(url, "dev", cwd=tmp_path) == dev
-    with pytest.raises(SourceError, match="cannot fetch 'nope'"):
+    with pytest.raises(SourceError,
+                       match=r"cannot fetch 'nope' \(fatal: couldn't find remote ref nope\)"):
         cache.resolve(url, "nope")
 
 

@@ -213,8 +213,10 @@ class SourceCache:
                 _git(["update-ref", "FETCH_HEAD", ref], repo)
                 return
         assert last is not None
+        lines = last.stderr.strip().splitlines()
+        detail = lines[-1] if lines else f"git exited with {last.returncode}"
         raise SourceError(
-            f"{url}: cannot fetch '{ref}': {last.stderr.strip().splitlines()[-1:] or last}"
+            f"{url}: cannot fetch '{ref}' ({detail}); check the URL, the ref and your access"
         ) from last
 
     def tree(self, url: str, sha: str) -> list[GitEntry]:
