@@ -155,7 +155,8 @@ def test_hooks_of_the_source_never_run(tmp_path: Path, git_repo: Path) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["http://example.com/x.git", "ext::sh -c touch% /tmp/pwned", "fd::3", "nonsense"],
+    ["http://example.com/x.git", "ext::sh -c touch% /tmp/pwned", "fd::3", "nonsense",
+     "-oProxyCommand@host:x", "ssh://-oProxyCommand=touch/x", "git@-host:repo"],
 )
 def test_unsupported_sources_are_refused(text: str, tmp_path: Path) -> None:
     with pytest.raises(SourceError):

@@ -45,7 +45,8 @@ SAFE_GIT_CONFIG = (
 )
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHORTHAND = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_SCP_LIKE = re.compile(r"^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^/].*$")
+# user@host:path; user and host may not start with '-' (they reach ssh's command line).
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9][A-Za-z0-9_.-]*:[^/].*$")
 _URL_SCHEMES = ("file://", "https://", "ssh://", "git://")
 
 Progress = Callable[[str], AbstractContextManager[None]]
@@ -79,6 +80,8 @@ def parse_source(text: str, *, cwd: Path) -> SourceSpec:
     if text.startswith("http://"):
         raise SourceError(f"{text}: plain http is not allowed; use an https:// URL")
     if text.startswith(_URL_SCHEMES) or _SCP_LIKE.match(text):
+        if re.match(r"^[a-z]+://-", text):
+            raise SourceError(f"{text}: a host may not start with '-'")
         return SourceSpec(text.rstrip("/"))
     if "://" in text or text.startswith("ext::"):
         raise SourceError(
