@@ -21,6 +21,7 @@ from ai_skills.errors import AiSkillsError, CommandError
 from ai_skills.fsutil import file_lock
 from ai_skills.install import InstallError, Scope
 from ai_skills.lock import LockedSkill, read_lock, write_lock
+from ai_skills.materialize import MAX_FILE_BYTES
 from ai_skills.sources import FULL_SHA, SourceCache, SourceSpec, remote_commit
 
 
@@ -77,8 +78,10 @@ def plan_add(
     entries = cache.tree(spec.url, commit)
 
     def read(oids: list[str]) -> dict[str, bytes]:
-        cache.blob_sizes(spec.url, commit, oids)
-        return cache.read_blobs(spec.url, oids)
+        # An oversized SKILL.md is not read for the listing; installing it is refused later.
+        sizes = cache.blob_sizes(spec.url, commit, oids)
+        small = [oid for oid in oids if sizes[oid] <= MAX_FILE_BYTES]
+        return {oid: b"" for oid in oids} | cache.read_blobs(spec.url, small)
 
     found, warnings = discover(entries, spec.subpath, read)
     where = f"{spec.url}{'/' + spec.subpath if spec.subpath else ''} @ {commit[:12]}"
