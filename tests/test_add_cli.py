@@ -207,3 +207,31 @@ def test_progress_line_only_for_slow_steps(monkeypatch: pytest.MonkeyPatch,
     with add_run.delayed_progress("fetching slow"):
         time.sleep(0.3)
     assert capsys.readouterr().err == "ai-skills: fetching slow ...\n"
+
+
+def test_killed_install_in_a_fresh_clone_then_rerun(source: Path, git_repo: Path,
+                                                   tmp_path: Path) -> None:
+    run(git_repo, "add", url_of(source), "-s", "alpha")
+    commit_all(git_repo, "pin")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(git_repo), str(clone))
+    marker = tmp_path / "paused"
+    env = dict(os.environ, AI_SKILLS_TEST_PAUSE="before-switch",
+               AI_SKILLS_TEST_PAUSE_FILE=str(marker))
+    assert AI_SKILLS
+    proc = subprocess.Popen([AI_SKILLS, "install"], cwd=clone, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), "the install never reached its pause point"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not os.path.lexists(clone / ".ai-skills/skills/alpha")
+    assert not os.path.lexists(clone / ".claude/skills/alpha")
+    assert run(clone, "check", "--offline").returncode == 1  # missing, and says so
+    result = run(clone, "install")
+    assert result.returncode == 0, result.stderr
+    assert hash_folder((clone / ".ai-skills/skills/alpha").resolve()) == \
+        hash_folder((git_repo / ".ai-skills/skills/alpha").resolve())
+    assert len(os.listdir(clone / ".ai-skills/skills/.versions")) == 1
