@@ -284,3 +284,19 @@ def test_add_from_a_server_that_honours_partial_clone(source: Path, git_repo: Pa
     head = git(source, "rev-parse", "HEAD")
     missing = git(cached, "rev-list", "--objects", "--missing=print", "--no-walk", head)
     assert f"?{big}" in missing.splitlines()  # never fetched: beta was not installed
+
+
+def test_invalid_skills_are_flagged_in_the_plan_and_skipped_by_all(source: Path,
+                                                                  git_repo: Path) -> None:
+    (source / "skills/beta/SKILL.md").write_text("---\nname: beta\n---\n# no description\n")
+    commit_all(source, "break beta")
+    c = cache()
+    plan = plan_add(c, parse_source(url_of(source), cwd=git_repo), skills=(),
+                    all_skills=True, ref=None)
+    problems = {s.name: s.problem for s in plan.found}
+    assert problems == {"alpha": None,
+                        "beta": "SKILL.md:1: missing required field 'description'"}
+    assert [s.name for s in plan.selected] == ["alpha"]
+    assert plan.warnings == [f"{url_of(source)} @ {git(source, 'rev-parse', 'HEAD')[:12]}: "
+                             "skipping 'beta' (skills/beta/SKILL.md:1: missing required "
+                             "field 'description')"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ai_skills.skill import SKILL_FILE, name_problems
 from ai_skills.sources import GitEntry
@@ -25,6 +26,7 @@ class FoundSkill:
     name: str
     path: str  # '' when the source's top folder is the skill
     description: str
+    problem: str | None = None  # first validation error of its SKILL.md, if any
 
 
 def skill_folders(entries: list[GitEntry], subpath: str) -> list[str]:
@@ -88,8 +90,33 @@ def discover(
                 f"using {found[name].path or '.'}"
             )
             continue
-        found[name] = FoundSkill(name, folder, description)
+        found[name] = FoundSkill(name, folder, description,
+                                 skill_md_problem(name, blobs[oids[path]]))
     return list(found.values()), warnings
+
+
+def skill_md_problem(name: str, skill_md: bytes) -> str | None:
+    """The first error `validate_skill` finds in this SKILL.md for a folder named `name`."""
+    import tempfile
+
+    from ai_skills.skill import validate_skill
+
+    if not skill_md:
+        return f"{SKILL_FILE} is too large to read"
+    errors = [message for severity, message in name_problems(name) if severity == "error"]
+    if errors or "/" in name or name.startswith("."):
+        return errors[0] if errors else f"'{name}' is not a plain folder name"
+    with tempfile.TemporaryDirectory(prefix="ai-skills-check-") as temp:
+        # validate_skill reads only SKILL.md and the folder's name.
+        folder = Path(temp) / name
+        folder.mkdir()
+        (folder / SKILL_FILE).write_bytes(skill_md)
+        report = validate_skill(folder)
+    if report.ok:
+        return None
+    first = report.errors[0]
+    line = f":{first.line}" if first.line else ""
+    return f"{SKILL_FILE}{line}: {first.message}"
 
 
 def _install_name(folder: str, declared: object) -> str:

@@ -89,7 +89,11 @@ def plan_add(
         raise SelectionError(f"{where}: no SKILL.md found (looked in the whole tree)")
     by_name = {skill.name: skill for skill in found}
     if all_skills:
-        selected = found
+        selected = [skill for skill in found if skill.problem is None]
+        warnings += [f"{where}: skipping '{s.name}' ({s.path or '.'}/{s.problem})"
+                     for s in found if s.problem is not None]
+        if not selected:
+            raise SelectionError(f"{where}: no valid skill to install; see the warnings")
     elif skills:
         missing = [name for name in skills if name not in by_name]
         if missing:

@@ -105,7 +105,8 @@ def show_plan(plan: AddPlan) -> None:
     chosen = {s.name for s in plan.selected}
     for skill in plan.found:
         mark = "+" if skill.name in chosen else " "
-        note(f"  {mark} {skill.name}  ({skill.path or '.'})  {skill.description[:70]}")
+        flag = f"  [invalid: {skill.problem}]" if skill.problem else ""
+        note(f"  {mark} {skill.name}  ({skill.path or '.'})  {skill.description[:70]}{flag}")
     for line in plan.warnings:
         note(f"ai-skills: warning: {line}")
 
