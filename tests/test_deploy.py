@@ -154,3 +154,41 @@ def test_paths_with_spaces(tmp_path: Path) -> None:
     target = tmp_path / "agent dir" / "skills" / "a b"
     deploy({target: str(source)}, tmp_path / "state dir", dry_run=False)
     assert os.readlink(target) == str(source)
+
+
+def test_links_made_by_a_run_killed_before_its_final_record_are_still_ours(
+    world: tuple[Path, Path, Path],
+) -> None:
+    from ai_skills.deploy import empty_record
+
+    targets, sources, state = world
+    # The killed run had written its intent (pending) and made one of its two links.
+    record = empty_record()
+    record.pending.update({str(targets / "a"): str(sources / "a"),
+                           str(targets / "b"): str(sources / "b")})
+    state.mkdir()
+    (state / "links.json").write_text(record.to_json())
+    targets.mkdir()
+    os.symlink(str(sources / "a"), targets / "a")
+    # The next run wants neither: the half-made link is removed, not treated as foreign.
+    result = deploy({}, state, dry_run=False)
+    assert {(s.action, s.target.name) for s in result.done} == {
+        (Action.REMOVE, "a"), (Action.FORGET, "b")}
+    assert not os.path.lexists(targets / "a")
+    assert read_record(state / "links.json") == empty_record()
+
+
+def test_replace_interrupted_either_side_of_the_rename_is_still_ours(
+    world: tuple[Path, Path, Path],
+) -> None:
+    targets, sources, state = world
+    (sources / "c").mkdir()
+    deploy({targets / "a": str(sources / "a")}, state, dry_run=False)
+    record = read_record(state / "links.json")
+    record.pending[str(targets / "a")] = str(sources / "b")  # intent to replace a -> b
+    (state / "links.json").write_text(record.to_json())
+    for current in (str(sources / "a"), str(sources / "b")):
+        os.unlink(targets / "a")
+        os.symlink(current, targets / "a")
+        result = deploy({targets / "a": str(sources / "c")}, state, dry_run=True)
+        assert [s.action for s in result.steps] == [Action.REPLACE]

@@ -6,8 +6,12 @@ them, are ever replaced or removed. Everything else at a target is foreign: repo
 never touched. When the record is lost we stay conservative: a link that already points
 exactly where we want it is adopted; nothing unknown is removed.
 
-Crash safety comes from ordering: each link change is one rename or unlink, and the record
-is written after the links. Any mix of done and undone steps plans back to the same state.
+Crash safety comes from ordering. Before any link is made, the links about to be made are
+written to the record as `pending` (an intent); then each link change is one rename or
+unlink; then the record is written with the result and no pending entries. A link that
+matches its pending entry is ours, so a run killed at any point leaves nothing the next
+run would mistake for foreign, and any mix of done and undone steps plans back to the
+same state.
 """
 
 from __future__ import annotations
@@ -59,18 +63,33 @@ class Step(NamedTuple):
 
 
 class Record(NamedTuple):
-    """What a scope made: target path -> link text, and verified skill fingerprints.
-
-    Both maps are changed in place while a deploy is applied.
+    """What a scope made: target path -> link text, links about to be made (`pending`),
+    and verified skill fingerprints. The maps are changed in place while a deploy runs.
     """
 
     links: dict[str, str]
     verified: dict[str, list[int]]
+    pending: dict[str, str]
+
+    def owns(self, target: Path, current: str | None) -> bool:
+        """True when the link text `current` at `target` is one we made or were making."""
+        key = str(target)
+        return current is not None and current in (self.links.get(key), self.pending.get(key))
 
     def to_json(self) -> str:
         """Stable JSON text."""
-        data = {"version": RECORD_VERSION, "links": self.links, "verified": self.verified}
+        data = {
+            "version": RECORD_VERSION,
+            "links": self.links,
+            "pending": self.pending,
+            "verified": self.verified,
+        }
         return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def empty_record() -> Record:
+    """A record of nothing."""
+    return Record({}, {}, {})
 
 
 def read_record(path: Path) -> Record:
@@ -78,14 +97,14 @@ def read_record(path: Path) -> Record:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return Record({}, {})
+        return empty_record()
     if not isinstance(data, dict) or data.get("version") != RECORD_VERSION:
-        return Record({}, {})
-    links = data.get("links")
-    verified = data.get("verified")
+        return empty_record()
+    links, pending, verified = data.get("links"), data.get("pending"), data.get("verified")
     return Record(
         links={str(k): str(v) for k, v in links.items()} if isinstance(links, dict) else {},
         verified=dict(verified) if isinstance(verified, dict) else {},
+        pending={str(k): str(v) for k, v in pending.items()} if isinstance(pending, dict) else {},
     )
 
 
@@ -110,10 +129,10 @@ def plan_links(
     folders we cannot judge this run (say, CODEX_HOME points at a file).
     """
     steps = [_plan_one(target, text, record) for target, text in sorted(desired.items())]
-    for key in sorted(record.links):
+    for key in sorted(record.links.keys() | record.pending.keys()):
         target = Path(key)
         if target not in desired and target.parent not in held_dirs:
-            steps.append(_plan_unwanted(target, record.links[key]))
+            steps.append(_plan_unwanted(target, record))
     steps.extend(_plan_temp_leftovers(managed_dirs))
     return steps
 
@@ -126,7 +145,7 @@ def _plan_one(target: Path, text: str, record: Record) -> Step:
         return Step(action, target, text)
     if current is None and not os.path.lexists(target):
         return Step(Action.CREATE, target, text)
-    if current is not None and current == recorded:
+    if record.owns(target, current):
         return Step(Action.REPLACE, target, text, reason=f"was {current}")
     if current is None:
         kind = "folder" if target.is_dir() else "file"
@@ -136,12 +155,12 @@ def _plan_one(target: Path, text: str, record: Record) -> Step:
     return Step(Action.REFUSE, target, text, reason=reason)
 
 
-def _plan_unwanted(target: Path, recorded: str) -> Step:
+def _plan_unwanted(target: Path, record: Record) -> Step:
     current = _read_link(target)
-    if current == recorded:
-        return Step(Action.REMOVE, target, recorded)
+    if record.owns(target, current):
+        return Step(Action.REMOVE, target, current)
     reason = "gone" if not os.path.lexists(target) else "changed by someone else; left alone"
-    return Step(Action.FORGET, target, recorded, reason=reason)
+    return Step(Action.FORGET, target, record.links.get(str(target)), reason=reason)
 
 
 def _plan_temp_leftovers(dirs: tuple[Path, ...]) -> list[Step]:
@@ -204,6 +223,7 @@ def _apply_one(step: Step, record: Record) -> None:
         record.links.pop(key, None)
     elif step.action == Action.FORGET:
         record.links.pop(key, None)
+        record.pending.pop(key, None)
 
 
 class DeployResult(NamedTuple):
@@ -232,7 +252,8 @@ def deploy(
     record_path = state_dir / "links.json"
     record = record if record is not None else read_record(record_path)
     steps = plan_links(desired, record, managed_dirs=managed_dirs, held_dirs=held_dirs)
-    record_stale = verified is not None and verified != record.verified
+    # Pending entries left by a killed run are settled by writing the record again.
+    record_stale = bool(record.pending) or (verified is not None and verified != record.verified)
     if dry_run or not (needs_apply(steps) or record_stale):
         return DeployResult(steps, [], [s for s in steps if s.action == Action.REFUSE])
     with file_lock(state_dir / "lock"):
@@ -240,7 +261,13 @@ def deploy(
         remove_stale_temp_files(state_dir)
         record = read_record(record_path)
         steps = plan_links(desired, record, managed_dirs=managed_dirs, held_dirs=held_dirs)
+        intents = {str(s.target): s.source for s in steps
+                   if s.action in (Action.CREATE, Action.REPLACE) and s.source}
+        if intents:
+            record.pending.update(intents)
+            atomic_write_text(record_path, record.to_json())
         result = apply_steps(steps, record)
+        record.pending.clear()
         if verified is not None:
             record.verified.clear()
             record.verified.update(verified)
