@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ai_skills.cli.render import emit_json, fail, note, say
+from ai_skills.cli.worker_review import register_review_commands
 from ai_skills.errors import AiSkillsError, UsageError
 from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_FINDINGS, EXIT_WAITING
 
@@ -467,8 +468,7 @@ def daemon_stop(as_json: JsonOpt = False) -> None:
     _daemon_out(stop_daemon(_repo()), as_json=as_json)
 
 
-# Registers gate, review, merge, conflicts and stats on `app` (kept in their own module).
-from ai_skills.cli import worker_review  # noqa: E402, F401
+register_review_commands(app)
 
 
 def main(argv: list[str] | None = None) -> int:

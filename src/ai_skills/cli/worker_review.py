@@ -1,21 +1,54 @@
 """`worker gate | review | merge | conflicts | stats`, registered on the `worker` app.
 
 Wiring only, like `ai_skills.cli.worker`: parse, call one core function, render, exit code.
+This module does not import `ai_skills.cli.worker`, so `python -m ai_skills.cli.worker`
+(whose app is `__main__.app`) gets these commands too.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ai_skills.cli.render import emit_json, note, say
-from ai_skills.cli.worker import JsonOpt, TaskArg, _config, _conn, _repo, app
 from ai_skills.errors import UsageError
-from ai_skills.worker.errors import EXIT_FINDINGS, EXIT_GATES
+from ai_skills.worker.errors import EXIT_CONFLICT, EXIT_FINDINGS, EXIT_GATES
+
+if TYPE_CHECKING:
+    from ai_skills.worker.config import WorkerConfig
+    from ai_skills.worker.context import RepoContext
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id.")]
 
 
-@app.command()
+def register_review_commands(app: typer.Typer) -> None:
+    """Add gate, review, merge, conflicts and stats to the `worker` app."""
+    for command in (gate, review, merge, conflicts, stats):
+        app.command()(command)
+
+
+def _repo() -> RepoContext:
+    from ai_skills.worker.context import find_repo
+
+    return find_repo(Path.cwd())
+
+
+def _conn(ctx: RepoContext) -> sqlite3.Connection:
+    from ai_skills.worker.store import connect
+
+    return connect(ctx.db_path)
+
+
+def _config(ctx: RepoContext) -> WorkerConfig:
+    from ai_skills.worker.config import load_config
+
+    return load_config(ctx.config_path)
+
+
 def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
     """Run the [gates] commands in the task's worktree at its head commit; exit 8 on failure."""
     from ai_skills.worker.gates import gate_task
@@ -39,7 +72,6 @@ def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
         raise typer.Exit(EXIT_GATES)
 
 
-@app.command()
 def review(
     task_id: TaskArg,
     approve: Annotated[
@@ -114,7 +146,6 @@ def review(
         say(line)
 
 
-@app.command()
 def merge(
     task_id: TaskArg,
     strategy: Annotated[
@@ -140,14 +171,11 @@ def merge(
         for line in merge_lines(result):
             say(line)
     if result.outcome == "refused":
-        from ai_skills.worker.errors import EXIT_CONFLICT
-
         raise typer.Exit(EXIT_CONFLICT)
     if result.outcome != "merged":
         raise typer.Exit(EXIT_GATES)
 
 
-@app.command()
 def conflicts(as_json: JsonOpt = False) -> None:
     """Pairs of active tasks whose scopes or changed files overlap; exit 7 if any would conflict."""
     from ai_skills.worker.conflicts import find_conflicts
@@ -165,7 +193,6 @@ def conflicts(as_json: JsonOpt = False) -> None:
         raise typer.Exit(EXIT_FINDINGS)
 
 
-@app.command()
 def stats(as_json: JsonOpt = False) -> None:
     """Queue wait, run time, review time, change requests and gate failures, from the events."""
     from ai_skills.worker.stats import compute_stats

@@ -311,6 +311,8 @@ def _step_test_merge(
         _end(conn, run, TaskState.APPROVED, "refused", f"{run.integration} was deleted")
         run.notes.append(f"integration branch {run.integration} disappeared; nothing merged")
         raise _Stop
+    if run.merged_sha is not None and target == run.merged_sha:
+        return  # our own result is in place already (a crash right after update_ref)
     run.target_sha = target
     if is_ancestor(repo, run.source_sha, target):
         run.merged_sha = target  # already contained (merged by hand, or a resumed merge)
