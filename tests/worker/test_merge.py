@@ -287,3 +287,16 @@ def test_merge_processes_killed_at_random_moments_resume_to_a_merged_task(
         assert before <= all_commits(worker_repo), "a commit was lost"
         assert git(worker_repo, "status", "--porcelain") == ""
     assert "merging" in seen, f"no kill landed inside a merge (saw {seen})"
+
+
+def test_uncommitted_changes_in_the_task_worktree_are_kept_after_the_merge(
+    ctx: RepoContext, conn: sqlite3.Connection, rconfig: WorkerConfig
+) -> None:
+    approved(ctx, conn, rconfig, "t1")
+    worktree = Path(get_task(conn, "t1").worktree or "")
+    (worktree / "scratch.txt").write_text("not committed\n")
+    result = merge_task(ctx, conn, rconfig, "t1")
+    assert result.outcome == "merged" and result.state == "merged"
+    assert (worktree / "scratch.txt").read_text() == "not committed\n"
+    assert any("uncommitted changes" in n for n in result.notes)
+    assert any("still has it checked out" in n for n in result.notes)

@@ -333,6 +333,9 @@ def _step_delete_branch(
     if tip != run.source_sha:
         run.notes.append(f"branch {task.branch} kept: it moved after approval (now {tip[:12]})")
         return
+    if task.branch in registered_worktrees(ctx.repo_root).values():
+        run.notes.append(f"branch {task.branch} kept: a worktree still has it checked out")
+        return
     target = rev(ctx.repo_root, f"refs/heads/{run.integration}") or ""
     if not is_ancestor(ctx.repo_root, tip, target):
         keep = f"refs/worker/merged/{task.id}"

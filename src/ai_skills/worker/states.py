@@ -68,11 +68,11 @@ TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
         (IR, A),
         (IR, CR),
         (IR, NH),
-        # An agent reporting `blocked` needs a human; it may also speak up again itself.
+        # An agent reporting `blocked` needs a human. It may still finish (`done`), but
+        # `working` is refused: it would take a WIP slot without admission.
         (R, NH),
         (NI, NH),
         (S, NH),
-        (NH, R),
         (NH, IR),
         (NH, A),
         (NH, CR),
