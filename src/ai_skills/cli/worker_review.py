@@ -132,9 +132,14 @@ def review(
         return
     if approve:
         view = core.approve(
-            ctx, conn, config, task_id, human=human,
-            no_gates_reason=reason if no_gates else None, sha=sha,
-        )  # fmt: skip
+            ctx,
+            conn,
+            config,
+            task_id,
+            human=human,
+            no_gates_reason=reason if no_gates else None,
+            sha=sha,
+        )
     else:
         view = core.show_review(ctx, conn, config, task_id)
     if as_json:
