@@ -18,7 +18,7 @@ from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import conflict_feedback
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ReviewRefusedError
-from ai_skills.worker.gates import MERGE, latest_results, run_gates, verdict
+from ai_skills.worker.gates import MERGE, Progress, latest_results, quiet, run_gates, verdict
 from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
@@ -52,6 +52,7 @@ class MergeRun:
     conflicts: list[str] = field(default_factory=list)
     gates: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    progress: Progress = quiet  # not stored: how the caller shows slow steps
 
 
 class MergeStopped(Exception):
@@ -197,6 +198,7 @@ def _step_gates(
                 checkout=checkout,
                 sha=run.merged_sha,
                 purpose=MERGE,
+                progress=run.progress,
             )
     run.gates = done.as_dict()
     if not done.passed:
