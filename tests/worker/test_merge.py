@@ -130,7 +130,8 @@ def test_local_changes_in_the_integration_checkout_refuse_the_merge(
 ) -> None:
     approved(ctx, conn, rconfig, "t1")
     (ctx.repo_root / "README.md").write_text("edited by a human\n")
-    with pytest.raises(ReviewRefusedError, match="has local changes; commit or stash"):
+    dirty = r"has local changes \(README.md\); commit or stash"
+    with pytest.raises(ReviewRefusedError, match=dirty):
         merge_task(ctx, conn, rconfig, "t1")
     assert get_task(conn, "t1").state.value == "approved"
     assert (ctx.repo_root / "README.md").read_text() == "edited by a human\n"
@@ -332,3 +333,21 @@ def test_two_merge_processes_at_once_the_second_is_refused_and_names_the_first(
     assert get_task(conn, "t2").state.value == "approved"
     waited = subprocess.run([*worker, "merge", "t2", "--wait", "30"], cwd=worker_repo)
     assert waited.returncode == 0 and get_task(conn, "t2").state.value == "merged"
+
+
+def test_untracked_files_in_the_main_checkout_block_only_when_the_merge_adds_them(
+    ctx: RepoContext, conn: sqlite3.Connection, rconfig: WorkerConfig
+) -> None:
+    repo = ctx.repo_root
+    approved(ctx, conn, rconfig, "t1")
+    approved(ctx, conn, rconfig, "t2")
+    (repo / "notes.txt").write_text("my notes\n")
+    assert merge_task(ctx, conn, rconfig, "t1").outcome == "merged"
+    (repo / "work-t2.txt").write_text("mine, not the agent's\n")
+    main_before = git(repo, "rev-parse", "main")
+    result = merge_task(ctx, conn, rconfig, "t2")
+    assert (result.outcome, result.state) == ("refused", "approved")
+    assert "work-t2.txt (untracked)" in result.notes[-1]
+    assert git(repo, "rev-parse", "main") == main_before
+    assert (repo / "work-t2.txt").read_text() == "mine, not the agent's\n"
+    assert (repo / "notes.txt").read_text() == "my notes\n"
