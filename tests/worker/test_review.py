@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from review_helpers import add_review_config, approved, to_review
-from worker_helpers import git, wait_state
+from worker_helpers import add, git, wait_state
 
 from ai_skills.worker.config import PolicyConfig, WorkerConfig
 from ai_skills.worker.context import RepoContext
@@ -189,3 +189,19 @@ def test_policy_size_and_cycle_rules() -> None:
         "diff of 3 files (limit 2)",
         "2 change requests (limit 1)",
     ]
+
+
+def test_review_of_a_task_without_a_branch_says_so(
+    ctx: RepoContext, conn: sqlite3.Connection, rconfig: WorkerConfig
+) -> None:
+    add(conn, "t1")
+    view = show_review(ctx, conn, rconfig, "t1")
+    assert (view.state, view.head_sha, view.notes) == (
+        "queued",
+        None,
+        ["branch worker/t1 does not exist"],
+    )
+    with pytest.raises(ReviewRefusedError, match="is queued; only a task in review"):
+        approve(ctx, conn, rconfig, "t1", human=False)
+    with pytest.raises(ReviewRefusedError, match="is queued and has no worktree"):
+        gate_task(ctx, conn, rconfig.gates, "t1")

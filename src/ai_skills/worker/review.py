@@ -157,8 +157,6 @@ def show_review(
     conn: sqlite3.Connection,
     config: WorkerConfig,
     task_id: str,
-    *,
-    notes: list[str] | None = None,
 ) -> ReviewView:
     """The diff stat, commits, gate results on the head, policy and conflicts of a task."""
     task = check_task(ctx, conn, config, task_id)
@@ -174,7 +172,7 @@ def show_review(
             integration=integration,
             review=get_review(conn, task.id),
             gates=verdict(config.gates, [], sha="0" * 40).as_dict(),
-            notes=[*(notes or []), f"branch {task.branch} does not exist"],
+            notes=[f"branch {task.branch} does not exist"],
         )
     results = latest_results(conn, task.id, change.head)
     target = rev(ctx.repo_root, f"refs/heads/{integration}")
@@ -197,7 +195,6 @@ def show_review(
         policy=_policy_for(ctx, conn, config, task),
         conflicts=conflicts,
         review=review,
-        notes=list(notes or []),
     )
 
 
