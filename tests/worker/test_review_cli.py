@@ -73,6 +73,8 @@ def test_exit_codes_of_failing_gates_refusals_and_bad_input(
     assert code == 2 and "--no-gates needs --reason" in err
     code, _, err = run(capsys, "review", "t1", "--request-changes")
     assert code == 2 and "--request-changes --reason TEXT" in err
+    code, _, err = run(capsys, "review", "t1", "--human")
+    assert code == 2 and "--human and --reason go with --approve or --request-changes" in err
     code, _, err = run(capsys, "merge", "t1")
     assert code == 4 and "only an approved task can be merged" in err
     code, _, err = run(capsys, "merge", "nope")

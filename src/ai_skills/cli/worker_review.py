@@ -125,8 +125,12 @@ def review(
 
     if approve and request_changes:
         raise UsageError("give --approve or --request-changes, not both")
-    if no_gates and not approve:
-        raise UsageError("--no-gates only goes with --approve")
+    if (no_gates or sha) and not approve:
+        raise UsageError("--no-gates and --sha only go with --approve")
+    if no_restart and not request_changes:
+        raise UsageError("--no-restart only goes with --request-changes")
+    if (human or reason) and not (approve or request_changes):
+        raise UsageError("--human and --reason go with --approve or --request-changes")
     if no_gates and not reason:
         raise UsageError("--no-gates needs --reason TEXT (it is recorded)")
     if request_changes and not reason:
