@@ -20,7 +20,7 @@ from ai_skills.worker import merge_steps
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import SentBack, recheck_approved
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.errors import MergeBusyError, ReviewRefusedError
+from ai_skills.worker.errors import ConcurrentUpdateError, MergeBusyError, ReviewRefusedError
 from ai_skills.worker.gates import Progress, quiet
 from ai_skills.worker.merge_steps import (
     REBASE_REFUSAL,
@@ -201,6 +201,8 @@ def _begin(
     run = MergeRun(task_id, strategy, integration, source, time.time())
     with transaction(conn):
         fresh = get_task(conn, task_id)
+        if fresh.version != task.version:  # re-approved or voided while we looked
+            raise ConcurrentUpdateError(task_id=task_id)
         transition(
             conn, fresh, TaskState.MERGING, action="merge", reason=f"{strategy} into {integration}"
         )
