@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from review_helpers import add_review_config, to_review
+from worker_helpers import git
 
 from ai_skills.cli.worker import main
 from ai_skills.worker.config import WorkerConfig
@@ -98,3 +99,20 @@ def test_conflicts_exit_7_when_two_tasks_would_conflict(
     assert json.loads(out)[0]["conflict_files"] == ["README.md"]
     code, out, _ = run(capsys, "conflicts")
     assert "t1 <-> t2: WOULD CONFLICT" in out and "conflicting files: README.md" in out
+
+
+def test_status_shows_a_voided_approval_at_once(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    rconfig: WorkerConfig,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    to_review(ctx, conn, rconfig, "t1")
+    code, _, _ = run(capsys, "review", "t1", "--approve", "--no-gates", "--reason", "test")
+    assert code == 0
+    worktree = Path(json.loads(run(capsys, "status", "t1", "--json")[1])["worktree"])
+    (worktree / "late.txt").write_text("late\n")
+    git(worktree, "add", "late.txt")
+    git(worktree, "commit", "-q", "-m", "late")
+    code, out, _ = run(capsys, "status", "t1")
+    assert code == 0 and "in_review" in out and "voided: worker/t1 is at" in out
