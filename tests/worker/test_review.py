@@ -205,3 +205,24 @@ def test_review_of_a_task_without_a_branch_says_so(
         approve(ctx, conn, rconfig, "t1", human=False)
     with pytest.raises(ReviewRefusedError, match="is queued and has no worktree"):
         gate_task(ctx, conn, rconfig.gates, "t1")
+
+
+def test_gates_that_saw_the_worktree_change_do_not_pass(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    # The first gate leaves a report (untracked: fine); the second edits a tracked file.
+    config = add_review_config(
+        worker_repo, extra='report = "echo x > report.txt"\nedit = "echo y >> README.md"\n'
+    )
+    to_review(ctx, conn, config, "t1")
+    result = gate_task(ctx, conn, config.gates, "t1")
+    assert all(r.passed for r in result.results)
+    assert not result.passed and "changed while the gates ran" in result.problem
+
+
+def test_files_a_gate_writes_untracked_do_not_spoil_its_result(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    config = add_review_config(worker_repo, extra='report = "echo x > report.txt"\n')
+    to_review(ctx, conn, config, "t1")
+    assert gate_task(ctx, conn, config.gates, "t1").passed

@@ -10,10 +10,10 @@ import subprocess
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ai_skills.git import git_env
+from ai_skills.git import git_env, run_git
 from ai_skills.worker.config import GatesConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ReviewRefusedError
@@ -278,6 +278,18 @@ def gate_task(
 ) -> GateVerdict:
     """Run the gates in a task's worktree at its head SHA (`worker gate ID`)."""
     checkout, sha = review_checkout(ctx, get_task(conn, task_id))
-    return run_gates(
+    result = run_gates(
         ctx, conn, task_id, gates, checkout=checkout, sha=sha, purpose=REVIEW, progress=progress
     )
+    now = head_sha(checkout)
+    if now != sha or _tracked_changes(checkout):
+        # Someone committed or edited while the gates ran: they tested a moving target.
+        # (Untracked files a gate writes, caches and reports, do not count.)
+        moved = f"worktree {checkout} changed while the gates ran (head {str(now)[:12]})"
+        return replace(result, passed=False, problem=f"{moved}; run `worker gate {task_id}` again")
+    return result
+
+
+def _tracked_changes(checkout: Path) -> bool:
+    out = run_git(["status", "--porcelain", "--untracked-files=no"], cwd=checkout).stdout
+    return bool(out.strip())
