@@ -30,9 +30,15 @@ Q, R, NI, S, IR = (
     TaskState.IN_REVIEW,
 )
 C, F = TaskState.CANCELLED, TaskState.FAILED
+CR, A, NH, M, MD = (
+    TaskState.CHANGES_REQUESTED,
+    TaskState.APPROVED,
+    TaskState.NEEDS_HUMAN,
+    TaskState.MERGING,
+    TaskState.MERGED,
+)
 
-# (from, to) pairs. Review and merge transitions (changes_requested, approved, needs_human,
-# merging, merged) belong to a later issue and are added here as rows, not as code.
+# (from, to) pairs.
 TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
     {
         (Q, R),
@@ -58,6 +64,35 @@ TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
         (S, C),
         (S, F),
         (IR, C),
+        # Review: gates and policy decide whether a reviewer or a human must approve.
+        (IR, A),
+        (IR, CR),
+        (IR, NH),
+        # An agent reporting `blocked` needs a human. It may still finish (`done`), but
+        # `working` is refused: it would take a WIP slot without admission.
+        (R, NH),
+        (NI, NH),
+        (S, NH),
+        (NH, IR),
+        (NH, A),
+        (NH, CR),
+        (NH, C),
+        # Changes requested: a new attempt in the same worktree, with the feedback.
+        (CR, R),
+        (CR, NH),
+        (CR, C),
+        # A commit after approval voids it; a conflict with a newer integration branch
+        # sends the task back.
+        (A, IR),
+        (A, CR),
+        (A, M),
+        (A, C),
+        # Merge: done, sent back (conflict, failing gates), or given up (approval void, the
+        # integration checkout was not clean).
+        (M, MD),
+        (M, CR),
+        (M, A),
+        (M, IR),
     }
 )
 

@@ -1,0 +1,218 @@
+"""`worker merge`: an approved task into its integration branch, as checkpointed steps.
+
+The merged commit is built with merge-tree and commit-tree (no checkout changes), its gates
+run in a temporary worktree, and the integration branch moves with a compare-and-swap
+`update-ref` (steps in `merge_steps`). Each step looks at the world before it acts, so
+running `worker merge ID` again after a crash resumes where it stopped, to the same commit.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+from ai_skills.worker import merge_steps
+from ai_skills.worker.config import WorkerConfig
+from ai_skills.worker.conflicts import SentBack, recheck_approved
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.errors import ConcurrentUpdateError, MergeBusyError, ReviewRefusedError
+from ai_skills.worker.gates import Progress, quiet
+from ai_skills.worker.merge_steps import (
+    REBASE_REFUSAL,
+    MergeRun,
+    MergeStopped,
+    refuse_dirty_checkout,
+    save_step,
+    step_finish,
+)
+from ai_skills.worker.review import integration_of
+from ai_skills.worker.reviews import get_review, void_if_stale
+from ai_skills.worker.states import TaskState
+from ai_skills.worker.store import transaction
+from ai_skills.worker.tasks import get_task, transition
+from ai_skills.worker.treeops import is_ancestor, rev
+
+STRATEGIES = ("merge", "squash", "rebase")
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What `worker merge` did."""
+
+    task_id: str
+    state: str
+    outcome: str  # merged | conflict | gates_failed | refused
+    strategy: str
+    integration: str
+    source_sha: str
+    target_sha: str | None
+    merged_sha: str | None
+    conflicts: list[str]
+    gates: dict[str, object]
+    sent_back: list[SentBack]
+    notes: list[str]
+
+    def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
+        return asdict(self)
+
+
+@contextmanager
+def merge_lock(ctx: RepoContext, task_id: str, *, wait: float) -> Iterator[None]:
+    """One merge at a time per repository; a second one waits `wait` seconds, then is refused."""
+    path = ctx.worker_dir / "merge.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                    raise MergeBusyError(task_id=task_id, holder=holder, waited=wait) from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, task_id.encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock; so does a crash
+
+
+def merge_busy(ctx: RepoContext) -> bool:
+    """True while some process holds the merge lock."""
+    try:
+        with merge_lock(ctx, "-", wait=0):
+            return False
+    except MergeBusyError:
+        return True
+
+
+def merge_task(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    config: WorkerConfig,
+    task_id: str,
+    *,
+    strategy: str | None = None,
+    wait: float = 0.0,
+    progress: Progress = quiet,
+) -> MergeResult:
+    """Merge an approved task, or resume its interrupted merge."""
+    with merge_lock(ctx, task_id, wait=wait):
+        run = _load_or_begin(ctx, conn, config, task_id, strategy)
+        run.progress = progress
+        try:
+            for name, step in merge_steps.STEPS:
+                if merge_steps.STEP_NAMES.index(name) <= merge_steps.STEP_NAMES.index(run.step):
+                    continue
+                step(ctx, conn, config, run)
+                save_step(conn, run, name)
+            step_finish(ctx, conn, config, run)
+        except MergeStopped:
+            pass
+        sent = recheck_approved(ctx, conn, config, after=f"merge of {task_id}")
+    return _result(conn, run, sent)
+
+
+def _result(conn: sqlite3.Connection, run: MergeRun, sent: list[SentBack]) -> MergeResult:
+    return MergeResult(
+        run.task_id,
+        get_task(conn, run.task_id).state.value,
+        run.outcome,
+        run.strategy,
+        run.integration,
+        run.source_sha,
+        run.target_sha,
+        run.merged_sha,
+        run.conflicts,
+        run.gates,
+        sent,
+        run.notes,
+    )
+
+
+def unfinished_merges(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Merge records that were started and never finished."""
+    return conn.execute("SELECT * FROM merges WHERE done_at IS NULL ORDER BY started_at").fetchall()
+
+
+def _load_or_begin(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    config: WorkerConfig,
+    task_id: str,
+    strategy: str | None,
+) -> MergeRun:
+    row = conn.execute(
+        "SELECT * FROM merges WHERE task_id = ? AND done_at IS NULL", (task_id,)
+    ).fetchone()
+    task = get_task(conn, task_id)
+    if row is not None and task.state == TaskState.MERGING:
+        run = MergeRun(
+            task_id,
+            row["strategy"],
+            row["integration"],
+            row["source_sha"],
+            row["started_at"],
+            row["target_sha"],
+            row["merged_sha"],
+            row["step"],
+        )
+        if strategy and strategy != run.strategy:
+            run.notes.append(f"resumed the interrupted {run.strategy} merge (not {strategy})")
+        run.notes.append(f"resumed after step {run.step}")
+        return run
+    return _begin(ctx, conn, config, task_id, strategy or config.merge_strategy)
+
+
+def _begin(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task_id: str, strategy: str
+) -> MergeRun:
+    if strategy not in STRATEGIES:
+        raise ReviewRefusedError(
+            task_id=task_id, detail=f"unknown strategy {strategy!r}; use {', '.join(STRATEGIES)}"
+        )
+    task = void_if_stale(ctx, conn, get_task(conn, task_id))
+    if task.state != TaskState.APPROVED:
+        raise ReviewRefusedError(
+            task_id=task_id,
+            detail=f"is {task.state.value}{f' ({task.reason})' if task.reason else ''}; only an "
+            f"approved task can be merged: `worker review {task_id} --approve`",
+        )
+    source = get_review(conn, task_id).approved_sha
+    assert source is not None  # void_if_stale proved the branch head equals it
+    integration = integration_of(config, task)
+    target = rev(ctx.repo_root, f"refs/heads/{integration}")
+    if target is None:
+        raise ReviewRefusedError(
+            task_id=task_id, detail=f"integration branch {integration!r} does not exist"
+        )
+    if strategy == "rebase" and not is_ancestor(ctx.repo_root, target, source):
+        raise ReviewRefusedError(task_id=task_id, detail=REBASE_REFUSAL.format(integration))
+    refuse_dirty_checkout(ctx, task_id, integration)
+    run = MergeRun(task_id, strategy, integration, source, time.time())
+    with transaction(conn):
+        fresh = get_task(conn, task_id)
+        if fresh.version != task.version:  # re-approved or voided while we looked
+            raise ConcurrentUpdateError(task_id=task_id)
+        transition(
+            conn, fresh, TaskState.MERGING, action="merge", reason=f"{strategy} into {integration}"
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO merges (task_id, strategy, integration, source_sha, step,"
+            " started_at) VALUES (?, ?, ?, ?, 'begin', ?)",
+            (task_id, strategy, integration, source, run.started_at),
+        )
+    return run
+
+
+# git 2.39 cannot replay one commit onto another with merge-tree (`--merge-base` arrived in
+# 2.40), and replaying in a checkout would touch one; so rebase only when it is a fast-forward.
