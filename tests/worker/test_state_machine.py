@@ -18,7 +18,16 @@ from ai_skills.worker.states import ACTIVE, TERMINAL, TRANSITIONS, TaskState, al
 from ai_skills.worker.store import connect
 from ai_skills.worker.tasks import NewTask, add_task, change_state, get_task, list_tasks
 
-IMPLEMENTED = {"queued", "running", "needs_input", "stalled", "in_review", "cancelled", "failed"}
+IMPLEMENTED = {
+    "queued",
+    "running",
+    "needs_input",
+    "stalled",
+    "in_review",
+    "cancelled",
+    "failed",
+    "needs_human",  # containment findings (issue 9)
+}
 MAX_RUNNING = 2
 
 

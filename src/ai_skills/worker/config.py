@@ -9,9 +9,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ai_skills.worker.errors import ConfigError
+from ai_skills.worker.profile_config import ProfileConfig, RateLimitConfig
 
 
 class WorkerConfig(BaseModel):
@@ -23,6 +24,19 @@ class WorkerConfig(BaseModel):
     runtime: str | None = Field(default=None, description="preset: claude, codex or opencode")
     runtime_command: str | list[str] | None = Field(
         default=None, description="generic agent command (shell-split when a string)"
+    )
+    # Runtime profiles, fallback and roles: see profile_config.py and docs/worker.md.
+    profile: str | None = Field(default=None, description="profile every task starts with")
+    fallback: list[str] = Field(default_factory=list, description="profiles tried next, in order")
+    profiles: dict[str, ProfileConfig] = Field(default_factory=dict)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    require_write_opt_in: bool = Field(
+        default=False, description="scripts must set WORKER_ALLOW_WRITES=1 to change state"
+    )
+    containment: str = Field(
+        default="needs_human",
+        pattern="^(needs_human|report|off)$",
+        description="what a change outside the task's worktree does to the task",
     )
     integration_branch: str | None = Field(
         default=None, description="default base branch; a branch merged into it may be deleted"
@@ -44,6 +58,15 @@ class WorkerConfig(BaseModel):
     prompt_template: str | None = Field(
         default=None, description="jinja2 prompt template, relative to the repo root"
     )
+
+
+    @model_validator(mode="after")
+    def _known_profiles(self) -> WorkerConfig:
+        for name in [self.profile, *self.fallback]:
+            if name is not None and name not in self.profiles:
+                known = ", ".join(self.profiles) or "none defined"
+                raise ValueError(f"unknown profile {name!r} (profiles: {known})")
+        return self
 
 
 def load_config(path: Path) -> WorkerConfig:

@@ -30,6 +30,13 @@ Q, R, NI, S, IR = (
     TaskState.IN_REVIEW,
 )
 C, F = TaskState.CANCELLED, TaskState.FAILED
+CR, A, NH, M, MD = (
+    TaskState.CHANGES_REQUESTED,
+    TaskState.APPROVED,
+    TaskState.NEEDS_HUMAN,
+    TaskState.MERGING,
+    TaskState.MERGED,
+)
 
 # (from, to) pairs. Review and merge transitions (changes_requested, approved, needs_human,
 # merging, merged) belong to a later issue and are added here as rows, not as code.
@@ -58,6 +65,12 @@ TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
         (S, C),
         (S, F),
         (IR, C),
+        # Containment: a change outside the task's worktree stops the task for a person.
+        (R, NH),
+        (NI, NH),
+        (S, NH),
+        (IR, NH),
+        (NH, C),
     }
 )
 
