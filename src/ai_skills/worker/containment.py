@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_skills.git import run_git
+from ai_skills.worker.profiles import record_outcome
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import Attempt, get_task, transition
@@ -292,6 +293,7 @@ def record_breaches(
             return
         summary = "; ".join(str(b) for b in breaches[:3])
         more = f" (+{len(breaches) - 3} more)" if len(breaches) > 3 else ""
+        record_outcome(conn, attempt.id, "containment", f"{summary}{more}")
         transition(
             conn,
             task,

@@ -71,6 +71,7 @@ class AttemptProfile:
     outcome: str | None
     detail: str
     started_at: float
+    ended_at: float | None
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
@@ -313,7 +314,8 @@ def _requeue_reason(
 def attempt_profiles(conn: sqlite3.Connection, task_id: str) -> list[AttemptProfile]:
     """Every attempt of a task with the profile it ran and how it ended, oldest first."""
     rows = conn.execute(
-        "SELECT a.id, a.number, a.exit_code, a.started_at, r.profile, r.outcome, r.detail"
+        "SELECT a.id, a.number, a.exit_code, a.started_at, a.ended_at,"
+        " r.profile, r.outcome, r.detail"
         " FROM attempts a LEFT JOIN attempt_runtime r ON r.attempt_id = a.id"
         " WHERE a.task_id = ? ORDER BY a.number",
         (task_id,),
@@ -327,6 +329,22 @@ def attempt_profiles(conn: sqlite3.Connection, task_id: str) -> list[AttemptProf
             outcome=r["outcome"],
             detail=r["detail"] or "",
             started_at=float(r["started_at"]),
+            ended_at=r["ended_at"],
         )
         for r in rows
     ]
+
+
+def check_profile_names(config: WorkerConfig, names: list[str]) -> None:
+    """Refuse a profile name `.worker.toml` does not define (UsageError naming the known ones)."""
+    from ai_skills.errors import UsageError
+
+    for name in names:
+        if name not in config.profiles:
+            known = ", ".join(config.profiles) or "none; define [profiles.NAME] in .worker.toml"
+            raise UsageError(f"unknown profile {name!r} (profiles: {known})")
+
+
+def split_names(text: str | None) -> list[str]:
+    """`A,B` (or `A B`) as a list of names."""
+    return [n for n in (text or "").replace(",", " ").split() if n]

@@ -44,6 +44,7 @@ def agent_env(attempt: Attempt) -> dict[str, str]:
         WORKER_ATTEMPT_ID=str(attempt.id),
         WORKER_PROMPT_FILE=attempt.prompt_file or "",
     )
+    env.pop("WORKER_ALLOW_WRITES", None)  # the supervisor's opt-in is not the agent's
     return env
 
 
