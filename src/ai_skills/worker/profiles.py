@@ -306,9 +306,10 @@ def _requeue_reason(
     head = f"rate limited on {ran} ({why})"
     if nxt is None:
         return f"{head}; retry at {when}"
-    if exhausted and count > 1:
-        return f"{head}; all {count} profiles are limited; retry on {nxt!r} at {when}"
-    return f"{head}; next: profile {nxt!r} at {when}"
+    if not exhausted:
+        return f"{head}; next: profile {nxt!r} at {when}"
+    tried = f"all {count} profiles are limited" if count > 1 else "no other profile to try"
+    return f"{head}; {tried}; retry on {nxt!r} at {when}"
 
 
 def attempt_profiles(conn: sqlite3.Connection, task_id: str) -> list[AttemptProfile]:

@@ -36,6 +36,10 @@ _TEXT_LINE = re.compile(
     r"|usage limit (reached|exceeded)|quota exceeded|insufficient_quota",
     re.IGNORECASE,
 )
+# Inside an error event, a bare status or the words are enough.
+_ERROR_TEXT = re.compile(
+    r"\b429\b|rate.?limit|usage.?limit|quota|too many requests", re.IGNORECASE
+)
 _PLAIN_LINES = 20
 _ALLOWED = frozenset({"allowed", "allowed_warning", "ok", "success"})
 
@@ -121,7 +125,7 @@ def _evidence(event: dict[str, Any]) -> str:
             return f"{key} {value!r}"
         if key in _STATUS_KEYS and value in (429, "429"):
             return f"{key} 429"
-        if key in _TEXT_KEYS and isinstance(value, str) and _TEXT_LINE.search(value):
+        if key in _TEXT_KEYS and isinstance(value, str) and _ERROR_TEXT.search(value):
             return f"{key}: {_short(value)}"
     return ""
 
