@@ -21,6 +21,9 @@
       pkgsFor = system: nixpkgs.legacyPackages.${system};
 
       aiLib = import ./modules/lib.nix;
+      workerPins = import ./pkgs/worker/pins.nix { };
+      # `worker` from the pinned tarball in this checkout's releases/ (no download).
+      workerFrom = pkgs: pkgs.callPackage ./pkgs/worker { releaseDir = ./releases; };
 
       app = package: program: {
         type = "app";
@@ -45,6 +48,8 @@
           inherit ai-skills;
           default = ai-skills;
         }
+        # Only where releases/worker.json has a tarball for the system.
+        // lib.optionalAttrs (workerPins.supports system) { worker = workerFrom (pkgsFor system); }
       );
 
       apps = forAllSystems (
@@ -60,7 +65,10 @@
         }
       );
 
-      overlays.default = final: _prev: { ai-skills = final.callPackage ./pkgs/ai-skills { }; };
+      overlays.default = final: _prev: {
+        ai-skills = final.callPackage ./pkgs/ai-skills { };
+        worker = workerFrom final;
+      };
 
       homeManagerModules = {
         ai-skills = ./modules/ai-skills.nix;
@@ -118,6 +126,8 @@
                 touch "$out"
               '';
         }
+        # Building it runs its install check (`worker --version`) on the pinned tarball.
+        // lib.optionalAttrs (workerPins.supports system) { worker = self.packages.${system}.worker; }
       );
 
       devShells = forAllSystems (

@@ -12,6 +12,7 @@
 let
   cfg = config.services.ai-skills;
   aiLib = import ./lib.nix;
+  workerPins = import ../pkgs/worker/pins.nix { };
 
   # Extra dirs first: a user's own `alpha` shadows the bundled `alpha`.
   catalogDirs = cfg.extraSkillDirs ++ [ ../skills ];
@@ -177,6 +178,26 @@ in
       '';
     };
 
+    workerPackage = lib.mkOption {
+      type = lib.types.nullOr lib.types.package;
+      default =
+        if workerPins.supports pkgs.stdenv.hostPlatform.system then
+          pkgs.callPackage ../pkgs/worker { releaseDir = ../releases; }
+        else
+          null;
+      defaultText = lib.literalExpression ''
+        the pinned release tarball from releases/ where releases/worker.json has one for
+        this system (x86_64-linux), else null
+      '';
+      example = lib.literalExpression "null";
+      description = ''
+        The `worker` command, from the release tarball pinned by SRI hash in
+        {file}`releases/worker.json`. It takes precedence over the `worker` that
+        {option}`services.ai-skills.package` also provides. `null` installs no separate
+        `worker` (the one from {option}`services.ai-skills.package` stays on PATH).
+      '';
+    };
+
     skills = lib.mkOption {
       type = lib.types.listOf lib.types.str;
       default = [ ];
@@ -281,7 +302,10 @@ in
           where = "the Codex skills folder";
         };
 
-        home.packages = [ cfg.package ];
+        home.packages = [
+          cfg.package
+        ]
+        ++ lib.optional (cfg.workerPackage != null) (lib.hiPrio cfg.workerPackage);
 
         home.file = linksIn ".claude/skills" resolved.skills.claude;
         xdg.configFile = linksIn "opencode/skills" resolved.skills.opencode;

@@ -107,7 +107,8 @@ def test_flake_show_lists_the_conventional_outputs(flake_nix: Any) -> None:
     for output in ("packages", "apps", "checks", "devShells", "formatter"):
         assert sorted(shown[output]) == SYSTEMS, output
     linux = "x86_64-linux"
-    assert sorted(shown["packages"][linux]) == ["ai-skills", "default"]
+    assert sorted(shown["packages"][linux]) == ["ai-skills", "default", "worker"]
+    assert sorted(shown["packages"]["aarch64-darwin"]) == ["ai-skills", "default"]
     assert shown["packages"][linux]["default"]["name"] == "ai-skills-0.1.0"
     assert sorted(shown["apps"][linux]) == ["ai-skills", "default", "use-skills", "worker"]
     assert {"package", "nix-tests", "python-vectors"} <= set(shown["checks"][linux])

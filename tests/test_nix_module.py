@@ -72,7 +72,7 @@ def test_one_directory_link_per_skill_per_agent(catalogs: dict[str, Path]) -> No
     }
     assert result["activation"] == {}
     assert "CODEX_HOME" not in result["sessionVariables"]
-    assert result["packages"] == ["ai-skills-from-callPackage"]
+    assert result["packages"] == ["ai-skills-from-callPackage", "worker-from-callPackage"]
     assert result["failedAssertions"] == []
 
 

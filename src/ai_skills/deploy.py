@@ -222,10 +222,15 @@ def deploy(
     managed_dirs: tuple[Path, ...] = (),
     held_dirs: tuple[Path, ...] = (),
     verified: dict[str, list[int]] | None = None,
+    record: Record | None = None,
 ) -> DeployResult:
-    """Make the links in `desired` exist, owned by the scope whose state is in `state_dir`."""
+    """Make the links in `desired` exist, owned by the scope whose state is in `state_dir`.
+
+    `record` is the scope's record if the caller has already read it (it is read again under
+    the lock before anything changes).
+    """
     record_path = state_dir / "links.json"
-    record = read_record(record_path)
+    record = record if record is not None else read_record(record_path)
     steps = plan_links(desired, record, managed_dirs=managed_dirs, held_dirs=held_dirs)
     record_stale = verified is not None and verified != record.verified
     if dry_run or not (needs_apply(steps) or record_stale):

@@ -58,6 +58,18 @@ def run_git(
     return proc
 
 
+def git_bytes(args: list[str], *, cwd: Path) -> bytes:
+    """Raw stdout of a successful git command (`git archive`, blobs)."""
+    import subprocess
+
+    argv = ["git", *args]
+    proc = subprocess.run(argv, cwd=cwd, env=git_env(), capture_output=True)
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace")
+        raise CommandError(argv=argv, returncode=proc.returncode, stderr=stderr)
+    return proc.stdout
+
+
 def git_out(args: list[str], *, cwd: Path) -> str:
     """Stdout of a successful git command, stripped."""
     return run_git(args, cwd=cwd).stdout.strip()

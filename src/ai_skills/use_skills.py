@@ -185,6 +185,7 @@ def sync_repo(
         managed_dirs=tuple(folders),
         held_dirs=tuple(held),
         verified=verified,
+        record=record,
     )
     report.steps, report.done = result.steps, result.done
     for step in result.refused:

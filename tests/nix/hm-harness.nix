@@ -9,13 +9,14 @@
 #   - `options.programs.<name>.skills` present only for the names in `hmProgramsWithSkills`,
 #     like a home-manager release that has those options;
 #   - pkgs with `linkFarm`, `writeText` and `callPackage` that return inert records with
-#     made-up store paths (nothing is built).
+#     made-up store paths (nothing is built), and `stdenv.hostPlatform.system` (`system`).
 # What it does not do: type checking, option docs, home.file's own collision check, running
 # activation. tests/nix/hm-check/flake.nix covers those with the real home-manager.
 {
   config ? { },
   homeDirectory ? "/home/ada",
   hmProgramsWithSkills ? [ ],
+  system ? "x86_64-linux",
   # Where the module comes from: this checkout, or a flake's homeManagerModules.default.
   module ? ../../modules/ai-skills.nix,
 }:
@@ -33,7 +34,8 @@ let
       name: entries:
       fakeDrv "${name}-${builtins.concatStringsSep "+" (map (e: e.name) entries)}" { };
     writeText = name: text: fakeDrv name { inherit text; };
-    callPackage = fn: _args: fakeDrv "ai-skills-from-callPackage" { source = toString fn; };
+    callPackage = fn: _args: fakeDrv "${baseNameOf (toString fn)}-from-callPackage" { source = toString fn; };
+    stdenv.hostPlatform = { inherit system; };
   };
 
   options = {

@@ -83,6 +83,8 @@ rec {
   concatStrings = concatStringsSep "";
   optionalString = cond: s: if cond then s else "";
   optionals = cond: list: if cond then list else [ ];
+  optional = cond: x: if cond then [ x ] else [ ];
+  hiPrio = drv: drv // { meta = (drv.meta or { }) // { priority = -10; }; };
   escapeShellArg =
     arg: "'" + concatStringsSep "'\\''" (filter builtins.isString (builtins.split "'" arg)) + "'";
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ai_skills import __version__
+from ai_skills.cli.release import app as release_app
 from ai_skills.cli.render import emit_json, note, run_guarded, say
 
 if TYPE_CHECKING:
@@ -210,6 +211,9 @@ def direnv_install(
         note(f"ai-skills: {path} is up to date")
     note("Next: add `use skills` to a project's .envrc, list skill names in .skills, "
          "then `direnv allow`.")
+
+
+app.add_typer(release_app, name="release")
 
 
 @app.command()

@@ -34,6 +34,12 @@
           spdxId = "MIT";
         };
         platforms.unix = systems;
+        optionalAttrs = cond: set: if cond then set else { };
+        makeBinPath = paths: builtins.concatStringsSep ":" (map (p: "${p}/bin") paths);
+        sourceTypes = {
+          fromSource = "fromSource";
+          binaryNativeCode = "binaryNativeCode";
+        };
       };
 
       fake = system: name: extra: {
@@ -67,6 +73,18 @@
                   args: fake system "${args.pname}-${args.version}" { inherit (args) meta; };
               };
             python3.withPackages = f: fake system "python3-env" { };
+            # What pkgs/worker uses; mkDerivation keeps `src` so a test can see it.
+            stdenv = {
+              hostPlatform = { inherit system; };
+              cc.cc.lib = fake system "gcc-lib" { };
+              mkDerivation =
+                args: fake system "${args.pname}-${args.version}" { inherit (args) meta src; };
+            };
+            fetchurl = args: fake system "fetchurl" { inherit (args) url hash; };
+            python311 = fake system "python3-3.11" {
+              pythonVersion = "3.11";
+              interpreter = "${builtins.storeDir}/00000000000000000000000000000000-python3-3.11/bin/python3.11";
+            };
             runCommand = name: env: script: fake system name { };
             mkShell = args: fake system "nix-shell" { };
           }
@@ -76,6 +94,9 @@
             "direnv"
             "nixfmt"
             "ruff"
+            "makeWrapper"
+            "autoPatchelfHook"
+            "coreutils"
           ] (name: fake system name { });
         in
         pkgs;
