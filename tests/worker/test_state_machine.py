@@ -18,16 +18,7 @@ from ai_skills.worker.states import ACTIVE, TERMINAL, TRANSITIONS, TaskState, al
 from ai_skills.worker.store import connect
 from ai_skills.worker.tasks import NewTask, add_task, change_state, get_task, list_tasks
 
-IMPLEMENTED = {
-    "queued",
-    "running",
-    "needs_input",
-    "stalled",
-    "in_review",
-    "cancelled",
-    "failed",
-    "needs_human",  # containment findings (issue 9)
-}
+IMPLEMENTED = {s.value for s in TaskState}
 MAX_RUNNING = 2
 
 
@@ -49,10 +40,13 @@ def test_state_names_are_exactly_the_documented_ones() -> None:
     assert isinstance(TaskState.IN_REVIEW, str) and TaskState.IN_REVIEW == "in_review"
 
 
-def test_this_issue_only_wires_its_seven_states() -> None:
-    assert {s.value for pair in TRANSITIONS for s in pair} <= IMPLEMENTED
-    for terminal in TERMINAL:
-        assert allowed_targets(terminal) == []
+def test_every_state_is_wired_and_only_terminal_states_are_dead_ends() -> None:
+    assert {s.value for pair in TRANSITIONS for s in pair} == IMPLEMENTED
+    for state in TaskState:
+        assert (allowed_targets(state) == []) == (state in TERMINAL)
+    # merged is reached only through merging, and merging only from approved.
+    assert [a for a, b in TRANSITIONS if b == TaskState.MERGED] == [TaskState.MERGING]
+    assert [a for a, b in TRANSITIONS if b == TaskState.MERGING] == [TaskState.APPROVED]
 
 
 def test_illegal_transition_names_the_current_state(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ai_skills.cli.render import emit_json, fail, note, say
+from ai_skills.cli.worker_review import register_review_commands
 from ai_skills.errors import AiSkillsError, UsageError
 from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_FINDINGS, EXIT_WAITING
 
@@ -244,10 +245,14 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """Show tasks: state, branch, worktree, attempt, pid, heartbeat age, commits, files."""
+    from ai_skills.worker.reviews import void_stale_approvals
     from ai_skills.worker.status import task_statuses
 
     ctx = _repo()
-    rows = task_statuses(ctx, _conn(ctx), task_id, with_git=not no_git)
+    conn = _conn(ctx)
+    if not no_git:
+        void_stale_approvals(ctx, conn)  # a commit after approval shows as in_review at once
+    rows = task_statuses(ctx, conn, task_id, with_git=not no_git)
     if as_json:
         emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
         return
@@ -481,6 +486,9 @@ def daemon_stop(as_json: JsonOpt = False) -> None:
     from ai_skills.worker.daemon import stop_daemon
 
     _daemon_out(stop_daemon(_repo()), as_json=as_json)
+
+
+register_review_commands(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,11 +8,61 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.profile_config import ProfileConfig, RateLimitConfig
+
+# `**/` also matches at the top level (see policy.path_matches).
+DEFAULT_SENSITIVE = (
+    "**/auth/**",
+    "**/security/**",
+    "**/migrations/**",
+    ".github/**",
+    ".gitlab-ci.yml",
+    ".ci/**",
+)
+
+
+class GatesConfig(BaseModel):
+    """`[gates]`: name = command (a string runs through `sh -c`, a list is an argv)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_seconds: float = Field(
+        default=900.0, gt=0, description="a gate running longer is stopped and fails"
+    )
+    commands: dict[str, str | list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_commands(cls, raw: Any) -> Any:
+        # Gate names sit directly in the table (`test = "pytest"`); the one number is ours.
+        if not isinstance(raw, dict) or "commands" in raw:
+            return raw
+        rest = {k: v for k, v in raw.items() if k != "timeout_seconds"}
+        out: dict[str, Any] = {"commands": rest}
+        if "timeout_seconds" in raw:
+            out["timeout_seconds"] = raw["timeout_seconds"]
+        return out
+
+
+class PolicyConfig(BaseModel):
+    """`[policy]`: when a task needs a human to approve it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sensitive_paths: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SENSITIVE),
+        description="changed paths matching one of these globs need a human",
+    )
+    max_diff_lines: int = Field(default=1000, ge=1, description="more changed lines need a human")
+    max_diff_files: int = Field(default=50, ge=1, description="more changed files need a human")
+    max_change_requests: int = Field(
+        default=2, ge=0, description="more change requests than this need a human"
+    )
 
 
 class WorkerConfig(BaseModel):
@@ -58,6 +108,11 @@ class WorkerConfig(BaseModel):
     prompt_template: str | None = Field(
         default=None, description="jinja2 prompt template, relative to the repo root"
     )
+    merge_strategy: str = Field(
+        default="merge", pattern="^(merge|squash|rebase)$", description="default merge strategy"
+    )
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ EXIT_CONFLICT = 4
 EXIT_WAITING = 5
 EXIT_ENVIRONMENT = 6
 EXIT_FINDINGS = 7
+EXIT_GATES = 8
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
@@ -21,7 +22,9 @@ EXIT_CODES: dict[int, str] = {
     EXIT_CONFLICT: "refused: illegal transition, duplicate id, lost race, stale attempt",
     EXIT_WAITING: "start deferred: the task waits for a WIP slot or an overlapping scope",
     EXIT_ENVIRONMENT: "runtime command not found, or .worker.toml invalid",
-    EXIT_FINDINGS: "reconcile found problems that are not (or cannot safely be) fixed",
+    EXIT_FINDINGS: "reconcile found problems that are not (or cannot safely be) fixed; "
+    "conflicts: some tasks would conflict",
+    EXIT_GATES: "a gate failed or timed out; merge sent the task back (conflict or failing gates)",
 }
 
 
@@ -141,3 +144,26 @@ class WorktreeError(WorkerError):
 
     def __init__(self, *, task_id: str, path: str, detail: str) -> None:
         super().__init__(f"task {task_id!r}: worktree {path}: {detail}")
+
+
+class ReviewRefusedError(WorkerError):
+    """A gate run, approval, change request or merge that may not happen now."""
+
+    exit_code = EXIT_CONFLICT
+
+    def __init__(self, *, task_id: str, detail: str) -> None:
+        super().__init__(f"task {task_id!r}: {detail}")
+        self.task_id = task_id
+
+
+class MergeBusyError(WorkerError):
+    """Another merge holds the repository's merge lock."""
+
+    exit_code = EXIT_CONFLICT
+
+    def __init__(self, *, task_id: str, holder: str, waited: float) -> None:
+        super().__init__(
+            f"task {task_id!r}: another merge ({holder or 'unknown task'}) is running"
+            f"{f' (waited {waited:.0f}s)' if waited else ''}; run `worker merge {task_id}` "
+            "again when it has finished, or pass --wait SECONDS"
+        )

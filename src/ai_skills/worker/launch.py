@@ -18,6 +18,7 @@ from ai_skills.worker.errors import BaseBranchError, IllegalTransitionError, Wor
 from ai_skills.worker.procs import is_alive, start_token
 from ai_skills.worker.profiles import choose
 from ai_skills.worker.prompt import render_prompt, write_atomic
+from ai_skills.worker.reviews import get_review
 from ai_skills.worker.runtimes import build_command, check_available
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
@@ -133,7 +134,7 @@ def launch_attempt(
     task = get_task(conn, attempt.task_id)
     try:
         attempt = _prepare_worktree(ctx, conn, task, attempt)
-        _write_prompt(ctx, config, task, attempt)
+        _write_prompt(ctx, conn, config, task, attempt)
         pid = _ensure_supervisor(ctx, conn, config, attempt)
     except AiSkillsError as exc:
         _abandon_launch(conn, task.id, attempt_id, str(exc))
@@ -171,7 +172,13 @@ def _prepare_worktree(
     return refreshed
 
 
-def _write_prompt(ctx: RepoContext, config: WorkerConfig, task: Task, attempt: Attempt) -> None:
+def _write_prompt(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    config: WorkerConfig,
+    task: Task,
+    attempt: Attempt,
+) -> None:
     template = ctx.repo_root / config.prompt_template if config.prompt_template else None
     text = render_prompt(
         {
@@ -179,6 +186,8 @@ def _write_prompt(ctx: RepoContext, config: WorkerConfig, task: Task, attempt: A
             "attempt_id": attempt.id,
             "worktree": attempt.worktree,
             "base_sha": attempt.base_sha,
+            # The reviewer's last change request, until an approval clears it.
+            "feedback": get_review(conn, task.id).feedback,
         },
         template_path=template,
     )

@@ -18,6 +18,7 @@ from ai_skills.worker.cancel import CancelOptions, cancel_task
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.launch import launch_attempt, worktree_path
+from ai_skills.worker.merge import merge_busy, merge_task, unfinished_merges
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.states import ACTIVE, TERMINAL, TaskState
 from ai_skills.worker.store import append_event, transaction
@@ -69,6 +70,7 @@ def reconcile(
     findings += _step_findings(conn, config, now=now)
     findings += _stale_signals(conn)
     findings += _orphan_worktrees(ctx, conn, config)
+    findings += _merge_findings(ctx, conn, config, now=now)
     if fix:
         findings = [_apply(ctx, conn, config, f) for f in findings]
     return findings
@@ -170,6 +172,25 @@ def _step_findings(conn: sqlite3.Connection, config: WorkerConfig, *, now: float
     return found
 
 
+def _merge_findings(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, *, now: float
+) -> list[Finding]:
+    # A merge that holds the lock is running right now; only an orphaned record is a finding.
+    rows = unfinished_merges(conn)
+    if not rows or merge_busy(ctx):
+        return []
+    return [
+        Finding(
+            "unfinished_merge",
+            row["task_id"],
+            f"merge of {row['task_id']!r} into {row['integration']} ({row['strategy']}) "
+            f"stopped after step {row['step']!r} {now - row['started_at']:.0f}s after it began",
+            "resume the merge (`worker merge ID` does the same)",
+        )
+        for row in rows
+    ]
+
+
 def _stale_signals(conn: sqlite3.Connection) -> list[Finding]:
     since = load_cursor(conn, STALE_CURSOR)
     found = []
@@ -250,6 +271,9 @@ def _repair(ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f:
         _resume_step(ctx, conn, config, f)
     elif f.kind == "stale_signal":
         save_cursor(conn, STALE_CURSOR, f.seq or 0)
+    elif f.kind == "unfinished_merge":
+        assert f.task_id is not None
+        merge_task(ctx, conn, config, f.task_id)
 
 
 def _stall_if_dead(conn: sqlite3.Connection, task_id: str, reason: str) -> None:

@@ -14,8 +14,8 @@ from ai_skills.worker.tasks import get_task, transition, update_attempt
 STATUS_TARGETS: dict[str, TaskState] = {
     "working": TaskState.RUNNING,
     "needs-input": TaskState.NEEDS_INPUT,
-    # Until the review issue adds `needs_human`, a blocked agent waits for input.
-    "blocked": TaskState.NEEDS_INPUT,
+    # A blocked agent cannot go on by itself: a human decides (policy rule in the design).
+    "blocked": TaskState.NEEDS_HUMAN,
     "done": TaskState.IN_REVIEW,
 }
 

@@ -42,10 +42,16 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Rule:
-    """A command's role; `decide_with` are flags that turn a read into a decision."""
+    """A command's role, and the flags that change it.
+
+    `decide_with`: flags that turn a read into a decision (`reconcile --fix`).
+    `read_with_only`: a deciding command that only reads when it has no flag but these
+    (`review ID` shows the review; any other flag, known or future, decides).
+    """
 
     role: Role
     decide_with: tuple[str, ...] = ()
+    read_with_only: tuple[str, ...] | None = None
 
 
 R, D = Role.READ, Role.DECIDE
@@ -70,7 +76,7 @@ COMMAND_RULES: Mapping[str, Rule] = {
     "daemon stop": Rule(D),
     "daemon": Rule(D),
     "gate": Rule(D),
-    "review": Rule(D),
+    "review": Rule(D, read_with_only=("--json",)),
     "approve": Rule(D),
     "merge": Rule(D),
 }
@@ -131,6 +137,10 @@ def role_of(command: str, rest: Sequence[str]) -> Role:
         return Role.DECIDE
     if any(_has_flag(rest, flag) for flag in rule.decide_with):
         return Role.DECIDE
+    if rule.read_with_only is not None:
+        flags = [a.split("=", 1)[0] for a in rest if a.startswith("-")]
+        if all(flag in rule.read_with_only for flag in flags):
+            return Role.READ
     return rule.role
 
 

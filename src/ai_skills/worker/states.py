@@ -38,8 +38,7 @@ CR, A, NH, M, MD = (
     TaskState.MERGED,
 )
 
-# (from, to) pairs. Review and merge transitions (changes_requested, approved, needs_human,
-# merging, merged) belong to a later issue and are added here as rows, not as code.
+# (from, to) pairs.
 TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
     {
         (Q, R),
@@ -65,12 +64,36 @@ TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
         (S, C),
         (S, F),
         (IR, C),
-        # Containment: a change outside the task's worktree stops the task for a person.
+        # Review: gates and policy decide whether a reviewer or a human must approve.
+        (IR, A),
+        (IR, CR),
+        (IR, NH),
+        # An agent reporting `blocked`, or a change outside its worktree (containment), needs
+        # a human; an agent may also speak up again itself.
         (R, NH),
         (NI, NH),
         (S, NH),
-        (IR, NH),
+        (NH, R),
+        (NH, IR),
+        (NH, A),
+        (NH, CR),
         (NH, C),
+        # Changes requested: a new attempt in the same worktree, with the feedback.
+        (CR, R),
+        (CR, NH),
+        (CR, C),
+        # A commit after approval voids it; a conflict with a newer integration branch
+        # sends the task back.
+        (A, IR),
+        (A, CR),
+        (A, M),
+        (A, C),
+        # Merge: done, sent back (conflict, failing gates), or given up (approval void, the
+        # integration checkout was not clean).
+        (M, MD),
+        (M, CR),
+        (M, A),
+        (M, IR),
     }
 )
 

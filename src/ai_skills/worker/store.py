@@ -94,6 +94,46 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     (
+        "0002_gates_reviews_merges",
+        """
+        CREATE TABLE gate_results (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            task_id TEXT NOT NULL REFERENCES tasks(id),
+            sha TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            gate TEXT NOT NULL,
+            command TEXT NOT NULL,
+            exit_code INTEGER,
+            timed_out INTEGER NOT NULL DEFAULT 0,
+            duration REAL NOT NULL,
+            log_file TEXT NOT NULL,
+            started_at REAL NOT NULL
+        );
+        CREATE INDEX gate_results_task ON gate_results(task_id, sha);
+        CREATE TABLE reviews (
+            task_id TEXT PRIMARY KEY REFERENCES tasks(id),
+            approved_sha TEXT,
+            approved_by TEXT,
+            approved_at REAL,
+            gates_waived TEXT NOT NULL DEFAULT '',
+            feedback TEXT NOT NULL DEFAULT '',
+            change_requests INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE merges (
+            task_id TEXT PRIMARY KEY REFERENCES tasks(id),
+            strategy TEXT NOT NULL,
+            integration TEXT NOT NULL,
+            source_sha TEXT NOT NULL,
+            target_sha TEXT,
+            merged_sha TEXT,
+            step TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            done_at REAL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    ),
+    (
         "0003_profiles_containment",
         """
         CREATE TABLE task_profiles (

@@ -10,6 +10,7 @@
   silent       edit and commit, exit 0 without reporting
   needs-input  report needs-input and exit 0
   wait-file    sleep until the file named by --release exists, then act like `done`
+  blocked      edit and commit, report blocked and exit 0
   rate-limit   print a stream-json error result for an HTTP 429 and exit 1 (no commit)
   rogue        try `worker review --approve`, `merge`, `cancel`, `add`, `start` on its own
                task (also with the WORKER_* variables removed, from the main checkout),
@@ -18,6 +19,7 @@
   store-write  change the state of task --victim directly in worker.db, then act like `done`
 
 Every run prints WORKER_PROFILE, WORKER_MODEL, PROVIDER, TOKEN and its arguments.
+`--write PATH` (repeatable) writes the task's line to PATH instead of `work-<ID>.txt`.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ def main() -> int:
     parser.add_argument("--release", default="")
     parser.add_argument("--model", default="")
     parser.add_argument("--victim", default="")
+    parser.add_argument("--write", action="append", default=[])
     args = parser.parse_args()
     prompt = sys.stdin.read()
     task = os.environ["WORKER_TASK_ID"]
@@ -155,7 +158,9 @@ def main() -> int:
         edit(f"wip-{task}.txt", "half-done work\n")
         print("left uncommitted work", flush=True)
         sleep_forever()
-    edit(f"work-{task}.txt", f"work of {task}, attempt {os.environ['WORKER_ATTEMPT_ID']}\n")
+    for name in args.write or [f"work-{task}.txt"]:
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        edit(name, f"work of {task}, attempt {os.environ['WORKER_ATTEMPT_ID']}\n")
     git("add", "-A")
     git("commit", "-q", "-m", f"agent work for {task}")
     print("committed", flush=True)
@@ -164,6 +169,9 @@ def main() -> int:
     if args.mode == "crash":
         return 3
     if args.mode == "silent":
+        return 0
+    if args.mode == "blocked":
+        report("blocked", "no access to the API key")
         return 0
     if args.mode == "needs-input":
         report("needs-input", "which database should I use?")

@@ -1,0 +1,208 @@
+"""`worker gate | review | merge | conflicts | stats`, registered on the `worker` app.
+
+Wiring only, like `ai_skills.cli.worker`: parse, call one core function, render, exit code.
+This module does not import `ai_skills.cli.worker`, so `python -m ai_skills.cli.worker`
+(whose app is `__main__.app`) gets these commands too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ai_skills.cli.render import emit_json, note, say
+from ai_skills.errors import UsageError
+from ai_skills.worker.errors import EXIT_CONFLICT, EXIT_FINDINGS, EXIT_GATES
+
+if TYPE_CHECKING:
+    from ai_skills.worker.config import WorkerConfig
+    from ai_skills.worker.context import RepoContext
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id.")]
+
+
+def register_review_commands(app: typer.Typer) -> None:
+    """Add gate, review, merge, conflicts and stats to the `worker` app."""
+    for command in (gate, review, merge, conflicts, stats):
+        app.command()(command)
+
+
+def _repo() -> RepoContext:
+    from ai_skills.worker.context import find_repo
+
+    return find_repo(Path.cwd())
+
+
+def _conn(ctx: RepoContext) -> sqlite3.Connection:
+    from ai_skills.worker.store import connect
+
+    return connect(ctx.db_path)
+
+
+def _config(ctx: RepoContext) -> WorkerConfig:
+    from ai_skills.worker.config import load_config
+
+    return load_config(ctx.config_path)
+
+
+def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
+    """Run the [gates] commands in the task's worktree at its head commit; exit 8 on failure."""
+    from ai_skills.worker.gates import gate_task
+    from ai_skills.worker.review import check_task
+
+    ctx = _repo()
+    conn = _conn(ctx)
+    config = _config(ctx)
+    result = gate_task(ctx, conn, config.gates, task_id)
+    task = check_task(ctx, conn, config, task_id)
+    if as_json:
+        emit_json({**result.as_dict(), "task_id": task_id, "state": task.state.value})
+    else:
+        from ai_skills.worker.review_text import gate_lines
+
+        for line in gate_lines(task_id, result.as_dict()):
+            say(line)
+        if task.state.value == "needs_human":
+            say(f"{task_id}: needs_human: {task.reason}")
+    if not result.passed:
+        raise typer.Exit(EXIT_GATES)
+
+
+def review(
+    task_id: TaskArg,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Approve the branch head (gates must have passed).")
+    ] = False,
+    request_changes: Annotated[
+        bool,
+        typer.Option(
+            "--request-changes", help="Send the task back with --reason; restarts the agent."
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Feedback for the agent, or why gates are waived."),
+    ] = None,
+    human: Annotated[
+        bool, typer.Option("--human", help="A human decides (needed for needs_human tasks).")
+    ] = False,
+    no_gates: Annotated[
+        bool, typer.Option("--no-gates", help="Approve without passing gates (needs --reason).")
+    ] = False,
+    no_restart: Annotated[
+        bool, typer.Option("--no-restart", help="Only record the change request.")
+    ] = False,
+    sha: Annotated[
+        str | None,
+        typer.Option("--sha", help="Approve only if the branch head is this commit."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the diff stat, commits, gate results and findings; approve or request changes."""
+    from ai_skills.worker import review as core
+
+    if approve and request_changes:
+        raise UsageError("give --approve or --request-changes, not both")
+    if no_gates and not approve:
+        raise UsageError("--no-gates only goes with --approve")
+    if no_gates and not reason:
+        raise UsageError("--no-gates needs --reason TEXT (it is recorded)")
+    if request_changes and not reason:
+        raise UsageError("say what to change: --request-changes --reason TEXT")
+    ctx = _repo()
+    conn = _conn(ctx)
+    config = _config(ctx)
+    if request_changes:
+        assert reason is not None
+        result = core.request_changes(
+            ctx, conn, config, task_id, reason=reason, restart=not no_restart, human=human
+        )
+        if as_json:
+            emit_json(result.as_dict())
+            return
+        say(f"{task_id}: {result.state} (change request {result.change_requests})")
+        if result.restarted:
+            say(f"  agent restarted (attempt {result.attempt_id}) with the feedback")
+        for line in result.notes:
+            note(f"worker: {line}")
+        return
+    if approve:
+        view = core.approve(
+            ctx, conn, config, task_id, human=human,
+            no_gates_reason=reason if no_gates else None, sha=sha,
+        )  # fmt: skip
+    else:
+        view = core.show_review(ctx, conn, config, task_id)
+    if as_json:
+        emit_json(view.as_dict())
+        return
+    from ai_skills.worker.review_text import review_lines
+
+    for line in review_lines(view):
+        say(line)
+
+
+def merge(
+    task_id: TaskArg,
+    strategy: Annotated[
+        str | None,
+        typer.Option("--strategy", help="merge (default), squash, or rebase (fast-forward only)."),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", help="Seconds to wait for another merge to finish (default 0)."),
+    ] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge an approved task into its integration branch, or resume an interrupted merge."""
+    from ai_skills.worker.merge import merge_task
+
+    ctx = _repo()
+    result = merge_task(ctx, _conn(ctx), _config(ctx), task_id, strategy=strategy, wait=wait)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        from ai_skills.worker.review_text import merge_lines
+
+        for line in merge_lines(result):
+            say(line)
+    if result.outcome == "refused":
+        raise typer.Exit(EXIT_CONFLICT)
+    if result.outcome != "merged":
+        raise typer.Exit(EXIT_GATES)
+
+
+def conflicts(as_json: JsonOpt = False) -> None:
+    """Pairs of active tasks whose scopes or changed files overlap; exit 7 if any would conflict."""
+    from ai_skills.worker.conflicts import find_conflicts
+
+    ctx = _repo()
+    pairs = find_conflicts(ctx, _conn(ctx), _config(ctx))
+    if as_json:
+        emit_json([p.as_dict() for p in pairs])
+    else:
+        from ai_skills.worker.review_text import conflict_lines
+
+        for line in conflict_lines(pairs):
+            say(line)
+    if any(p.would_conflict for p in pairs):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def stats(as_json: JsonOpt = False) -> None:
+    """Queue wait, run time, review time, change requests and gate failures, from the events."""
+    from ai_skills.worker.stats import compute_stats
+
+    ctx = _repo()
+    result = compute_stats(_conn(ctx))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    from ai_skills.worker.review_text import stats_lines
+
+    for line in stats_lines(result):
+        say(line)

@@ -1,0 +1,374 @@
+"""`worker review`: what changed, gate results and policy; approve or request changes.
+
+An approval is bound to the branch head it was given for; a later commit voids it (checked
+by `tick`, `status`, `review` and `merge`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, field
+
+from ai_skills.errors import AiSkillsError
+from ai_skills.worker.config import WorkerConfig
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.errors import ConcurrentUpdateError, ReviewRefusedError
+from ai_skills.worker.gates import latest_results, verdict
+from ai_skills.worker.policy import policy_reasons
+from ai_skills.worker.reviews import (
+    Review,
+    get_review,
+    record_approval,
+    record_change_request,
+    void_if_stale,
+)
+from ai_skills.worker.states import TaskState
+from ai_skills.worker.store import transaction
+from ai_skills.worker.tasks import Task, get_attempt, get_task, list_tasks, transition
+from ai_skills.worker.treeops import (
+    changed_files,
+    changed_lines,
+    commit_lines,
+    diff_stat,
+    merge_base,
+    rev,
+    trial_merge,
+)
+from ai_skills.worker.worktrees import branch_sha
+
+REVIEWABLE = frozenset({TaskState.IN_REVIEW, TaskState.NEEDS_HUMAN})
+
+
+def integration_of(config: WorkerConfig, task: Task) -> str:
+    """The branch a task merges into: `integration_branch` from config, else its base."""
+    return config.integration_branch or task.base
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a task branch changes relative to where it meets the integration branch."""
+
+    head: str
+    base: str
+    files: list[str]
+    lines: int
+
+
+def task_change(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task: Task
+) -> Change | None:
+    """The task's change, or None when its branch does not exist."""
+    head = branch_sha(ctx.repo_root, task.branch)
+    if head is None:
+        return None
+    target = rev(ctx.repo_root, f"refs/heads/{integration_of(config, task)}")
+    base = merge_base(ctx.repo_root, target, head) if target else None
+    if base is None:
+        attempt = get_attempt(conn, task.current_attempt)
+        base = attempt.base_sha if attempt and attempt.base_sha else head
+    files = changed_files(ctx.repo_root, base, head)
+    return Change(head, base, files, changed_lines(ctx.repo_root, base, head))
+
+
+def apply_policy(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task: Task
+) -> Task:
+    """Move a task in review to needs_human when a `[policy]` rule says a human decides."""
+    if task.state != TaskState.IN_REVIEW:
+        return task
+    reasons = _policy_for(ctx, conn, config, task)
+    if not reasons:
+        return task
+    with transaction(conn):
+        fresh = get_task(conn, task.id)
+        if fresh.state != TaskState.IN_REVIEW or fresh.version != task.version:
+            return fresh
+        return transition(
+            conn,
+            fresh,
+            TaskState.NEEDS_HUMAN,
+            action="policy",
+            reason="needs a human: " + "; ".join(reasons),
+            data={"rules": reasons},
+        )
+
+
+def _policy_for(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task: Task
+) -> list[str]:
+    change = task_change(ctx, conn, config, task)
+    if change is None:
+        return []
+    return policy_reasons(
+        config.policy,
+        files=change.files,
+        lines=change.lines,
+        change_requests=get_review(conn, task.id).change_requests,
+    )
+
+
+def check_task(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task_id: str
+) -> Task:
+    """Void a stale approval and apply the policy rules; the task as it is afterwards."""
+    task = void_if_stale(ctx, conn, get_task(conn, task_id))
+    return apply_policy(ctx, conn, config, task)
+
+
+def review_pass(ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig) -> list[Task]:
+    """`check_task` for every task in review or approved; the tasks whose state changed."""
+    changed = []
+    for task in list_tasks(conn, states={TaskState.IN_REVIEW, TaskState.APPROVED}):
+        after = check_task(ctx, conn, config, task.id)
+        if after.state != task.state:
+            changed.append(after)
+    return changed
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    """Everything `worker review ID` shows."""
+
+    task_id: str
+    title: str
+    state: str
+    reason: str
+    branch: str
+    integration: str
+    head_sha: str | None
+    base_sha: str | None
+    diff_stat: str
+    commits: list[str]
+    files: list[str]
+    lines: int
+    gates: dict[str, object]
+    policy: list[str]
+    conflicts: list[str]
+    review: Review
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
+        return asdict(self)
+
+
+def show_review(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    config: WorkerConfig,
+    task_id: str,
+    *,
+    notes: list[str] | None = None,
+) -> ReviewView:
+    """The diff stat, commits, gate results on the head, policy and conflicts of a task."""
+    task = check_task(ctx, conn, config, task_id)
+    change = task_change(ctx, conn, config, task)
+    integration = integration_of(config, task)
+    if change is None:
+        gates = verdict(config.gates, [], sha="0" * 40).as_dict()
+        return ReviewView(
+            task.id,
+            task.title,
+            task.state.value,
+            task.reason,
+            task.branch,
+            integration,
+            None,
+            None,
+            "",
+            [],
+            [],
+            0,
+            gates,
+            [],
+            [],
+            get_review(conn, task.id),
+            [*(notes or []), f"branch {task.branch} does not exist"],
+        )
+    results = latest_results(conn, task.id, change.head)
+    target = rev(ctx.repo_root, f"refs/heads/{integration}")
+    conflicts = trial_merge(ctx.repo_root, target, change.head).conflicts if target else []
+    review = get_review(conn, task.id)
+    return ReviewView(
+        task_id=task.id,
+        title=task.title,
+        state=task.state.value,
+        reason=task.reason,
+        branch=task.branch,
+        integration=integration,
+        head_sha=change.head,
+        base_sha=change.base,
+        diff_stat=diff_stat(ctx.repo_root, change.base, change.head),
+        commits=commit_lines(ctx.repo_root, change.base, change.head),
+        files=change.files,
+        lines=change.lines,
+        gates=verdict(config.gates, results, sha=change.head).as_dict(),
+        policy=_policy_for(ctx, conn, config, task),
+        conflicts=conflicts,
+        review=review,
+        notes=list(notes or []),
+    )
+
+
+def approve(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    config: WorkerConfig,
+    task_id: str,
+    *,
+    human: bool,
+    no_gates_reason: str | None = None,
+    sha: str | None = None,
+) -> ReviewView:
+    """Record `approved` bound to the branch head; refused when gates or policy say no."""
+    task = check_task(ctx, conn, config, task_id)
+    if task.state == TaskState.NEEDS_HUMAN and not human:
+        raise ReviewRefusedError(
+            task_id=task_id,
+            detail=f"{task.reason or 'needs a human'}; a human approves with "
+            f"`worker review {task_id} --approve --human`",
+        )
+    if task.state not in REVIEWABLE:
+        raise ReviewRefusedError(
+            task_id=task_id, detail=f"is {task.state.value}; only a task in review can be approved"
+        )
+    head = branch_sha(ctx.repo_root, task.branch)
+    if head is None:
+        raise ReviewRefusedError(task_id=task_id, detail=f"branch {task.branch} does not exist")
+    _check_sha(ctx, task, head, sha)
+    waived = _check_gates(conn, config, task, head, no_gates_reason)
+    with transaction(conn):
+        fresh = get_task(conn, task_id)
+        if fresh.version != task.version:
+            raise ConcurrentUpdateError(task_id=task_id)
+        by = "human" if human else "reviewer"
+        record_approval(conn, task_id, sha=head, by=by, gates_waived=waived)
+        transition(
+            conn,
+            fresh,
+            TaskState.APPROVED,
+            action="approve",
+            reason=f"approved {head[:12]} by {by}"
+            + (f"; gates waived: {waived}" if waived else ""),
+            data={"sha": head, "by": by, "gates_waived": waived},
+        )
+    return show_review(ctx, conn, config, task_id)
+
+
+def _check_sha(ctx: RepoContext, task: Task, head: str, sha: str | None) -> None:
+    if sha is None:
+        return
+    named = rev(ctx.repo_root, sha)
+    if named is None:
+        raise ReviewRefusedError(
+            task_id=task.id,
+            detail=f"commit {sha} does not exist (rewritten or never fetched); review the "
+            f"head of {task.branch} ({head[:12]}) instead",
+        )
+    if named != head:
+        raise ReviewRefusedError(
+            task_id=task.id,
+            detail=f"commit {sha} is not the head of {task.branch} (now {head[:12]}); "
+            "review the new head",
+        )
+
+
+def _check_gates(
+    conn: sqlite3.Connection,
+    config: WorkerConfig,
+    task: Task,
+    head: str,
+    no_gates_reason: str | None,
+) -> str:
+    if no_gates_reason is not None:
+        if not no_gates_reason.strip():
+            raise ReviewRefusedError(task_id=task.id, detail="--no-gates needs --reason TEXT")
+        return no_gates_reason.strip()
+    result = verdict(config.gates, latest_results(conn, task.id, head), sha=head)
+    if not result.passed:
+        raise ReviewRefusedError(
+            task_id=task.id,
+            detail=f"{result.problem}; run `worker gate {task.id}`, or approve with "
+            "--no-gates --reason TEXT",
+        )
+    return ""
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    """What `worker review ID --request-changes` did."""
+
+    task_id: str
+    state: str
+    change_requests: int
+    restarted: bool
+    attempt_id: int | None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
+        return asdict(self)
+
+
+def request_changes(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    config: WorkerConfig,
+    task_id: str,
+    *,
+    reason: str,
+    restart: bool,
+    human: bool,
+) -> ChangeRequest:
+    """Record `changes_requested` with the feedback; by default restart the agent with it."""
+    if not reason.strip():
+        raise ReviewRefusedError(task_id=task_id, detail="say what to change: --reason TEXT")
+    task = void_if_stale(ctx, conn, get_task(conn, task_id))
+    if task.state not in {*REVIEWABLE, TaskState.APPROVED}:
+        raise ReviewRefusedError(
+            task_id=task_id,
+            detail=f"is {task.state.value}; changes can be requested in review only",
+        )
+    limit = config.policy.max_change_requests
+    with transaction(conn):
+        fresh = get_task(conn, task_id)
+        if fresh.version != task.version:
+            raise ConcurrentUpdateError(task_id=task_id)
+        count = record_change_request(conn, task_id, reason)
+        if count > limit and not human:
+            why = f"needs a human: {count} change requests (limit {limit})"
+            if fresh.state != TaskState.NEEDS_HUMAN:
+                transition(conn, fresh, TaskState.NEEDS_HUMAN, action="request changes", reason=why)
+            return ChangeRequest(
+                task_id,
+                TaskState.NEEDS_HUMAN.value,
+                count,
+                False,
+                None,
+                [f"{why}; a human requests changes or approves with --human"],
+            )
+        transition(
+            conn,
+            fresh,
+            TaskState.CHANGES_REQUESTED,
+            action="request changes",
+            reason=reason,
+            data={"feedback": reason, "count": count},
+        )
+    if not restart:
+        return ChangeRequest(task_id, TaskState.CHANGES_REQUESTED.value, count, False, None)
+    return _restart(ctx, conn, config, task_id, count)
+
+
+def _restart(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task_id: str, count: int
+) -> ChangeRequest:
+    from ai_skills.worker.launch import start_task
+
+    try:
+        started = start_task(ctx, conn, config, task_id)
+    except AiSkillsError as exc:
+        state = get_task(conn, task_id).state.value
+        return ChangeRequest(task_id, state, count, False, None, [f"restart failed: {exc}"])
+    notes = [] if started.admitted else [f"restart waits: {started.reason}"]
+    return ChangeRequest(task_id, started.state, count, started.admitted, started.attempt_id, notes)

@@ -1,0 +1,98 @@
+"""CLI wiring of gate, review, merge, conflicts and stats: exit codes, messages, JSON."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from review_helpers import add_review_config, to_review
+
+from ai_skills.cli.worker import main
+from ai_skills.worker.config import WorkerConfig
+from ai_skills.worker.context import RepoContext
+
+
+@pytest.fixture
+def rconfig(worker_repo: Path, monkeypatch: pytest.MonkeyPatch) -> WorkerConfig:
+    monkeypatch.chdir(worker_repo)
+    return add_review_config(worker_repo, extra='fails = "exit 3"\n')
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_gate_review_approve_merge_stats_through_the_cli(
+    worker_repo: Path,
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(worker_repo)
+    config = add_review_config(worker_repo)
+    to_review(ctx, conn, config, "t1")
+    code, out, _ = run(capsys, "gate", "t1")
+    assert code == 0 and "t1: gates passed on" in out and "test" in out
+    code, out, _ = run(capsys, "review", "t1")
+    assert code == 0
+    for part in ("t1: in_review", "commits:", "agent work for t1", "work-t1.txt", "findings:"):
+        assert part in out
+    code, out, _ = run(capsys, "review", "t1", "--approve", "--json")
+    assert code == 0 and json.loads(out)["state"] == "approved"
+    code, out, _ = run(capsys, "status", "t1", "--json")
+    assert json.loads(out)["state"] == "approved"
+    code, out, _ = run(capsys, "merge", "t1", "--json")
+    merged = json.loads(out)
+    assert code == 0 and merged["outcome"] == "merged" and merged["state"] == "merged"
+    code, out, _ = run(capsys, "stats", "--json")
+    (row,) = json.loads(out)["tasks"]
+    assert code == 0 and row["review_time"] > 0 and row["gate_runs"] == 4
+    code, out, _ = run(capsys, "stats")
+    assert code == 0 and "review_time  mean" in out and "gate failure rate 0%" in out
+    code, out, _ = run(capsys, "conflicts")
+    assert code == 0 and out.strip() == "no overlapping tasks"
+
+
+def test_exit_codes_of_failing_gates_refusals_and_bad_input(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    rconfig: WorkerConfig,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    to_review(ctx, conn, rconfig, "t1")
+    code, out, _ = run(capsys, "gate", "t1")
+    assert code == 8 and "gates failed on" in out and "fails (exit 3)" in out
+    code, _, err = run(capsys, "review", "t1", "--approve")
+    assert code == 4 and "fails (exit 3); run `worker gate t1`" in err
+    code, _, err = run(capsys, "review", "t1", "--approve", "--no-gates")
+    assert code == 2 and "--no-gates needs --reason" in err
+    code, _, err = run(capsys, "review", "t1", "--request-changes")
+    assert code == 2 and "--request-changes --reason TEXT" in err
+    code, _, err = run(capsys, "merge", "t1")
+    assert code == 4 and "only an approved task can be merged" in err
+    code, _, err = run(capsys, "merge", "nope")
+    assert code == 3 and "unknown task 'nope'" in err
+    code, out, _ = run(
+        capsys, "review", "t1", "--request-changes", "--reason", "fix it", "--no-restart", "--json"
+    )
+    assert code == 0 and json.loads(out)["state"] == "changes_requested"
+
+
+def test_conflicts_exit_7_when_two_tasks_would_conflict(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    rconfig: WorkerConfig,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    to_review(ctx, conn, rconfig, "t1", "--write", "README.md")
+    to_review(ctx, conn, rconfig, "t2", "--write", "README.md")
+    code, out, _ = run(capsys, "conflicts", "--json")
+    assert code == 7
+    assert json.loads(out)[0]["conflict_files"] == ["README.md"]
+    code, out, _ = run(capsys, "conflicts")
+    assert "t1 <-> t2: WOULD CONFLICT" in out and "conflicting files: README.md" in out
