@@ -19,6 +19,7 @@ from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.launch import start_task
 from ai_skills.worker.profiles import choose, profile_command, retry_wait
 from ai_skills.worker.ratelimit import RateLimitRules, backoff_delay, classify
+from ai_skills.worker.reconcile import reconcile
 from ai_skills.worker.status import task_statuses
 from ai_skills.worker.tasks import get_attempt, get_task
 from ai_skills.worker.text import status_lines
@@ -196,6 +197,22 @@ def test_add_refuses_an_unknown_profile(
     assert json.loads(capsys.readouterr().out)["id"] == "t1"
 
 
+def test_profiles_lists_the_chain_first_and_hides_env_values(
+    worker_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_profiles(worker_repo)
+    monkeypatch.chdir(worker_repo)
+    assert main(["profiles", "--json"]) == 0
+    views = json.loads(capsys.readouterr().out)
+    assert [(v["name"], v["order"], v["env"]) for v in views] == [
+        ("first", 0, ["PROVIDER"]),
+        ("second", 1, ["PROVIDER", "TOKEN"]),
+    ]
+    assert main(["profiles"]) == 0
+    out = capsys.readouterr().out
+    assert " 2 second " in out and "env PROVIDER, TOKEN" in out and "WORKER_TEST" not in out
+
+
 # --- end to end --------------------------------------------------------------------------
 
 
@@ -215,6 +232,7 @@ def test_rate_limited_profile_falls_back_to_the_next_one_via_tick(
     ctx: RepoContext,
     conn: sqlite3.Connection,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("WORKER_TEST_TOKEN", "secret-two")
     write_profiles(worker_repo, backoff=1.0)
@@ -233,6 +251,11 @@ def test_rate_limited_profile_falls_back_to_the_next_one_via_tick(
     _tick_until_started(ctx, conn, config)
     wait_state(conn, "t1", "in_review")
 
+    monkeypatch.chdir(worker_repo)
+    assert main(["status", "t1", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["profile"] == "second"
+    assert [a["profile"] for a in shown["attempts"]] == ["first", "second"]
     (row,) = task_statuses(ctx, conn, "t1")
     assert row.profile == "second"
     assert [(a["profile"], a["outcome"]) for a in row.attempts] == [
@@ -258,7 +281,9 @@ def test_exhausted_profiles_wait_queued_with_the_retry_time_and_never_fail(
     write_profiles(worker_repo, backoff=300, chain='profile = "first"')
     config = load_config(ctx.config_path)
     add(conn, "t1")
-    start_task(ctx, conn, config, "t1")
+    started = start_task(ctx, conn, config, "t1")
+    first_attempt = get_attempt(conn, started.attempt_id)
+    assert first_attempt is not None
     wait_state(conn, "t1", "queued")
     task = get_task(conn, "t1")
     assert "no other profile to try; retry on 'first' at" in task.reason
@@ -268,5 +293,7 @@ def test_exhausted_profiles_wait_queued_with_the_retry_time_and_never_fail(
     assert waiting.started == [] and waiting.waiting[0].task_id == "t1"
     assert get_task(conn, "t1").waiting_reason.startswith("rate limited: next retry at")
     assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
+    wait_for(lambda: (get_attempt(conn, 1) or first_attempt).ended_at is not None)
+    assert [f.kind for f in reconcile(ctx, conn, config, fix=False)] == []
     # The retry time passes: the next pass starts it again on the first profile.
     assert retry_wait(conn, "t1", now=time.time() + 301) == ""

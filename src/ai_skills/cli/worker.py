@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ai_skills.cli.render import emit_json, fail, note, say
+from ai_skills.cli.worker_profiles import register_profile_commands
 from ai_skills.cli.worker_review import register_review_commands
 from ai_skills.errors import AiSkillsError, UsageError
 from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_FINDINGS, EXIT_WAITING
@@ -489,6 +490,7 @@ def daemon_stop(as_json: JsonOpt = False) -> None:
 
 
 register_review_commands(app)
+register_profile_commands(app)
 
 
 def main(argv: list[str] | None = None) -> int:

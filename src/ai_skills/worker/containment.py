@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ai_skills.errors import AiSkillsError
 from ai_skills.git import run_git
 from ai_skills.worker.profiles import record_outcome
 from ai_skills.worker.states import TaskState
@@ -302,4 +303,37 @@ def record_breaches(
             reason=f"changed outside its worktree: {summary}{more}",
             attempt_id=attempt.id,
             data={"findings": [b.as_dict() for b in breaches]},
+        )
+
+
+def before_agent(conn: sqlite3.Connection, attempt: Attempt, repo: Path, *, mode: str) -> None:
+    """The supervisor's snapshot step; a failure is recorded and never keeps the agent off."""
+    if mode == "off":
+        return
+    try:
+        save_snapshot(conn, attempt, repo)
+    except (AiSkillsError, OSError, ValueError, sqlite3.Error) as exc:
+        _skipped(conn, attempt, f"no snapshot: {exc}")
+
+
+def after_agent(conn: sqlite3.Connection, attempt: Attempt, repo: Path, *, mode: str) -> None:
+    """The supervisor's comparison step, after the agent exited."""
+    if mode == "off":
+        return
+    try:
+        breaches = check_attempt(conn, attempt, repo)
+    except (AiSkillsError, OSError, ValueError, sqlite3.Error) as exc:
+        _skipped(conn, attempt, f"cannot compare: {exc}")
+        return
+    record_breaches(conn, attempt, breaches, mode=mode)
+
+
+def _skipped(conn: sqlite3.Connection, attempt: Attempt, why: str) -> None:
+    with transaction(conn):
+        append_event(
+            conn,
+            kind="containment_skipped",
+            task_id=attempt.task_id,
+            attempt_id=attempt.id,
+            data={"reason": why},
         )

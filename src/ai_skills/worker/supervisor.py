@@ -209,7 +209,8 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
         finish(conn, attempt_id, 0, now=time.time())  # cancelled before the agent started
         return 0
     repo = _repo_of(db)
-    containment.save_snapshot(conn, attempt, repo)
+    mode = profiles.attempt_runtime(conn, attempt_id).containment
+    containment.before_agent(conn, attempt, repo, mode=mode)
     try:
         agent = launch_agent(attempt, profiles.agent_extra_env(conn, attempt_id))
     except OSError as exc:
@@ -236,10 +237,7 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     beat(conn, fresh, limits, now=time.time())
     # Children the agent left behind would keep the worktree busy; the group is ours.
     signal_group(agent.pid, signal.SIGTERM)
-    mode = profiles.attempt_runtime(conn, attempt_id).containment
-    if mode != "off":
-        breaches = containment.check_attempt(conn, attempt, repo)
-        containment.record_breaches(conn, attempt, breaches, mode=mode)
+    containment.after_agent(conn, attempt, repo, mode=mode)
     finish(conn, attempt_id, code, now=time.time())
     return code
 
