@@ -65,3 +65,29 @@ def git_repo(tmp_path: Path) -> Path:
     git(repo, "add", "README.md")
     git(repo, "commit", "-q", "-m", "initial")
     return repo
+
+
+def require_env_tool(var: str, description: str) -> Path:
+    """A tool named by an environment variable; skip locally, fail in CI, when missing."""
+    value = os.environ.get(var, "")
+    if not value or not Path(value).exists():
+        message = f"{var} is not set to an existing path ({description})"
+        if IN_CI:
+            pytest.fail(message + "; .ci/run must install it")
+        pytest.skip(message)
+    return Path(value)
+
+
+@pytest.fixture
+def npx_skills() -> tuple[str, dict[str, str]]:
+    """The real `skills` npm CLI and an environment (Node 22 first on PATH, no telemetry)."""
+    node_bin = require_env_tool("AI_SKILLS_NODE22_BIN", "folder holding a Node 22 binary")
+    cli = require_env_tool("AI_SKILLS_SKILLS_CLI", "path of the `skills` npm CLI")
+    env = dict(
+        os.environ,
+        PATH=f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        DISABLE_TELEMETRY="1",
+        DO_NOT_TRACK="1",
+        NO_COLOR="1",
+    )
+    return str(cli), env

@@ -95,3 +95,21 @@ def common_dir_of(git_dir: Path) -> Path:
         return git_dir
     path = Path(rel)
     return path if path.is_absolute() else (git_dir / path).resolve()
+
+
+def run_git_bytes(
+    args: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input_bytes: bytes | None = None,
+) -> bytes:
+    """Run `git ARGS` in `cwd` with binary stdin/stdout (file contents); raise CommandError."""
+    import subprocess
+
+    argv = ["git", *args]
+    proc = subprocess.run(argv, cwd=cwd, env=git_env(env), input=input_bytes, capture_output=True)
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace")
+        raise CommandError(argv=argv, returncode=proc.returncode, stderr=stderr)
+    return proc.stdout

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ai_skills import deploy as engine
-from ai_skills import fastpath
+from ai_skills import fastpath, verified_cache
 from ai_skills.agents import AGENT_NAMES, DEFAULT_AGENTS, repo_skills_dir
 from ai_skills.catalog import CatalogDir, find_skill, search_path
 from ai_skills.git import common_dir_of, git_dir_of
@@ -172,7 +172,12 @@ def sync_repo(
     state_dir = state_dir_for(repo, env)
     record = engine.read_record(state_dir / "links.json")
     dirs = search_path(env, repo=repo)
-    skills, verified = _resolve_skills(manifest, dirs, record.verified, report)
+    user_cache = verified_cache.cache_path(env)
+    known = {**verified_cache.load_verified(user_cache), **record.verified}
+    skills, verified = _resolve_skills(manifest, dirs, known, report)
+    newly_valid = {k: v for k, v in verified.items() if known.get(k) != v}
+    if newly_valid and not dry_run:
+        verified_cache.remember_verified(user_cache, newly_valid)
     desired = {
         folder / name: link_text(folder / name, source, repo)
         for folder in folders

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ai_skills import __version__
+from ai_skills.cli import add as _add_commands
 from ai_skills.cli.release import app as release_app
 from ai_skills.cli.render import emit_json, note, run_guarded, say
 
@@ -20,7 +21,8 @@ app = typer.Typer(
     help=(
         "Ship, validate and deploy agent skills for Claude Code, OpenCode and Codex.\n\n"
         "Per-repo deploys are done by `use-skills` (run by direnv); this command validates "
-        "skills, lists the catalog and deploys user-wide."
+        "skills, lists the catalog, installs skills from git repositories (pinned in a lock "
+        "file) and deploys user-wide."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -81,13 +83,18 @@ def list_skills(as_json: JsonOption = False) -> None:
 
     Search order: AI_SKILLS_PATH, skills installed with `ai-skills add` (repo, then user),
     then the skills bundled with ai-skills. A name found again later is shadowed.
+    Installed skills show their source and pinned commit; skills that `npx skills`
+    installed (its skills-lock.json and global lock) are listed after the catalog.
     """
     from ai_skills.catalog import list_catalog, search_path
+    from ai_skills.cli.list_render import installed_pins, npx_rows
     from ai_skills.fastpath import find_repo_root
     from ai_skills.skill import validate_skill
 
     root = find_repo_root(os.getcwd())
-    entries = list_catalog(search_path(os.environ, repo=Path(root) if root else None))
+    repo = Path(root) if root else None
+    entries = list_catalog(search_path(os.environ, repo=repo))
+    pins = installed_pins(repo, os.environ)
     rows: list[dict[str, Any]] = []
     for entry in entries:
         report = validate_skill(entry.path)
@@ -99,16 +106,23 @@ def list_skills(as_json: JsonOption = False) -> None:
                 "origin": entry.origin,
                 "valid": report.ok,
                 "shadows": [str(d.path / entry.name) for d in entry.shadows],
+                "pin": pins.get((entry.origin, entry.name)),
             }
         )
+    rows.extend(npx_rows(repo, os.environ))
     if as_json:
         emit_json(rows)
         return
     for row in rows:
         flag = "" if row["valid"] else "  [invalid: run `ai-skills validate`]"
         say(f"{row['name']}  ({row['origin']}){flag}")
-        say(f"    {row['description'][:100]}")
+        if row["description"]:
+            say(f"    {row['description'][:100]}")
         say(f"    {row['path']}")
+        if row["pin"]:
+            pin = row["pin"]
+            ref = f" ({pin['ref']})" if pin.get("ref") else ""
+            say(f"    from {pin['source']}{ref} @ {pin['commit'][:12]}")
         for shadowed in row["shadows"]:
             say(f"    shadows {shadowed}")
 
@@ -222,7 +236,26 @@ def version() -> None:
     say(f"ai-skills {__version__}")
 
 
+_add_commands.register(app)
+
+
 def run() -> None:
     """Console-script entry point."""
-    result = run_guarded("ai-skills", lambda: app(standalone_mode=False))
+    result = run_guarded("ai-skills", _run_app)
     raise SystemExit(result if isinstance(result, int) else 0)
+
+
+def _run_app() -> Any:
+    # standalone_mode=False lets AiSkillsError reach run_guarded, but then typer leaves
+    # usage errors (unknown option, missing argument) to us: show them as click would.
+    try:
+        return app(standalone_mode=False)
+    except typer.TyperException as exc:
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        return getattr(exc, "exit_code", 2)
+    except typer.Abort:
+        note("Aborted!")
+        return 1

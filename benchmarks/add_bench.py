@@ -1,0 +1,115 @@
+"""Whole-process timing of `ai-skills add` / `install` against `npx skills`, same run, same repo.
+
+    AI_SKILLS_NODE22_BIN=... AI_SKILLS_SKILLS_CLI=... .venv/bin/python benchmarks/add_bench.py
+
+(a) add one skill from a local git repo (file:// URL) to three agents (Claude Code,
+    OpenCode, Codex) in a fresh project: ours with a cold cache and with a warm one,
+    `skills add URL --skill alpha -a claude-code -a codex -a opencode -y` for npx;
+(b) a no-op install in a project that already has it: `ai-skills install` against
+    `skills experimental_install` (npx's restore from skills-lock.json).
+Prints medians and the ratio npx / ours (above 1 means we are faster). Never fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+AI_SKILLS = str(Path(sys.executable).parent / "ai-skills")
+
+
+def make_source(root: Path) -> Path:
+    """A git repo with skills/alpha (SKILL.md, a script, a reference) and skills/beta."""
+    for name in ("alpha", "beta"):
+        folder = root / "skills" / name
+        (folder / "references").mkdir(parents=True)
+        (folder / "SKILL.md").write_text(
+            f"---\nname: {name}\ndescription: Benchmark skill {name}.\n---\n# {name}\n")
+        (folder / "references/guide.md").write_text("guide\n" * 200)
+        (folder / "run.sh").write_text("#!/bin/sh\necho run\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "skills"]):
+        subprocess.run(["git", *args], cwd=root, check=True)
+    return root
+
+
+def fresh_project(root: Path) -> Path:
+    """An empty git repo to install into."""
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    return root
+
+
+def timed(argv: list[str], cwd: Callable[[], Path], env: dict[str, str], runs: int,
+          before: Callable[[], None] | None = None) -> list[float]:
+    """Milliseconds of `runs` runs (after one warm-up); `cwd` is called before each run."""
+    samples = []
+    for index in range(runs + 1):
+        if before:
+            before()
+        folder = cwd()
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        if index:
+            samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    runs = parser.parse_args().runs
+    node_bin = os.environ.get("AI_SKILLS_NODE22_BIN")
+    skills_cli = os.environ.get("AI_SKILLS_SKILLS_CLI")
+    if not (node_bin and skills_cli):
+        sys.exit("set AI_SKILLS_NODE22_BIN and AI_SKILLS_SKILLS_CLI (see .ci/run)")
+    with tempfile.TemporaryDirectory(prefix="add-bench-") as tmp:
+        base = Path(tmp)
+        url = make_source(base / "source").as_uri()
+        home = base / "home"
+        env = dict(os.environ, HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"),
+                   XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".data"),
+                   XDG_STATE_HOME=str(home / ".state"), DISABLE_TELEMETRY="1", DO_NOT_TRACK="1",
+                   PATH=f"{node_bin}{os.pathsep}{os.environ['PATH']}", NO_COLOR="1")
+        # Measure as installed: byte-code cached (pip writes it; the warm-up run does here).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        ours_env = dict(env, CODEX_HOME=str(base / "ours/.codex"))
+        ours_add = [AI_SKILLS, "add", url, "--skill", "alpha", "--agents",
+                    "claude,opencode,codex", "--yes"]
+        npx_add = [skills_cli, "add", url, "--skill", "alpha", "-a", "claude-code", "-a", "codex",
+                   "-a", "opencode", "-y"]
+        cold = timed(ours_add, lambda: fresh_project(base / "ours"), ours_env, runs,
+                     before=lambda: shutil.rmtree(home / ".cache", ignore_errors=True))
+        warm = timed(ours_add, lambda: fresh_project(base / "ours"), ours_env, runs)
+        theirs = timed(npx_add, lambda: fresh_project(base / "npx"), env, runs)
+        ours_noop = timed([AI_SKILLS, "install"], lambda: base / "ours", ours_env, runs)
+        # npx's restore cannot re-clone a file:// git source (it appends the skill path to
+        # the URL), so its no-op project is installed from the same repo as a local path.
+        local = fresh_project(base / "npx-local")
+        subprocess.run([*npx_add[:2], str(base / "source"), *npx_add[3:]], cwd=local, env=env,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        npx_noop = timed([skills_cli, "experimental_install", "-y"], lambda: local, env, runs)
+        for path in ("ours/.claude/skills/alpha", "ours/.opencode/skills/alpha",
+                     "ours/.codex/skills/alpha", "npx/.claude/skills/alpha"):
+            assert (base / path / "SKILL.md").is_file(), f"benchmark setup broken: {path}"
+    show = statistics.median
+    print(f"add, 1 skill, 3 agents   ours cold cache {show(cold):7.1f} ms   "
+          f"warm {show(warm):7.1f} ms   npx skills {show(theirs):7.1f} ms")
+    print(f"  ratio npx/ours: cold {show(theirs) / show(cold):.2f}x, "
+          f"warm {show(theirs) / show(warm):.2f}x")
+    print(f"no-op install            ours {show(ours_noop):7.1f} ms   "
+          f"npx skills experimental_install {show(npx_noop):7.1f} ms")
+    print(f"  ratio npx/ours: {show(npx_noop) / show(ours_noop):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

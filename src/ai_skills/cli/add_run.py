@@ -1,0 +1,157 @@
+"""The bodies of `ai-skills add` and `install`, free of typer so a fast entry can call them.
+
+`ai-skills add` and `ai-skills install` are timed against `npx skills` (see
+benchmarks/add_bench.py); importing typer (and through it pydantic) costs more than the
+whole no-op install, so `cli.entry` parses these two commands itself when it can.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ai_skills.cli.render import emit_json, note
+from ai_skills.cli.steps import step_line
+
+if TYPE_CHECKING:
+    from ai_skills.install import Scope
+    from ai_skills.installed import AddPlan, Report
+    from ai_skills.sources import SourceCache
+
+# Slow fetches get a progress line; fast ones (and cache hits) print nothing.
+PROGRESS_DELAY_SECONDS = 0.5
+
+
+@contextlib.contextmanager
+def delayed_progress(message: str) -> Iterator[None]:
+    timer = threading.Timer(PROGRESS_DELAY_SECONDS, note, args=(f"ai-skills: {message} ...",))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def make_cache() -> SourceCache:
+    from ai_skills.sources import SourceCache, cache_root
+
+    return SourceCache(cache_root(os.environ), progress=delayed_progress)
+
+
+def scope_for(global_: bool) -> Scope:
+    from ai_skills.errors import UsageError
+    from ai_skills.git import find_worktree_root
+    from ai_skills.install import repo_scope, user_scope
+
+    if global_:
+        return user_scope(os.environ)
+    root = find_worktree_root(Path.cwd())
+    if root is None:
+        raise UsageError(
+            f"{Path.cwd()}: not inside a git repository; run this in a repo, or pass --global "
+            "to install for your user"
+        )
+    return repo_scope(root)
+
+
+def render_report(report: Report, *, as_json: bool) -> int:
+    if as_json:
+        emit_json({
+            "changes": [
+                {"name": c.name, "action": c.action, "old_commit": c.old_commit,
+                 "new_commit": c.new_commit,
+                 "files": [{"change": k, "path": p} for k, p in c.files]}
+                for c in report.changes
+            ],
+            "linked": [{"action": s.action.value, "target": str(s.target), "source": s.source}
+                       for s in report.linked],
+            "errors": report.errors, "warnings": report.warnings,
+        })
+    else:
+        for change in report.changes:
+            _show_change(change)
+        base = report.repo
+        for step in report.linked:
+            note(step_line("ai-skills", step, planned=False, base=base))
+        for line in report.warnings:
+            note(f"ai-skills: warning: {line}")
+        for line in report.errors:
+            note(f"ai-skills: error: {line}")
+    return 1 if report.errors else 0
+
+
+def _show_change(change: Any) -> None:
+    if change.action == "unchanged":
+        return
+    if change.action == "updated" and change.old_commit:
+        note(f"ai-skills: updated {change.name}: {change.old_commit[:12]} -> "
+             f"{change.new_commit[:12]}")
+        for kind, path in change.files:
+            note(f"    {kind:8} {path}")
+        return
+    at = f" @ {change.new_commit[:12]}" if change.new_commit else ""
+    note(f"ai-skills: {change.action} {change.name}{at}")
+
+
+def show_plan(plan: AddPlan) -> None:
+    ref = f" ({plan.ref})" if plan.ref else ""
+    note(f"ai-skills: {plan.spec.url}{ref} @ {plan.commit[:12]}: {len(plan.found)} skill(s)")
+    chosen = {s.name for s in plan.selected}
+    for skill in plan.found:
+        mark = "+" if skill.name in chosen else " "
+        flag = f"  [invalid: {skill.problem}]" if skill.problem else ""
+        note(f"  {mark} {skill.name}  ({skill.path or '.'})  {skill.description[:70]}{flag}")
+    for line in plan.warnings:
+        note(f"ai-skills: warning: {line}")
+
+
+
+def confirm(question: str) -> bool:
+    """Ask on a terminal; anything but an explicit 'n' means yes."""
+    sys.stderr.write(f"{question} [Y/n]: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer not in ("n", "no")
+
+
+def do_add(
+    source: str,
+    *,
+    skills: Sequence[str],
+    all_skills: bool,
+    ref: str | None,
+    agents: str | None,
+    global_: bool,
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """`ai-skills add SOURCE ...`; returns the exit code."""
+    from ai_skills.agents import parse_agent_list
+    from ai_skills.installed import apply_add, plan_add
+    from ai_skills.sources import parse_source
+
+    scope = scope_for(global_)
+    chosen = parse_agent_list(agents) if agents else None
+    cache = make_cache()
+    spec = parse_source(source, cwd=Path.cwd())
+    plan = plan_add(cache, spec, skills=skills, all_skills=all_skills, ref=ref)
+    if not as_json:
+        show_plan(plan)
+    if not yes and sys.stdin.isatty() and not confirm("Install?"):
+        return 1
+    report = apply_add(scope, cache, plan, os.environ, agents=chosen, cwd=Path.cwd())
+    return render_report(report, as_json=as_json)
+
+
+def do_install(*, global_: bool, as_json: bool) -> int:
+    """`ai-skills install`; returns the exit code."""
+    from ai_skills.installed import install_locked
+
+    report = install_locked(scope_for(global_), make_cache(), os.environ, cwd=Path.cwd())
+    return render_report(report, as_json=as_json)

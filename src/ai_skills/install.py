@@ -1,0 +1,275 @@
+"""Stage, verify and activate one installed skill folder; scopes and their layout.
+
+Layout of a scope's skills folder (`REPO/.ai-skills/skills` or
+`$XDG_DATA_HOME/ai-skills/skills`):
+
+    NAME -> .versions/<hash prefix>/NAME     the link catalog lookups and agents follow
+    .versions/<hash prefix>/NAME/...          the files, named by their content hash
+    .versions/.stage<id>.ai-skills-tmp-<pid>  a staging folder while an install runs
+
+An install writes a complete new version beside the old one, verifies it (safety checks,
+SKILL.md validation, content hash), then switches the `NAME` link in one rename. A run
+killed at any point leaves the old link (and so the old files) in place; its staging
+folder is removed by the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ai_skills import materialize
+from ai_skills.catalog import INSTALLED_REPO_DIR, user_installed_dir
+from ai_skills.contenthash import HASH_PREFIX, hash_folder
+from ai_skills.errors import AiSkillsError
+from ai_skills.fsutil import TEMP_MARKER, atomic_symlink, atomic_write_text, writer_alive
+from ai_skills.lock import REPO_LOCK_FILE
+from ai_skills.skill import SKILL_FILE, name_problems, validate_skill
+from ai_skills.sources import SourceCache
+
+VERSIONS = ".versions"
+
+
+class InstallError(AiSkillsError):
+    """An install cannot go ahead; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where one scope keeps installed skills, its lock file, and (user scope) link record."""
+
+    kind: str  # "repo" or "user"
+    skills_dir: Path
+    lock_path: Path
+    repo: Path | None = None
+    link_state_dir: Path | None = None
+
+    @property
+    def versions(self) -> Path:
+        """Folder of content-addressed versions."""
+        return self.skills_dir / VERSIONS
+
+    @property
+    def mutation_lock(self) -> Path:
+        """File lock held while a run changes this scope."""
+        return self.skills_dir.parent / "install.lock"
+
+
+def repo_scope(repo: Path) -> Scope:
+    """Per-repo installs: `REPO/.ai-skills/skills`, pinned in `REPO/ai-skills.lock.json`."""
+    return Scope("repo", repo / INSTALLED_REPO_DIR, repo / REPO_LOCK_FILE, repo=repo)
+
+
+def user_scope(env: Mapping[str, str]) -> Scope:
+    """User installs: `$XDG_DATA_HOME/ai-skills/skills`, `$XDG_CONFIG_HOME/ai-skills/lock.json`."""
+    from ai_skills.global_deploy import config_dir
+
+    state = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME", "~"), ".local/state")
+    return Scope(
+        "user",
+        user_installed_dir(env),
+        config_dir(env) / "lock.json",
+        link_state_dir=Path(state).expanduser() / "ai-skills/installed",
+    )
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A verified new version waiting to be activated."""
+
+    name: str
+    stage: Path  # the staging folder; the skill is `stage / name`
+    digest: str
+
+    @property
+    def folder(self) -> Path:
+        """The staged skill folder."""
+        return self.stage / self.name
+
+
+def check_name(name: str, *, where: str) -> None:
+    """Refuse a name that is not a valid skill name (it becomes a folder and link name)."""
+    errors = [m for severity, m in name_problems(name) if severity == "error"]
+    if "/" in name or name.startswith(".") or errors:
+        reason = errors[0] if errors else f"name '{name}' is not a plain folder name"
+        raise materialize.UnsafeSkillError(f"{where}: {reason}; refused")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A skill's files, read from git and found safe and valid; nothing written yet."""
+
+    name: str
+    files: list[materialize.PlannedFile]
+    blobs: dict[str, bytes]
+    where: str
+
+
+def check_skill(cache: SourceCache, *, name: str, url: str, commit: str, path: str) -> Checked:
+    """Read the skill at `url`@`commit`:`path` and run every check that needs no disk."""
+    where = f"{url} @ {commit[:12]}: "
+    inside = f"{where}{path + '/' if path else ''}"
+    check_name(name, where=f"{where}{path or '.'}")
+    files = materialize.plan_files(cache.tree(url, commit), path, where=where)
+    if not any(f.rel == SKILL_FILE for f in files):
+        raise InstallError(f"{where}{path or '.'}: no {SKILL_FILE} at this commit")
+    sizes = cache.blob_sizes(url, commit, [f.oid for f in files])
+    materialize.check_sizes(files, sizes, where=inside)
+    blobs = cache.read_blobs(url, list(dict.fromkeys(f.oid for f in files)))
+    materialize.check_links(files, blobs, where=inside)
+    skill_md = next(f for f in files if f.rel == SKILL_FILE)
+    with tempfile.TemporaryDirectory(prefix="ai-skills-check-") as temp:
+        # validate_skill reads only SKILL.md and the folder's name: check before writing.
+        folder = Path(temp) / name
+        folder.mkdir()
+        (folder / SKILL_FILE).write_bytes(blobs[skill_md.oid])
+        _validate(folder, where=f"{where}{path or '.'}")
+    return Checked(name, files, blobs, where)
+
+
+def stage_skill(scope: Scope, checked: Checked) -> Staged:
+    """Write a checked skill into a staging folder beside the versions, and hash it."""
+    scope.versions.mkdir(parents=True, exist_ok=True)
+    stage = scope.versions / f".stage{uuid.uuid4().hex[:12]}{TEMP_MARKER}{os.getpid()}"
+    stage.mkdir()
+    try:
+        folder = stage / checked.name
+        materialize.write_files(folder, checked.files, checked.blobs)
+        materialize.check_links_on_disk(folder, checked.files, where=checked.where)
+        digest = hash_folder(folder)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return Staged(checked.name, stage, digest)
+
+
+def fetch_and_stage(
+    scope: Scope, cache: SourceCache, *, name: str, url: str, commit: str, path: str
+) -> Staged:
+    """`check_skill` then `stage_skill`."""
+    return stage_skill(scope, check_skill(cache, name=name, url=url, commit=commit, path=path))
+
+
+def _validate(folder: Path, *, where: str) -> None:
+    report = validate_skill(folder)
+    if report.ok:
+        return
+    first = report.errors[0]
+    shown = first.path.relative_to(folder.parent) if first.path.is_relative_to(folder) else ""
+    line = f":{first.line}" if first.line else ""
+    raise InstallError(f"{where}: {shown}{line}: {first.message}; not installed")
+
+
+def discard(staged: Staged) -> None:
+    """Drop a staged version that will not be activated."""
+    shutil.rmtree(staged.stage, ignore_errors=True)
+
+
+def link_text(scope: Scope, digest: str) -> str:
+    """Where `NAME` points for a version with this content hash (relative to the scope)."""
+    return f"{VERSIONS}/{digest.removeprefix(HASH_PREFIX)[:20]}"
+
+
+def owns(scope: Scope, name: str) -> bool:
+    """True when `skills_dir/NAME` is a link this tool made (into `.versions`)."""
+    try:
+        return os.readlink(scope.skills_dir / name).startswith(VERSIONS + "/")
+    except OSError:
+        return False
+
+
+def installed_hash(scope: Scope, name: str) -> str | None:
+    """Content hash of the installed version, None when it is missing or not ours."""
+    if not owns(scope, name) or not (scope.skills_dir / name).is_dir():
+        return None
+    return hash_folder((scope.skills_dir / name).resolve())
+
+
+def refuse_foreign(scope: Scope, name: str) -> None:
+    """Raise when `skills_dir/NAME` exists but ai-skills did not make it."""
+    target = scope.skills_dir / name
+    if os.path.lexists(target) and not owns(scope, name):
+        raise InstallError(
+            f"{target}: a folder or link ai-skills did not install is in the way; move it "
+            "aside (or remove it) and run again"
+        )
+
+
+def activate(scope: Scope, staged: Staged) -> None:
+    """Move the staged version into place and switch `NAME` to it in one rename."""
+    target = scope.skills_dir / staged.name
+    try:
+        refuse_foreign(scope, staged.name)
+    except InstallError:
+        discard(staged)
+        raise
+    version_dir = scope.skills_dir / link_text(scope, staged.digest)
+    if version_dir.exists():
+        if (version_dir / staged.name).is_dir() and hash_folder(
+            version_dir / staged.name
+        ) == staged.digest:
+            discard(staged)
+        else:
+            _replace_dir(version_dir, staged.stage)
+    else:
+        os.rename(staged.stage, version_dir)
+    pause_point("before-switch")
+    atomic_symlink(target, f"{link_text(scope, staged.digest)}/{staged.name}")
+
+
+def _replace_dir(old: Path, new: Path) -> None:
+    aside = old.with_name(f".old{uuid.uuid4().hex[:12]}{TEMP_MARKER}{os.getpid()}")
+    os.rename(old, aside)
+    os.rename(new, old)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def deactivate(scope: Scope, name: str) -> bool:
+    """Remove our `NAME` link (its version folder goes with the next clean-up)."""
+    if not owns(scope, name):
+        return False
+    (scope.skills_dir / name).unlink()
+    return True
+
+
+def collect_garbage(scope: Scope) -> None:
+    """Remove versions no link points at, and staging left by killed runs (under the lock)."""
+    try:
+        names = os.listdir(scope.versions)
+    except OSError:
+        return
+    used = set()
+    for name in os.listdir(scope.skills_dir):
+        if owns(scope, name):
+            used.add(os.readlink(scope.skills_dir / name).split("/")[1])
+    for entry in names:
+        temp = TEMP_MARKER in entry
+        if (temp and not writer_alive(entry)) or (not temp and entry not in used):
+            shutil.rmtree(scope.versions / entry, ignore_errors=True)
+
+
+def prepare_scope(scope: Scope) -> None:
+    """Create the skills folder; a repo scope's `.ai-skills/` ignores itself in git."""
+    scope.skills_dir.mkdir(parents=True, exist_ok=True)
+    if scope.kind == "repo":
+        ignore = scope.skills_dir.parent / ".gitignore"
+        if not ignore.exists():
+            # Installed files are reproduced from the lock file; only the lock is committed.
+            atomic_write_text(ignore, "# made by ai-skills: installed skills come from "
+                              "ai-skills.lock.json\n*\n")
+
+
+def pause_point(point: str) -> None:
+    """Test hook: stop here when AI_SKILLS_TEST_PAUSE names this point (crash tests)."""
+    if os.environ.get("AI_SKILLS_TEST_PAUSE") != point:
+        return
+    marker = os.environ.get("AI_SKILLS_TEST_PAUSE_FILE")
+    if marker:
+        Path(marker).write_text(str(os.getpid()))
+    time.sleep(120)

@@ -1,0 +1,391 @@
+"""`ai-skills add / install / update / remove / check`: installed skills, pinned in a lock.
+
+Each operation holds the scope's file lock while it changes anything, writes the lock
+file (atomically) only after every folder is in place, and then links the skills for the
+agents: a repo scope through its `.skills` and the same sync `use-skills` runs, the user
+scope through the deploy engine with its own record of links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ai_skills import install
+from ai_skills.agents import DEFAULT_AGENTS, global_skills_dir
+from ai_skills.contenthash import FileState, diff_states, folder_states
+from ai_skills.deploy import Step
+from ai_skills.discover import FoundSkill, discover
+from ai_skills.errors import AiSkillsError, CommandError
+from ai_skills.fsutil import file_lock
+from ai_skills.install import InstallError, Scope
+from ai_skills.lock import LockedSkill, read_lock, write_lock
+from ai_skills.materialize import MAX_FILE_BYTES
+from ai_skills.sources import FULL_SHA, SourceCache, SourceSpec, remote_commit
+
+
+class SelectionError(AiSkillsError):
+    """The skills asked for are not in the source."""
+
+    exit_code = 2
+
+
+@dataclass
+class AddPlan:
+    """A fetched source, the skills it holds, and the ones chosen for install."""
+
+    spec: SourceSpec
+    ref: str | None
+    commit: str
+    found: list[FoundSkill]
+    selected: list[FoundSkill]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What happened to one skill."""
+
+    name: str
+    action: str  # installed, updated, restored, unchanged, removed, pinned
+    old_commit: str | None = None
+    new_commit: str | None = None
+    files: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Report:
+    """Changes made, links made, and problems found while linking."""
+
+    changes: list[Change] = field(default_factory=list)
+    linked: list[Step] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    repo: Path | None = None  # the repo of a repo scope (paths are shown relative to it)
+
+
+def plan_add(
+    cache: SourceCache,
+    spec: SourceSpec,
+    *,
+    skills: Sequence[str],
+    all_skills: bool,
+    ref: str | None,
+) -> AddPlan:
+    """Fetch the source, discover its skills and pick the ones asked for."""
+    commit = cache.resolve(spec.url, ref)
+    entries = cache.tree(spec.url, commit)
+
+    def read(oids: list[str]) -> dict[str, bytes]:
+        # An oversized SKILL.md is not read for the listing; installing it is refused later.
+        sizes = cache.blob_sizes(spec.url, commit, oids)
+        small = [oid for oid in oids if sizes[oid] <= MAX_FILE_BYTES]
+        return {oid: b"" for oid in oids} | cache.read_blobs(spec.url, small)
+
+    found, warnings = discover(entries, spec.subpath, read)
+    where = f"{spec.url}{'/' + spec.subpath if spec.subpath else ''} @ {commit[:12]}"
+    if not found:
+        raise SelectionError(f"{where}: no SKILL.md found (looked in the whole tree)")
+    by_name = {skill.name: skill for skill in found}
+    if all_skills:
+        selected = [skill for skill in found if skill.problem is None]
+        warnings += [f"{where}: skipping '{s.name}' ({s.path or '.'}/{s.problem})"
+                     for s in found if s.problem is not None]
+        if not selected:
+            raise SelectionError(f"{where}: no valid skill to install; see the warnings")
+    elif skills:
+        missing = [name for name in skills if name not in by_name]
+        if missing:
+            raise SelectionError(
+                f"{where}: no skill named {', '.join(repr(m) for m in missing)} "
+                f"(available: {', '.join(sorted(by_name))})"
+            )
+        selected = [by_name[name] for name in dict.fromkeys(skills)]
+    elif len(found) == 1:
+        selected = found
+    else:
+        raise SelectionError(
+            f"{where}: holds {len(found)} skills ({', '.join(sorted(by_name))}); "
+            "pass --skill NAME (repeatable) or --all"
+        )
+    return AddPlan(spec, ref, commit, found, selected, warnings)
+
+
+def apply_add(
+    scope: Scope,
+    cache: SourceCache,
+    plan: AddPlan,
+    env: Mapping[str, str],
+    *,
+    agents: Sequence[str] | None,
+    cwd: Path,
+    link: bool = True,
+) -> Report:
+    """Install the planned skills, pin them, and (unless `link` is off) link them."""
+    report = Report(warnings=list(plan.warnings))
+    # Every check that needs no disk runs first: a refused source leaves no trace at all.
+    checked = [
+        install.check_skill(cache, name=s.name, url=plan.spec.url, commit=plan.commit,
+                            path=s.path)
+        for s in plan.selected
+    ]
+    for skill in plan.selected:
+        install.refuse_foreign(scope, skill.name)
+    install.prepare_scope(scope)
+    with file_lock(scope.mutation_lock, timeout=600):
+        lock = read_lock(scope.lock_path)
+        for skill in plan.selected:
+            install.refuse_foreign(scope, skill.name)
+        staged = [install.stage_skill(scope, item) for item in checked]
+        user_agents = list(agents or DEFAULT_AGENTS) if scope.kind == "user" else None
+        for item, skill in zip(staged, plan.selected, strict=True):
+            old = lock.get(item.name)
+            action = "installed" if old is None else "updated"
+            if old is not None and old.hash == item.digest and install.installed_hash(
+                scope, item.name
+            ) == item.digest:
+                action = "unchanged"
+            install.activate(scope, item)
+            lock[item.name] = LockedSkill(
+                source=plan.spec.url, ref=plan.ref, commit=plan.commit, path=skill.path,
+                hash=item.digest, agents=_merge_agents(old, user_agents),
+            )
+            report.changes.append(
+                Change(item.name, action, old.commit if old else None, plan.commit)
+            )
+        write_lock(scope.lock_path, lock)
+        install.collect_garbage(scope)
+    if link:
+        _link(scope, lock, env, agents=agents, cwd=cwd, report=report)
+    return report
+
+
+def _merge_agents(
+    old: LockedSkill | None, agents: list[str] | None
+) -> tuple[str, ...] | None:
+    if agents is None:
+        return None
+    before = old.agents if old is not None and old.agents else ()
+    return tuple(dict.fromkeys([*before, *agents]))
+
+
+def install_locked(
+    scope: Scope, cache: SourceCache, env: Mapping[str, str], *, cwd: Path
+) -> Report:
+    """Make the installed folders exactly what the lock pins (verified by hash), then link."""
+    report = Report()
+    lock = read_lock(scope.lock_path)
+    broken = [name for name, entry in lock.items()
+              if install.installed_hash(scope, name) != entry.hash]
+    if broken:
+        install.prepare_scope(scope)
+        with file_lock(scope.mutation_lock, timeout=600):
+            lock = read_lock(scope.lock_path)
+            for name in sorted(lock):
+                entry = lock[name]
+                if install.installed_hash(scope, name) == entry.hash:
+                    continue
+                action = "restored" if install.owns(scope, name) else "installed"
+                _restore(scope, cache, name, entry)
+                report.changes.append(Change(name, action, None, entry.commit))
+            install.collect_garbage(scope)
+    _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+    return report
+
+
+def _restore(scope: Scope, cache: SourceCache, name: str, entry: LockedSkill) -> None:
+    commit = cache.resolve(entry.source, entry.commit)
+    staged = install.fetch_and_stage(scope, cache, name=name, url=entry.source,
+                                     commit=commit, path=entry.path)
+    if staged.digest != entry.hash:
+        install.discard(staged)
+        raise InstallError(
+            f"{scope.lock_path}: '{name}' from {entry.source} @ {entry.commit[:12]} hashes to "
+            f"{staged.digest}, but the lock pins {entry.hash}; the lock was edited or the "
+            f"source rewritten. Nothing was changed; re-pin with `ai-skills update {name}`"
+        )
+    install.activate(scope, staged)
+
+
+def update_skills(
+    scope: Scope, cache: SourceCache, names: Sequence[str], env: Mapping[str, str], *, cwd: Path
+) -> Report:
+    """Move each pin to what its ref names now; report old -> new commit and changed files."""
+    report = Report()
+    install.prepare_scope(scope)
+    with file_lock(scope.mutation_lock, timeout=600):
+        lock = read_lock(scope.lock_path)
+        for name in _known(scope, lock, names):
+            report.changes.append(_update_one(scope, cache, name, lock))
+        write_lock(scope.lock_path, lock)
+        install.collect_garbage(scope)
+    _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+    return report
+
+
+def _update_one(
+    scope: Scope, cache: SourceCache, name: str, lock: dict[str, LockedSkill]
+) -> Change:
+    entry = lock[name]
+    if entry.ref is not None and FULL_SHA.match(entry.ref):
+        return Change(name, "pinned", entry.commit, entry.commit)
+    commit = cache.resolve(entry.source, entry.ref)
+    current = install.installed_hash(scope, name)
+    if commit == entry.commit and current == entry.hash:
+        return Change(name, "unchanged", entry.commit, commit)
+    staged = install.fetch_and_stage(scope, cache, name=name, url=entry.source,
+                                     commit=commit, path=entry.path)
+    old_states: dict[str, FileState] = {}
+    if current is not None:
+        old_states = folder_states((scope.skills_dir / name).resolve())
+    files = tuple(diff_states(old_states, folder_states(staged.folder)))
+    install.activate(scope, staged)
+    lock[name] = replace(entry, commit=commit, hash=staged.digest)
+    return Change(name, "updated", entry.commit, commit, files)
+
+
+def _known(scope: Scope, lock: Mapping[str, LockedSkill], names: Sequence[str]) -> list[str]:
+    unknown = [name for name in names if name not in lock]
+    if unknown:
+        raise SelectionError(
+            f"{scope.lock_path}: {', '.join(repr(n) for n in unknown)} not installed "
+            f"(installed: {', '.join(sorted(lock)) or 'none'})"
+        )
+    return list(dict.fromkeys(names)) if names else sorted(lock)
+
+
+def remove_skills(
+    scope: Scope, names: Sequence[str], env: Mapping[str, str], *, cwd: Path
+) -> Report:
+    """Unpin, unlink and delete installed skills (only what ai-skills installed)."""
+    from ai_skills.manifest_edit import remove_name
+    from ai_skills.use_skills import MANIFEST
+
+    report = Report()
+    with file_lock(scope.mutation_lock, timeout=600):
+        lock = read_lock(scope.lock_path)
+        for name in _known(scope, lock, names):
+            install.deactivate(scope, name)
+            del lock[name]
+            if scope.repo is not None:
+                remove_name(scope.repo / MANIFEST, name)
+            report.changes.append(Change(name, "removed"))
+        write_lock(scope.lock_path, lock)
+        install.collect_garbage(scope)
+    _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+    return report
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One skill's state: local ('ok', 'modified', 'missing') and upstream."""
+
+    name: str
+    local: str
+    upstream: str  # 'current', 'moved', 'pinned', 'gone', 'unreachable: ...'
+    commit: str
+    remote: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the folder matches its hash and the upstream has not moved."""
+        return self.local == "ok" and self.upstream in ("current", "pinned")
+
+
+def check_skills(scope: Scope, *, cwd: Path, upstream: bool = True) -> list[CheckResult]:
+    """Compare every installed folder with its hash, and every ref with its server."""
+    results = []
+    for name, entry in sorted(read_lock(scope.lock_path).items()):
+        current = install.installed_hash(scope, name)
+        local = "missing" if current is None else "ok" if current == entry.hash else "modified"
+        state, remote = "current", None
+        if entry.ref is not None and FULL_SHA.match(entry.ref):
+            state = "pinned"
+        elif upstream:
+            try:
+                remote = remote_commit(entry.source, entry.ref, cwd=cwd)
+            except CommandError as exc:
+                state = f"unreachable: {exc}"
+            else:
+                state = "gone" if remote is None else "current" if remote == entry.commit \
+                    else "moved"
+        results.append(CheckResult(name, local, state, entry.commit, remote))
+    return results
+
+
+def _link(
+    scope: Scope,
+    lock: Mapping[str, LockedSkill],
+    env: Mapping[str, str],
+    *,
+    agents: Sequence[str] | None,
+    cwd: Path,
+    report: Report,
+) -> None:
+    report.repo = scope.repo
+    if scope.repo is not None:
+        _link_repo(scope.repo, lock, env, agents=agents, report=report)
+    else:
+        _link_user(scope, lock, env, cwd=cwd, report=report)
+
+
+def _link_repo(
+    repo: Path,
+    lock: Mapping[str, LockedSkill],
+    env: Mapping[str, str],
+    *,
+    agents: Sequence[str] | None,
+    report: Report,
+) -> None:
+    """Every locked name is listed in `.skills`; then the use-skills sync links them."""
+    from ai_skills.manifest_edit import add_name
+    from ai_skills.use_skills import MANIFEST, sync_repo
+
+    for name in sorted(lock):
+        add_name(repo / MANIFEST, name)
+    report.warnings.extend(_shadowed(repo, lock, env))
+    sync = sync_repo(repo, env, agents=agents)
+    report.linked.extend(sync.done)
+    report.errors.extend(sync.errors)
+    report.warnings.extend(sync.warnings)
+
+
+def _shadowed(repo: Path, lock: Mapping[str, LockedSkill], env: Mapping[str, str]) -> list[str]:
+    """Warnings for installed skills that an AI_SKILLS_PATH folder hides from use-skills."""
+    from ai_skills.catalog import INSTALLED_REPO_DIR, find_skill, search_path
+
+    dirs = search_path(env, repo=repo)
+    warnings = []
+    for name in sorted(lock):
+        found = find_skill(name, dirs)
+        if found is not None and found.path != repo / INSTALLED_REPO_DIR / name:
+            warnings.append(
+                f"'{name}' in {found.path.parent} ({found.origin}) comes first in the search "
+                f"path, so agents get that one, not the installed {name}"
+            )
+    return warnings
+
+
+def _link_user(
+    scope: Scope,
+    lock: Mapping[str, LockedSkill],
+    env: Mapping[str, str],
+    *,
+    cwd: Path,
+    report: Report,
+) -> None:
+    from ai_skills.agents import AGENT_NAMES
+    from ai_skills.deploy import deploy
+
+    assert scope.link_state_dir is not None
+    desired = {
+        global_skills_dir(agent, env, cwd=cwd) / name: str(scope.skills_dir / name)
+        for name, entry in lock.items()
+        for agent in entry.agents or DEFAULT_AGENTS
+    }
+    managed = tuple(global_skills_dir(agent, env, cwd=cwd) for agent in AGENT_NAMES)
+    result = deploy(desired, scope.link_state_dir, dry_run=False, managed_dirs=managed)
+    report.linked.extend(result.done)
+    report.errors.extend(f"{s.target}: {s.reason}" for s in result.refused)
+

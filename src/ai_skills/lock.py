@@ -1,0 +1,144 @@
+"""The lock file: what each installed skill is pinned to, per scope.
+
+Repo scope: `REPO/ai-skills.lock.json` (commit it). User scope:
+`$XDG_CONFIG_HOME/ai-skills/lock.json`. JSON read back is validated with pydantic; inside,
+the entries are frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ai_skills.errors import AiSkillsError
+from ai_skills.fsutil import atomic_write_text
+
+LOCK_VERSION = 1
+REPO_LOCK_FILE = "ai-skills.lock.json"
+
+
+class LockFileError(AiSkillsError):
+    """A lock file cannot be read."""
+
+
+@dataclass(frozen=True)
+class LockedSkill:
+    """One pinned skill: where from, which commit, which folder, and its content hash."""
+
+    source: str  # git URL the skill was fetched from
+    commit: str  # resolved commit SHA (40 hex)
+    path: str  # folder of the skill inside the source ('' = the top)
+    hash: str  # `sha256:...` over the installed folder, see contenthash.py
+    ref: str | None = None  # branch, tag or commit asked for (None: the remote HEAD)
+    agents: tuple[str, ...] | None = None  # user scope only: agents it is linked for
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (absent optional fields left out)."""
+        data = asdict(self)
+        if self.agents is not None:
+            data["agents"] = list(self.agents)
+        return {key: value for key, value in data.items() if value is not None}
+
+
+def read_lock(path: Path) -> dict[str, LockedSkill]:
+    """Name -> pinned skill; a missing file is an empty lock."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise LockFileError(f"{path}: cannot read it ({exc.strerror})") from exc
+    quick = _plain_lock(text)
+    if quick is not None:
+        return quick
+    from pydantic import ValidationError
+
+    from ai_skills.lock_schema import LockFileModel
+
+    try:
+        lock = LockFileModel.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise LockFileError(
+            f"{path}: not a valid ai-skills lock file ({where}: {first['msg']}); "
+            "restore it from git or remove it and add the skills again"
+        ) from None
+    if lock.version != LOCK_VERSION:
+        raise LockFileError(
+            f"{path}: lock file version {lock.version} is not supported "
+            f"(this ai-skills writes {LOCK_VERSION}); upgrade ai-skills"
+        )
+    return {
+        name: LockedSkill(
+            source=e.source, commit=e.commit, path=e.path, hash=e.hash, ref=e.ref,
+            agents=tuple(e.agents) if e.agents is not None else None,
+        )
+        for name, e in lock.skills.items()
+    }
+
+
+_FIELDS = {"source": str, "commit": str, "path": str, "hash": str, "ref": str, "agents": list}
+_REQUIRED = frozenset({"source", "commit", "path", "hash"})
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+_HASH = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _plain_lock(text: str) -> dict[str, LockedSkill] | None:
+    """The lock when it is exactly in the shape we write, else None (pydantic then judges).
+
+    Importing pydantic costs more than a whole no-op `ai-skills install`, so a lock that
+    passes these strict checks (a subset of what `lock_schema` accepts) skips it.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or set(data) != {"version", "skills"}:
+        return None
+    if type(data["version"]) is not int or data["version"] != LOCK_VERSION:
+        return None
+    if not isinstance(data["skills"], dict):
+        return None
+    skills = {}
+    for name, entry in data["skills"].items():
+        if not isinstance(entry, dict) or not _REQUIRED <= set(entry) <= set(_FIELDS):
+            return None
+        if any(type(value) is not _FIELDS[key] for key, value in entry.items()):
+            return None
+        agents = entry.get("agents")
+        if agents is not None and not all(type(a) is str for a in agents):
+            return None
+        if not _COMMIT.fullmatch(entry["commit"]) or not _HASH.fullmatch(entry["hash"]):
+            return None
+        if not entry["source"]:
+            return None
+        skills[name] = LockedSkill(
+            source=entry["source"], commit=entry["commit"], path=entry["path"],
+            hash=entry["hash"], ref=entry.get("ref"),
+            agents=tuple(agents) if agents is not None else None,
+        )
+    return skills
+
+
+def lock_text(skills: dict[str, LockedSkill]) -> str:
+    """Stable JSON text (sorted names and keys, two-space indent, trailing newline)."""
+    data = {
+        "version": LOCK_VERSION,
+        "skills": {name: skills[name].as_dict() for name in sorted(skills)},
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def write_lock(path: Path, skills: dict[str, LockedSkill]) -> None:
+    """Replace the lock file atomically (only when its text changes)."""
+    text = lock_text(skills)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    atomic_write_text(path, text)

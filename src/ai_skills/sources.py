@@ -1,0 +1,311 @@
+"""Where skills come from: source parsing, URL normalising, and the cache of fetched repos.
+
+The cache holds one bare repository per source URL under
+`$XDG_CACHE_HOME/ai-skills/sources/<sha256 of the normalised URL>.git`, each guarded by
+its own file lock so concurrent runs share it safely. Fetches are shallow and partial
+(`--depth 1 --filter=blob:none`) where the server allows; git itself falls back to a
+full pack when a server ignores the filter, and we retry without depth/filter when a
+server refuses. File contents are read straight from git objects; nothing is ever checked
+out, so no hook, filter (LFS) or submodule of the source can run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ai_skills.errors import AiSkillsError, CommandError
+from ai_skills.fsutil import file_lock
+from ai_skills.git import run_git, run_git_bytes
+
+# Protocols a source may use. `ext::` and friends can run commands; plain http is unsigned.
+ALLOWED_PROTOCOLS = "file:https:ssh:git"
+# Environment for every git run against a source: no system config, no prompts, no LFS.
+SAFE_GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_ALLOW_PROTOCOL": ALLOWED_PROTOCOLS,
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_LFS_SKIP_SMUDGE": "1",
+}
+# Config that keeps code in (or named by) a source from running: hooks, fsmonitor, submodules.
+SAFE_GIT_CONFIG = (
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.fsmonitor=false",
+    "-c", "submodule.recurse=false",
+    "-c", "fetch.recurseSubmodules=false",
+    "-c", "protocol.version=2",
+)
+FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+_SHORTHAND = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+# user@host:path; user and host may not start with '-' (they reach ssh's command line).
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9][A-Za-z0-9_.-]*:[^/].*$")
+_URL_SCHEMES = ("file://", "https://", "ssh://", "git://")
+
+Progress = Callable[[str], AbstractContextManager[None]]
+
+
+class SourceError(AiSkillsError):
+    """A source cannot be understood or fetched."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A git URL to fetch and the folder inside it to look for skills in ('' = all)."""
+
+    url: str
+    subpath: str = ""
+
+
+@dataclass(frozen=True)
+class GitEntry:
+    """One entry of a commit's tree: git mode, object type, object id, path."""
+
+    mode: str
+    kind: str
+    oid: str
+    path: str
+
+
+def parse_source(text: str, *, cwd: Path) -> SourceSpec:
+    """Turn what the user typed (URL, owner/repo, local path) into a SourceSpec."""
+    text = text.strip()
+    if text.startswith("http://"):
+        raise SourceError(f"{text}: plain http is not allowed; use an https:// URL")
+    if text.startswith(_URL_SCHEMES) or _SCP_LIKE.match(text):
+        if re.match(r"^[a-z]+://-", text):
+            raise SourceError(f"{text}: a host may not start with '-'")
+        return SourceSpec(text.rstrip("/"))
+    if "://" in text or text.startswith("ext::"):
+        raise SourceError(
+            f"{text}: unsupported protocol; sources may use {ALLOWED_PROTOCOLS.replace(':', ', ')}"
+        )
+    local = (cwd / Path(text).expanduser()).resolve()
+    if local.exists() or text.startswith((".", "/", "~")):
+        return _local_source(local, text)
+    if _SHORTHAND.match(text):
+        return SourceSpec(f"https://github.com/{text.removesuffix('.git')}.git")
+    raise SourceError(
+        f"{text}: not a git URL, an owner/repo shorthand, or an existing folder"
+    )
+
+
+def _local_source(path: Path, text: str) -> SourceSpec:
+    if not path.is_dir():
+        raise SourceError(f"{text}: no such folder")
+    try:
+        top = Path(run_git(["rev-parse", "--show-toplevel"], cwd=path).stdout.strip())
+    except CommandError:
+        raise SourceError(
+            f"{path}: not inside a git repository; installs are pinned to a commit, so "
+            "commit the skills to git first (`git init && git add -A && git commit`)"
+        ) from None
+    sub = path.relative_to(top.resolve()).as_posix() if path != top.resolve() else ""
+    return SourceSpec(top.resolve().as_uri(), "" if sub == "." else sub)
+
+
+def normalise_url(url: str) -> str:
+    """The cache identity of a URL: lower-case scheme and host, no trailing '/' or '.git'."""
+    url = url.strip().rstrip("/").removesuffix(".git")
+    match = re.match(r"^([a-z]+)://([^/]*)(.*)$", url, re.IGNORECASE)
+    if match:
+        scheme, host, rest = match.groups()
+        return f"{scheme.lower()}://{host.lower()}{rest}"
+    return url
+
+
+def cache_key(url: str) -> str:
+    """sha256 hex of the normalised URL."""
+    return hashlib.sha256(normalise_url(url).encode("utf-8")).hexdigest()
+
+
+def cache_root(env: dict[str, str] | os._Environ[str]) -> Path:
+    """`$XDG_CACHE_HOME/ai-skills/sources`, default `~/.cache/ai-skills/sources`."""
+    base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME", "~"), ".cache")
+    return Path(base).expanduser() / "ai-skills" / "sources"
+
+
+def _no_progress(_message: str) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+class SourceCache:
+    """Bare repositories of fetched sources, one per URL, each behind its own lock."""
+
+    def __init__(self, root: Path, *, progress: Progress | None = None) -> None:
+        self.root = root
+        self.progress = progress or _no_progress
+        # Per run: a commit's tree never changes, and blobs once here stay here.
+        self._trees: dict[tuple[str, str], list[GitEntry]] = {}
+        self._complete: set[tuple[str, str]] = set()
+
+    def repo_dir(self, url: str) -> Path:
+        """The bare repository caching `url`."""
+        return self.root / f"{cache_key(url)}.git"
+
+    @contextlib.contextmanager
+    def locked(self, url: str) -> Iterator[Path]:
+        """Hold the per-URL lock; yield the (created if needed) bare repository."""
+        repo = self.repo_dir(url)
+        with file_lock(self.root / f"{cache_key(url)}.lock", timeout=600):
+            if not (repo / "HEAD").exists():
+                self._create(repo, url)
+            yield repo
+
+    def _create(self, repo: Path, url: str) -> None:
+        # Built beside its final name, then renamed: a killed run never leaves half a repo.
+        temp = repo.with_name(f".{repo.name}.{uuid.uuid4().hex}")
+        temp.mkdir(parents=True)
+        # The layout of gitrepository-layout(5), written directly: `git init` plus the
+        # config calls cost more than fetching a small source.
+        for folder in ("objects", "refs/heads", "refs/tags"):
+            (temp / folder).mkdir(parents=True)
+        (temp / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+        quoted = url.replace("\\", "\\\\").replace('"', '\\"')
+        (temp / "config").write_text(
+            "[core]\n"
+            "\trepositoryformatversion = 1\n"
+            "\tbare = true\n"
+            '[remote "origin"]\n'
+            f'\turl = "{quoted}"\n'
+            "\tpromisor = true\n"
+            "\tpartialclonefilter = blob:none\n"
+            "[extensions]\n"
+            "\tpartialClone = origin\n",
+            encoding="utf-8",
+        )
+        if repo.exists():
+            shutil.rmtree(repo)
+        os.rename(temp, repo)
+
+    def resolve(self, url: str, ref: str | None) -> str:
+        """The commit `ref` (default: the remote HEAD) names, fetching it into the cache."""
+        with self.locked(url) as repo:
+            if ref is not None and FULL_SHA.match(ref) and _has_commit(repo, ref):
+                return ref  # a pinned commit already here: no network, nothing shown
+            with self.progress(f"fetching {url}" + (f" ({ref})" if ref else "")):
+                self._fetch(repo, url, ref or "HEAD")
+            if ref is not None and FULL_SHA.match(ref):
+                if not _has_commit(repo, ref):
+                    raise SourceError(f"{url}: commit {ref} not found on the server")
+                sha = ref
+            else:
+                sha = _git(["rev-parse", "--verify", "FETCH_HEAD^{commit}"], repo).strip()
+            _git(["update-ref", f"refs/ai-skills/{sha}", sha], repo)
+            return sha
+
+    def _fetch(self, repo: Path, url: str, ref: str) -> None:
+        attempts = [["--depth", "1", "--filter=blob:none"], ["--filter=blob:none"], []]
+        last: CommandError | None = None
+        for extra in attempts:
+            try:
+                _git(["fetch", "-q", "--no-tags", *extra, "origin", ref], repo)
+                return
+            except CommandError as exc:  # server refuses shallow or filter: try plainer
+                last = exc
+        if FULL_SHA.match(ref):
+            # Old servers refuse a want by SHA: fetch every branch and tag, then look.
+            with contextlib.suppress(CommandError):
+                _git(["fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+                     repo)
+                _git(["update-ref", "FETCH_HEAD", ref], repo)
+                return
+        assert last is not None
+        lines = last.stderr.strip().splitlines()
+        detail = lines[-1] if lines else f"git exited with {last.returncode}"
+        raise SourceError(
+            f"{url}: cannot fetch '{ref}' ({detail}); check the URL, the ref and your access"
+        ) from last
+
+    def tree(self, url: str, sha: str) -> list[GitEntry]:
+        """Every entry of the commit's tree (trees are always fetched, blobs may not be)."""
+        if (url, sha) in self._trees:
+            return self._trees[(url, sha)]
+        with self.locked(url) as repo:
+            args = [*SAFE_GIT_CONFIG, "ls-tree", "-r", "-z", "--full-tree", sha]
+            raw = run_git_bytes(args, cwd=repo, env=SAFE_GIT_ENV)
+        entries = []
+        for record in raw.split(b"\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition(b"\t")
+            mode, kind, oid = meta.decode().split()
+            entries.append(GitEntry(mode, kind, oid, path.decode("utf-8", "surrogateescape")))
+        self._trees[(url, sha)] = entries
+        return entries
+
+    def blob_sizes(self, url: str, sha: str, oids: list[str]) -> dict[str, int]:
+        """Size of each blob, fetching the missing ones in one batch first."""
+        with self.locked(url) as repo:
+            self._prefetch(repo, url, sha, oids)
+            out = _git(["cat-file", "--batch-check=%(objectname) %(objectsize)"], repo,
+                       input_text="".join(o + "\n" for o in oids))
+        sizes = {}
+        for line in out.splitlines():
+            oid, size = line.split()
+            sizes[oid] = int(size)
+        return sizes
+
+    def read_blobs(self, url: str, oids: list[str]) -> dict[str, bytes]:
+        """The contents of the given blobs (after `blob_sizes` made sure they are here)."""
+        with self.locked(url) as repo:
+            wanted = "".join(o + "\n" for o in oids).encode()
+            raw = run_git_bytes([*SAFE_GIT_CONFIG, "cat-file", "--batch"], cwd=repo,
+                                env=SAFE_GIT_ENV, input_bytes=wanted)
+        blobs: dict[str, bytes] = {}
+        pos = 0
+        for oid in oids:
+            header_end = raw.index(b"\n", pos)
+            _, _, size = raw[pos:header_end].decode().split()
+            start = header_end + 1
+            blobs[oid] = raw[start : start + int(size)]
+            pos = start + int(size) + 1
+        return blobs
+
+    def _prefetch(self, repo: Path, url: str, sha: str, oids: list[str]) -> None:
+        if (url, sha) in self._complete:
+            return
+        listing = _git(["rev-list", "--objects", "--missing=print", "--no-walk", sha], repo)
+        missing = {line[1:].split()[0] for line in listing.splitlines() if line.startswith("?")}
+        if not missing:
+            self._complete.add((url, sha))
+        wanted = [oid for oid in dict.fromkeys(oids) if oid in missing]
+        if wanted:
+            with self.progress(f"fetching {len(wanted)} file(s) from {url}"):
+                # No negotiation, as git's own lazy fetch does: told that we have the
+                # commit, the server would assume we have its blobs too and send nothing.
+                _git(["-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags",
+                      "--no-write-fetch-head", "--filter=blob:none", "--stdin", "origin"], repo,
+                     input_text="".join(oid + "\n" for oid in wanted))
+
+
+def remote_commit(url: str, ref: str | None, *, cwd: Path) -> str | None:
+    """What `ref` (default HEAD) points at on the server now, or None when it is gone."""
+    name = ref or "HEAD"
+    out = _git(["ls-remote", url, name, f"{name}^{{}}"], cwd)
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        oid, _, refname = line.partition("\t")
+        found[refname] = oid
+    for candidate in (f"refs/tags/{name}^{{}}", f"refs/heads/{name}", f"refs/tags/{name}", name):
+        if candidate in found:
+            return found[candidate]
+    return None
+
+
+def _has_commit(repo: Path, sha: str) -> bool:
+    proc = run_git([*SAFE_GIT_CONFIG, "cat-file", "-e", f"{sha}^{{commit}}"], cwd=repo,
+                   env=SAFE_GIT_ENV, check=False)
+    return proc.returncode == 0
+
+
+def _git(args: list[str], cwd: Path, *, input_text: str | None = None) -> str:
+    return run_git([*SAFE_GIT_CONFIG, *args], cwd=cwd, env=SAFE_GIT_ENV,
+                   input_text=input_text).stdout
