@@ -14,7 +14,7 @@ import pytest
 from review_helpers import add_review_config, approved, to_review
 from worker_helpers import git
 
-from ai_skills.worker import merge as merge_module
+from ai_skills.worker import merge_steps as merge_module
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import find_conflicts
 from ai_skills.worker.context import RepoContext
@@ -260,7 +260,8 @@ def test_merge_processes_killed_at_random_moments_resume_to_a_merged_task(
     config = add_review_config(worker_repo, extra='slow = "sleep 0.3"\n')
     rng = random.Random(6)
     worker = [sys.executable, "-m", "ai_skills.cli.worker"]
-    for n in range(4):
+    seen: set[str] = set()
+    for n in range(5):
         task_id = f"k{n}"
         approved(ctx, conn, config, task_id)
         head, old_main = (
@@ -269,9 +270,10 @@ def test_merge_processes_killed_at_random_moments_resume_to_a_merged_task(
         )
         before = all_commits(worker_repo)
         proc = subprocess.Popen([*worker, "merge", task_id], cwd=worker_repo)
-        time.sleep(rng.uniform(0.05, 1.2))
+        time.sleep(rng.uniform(0.3, 1.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        seen.add(get_task(conn, task_id).state.value)
         resumed = subprocess.run(
             [*worker, "merge", task_id, "--wait", "10", "--json"],
             cwd=worker_repo,
@@ -284,3 +286,17 @@ def test_merge_processes_killed_at_random_moments_resume_to_a_merged_task(
         assert git(worker_repo, "log", "-1", "--format=%P", "main").split() == [old_main, head]
         assert before <= all_commits(worker_repo), "a commit was lost"
         assert git(worker_repo, "status", "--porcelain") == ""
+    assert "merging" in seen, f"no kill landed inside a merge (saw {seen})"
+
+
+def test_uncommitted_changes_in_the_task_worktree_are_kept_after_the_merge(
+    ctx: RepoContext, conn: sqlite3.Connection, rconfig: WorkerConfig
+) -> None:
+    approved(ctx, conn, rconfig, "t1")
+    worktree = Path(get_task(conn, "t1").worktree or "")
+    (worktree / "scratch.txt").write_text("not committed\n")
+    result = merge_task(ctx, conn, rconfig, "t1")
+    assert result.outcome == "merged" and result.state == "merged"
+    assert (worktree / "scratch.txt").read_text() == "not committed\n"
+    assert any("uncommitted changes" in n for n in result.notes)
+    assert any("still has it checked out" in n for n in result.notes)

@@ -297,3 +297,15 @@ def test_exhausted_profiles_wait_queued_with_the_retry_time_and_never_fail(
     assert [f.kind for f in reconcile(ctx, conn, config, fix=False)] == []
     # The retry time passes: the next pass starts it again on the first profile.
     assert retry_wait(conn, "t1", now=time.time() + 301) == ""
+
+
+def test_the_profiles_example_in_the_docs_is_valid(tmp_path: Path) -> None:
+    docs = Path(__file__).parents[2] / "docs" / "worker.md"
+    section = docs.read_text().split("## Runtime profiles and fallback", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / ".worker.toml"
+    path.write_text(example)
+    config = load_config(path)
+    assert [config.profile, *config.fallback] == ["claude-main", "claude-second", "codex"]
+    env = config.profiles["claude-second"].env
+    assert env["ANTHROPIC_AUTH_TOKEN"] == "${SECOND_PROVIDER_TOKEN}"

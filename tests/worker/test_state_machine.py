@@ -74,6 +74,7 @@ COMMANDS = st.one_of(
     st.tuples(st.just("cancel"), IDS),
     st.tuples(st.just("fail"), IDS),
     st.tuples(st.just("requeue"), IDS),
+    st.tuples(st.sampled_from(["approve", "request", "human", "merging", "merged", "void"]), IDS),
     st.tuples(st.just("liveness"), st.floats(min_value=0, max_value=10_000)),
 )
 
@@ -98,6 +99,12 @@ def _apply(conn: sqlite3.Connection, tmp: Path, command: tuple[object, ...]) -> 
             "cancel": TaskState.CANCELLED,
             "fail": TaskState.FAILED,
             "requeue": TaskState.QUEUED,
+            "approve": TaskState.APPROVED,
+            "request": TaskState.CHANGES_REQUESTED,
+            "human": TaskState.NEEDS_HUMAN,
+            "merging": TaskState.MERGING,
+            "merged": TaskState.MERGED,
+            "void": TaskState.IN_REVIEW,
         }[str(kind)]
         change_state(conn, task_id, target, action=str(kind))
 

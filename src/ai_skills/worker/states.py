@@ -68,12 +68,12 @@ TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
         (IR, A),
         (IR, CR),
         (IR, NH),
-        # An agent reporting `blocked`, or a change outside its worktree (containment), needs
-        # a human; an agent may also speak up again itself.
+        # An agent reporting `blocked`, or a change outside its worktree (containment),
+        # needs a human. A blocked agent may still finish (`done`), but `working` is
+        # refused: it would take a WIP slot without admission.
         (R, NH),
         (NI, NH),
         (S, NH),
-        (NH, R),
         (NH, IR),
         (NH, A),
         (NH, CR),
