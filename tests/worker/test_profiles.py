@@ -289,6 +289,7 @@ def test_exhausted_profiles_wait_queued_with_the_retry_time_and_never_fail(
     assert "no other profile to try; retry on 'first' at" in task.reason
     assert task.state.value == "queued" and task.start_requested
     assert retry_wait(conn, "t1", now=time.time()).startswith("rate limited: next retry at")
+    assert retry_wait(conn, "t1", now=time.time()).endswith(" on profile 'first'")
     waiting = tick(ctx, conn, config)
     assert waiting.started == [] and waiting.waiting[0].task_id == "t1"
     assert get_task(conn, "t1").waiting_reason.startswith("rate limited: next retry at")

@@ -225,7 +225,12 @@ def retry_wait(conn: sqlite3.Connection, task_id: str, *, now: float) -> str:
     if row is None or row["not_before"] is None or now >= float(row["not_before"]):
         return ""
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(row["not_before"])))
-    return f"rate limited: next retry at {when}"
+    last = conn.execute(
+        "SELECT id FROM attempts WHERE task_id = ? ORDER BY number DESC LIMIT 1", (task_id,)
+    ).fetchone()
+    chain = attempt_runtime(conn, int(last[0])).chain if last else []
+    on = f" on profile {chain[int(row['position']) % len(chain)]!r}" if chain else ""
+    return f"rate limited: next retry at {when}{on}"
 
 
 def rate_limit_verdict(conn: sqlite3.Connection, attempt_id: int, exit_code: int) -> str:
