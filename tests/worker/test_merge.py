@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from review_helpers import add_review_config, approved, to_review
-from worker_helpers import git
+from worker_helpers import git, wait_state
 
 from ai_skills.worker import merge_steps as merge_module
 from ai_skills.worker.config import WorkerConfig
@@ -130,7 +130,8 @@ def test_local_changes_in_the_integration_checkout_refuse_the_merge(
 ) -> None:
     approved(ctx, conn, rconfig, "t1")
     (ctx.repo_root / "README.md").write_text("edited by a human\n")
-    with pytest.raises(ReviewRefusedError, match="has local changes; commit or stash"):
+    dirty = r"has local changes \(README.md\); commit or stash"
+    with pytest.raises(ReviewRefusedError, match=dirty):
         merge_task(ctx, conn, rconfig, "t1")
     assert get_task(conn, "t1").state.value == "approved"
     assert (ctx.repo_root / "README.md").read_text() == "edited by a human\n"
@@ -300,3 +301,53 @@ def test_uncommitted_changes_in_the_task_worktree_are_kept_after_the_merge(
     assert (worktree / "scratch.txt").read_text() == "not committed\n"
     assert any("uncommitted changes" in n for n in result.notes)
     assert any("still has it checked out" in n for n in result.notes)
+
+
+def test_an_approved_commit_that_no_longer_exists_on_the_branch_voids_the_merge(
+    ctx: RepoContext, conn: sqlite3.Connection, rconfig: WorkerConfig
+) -> None:
+    approved(ctx, conn, rconfig, "t1")
+    worktree = Path(get_task(conn, "t1").worktree or "")
+    git(worktree, "reset", "-q", "--hard", "HEAD~1")  # the approved commit is gone from it
+    with pytest.raises(ReviewRefusedError, match="is in_review .*approval of .* voided"):
+        merge_task(ctx, conn, rconfig, "t1")
+    assert git(ctx.repo_root, "log", "-1", "--format=%s", "main") == "worker gates"
+
+
+@pytest.mark.slow
+def test_two_merge_processes_at_once_the_second_is_refused_and_names_the_first(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    config = add_review_config(worker_repo, extra='slow = "sleep 2"\n')
+    approved(ctx, conn, config, "t1")
+    approved(ctx, conn, config, "t2")
+    worker = [sys.executable, "-m", "ai_skills.cli.worker"]
+    first = subprocess.Popen([*worker, "merge", "t1"], cwd=worker_repo)
+    wait_state(conn, "t1", "merging")
+    second = subprocess.run(
+        [*worker, "merge", "t2"], cwd=worker_repo, capture_output=True, text=True
+    )
+    assert second.returncode == 4
+    assert "another merge (t1) is running" in second.stderr
+    assert first.wait(timeout=60) == 0
+    assert get_task(conn, "t2").state.value == "approved"
+    waited = subprocess.run([*worker, "merge", "t2", "--wait", "30"], cwd=worker_repo)
+    assert waited.returncode == 0 and get_task(conn, "t2").state.value == "merged"
+
+
+def test_untracked_files_in_the_main_checkout_block_only_when_the_merge_adds_them(
+    ctx: RepoContext, conn: sqlite3.Connection, rconfig: WorkerConfig
+) -> None:
+    repo = ctx.repo_root
+    approved(ctx, conn, rconfig, "t1")
+    approved(ctx, conn, rconfig, "t2")
+    (repo / "notes.txt").write_text("my notes\n")
+    assert merge_task(ctx, conn, rconfig, "t1").outcome == "merged"
+    (repo / "work-t2.txt").write_text("mine, not the agent's\n")
+    main_before = git(repo, "rev-parse", "main")
+    result = merge_task(ctx, conn, rconfig, "t2")
+    assert (result.outcome, result.state) == ("refused", "approved")
+    assert "work-t2.txt (untracked)" in result.notes[-1]
+    assert git(repo, "rev-parse", "main") == main_before
+    assert (repo / "work-t2.txt").read_text() == "mine, not the agent's\n"
+    assert (repo / "notes.txt").read_text() == "my notes\n"

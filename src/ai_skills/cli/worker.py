@@ -422,6 +422,8 @@ def tick(as_json: JsonOpt = False) -> None:
         return
     for v in report.stalled:
         say(f"{v.task_id}: stalled: {v.reason}")
+    for changed in report.reviewed:
+        say(f"{changed['task_id']}: {changed['state']}: {changed['reason']}")
     for r in report.started:
         say(f"{r.task_id}: running (attempt {r.attempt_id})")
     for r in report.waiting:

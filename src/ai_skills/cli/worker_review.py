@@ -7,7 +7,10 @@ This module does not import `ai_skills.cli.worker`, so `python -m ai_skills.cli.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,6 +32,21 @@ def register_review_commands(app: typer.Typer) -> None:
     """Add gate, review, merge, conflicts and stats to the `worker` app."""
     for command in (gate, review, merge, conflicts, stats):
         app.command()(command)
+
+
+# A gate that takes a while gets a progress line on stderr; quick ones print nothing.
+PROGRESS_DELAY_SECONDS = 1.0
+
+
+@contextlib.contextmanager
+def _progress(message: str) -> Iterator[None]:
+    timer = threading.Timer(PROGRESS_DELAY_SECONDS, note, args=(f"worker: {message} ...",))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _repo() -> RepoContext:
@@ -57,7 +75,7 @@ def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
     ctx = _repo()
     conn = _conn(ctx)
     config = _config(ctx)
-    result = gate_task(ctx, conn, config.gates, task_id)
+    result = gate_task(ctx, conn, config.gates, task_id, progress=_progress)
     task = check_task(ctx, conn, config, task_id)
     if as_json:
         emit_json({**result.as_dict(), "task_id": task_id, "state": task.state.value})
@@ -132,9 +150,14 @@ def review(
         return
     if approve:
         view = core.approve(
-            ctx, conn, config, task_id, human=human,
-            no_gates_reason=reason if no_gates else None, sha=sha,
-        )  # fmt: skip
+            ctx,
+            conn,
+            config,
+            task_id,
+            human=human,
+            no_gates_reason=reason if no_gates else None,
+            sha=sha,
+        )
     else:
         view = core.show_review(ctx, conn, config, task_id)
     if as_json:
@@ -162,7 +185,9 @@ def merge(
     from ai_skills.worker.merge import merge_task
 
     ctx = _repo()
-    result = merge_task(ctx, _conn(ctx), _config(ctx), task_id, strategy=strategy, wait=wait)
+    result = merge_task(
+        ctx, _conn(ctx), _config(ctx), task_id, strategy=strategy, wait=wait, progress=_progress
+    )
     if as_json:
         emit_json(result.as_dict())
     else:

@@ -8,6 +8,8 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +25,14 @@ from ai_skills.worker.worktrees import branch_sha, dirty_paths, head_sha
 # Gates run for a review of the task branch, or on the merged result before a merge.
 REVIEW, MERGE = "review", "merge"
 _KILL_GRACE = 2.0
+
+# Wraps each gate run; the CLI shows a progress line when one takes a while.
+Progress = Callable[[str], AbstractContextManager[object]]
+
+
+def quiet(_: str) -> AbstractContextManager[object]:
+    """No progress output (the default for the core API)."""
+    return nullcontext()
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,7 @@ def run_gates(
     checkout: Path,
     sha: str,
     purpose: str,
+    progress: Progress = quiet,
 ) -> GateVerdict:
     """Run every configured gate in `checkout` (which must be at `sha`); record each result."""
     results = []
@@ -138,9 +149,10 @@ def run_gates(
         log = (
             ctx.worker_dir / "gates" / task_id / f"{sha[:12]}-{purpose}-{name}-{started_at:.0f}.log"
         )
-        code, timed_out, seconds = run_gate(
-            name, command, checkout=checkout, log_file=log, timeout=gates.timeout_seconds
-        )
+        with progress(f"gate {name} on {sha[:12]} ({purpose})"):
+            code, timed_out, seconds = run_gate(
+                name, command, checkout=checkout, log_file=log, timeout=gates.timeout_seconds
+            )
         text = command if isinstance(command, str) else json.dumps(command)
         result = GateResult(name, sha, purpose, text, code, timed_out, round(seconds, 3), str(log))
         _record(conn, task_id, result, started_at=started_at)
@@ -257,8 +269,15 @@ def review_checkout(ctx: RepoContext, task: Task) -> tuple[Path, str]:
 
 
 def gate_task(
-    ctx: RepoContext, conn: sqlite3.Connection, gates: GatesConfig, task_id: str
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    gates: GatesConfig,
+    task_id: str,
+    *,
+    progress: Progress = quiet,
 ) -> GateVerdict:
     """Run the gates in a task's worktree at its head SHA (`worker gate ID`)."""
     checkout, sha = review_checkout(ctx, get_task(conn, task_id))
-    return run_gates(ctx, conn, task_id, gates, checkout=checkout, sha=sha, purpose=REVIEW)
+    return run_gates(
+        ctx, conn, task_id, gates, checkout=checkout, sha=sha, purpose=REVIEW, progress=progress
+    )

@@ -21,6 +21,7 @@ from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import SentBack, recheck_approved
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import MergeBusyError, ReviewRefusedError
+from ai_skills.worker.gates import Progress, quiet
 from ai_skills.worker.merge_steps import (
     REBASE_REFUSAL,
     MergeRun,
@@ -102,10 +103,12 @@ def merge_task(
     *,
     strategy: str | None = None,
     wait: float = 0.0,
+    progress: Progress = quiet,
 ) -> MergeResult:
     """Merge an approved task, or resume its interrupted merge."""
     with merge_lock(ctx, task_id, wait=wait):
         run = _load_or_begin(ctx, conn, config, task_id, strategy)
+        run.progress = progress
         try:
             for name, step in merge_steps.STEPS:
                 if merge_steps.STEP_NAMES.index(name) <= merge_steps.STEP_NAMES.index(run.step):

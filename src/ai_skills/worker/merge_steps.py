@@ -18,7 +18,7 @@ from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import conflict_feedback
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ReviewRefusedError
-from ai_skills.worker.gates import MERGE, latest_results, run_gates, verdict
+from ai_skills.worker.gates import MERGE, Progress, latest_results, quiet, run_gates, verdict
 from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
@@ -52,6 +52,7 @@ class MergeRun:
     conflicts: list[str] = field(default_factory=list)
     gates: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    progress: Progress = quiet  # not stored: how the caller shows slow steps
 
 
 class MergeStopped(Exception):
@@ -73,13 +74,38 @@ def integration_checkout(ctx: RepoContext, integration: str) -> Path | None:
     return None
 
 
+def checkout_blockers(checkout: Path, old: str | None = None, new: str | None = None) -> list[str]:
+    """What stops moving a checkout from `old` to `new`: local changes to tracked files, and
+    untracked files where the merge adds a file. Other untracked files (a local
+    `.worker.toml`, notes) do not matter."""
+    out = run_git(["status", "--porcelain", "--untracked-files=no"], cwd=checkout).stdout
+    blockers = [line[3:] for line in out.splitlines() if line.strip()]
+    if old and new:
+        added = run_git(
+            ["diff", "--name-only", "--no-renames", "--diff-filter=A", old, new], cwd=checkout
+        ).stdout.splitlines()
+        blockers += [f"{path} (untracked)" for path in added if (checkout / path).exists()]
+    return blockers
+
+
+def _dirty_message(integration: str, checkout: Path, blockers: list[str]) -> str:
+    shown = ", ".join(blockers[:5]) + (" ..." if len(blockers) > 5 else "")
+    return (
+        f"{integration} is checked out in {checkout}, which has local changes ({shown}); "
+        "commit or stash them, then run `worker merge` again"
+    )
+
+
 def refuse_dirty_checkout(ctx: RepoContext, task_id: str, integration: str) -> None:
+    """Refuse a merge into a branch whose checkout has local changes, before anything moves."""
     checkout = integration_checkout(ctx, integration)
-    if checkout is not None and checkout.exists() and dirty_paths(checkout):
+    if checkout is None or not checkout.exists():
+        return
+    blockers = checkout_blockers(checkout)
+    if blockers:
         raise ReviewRefusedError(
             task_id=task_id,
-            detail=f"{integration} is checked out in {checkout}, which has local changes; "
-            "commit or stash them, then run `worker merge` again (nothing was changed)",
+            detail=_dirty_message(integration, checkout, blockers) + " (nothing was changed)",
         )
 
 
@@ -197,6 +223,7 @@ def _step_gates(
                 checkout=checkout,
                 sha=run.merged_sha,
                 purpose=MERGE,
+                progress=run.progress,
             )
     run.gates = done.as_dict()
     if not done.passed:
@@ -269,11 +296,11 @@ def _refuse_dirty_checkout_during(
     ctx: RepoContext, conn: sqlite3.Connection, run: MergeRun
 ) -> None:
     checkout = integration_checkout(ctx, run.integration)
-    if checkout is not None and checkout.exists() and dirty_paths(checkout):
-        why = (
-            f"{run.integration} is checked out in {checkout}, which has local changes; commit "
-            "or stash them, then run `worker merge` again"
-        )
+    if checkout is None or not checkout.exists():
+        return
+    blockers = checkout_blockers(checkout, run.target_sha, run.merged_sha)
+    if blockers:
+        why = _dirty_message(run.integration, checkout, blockers)
         _end(conn, run, TaskState.APPROVED, "refused", why)
         run.notes.append(why)
         raise MergeStopped

@@ -135,16 +135,16 @@ class ReviewView:
     reason: str
     branch: str
     integration: str
-    head_sha: str | None
-    base_sha: str | None
-    diff_stat: str
-    commits: list[str]
-    files: list[str]
-    lines: int
-    gates: dict[str, object]
-    policy: list[str]
-    conflicts: list[str]
     review: Review
+    gates: dict[str, object]
+    head_sha: str | None = None  # None when the branch does not exist
+    base_sha: str | None = None
+    diff_stat: str = ""
+    commits: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    lines: int = 0
+    policy: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -165,25 +165,16 @@ def show_review(
     change = task_change(ctx, conn, config, task)
     integration = integration_of(config, task)
     if change is None:
-        gates = verdict(config.gates, [], sha="0" * 40).as_dict()
         return ReviewView(
-            task.id,
-            task.title,
-            task.state.value,
-            task.reason,
-            task.branch,
-            integration,
-            None,
-            None,
-            "",
-            [],
-            [],
-            0,
-            gates,
-            [],
-            [],
-            get_review(conn, task.id),
-            [*(notes or []), f"branch {task.branch} does not exist"],
+            task_id=task.id,
+            title=task.title,
+            state=task.state.value,
+            reason=task.reason,
+            branch=task.branch,
+            integration=integration,
+            review=get_review(conn, task.id),
+            gates=verdict(config.gates, [], sha="0" * 40).as_dict(),
+            notes=[*(notes or []), f"branch {task.branch} does not exist"],
         )
     results = latest_results(conn, task.id, change.head)
     target = rev(ctx.repo_root, f"refs/heads/{integration}")
