@@ -114,3 +114,40 @@ def test_a_well_behaved_worker_next_to_another_has_no_findings(
         wait_state(conn, task_id, "in_review")
         wait_for(lambda t=task_id: "agent_exited" in [e.kind for e in read_events(conn, task_id=t)])
     assert [e for e in read_events(conn) if e.kind == "containment"] == []
+
+
+@pytest.mark.slow
+def test_a_worker_that_writes_into_another_tasks_worktree_ends_in_needs_human(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    add(conn, "t0")
+    start_task(ctx, conn, load_config(ctx.config_path), "t0")
+    wait_state(conn, "t0", "in_review")
+    wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t0")])
+    other = Path(get_task(conn, "t0").worktree or "")
+    intruder = str(other / "intruder.txt")
+    write_config(
+        worker_repo, command=agent_command("done", "--write", "mine.txt", "--write", intruder)
+    )
+    add(conn, "t1")
+    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    wait_state(conn, "t1", "needs_human")
+    assert get_task(conn, "t1").reason == (
+        f"changed outside its worktree: worktree {other.resolve()}: 1 file(s) changed: intruder.txt"
+    )
+    assert get_task(conn, "t0").state.value == "in_review"
+
+
+@pytest.mark.slow
+def test_containment_report_mode_records_findings_but_lets_the_task_go_on(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    write_config(worker_repo, command=agent_command("escape"))
+    toml = worker_repo / ".worker.toml"
+    toml.write_text(toml.read_text() + 'containment = "report"\n')
+    git(worker_repo, "commit", "-qam", "report only")
+    add(conn, "t1")
+    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    wait_for(lambda: "containment" in [e.kind for e in read_events(conn, task_id="t1")])
+    wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t1")])
+    assert get_task(conn, "t1").state.value == "in_review"
