@@ -310,3 +310,24 @@ def test_the_profiles_example_in_the_docs_is_valid(tmp_path: Path) -> None:
     assert [config.profile, *config.fallback] == ["claude-main", "claude-second", "codex"]
     env = config.profiles["claude-second"].env
     assert env["ANTHROPIC_AUTH_TOKEN"] == "${SECOND_PROVIDER_TOKEN}"
+
+
+@pytest.mark.slow
+def test_the_daemon_moves_a_rate_limited_task_to_the_next_profile_unattended(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    from ai_skills.worker.daemon import start_daemon, stop_daemon
+
+    write_profiles(worker_repo, backoff=0.3)
+    add(conn, "t1", priority=0)
+    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    assert start_daemon(ctx).running
+    try:
+        wait_state(conn, "t1", "in_review", timeout=60)
+    finally:
+        stop_daemon(ctx, grace=5)
+    (row,) = task_statuses(ctx, conn, "t1", with_git=False)
+    assert [(a["profile"], a["outcome"]) for a in row.attempts] == [
+        ("first", "rate_limited"),
+        ("second", None),
+    ]
