@@ -15,9 +15,12 @@ import os
 import sqlite3
 import string
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ai_skills.errors import UsageError
+from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.ratelimit import RateLimitRules, backoff_delay, classify, read_tail
 from ai_skills.worker.runtimes import PRESETS, split_command
 from ai_skills.worker.states import TaskState
@@ -160,20 +163,16 @@ def choose(
     position = int(row["position"]) % len(chain) if row else 0
     name = chain[position]
     if name not in config.profiles:
-        from ai_skills.worker.errors import ConfigError
-
         raise ConfigError(
             path=".worker.toml",
             detail=f"task {task.id!r} names profile {name!r}, which is not defined; "
             f"add [profiles.{name}]",
         )
     profile = config.profiles[name]
-    rules = RateLimitRules(
+    rules = replace(
+        rules,
         exit_codes=[*rules.exit_codes, *profile.rate_limit_exit_codes],
         patterns=[*rules.patterns, *profile.rate_limit_patterns],
-        backoff_seconds=rules.backoff_seconds,
-        backoff_max_seconds=rules.backoff_max_seconds,
-        tail_bytes=rules.tail_bytes,
     )
     runtime = AttemptRuntime(
         name, profile_env(profile), rules, config.containment, chain=chain, position=position
@@ -239,8 +238,6 @@ def rate_limit_verdict(conn: sqlite3.Connection, attempt_id: int, exit_code: int
     if attempt is None:
         return ""
     rules = attempt_runtime(conn, attempt_id).rules
-    from pathlib import Path
-
     return classify(exit_code, read_tail(Path(attempt.log_file), limit=rules.tail_bytes), rules)
 
 
@@ -343,8 +340,6 @@ def attempt_profiles(conn: sqlite3.Connection, task_id: str) -> list[AttemptProf
 
 def check_profile_names(config: WorkerConfig, names: list[str]) -> None:
     """Refuse a profile name `.worker.toml` does not define (UsageError naming the known ones)."""
-    from ai_skills.errors import UsageError
-
     for name in names:
         if name not in config.profiles:
             known = ", ".join(config.profiles) or "none; define [profiles.NAME] in .worker.toml"
