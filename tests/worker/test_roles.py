@@ -158,8 +158,10 @@ def test_ancestors_of_this_process_are_found() -> None:
 
 @pytest.mark.slow
 def test_an_agent_cannot_approve_merge_cancel_add_or_start(
-    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The supervisor's own opt-in must not reach the agent.
+    monkeypatch.setenv("WORKER_ALLOW_WRITES", "1")
     write_config(worker_repo, command=agent_command("rogue"))
     add(conn, "t1")
     start_task(ctx, conn, load_config(ctx.config_path), "t1")
@@ -171,6 +173,7 @@ def test_an_agent_cannot_approve_merge_cancel_add_or_start(
     for command in ("review", "merge", "cancel", "add", "start"):
         assert f"worker {command}: exit 4: worker: error: `worker {command}` refused" in log
     assert "WORKER_TASK_ID/WORKER_ATTEMPT_ID are set" in log
+    assert "WORKER_ALLOW_WRITES= --model=" in log
     # With the variables removed and from the main checkout: found as the agent's child.
     assert "it runs under that task's agent" in log
     assert get_task(conn, "t1").state.value == "in_review"
