@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from ai_skills.worker.config import load_config
+from ai_skills.worker.config import GatesConfig, load_config
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.stats import compute_stats
@@ -72,3 +74,15 @@ def test_bad_review_settings_are_config_errors(tmp_path: Path, text: str, messag
     with pytest.raises(ConfigError, match=message) as caught:
         load_config(path)
     assert caught.value.exit_code == 6 and str(path) in str(caught.value)
+
+
+GATE_NAMES = st.from_regex(r"[a-z][a-z0-9_-]{0,12}", fullmatch=True).filter(
+    lambda name: name not in ("timeout_seconds", "commands")
+)
+
+
+@given(st.dictionaries(GATE_NAMES, st.text(min_size=1, max_size=30), max_size=8))
+def test_every_gate_name_becomes_a_command_in_table_order(table: dict[str, str]) -> None:
+    gates = GatesConfig.model_validate({**table, "timeout_seconds": 7})
+    assert list(gates.commands.items()) == list(table.items())
+    assert gates.timeout_seconds == 7

@@ -146,9 +146,9 @@ def run_gates(
     results = []
     for name, command in gates.commands.items():
         started_at = time.time()
-        log = (
-            ctx.worker_dir / "gates" / task_id / f"{sha[:12]}-{purpose}-{name}-{started_at:.0f}.log"
-        )
+        # Milliseconds: a gate re-run at once must not overwrite the log of the first run.
+        stamp = int(started_at * 1000)
+        log = ctx.worker_dir / "gates" / task_id / f"{sha[:12]}-{purpose}-{name}-{stamp}.log"
         with progress(f"gate {name} on {sha[:12]} ({purpose})"):
             code, timed_out, seconds = run_gate(
                 name, command, checkout=checkout, log_file=log, timeout=gates.timeout_seconds
