@@ -6,6 +6,7 @@ then finish. `MergeRun` is the merge record (a row of `merges`) the steps update
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -253,6 +254,10 @@ def temporary_worktree(ctx: RepoContext, task_id: str, sha: str) -> Iterator[Pat
 def _drop_worktree(ctx: RepoContext, path: Path) -> None:
     if path.exists():
         run_git(["worktree", "remove", "--force", str(path)], cwd=ctx.repo_root, check=False)
+    # A `worktree add` killed half-way leaves a folder git does not know; it is ours (a
+    # checkout of a commit that exists), so removing it loses nothing.
+    if path.exists():
+        shutil.rmtree(path)
     run_git(["worktree", "prune"], cwd=ctx.repo_root)
 
 
