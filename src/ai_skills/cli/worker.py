@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ai_skills.cli.render import emit_json, fail, note, say
+from ai_skills.cli.worker_profiles import register_profile_commands
 from ai_skills.cli.worker_review import register_review_commands
 from ai_skills.errors import AiSkillsError, UsageError
 from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_FINDINGS, EXIT_WAITING
@@ -107,17 +108,36 @@ def add(
     priority: Annotated[int, typer.Option("--priority", help="Higher starts first.")] = 0,
     runtime: RuntimeOpt = None,
     runtime_command: RuntimeCommandOpt = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="Runtime profile from .worker.toml [profiles.NAME]."),
+    ] = None,
+    fallback: Annotated[
+        str | None,
+        typer.Option(
+            "--fallback",
+            help="Profiles to try next, in order, when one is rate-limited (A,B).",
+        ),
+    ] = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a task in state `queued`."""
+    from dataclasses import replace
+
     from ai_skills.worker.intake import new_task
+    from ai_skills.worker.profiles import check_profile_names, split_names
     from ai_skills.worker.tasks import add_task
 
     ctx = _repo()
+    config = _config(ctx)
+    fallbacks = split_names(fallback)
+    check_profile_names(config, [p for p in [profile, *fallbacks] if p])
+    if (profile or fallbacks) and (runtime or runtime_command):
+        raise UsageError("give --profile/--fallback or --runtime/--runtime-command, not both")
     new = new_task(
         ctx,
-        _config(ctx),
+        config,
         task_id=task_id,
         title=title,
         description=description,
@@ -128,6 +148,7 @@ def add(
         runtime=runtime,
         runtime_command=runtime_command,
     )
+    new = replace(new, profile=profile, fallback=fallbacks)
     task = add_task(_conn(ctx), new, key=key)
     if as_json:
         emit_json(_task_json(task))
@@ -471,12 +492,17 @@ def daemon_stop(as_json: JsonOpt = False) -> None:
 
 
 register_review_commands(app)
+register_profile_commands(app)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (errors become one line on stderr)."""
+    from ai_skills.worker.roles import check_command
+
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, prog_name="worker", standalone_mode=True)
+        check_command(args)  # roles first: a refused command never reaches its own code
+        app(args=args, prog_name="worker", standalone_mode=True)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except AiSkillsError as error:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ai_skills.worker.errors import IllegalTransitionError
+from ai_skills.worker.profiles import AttemptRuntime, record_attempt_runtime, retry_wait
 from ai_skills.worker.scopes import scopes_overlap
 from ai_skills.worker.states import ACTIVE, TaskState
 from ai_skills.worker.store import append_event, transaction
@@ -35,10 +36,14 @@ class LaunchPlan:
     worktree: Path
     runs_dir: Path  # per-task folder; the attempt number is appended inside
     lease_seconds: float
+    runtime: AttemptRuntime | None = None  # profile, env, rate-limit rules (profiles.py)
 
 
 def waiting_reason(conn: sqlite3.Connection, task: Task, *, max_running: int) -> str:
     """Why `task` cannot start now, or "" when it can."""
+    backoff = retry_wait(conn, task.id, now=time.time())
+    if backoff:
+        return backoff
     active = [t for t in list_tasks(conn, states=set(ACTIVE)) if t.id != task.id]
     if len(active) >= max_running:
         names = ", ".join(t.id for t in active)
@@ -51,7 +56,9 @@ def waiting_reason(conn: sqlite3.Connection, task: Task, *, max_running: int) ->
     ahead = [
         t
         for t in queued_requests(conn)
-        if _queue_key(t) < _queue_key(task) and not _scope_conflict(t, active)
+        if _queue_key(t) < _queue_key(task)
+        and not _scope_conflict(t, active)
+        and not retry_wait(conn, t.id, now=time.time())
     ]
     if len(ahead) >= max_running - len(active):
         names = ", ".join(t.id for t in ahead)
@@ -139,6 +146,8 @@ def _create_attempt(conn: sqlite3.Connection, task: Task, plan: LaunchPlan, *, n
         ),
     )
     attempt_id = int(cur.lastrowid or 0)
+    if plan.runtime is not None:
+        record_attempt_runtime(conn, attempt_id, plan.runtime)
     conn.execute(
         "UPDATE tasks SET current_attempt = ?, worktree = ?, worktree_removed = 0,"
         " start_requested = 0, waiting_reason = '' WHERE id = ?",

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ai_skills.worker.errors import ConfigError
+from ai_skills.worker.profile_config import ProfileConfig, RateLimitConfig
 
 # `**/` also matches at the top level (see policy.path_matches).
 DEFAULT_SENSITIVE = (
@@ -74,6 +75,19 @@ class WorkerConfig(BaseModel):
     runtime_command: str | list[str] | None = Field(
         default=None, description="generic agent command (shell-split when a string)"
     )
+    # Runtime profiles, fallback and roles: see profile_config.py and docs/worker.md.
+    profile: str | None = Field(default=None, description="profile every task starts with")
+    fallback: list[str] = Field(default_factory=list, description="profiles tried next, in order")
+    profiles: dict[str, ProfileConfig] = Field(default_factory=dict)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    require_write_opt_in: bool = Field(
+        default=False, description="scripts must set WORKER_ALLOW_WRITES=1 to change state"
+    )
+    containment: str = Field(
+        default="needs_human",
+        pattern="^(needs_human|report|off)$",
+        description="what a change outside the task's worktree does to the task",
+    )
     integration_branch: str | None = Field(
         default=None, description="default base branch; a branch merged into it may be deleted"
     )
@@ -99,6 +113,15 @@ class WorkerConfig(BaseModel):
     )
     gates: GatesConfig = Field(default_factory=GatesConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+
+
+    @model_validator(mode="after")
+    def _known_profiles(self) -> WorkerConfig:
+        for name in [self.profile, *self.fallback]:
+            if name is not None and name not in self.profiles:
+                known = ", ".join(self.profiles) or "none defined"
+                raise ValueError(f"unknown profile {name!r} (profiles: {known})")
+        return self
 
 
 def load_config(path: Path) -> WorkerConfig:

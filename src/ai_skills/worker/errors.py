@@ -19,7 +19,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_ERROR: "unexpected failure (a git or system command failed; the message names it)",
     EXIT_USAGE: "bad input: invalid task id, missing option, unknown base branch",
     EXIT_NOT_FOUND: "unknown task id (or not inside a git repository)",
-    EXIT_CONFLICT: "refused: illegal transition, duplicate id, lost race, stale attempt",
+    EXIT_CONFLICT: "refused: illegal transition, duplicate id, lost race, stale attempt, role",
     EXIT_WAITING: "start deferred: the task waits for a WIP slot or an overlapping scope",
     EXIT_ENVIRONMENT: "runtime command not found, or .worker.toml invalid",
     EXIT_FINDINGS: "reconcile found problems that are not (or cannot safely be) fixed; "

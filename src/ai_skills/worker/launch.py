@@ -16,6 +16,7 @@ from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import BaseBranchError, IllegalTransitionError, WorkerError
 from ai_skills.worker.procs import is_alive, start_token
+from ai_skills.worker.profiles import choose
 from ai_skills.worker.prompt import render_prompt, write_atomic
 from ai_skills.worker.reviews import get_review
 from ai_skills.worker.runtimes import build_command, check_available
@@ -103,13 +104,17 @@ def start_task(
 ) -> StartResult:
     """Admit a task (or record why it waits) and launch its agent under a supervisor."""
     task = get_task(conn, task_id)
-    argv = resolve_command(task, config, runtime=runtime, runtime_command=runtime_command)
+    choice = choose(conn, task, config, explicit=bool(runtime or runtime_command))
+    argv = choice.argv or resolve_command(
+        task, config, runtime=runtime, runtime_command=runtime_command
+    )
     warnings = start_checks(ctx, task, argv)
     plan = LaunchPlan(
         command=argv,
         worktree=worktree_path(ctx, config, task_id),
         runs_dir=ctx.worker_dir / "runs" / task_id,
         lease_seconds=config.lease_seconds,
+        runtime=choice.runtime,
     )
     admission = admit(conn, task_id, plan, max_running=config.max_running)
     if not admission.admitted or admission.attempt_id is None:

@@ -68,8 +68,9 @@ TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
         (IR, A),
         (IR, CR),
         (IR, NH),
-        # An agent reporting `blocked` needs a human. It may still finish (`done`), but
-        # `working` is refused: it would take a WIP slot without admission.
+        # An agent reporting `blocked`, or a change outside its worktree (containment),
+        # needs a human. A blocked agent may still finish (`done`), but `working` is
+        # refused: it would take a WIP slot without admission.
         (R, NH),
         (NI, NH),
         (S, NH),

@@ -6,13 +6,14 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ai_skills.errors import CommandError
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import WorkerError
 from ai_skills.worker.procs import is_alive
+from ai_skills.worker.profiles import attempt_profiles
 from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, list_tasks
 from ai_skills.worker.worktrees import progress_counts
 
@@ -38,6 +39,8 @@ class TaskStatus:
     exit_code: int | None
     commits_ahead: int | None
     files_changed: int | None
+    profile: str | None = None  # the profile of the current attempt (profiles.py)
+    attempts: list[dict[str, object]] = field(default_factory=list)  # every attempt, oldest first
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
@@ -66,7 +69,16 @@ def task_statuses(
     rows: list[TaskStatus] = []
     for task in tasks:
         attempt = attempts.get(task.current_attempt) if task.current_attempt else None
-        rows.append(_status_of(ctx, task, attempt, with_git=with_git, now=now))
+        row = _status_of(ctx, task, attempt, with_git=with_git, now=now)
+        history = attempt_profiles(conn, task.id)
+        current = [h.profile for h in history if h.attempt_id == task.current_attempt]
+        rows.append(
+            replace(
+                row,
+                profile=current[0] if current else None,
+                attempts=[h.as_dict() for h in history],
+            )
+        )
     return rows
 
 

@@ -133,6 +133,32 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "0003_profiles_containment",
+        """
+        CREATE TABLE task_profiles (
+            task_id TEXT PRIMARY KEY REFERENCES tasks(id),
+            profile TEXT,
+            fallback TEXT NOT NULL DEFAULT '[]',
+            position INTEGER NOT NULL DEFAULT 0,
+            rate_limits INTEGER NOT NULL DEFAULT 0,
+            not_before REAL
+        );
+        CREATE TABLE attempt_runtime (
+            attempt_id INTEGER PRIMARY KEY REFERENCES attempts(id),
+            profile TEXT,
+            env TEXT NOT NULL DEFAULT '{}',
+            policy TEXT NOT NULL DEFAULT '{}',
+            outcome TEXT,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE attempt_snapshots (
+            attempt_id INTEGER PRIMARY KEY REFERENCES attempts(id),
+            taken_at REAL NOT NULL,
+            data TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 

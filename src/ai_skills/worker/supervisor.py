@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from ai_skills.git import git_env
+from ai_skills.worker import containment, profiles
 from ai_skills.worker.procs import is_alive, signal_group, start_token
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, connect, transaction
@@ -43,10 +44,13 @@ def agent_env(attempt: Attempt) -> dict[str, str]:
         WORKER_ATTEMPT_ID=str(attempt.id),
         WORKER_PROMPT_FILE=attempt.prompt_file or "",
     )
+    env.pop("WORKER_ALLOW_WRITES", None)  # the supervisor's opt-in is not the agent's
     return env
 
 
-def launch_agent(attempt: Attempt) -> subprocess.Popen[bytes]:
+def launch_agent(
+    attempt: Attempt, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start the agent in its worktree, in a new process group, prompt on stdin."""
     log_path = Path(attempt.log_file)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,7 +61,7 @@ def launch_agent(attempt: Attempt) -> subprocess.Popen[bytes]:
             stdin=prompt,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=agent_env(attempt),
+            env={**agent_env(attempt), **(extra_env or {})},
             start_new_session=True,
         )
 
@@ -124,7 +128,11 @@ def _judge_progress(
 
 
 def finish(conn: sqlite3.Connection, attempt_id: int, exit_code: int, *, now: float) -> None:
-    """Record the agent's exit; a running task whose agent left without `done` stops running."""
+    """Record the agent's exit; a running task whose agent left without `done` stops running.
+
+    A rate-limit outcome (profiles.py) sends the task back to the queue instead.
+    """
+    limited = profiles.rate_limit_verdict(conn, attempt_id, exit_code)
     with transaction(conn):
         update_attempt(conn, attempt_id, exit_code=exit_code, ended_at=now, lease_until=now)
         attempt = get_attempt(conn, attempt_id)
@@ -137,11 +145,16 @@ def finish(conn: sqlite3.Connection, attempt_id: int, exit_code: int, *, now: fl
             data={"exit_code": exit_code},
             now=now,
         )
+        if not limited:
+            profiles.clear_rate_limits(conn, attempt.task_id)
         task = get_task(conn, attempt.task_id)
         if task.current_attempt != attempt_id or task.state not in (
             TaskState.RUNNING,
             TaskState.STALLED,
         ):
+            return
+        if limited:
+            profiles.requeue_rate_limited(conn, task, attempt_id, limited, now=now)
             return
         if exit_code == 0:
             if task.state == TaskState.RUNNING:
@@ -195,8 +208,11 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
         finish(conn, attempt_id, 0, now=time.time())  # cancelled before the agent started
         return 0
+    repo = _repo_of(db)
+    mode = profiles.attempt_runtime(conn, attempt_id).containment
+    containment.before_agent(conn, attempt, repo, mode=mode)
     try:
-        agent = launch_agent(attempt)
+        agent = launch_agent(attempt, profiles.agent_extra_env(conn, attempt_id))
     except OSError as exc:
         append_and_finish(conn, attempt, f"cannot run {attempt.command[0]!r}: {exc}")
         return 127
@@ -221,8 +237,16 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     beat(conn, fresh, limits, now=time.time())
     # Children the agent left behind would keep the worktree busy; the group is ours.
     signal_group(agent.pid, signal.SIGTERM)
+    containment.after_agent(conn, attempt, repo, mode=mode)
     finish(conn, attempt_id, code, now=time.time())
     return code
+
+
+def _repo_of(db: Path) -> Path:
+    """The main checkout of the repository whose store is `db` (`<root>/.git/worker/worker.db`)."""
+    from ai_skills.worker.context import find_repo
+
+    return find_repo(db.parent.parent).repo_root
 
 
 def append_and_finish(conn: sqlite3.Connection, attempt: Attempt, why: str) -> None:

@@ -86,6 +86,8 @@ class NewTask:
     priority: int = 0
     runtime: str | None = None
     runtime_command: list[str] | None = None
+    profile: str | None = None  # runtime profiles (profiles.py)
+    fallback: list[str] = field(default_factory=list)
 
 
 def validate_task_id(task_id: str) -> str:
@@ -153,6 +155,10 @@ def add_task(
             data={"title": new.title, "base": new.base, "scopes": new.scopes},
             now=now,
         )
+        if new.profile or new.fallback:
+            from ai_skills.worker.profiles import set_task_profiles
+
+            set_task_profiles(conn, new.task_id, profile=new.profile, fallback=new.fallback)
         remember_result(conn, key, "add", {"task_id": new.task_id})
     return get_task(conn, new.task_id)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ai_skills.worker.cancel import CancelResult
 from ai_skills.worker.reconcile import Finding
@@ -20,14 +20,16 @@ def status_lines(rows: Sequence[TaskStatus], *, detailed: bool) -> list[str]:
         hb = "-" if r.heartbeat_age is None else f"{r.heartbeat_age:.0f}s"
         counts = "" if r.commits_ahead is None else f" +{r.commits_ahead}c/{r.files_changed}f"
         pid = f" pid {r.pid}{'' if r.alive else ' (gone)'}" if r.pid else ""
+        profile = f" [{r.profile}]" if r.profile else ""
         lines.append(
-            f"{r.id:<16} {r.state:<12} a{r.attempt or '-'}{pid} hb {hb}{counts}  {r.title}"
+            f"{r.id:<16} {r.state:<12} a{r.attempt or '-'}{profile}{pid} hb {hb}{counts}  {r.title}"
         )
         why = r.waiting_reason or r.reason
         if why:
             lines.append(f"{'':<16} {why}")
         if detailed:
             lines.append(f"{'':<16} branch {r.branch}  worktree {r.worktree or '-'}")
+            lines += [f"{'':<16} {attempt_line(a)}" for a in r.attempts]
     return lines
 
 
@@ -65,3 +67,14 @@ def finding_lines(findings: Sequence[Finding]) -> list[str]:
         if f.fix and not f.fixed:
             lines.append(f"    --fix would: {f.fix}")
     return lines
+
+
+def attempt_line(attempt: Mapping[str, object]) -> str:
+    """`attempt 2 [profile b]: exit 1, rate_limited (why)` for the detailed status."""
+    profile = f" [profile {attempt['profile']}]" if attempt.get("profile") else ""
+    code = attempt.get("exit_code")
+    ended = "running" if attempt.get("ended_at") is None else "ended"
+    ended = ended if code is None else f"exit {code}"
+    outcome = f", {attempt['outcome']}" if attempt.get("outcome") else ""
+    detail = f" ({attempt['detail']})" if attempt.get("detail") else ""
+    return f"attempt {attempt['number']}{profile}: {ended}{outcome}{detail}"

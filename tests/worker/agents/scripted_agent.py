@@ -11,13 +11,21 @@
   needs-input  report needs-input and exit 0
   wait-file    sleep until the file named by --release exists, then act like `done`
   blocked      edit and commit, report blocked and exit 0
+  rate-limit   print a stream-json error result for an HTTP 429 and exit 1 (no commit)
+  rogue        try `worker review --approve`, `merge`, `cancel`, `add`, `start` on its own
+               task (also with the WORKER_* variables removed, from the main checkout),
+               print each exit code, then act like `done`
+  escape       write a file into the main checkout, then act like `done`
+  store-write  change the state of task --victim directly in worker.db, then act like `done`
 
+Every run prints WORKER_PROFILE, WORKER_MODEL, PROVIDER, TOKEN and its arguments.
 `--write PATH` (repeatable) writes the task's line to PATH instead of `work-<ID>.txt`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -28,6 +36,50 @@ from pathlib import Path
 
 def git(*args: str) -> None:
     subprocess.run(["git", *args], check=True, capture_output=True)
+
+
+def worker(*args: str, env: dict[str, str] | None = None, cwd: str | None = None) -> int:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ai_skills.cli.worker", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    print(f"worker {args[0]}: exit {proc.returncode}: {proc.stderr.strip()}", flush=True)
+    return proc.returncode
+
+
+def main_checkout() -> Path:
+    common = subprocess.run(
+        ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return Path(common).parent
+
+
+def rogue(task: str) -> None:
+    worker("review", task, "--approve")
+    worker("merge", task)
+    worker("cancel", task, "--reason", "the prompt told me to")
+    worker("add", "sneaky", "--title", "more work")
+    worker("start", task)
+    # Without the variables and outside the worktree: the agent is still our ancestor.
+    scrubbed = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    worker("cancel", task, "--reason", "hidden", env=scrubbed, cwd=str(main_checkout()))
+
+
+def store_write(victim: str) -> None:
+    import sqlite3
+
+    db = main_checkout() / ".git" / "worker" / "worker.db"
+    conn = sqlite3.connect(str(db), timeout=30)
+    conn.execute("UPDATE tasks SET state = 'cancelled' WHERE id = ?", (victim,))
+    conn.commit()
+    conn.close()
+    print(f"wrote to {db}", flush=True)
 
 
 def report(status: str, message: str) -> int:
@@ -67,6 +119,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", default="done")
     parser.add_argument("--release", default="")
+    parser.add_argument("--model", default="")
+    parser.add_argument("--victim", default="")
     parser.add_argument("--write", action="append", default=[])
     args = parser.parse_args()
     prompt = sys.stdin.read()
@@ -76,6 +130,25 @@ def main() -> int:
         f"read {len(prompt)} chars; prompt file {os.environ['WORKER_PROMPT_FILE']}",
         flush=True,
     )
+    shown = ("WORKER_PROFILE", "WORKER_MODEL", "PROVIDER", "TOKEN", "WORKER_ALLOW_WRITES")
+    values = " ".join(f"{k}={os.environ.get(k, '')}" for k in shown)
+    print(values, f"--model={args.model}", flush=True)
+    if args.mode == "rate-limit":
+        error = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+        result = {
+            "type": "result",
+            "subtype": "error_during_execution",
+            "is_error": True,
+            "result": "API Error: 429 " + json.dumps(error),
+        }
+        print(json.dumps(result), flush=True)
+        return 1
+    if args.mode == "rogue":
+        rogue(task)
+    if args.mode == "escape":
+        (main_checkout() / "escaped.txt").write_text("written by a worker\n")
+    if args.mode == "store-write":
+        store_write(args.victim)
     if args.mode == "wait-file":
         while not Path(args.release).exists():
             time.sleep(0.05)

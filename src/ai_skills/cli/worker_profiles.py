@@ -1,0 +1,36 @@
+"""`worker profiles`, registered on the `worker` app (wiring only, like `ai_skills.cli.worker`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ai_skills.cli.render import emit_json, say
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def register_profile_commands(app: typer.Typer) -> None:
+    """Add `profiles` to the `worker` app."""
+    app.command()(profiles)
+
+
+def profiles(as_json: JsonOpt = False) -> None:
+    """List the runtime profiles of .worker.toml: command, model, environment names, order."""
+    from ai_skills.worker.config import load_config
+    from ai_skills.worker.context import find_repo
+    from ai_skills.worker.profiles import describe_profiles
+
+    ctx = find_repo(Path.cwd())
+    views = describe_profiles(load_config(ctx.config_path))
+    if as_json:
+        emit_json([v.as_dict() for v in views])
+        return
+    if not views:
+        say("no profiles; define [profiles.NAME] in .worker.toml (docs/worker.md)")
+    for v in views:
+        order = "-" if v.order is None else str(v.order + 1)
+        env = f"  env {', '.join(v.env)}" if v.env else ""
+        say(f"{order:>2} {v.name:<16} {' '.join(v.command)}{env}")
