@@ -168,3 +168,9 @@ def test_quiet_path_notices_a_dropped_exclude_block(
     _drop_exclude_block(repo, catalog, env)
     run_use_skills(repo, env)
     assert "/.claude/skills/alpha" in (repo / ".git/info/exclude").read_text()
+
+
+def test_bare_run_defaults_equal_the_parser_defaults() -> None:
+    from ai_skills.cli.use_skills import DEFAULT_ARGS, build_parser
+
+    assert vars(build_parser().parse_args([])) == vars(DEFAULT_ARGS)

@@ -265,12 +265,12 @@ def deploy(
                    if s.action in (Action.CREATE, Action.REPLACE) and s.source}
         if intents:
             record.pending.update(intents)
-            atomic_write_text(record_path, record.to_json())
+            atomic_write_text(record_path, record.to_json(), durable=False)
         result = apply_steps(steps, record)
         record.pending.clear()
         if verified is not None:
             record.verified.clear()
             record.verified.update(verified)
-        atomic_write_text(record_path, record.to_json())
+        atomic_write_text(record_path, record.to_json(), durable=False)
     refused = [s for s in steps if s.action == Action.REFUSE] + result.failed
     return DeployResult(steps, result.done, refused)

@@ -61,19 +61,24 @@ def atomic_symlink(target: Path, points_to: str) -> None:
     os.replace(temp, target)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
     """Write `text` to `path` so readers see the old or the new content, never a part."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so readers see the old or the new content, never a part."""
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write `data` to `path` so readers see the old or the new content, never a part.
+
+    `durable=False` skips the fsync, for state that its readers rebuild or treat
+    conservatively when a power cut leaves it empty (deploy records, stamps, caches).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_sibling(path)
     with open(temp, "wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(temp, path)
 
 

@@ -232,7 +232,7 @@ def _write_stamp(
         "absent": absent,
         "links": {str(target): text for target, text in desired.items()},
     }
-    atomic_write_bytes(state_dir / fastpath.STAMP_FILE, fastpath.stamp_bytes(stamp))
+    atomic_write_bytes(state_dir / fastpath.STAMP_FILE, fastpath.stamp_bytes(stamp), durable=False)
 
 
 def _show(path: Path, repo: Path) -> str:

@@ -45,4 +45,4 @@ def remember_verified(path: Path, new: Mapping[str, list[int]]) -> None:
 
     entries = {k: v for k, v in load_verified(path).items() if os.path.isdir(k)}
     entries.update(new)
-    atomic_write_bytes(path, marshal.dumps({"stamp": _STAMP, "entries": entries}))
+    atomic_write_bytes(path, marshal.dumps({"stamp": _STAMP, "entries": entries}), durable=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import SimpleNamespace
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~5 ms on every reload
 if TYPE_CHECKING:
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What the parser gives for no arguments (a test keeps the two equal).
+DEFAULT_ARGS = SimpleNamespace(
+    repo=None, dry_run=False, check=False, agents=None, verbose=False, json=False
+)
+
+
 def _version() -> str:
     from ai_skills import __version__
 
@@ -78,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     from ai_skills.agents import parse_agent_list
     from ai_skills.fastpath import repo_for
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # A bare `use-skills` (what direnv runs) needs no parser; argparse costs ~3 ms to import.
+    args = build_parser().parse_args(argv) if argv else DEFAULT_ARGS
     env = dict(os.environ)
     start = (args.repo or Path.cwd()).expanduser()
     if not start.is_dir():
