@@ -7,15 +7,13 @@ whole no-op install, so `cli.entry` parses these two commands itself when it can
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ai_skills.cli.render import emit_json, note
+from ai_skills.cli.render import emit_json, note, progress_after
 from ai_skills.cli.steps import step_line
 
 if TYPE_CHECKING:
@@ -24,18 +22,7 @@ if TYPE_CHECKING:
     from ai_skills.sources import SourceCache
 
 # Slow fetches get a progress line; fast ones (and cache hits) print nothing.
-PROGRESS_DELAY_SECONDS = 0.5
-
-
-@contextlib.contextmanager
-def delayed_progress(message: str) -> Iterator[None]:
-    timer = threading.Timer(PROGRESS_DELAY_SECONDS, note, args=(f"ai-skills: {message} ...",))
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
+delayed_progress = progress_after("ai-skills", 0.5)
 
 
 def make_cache() -> SourceCache:

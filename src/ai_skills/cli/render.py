@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from ai_skills.errors import AiSkillsError
@@ -31,6 +33,24 @@ def say(line: str = "") -> None:
 def note(line: str) -> None:
     """A line of progress or change report on stderr (keeps stdout clean for data)."""
     sys.stderr.write(line + "\n")
+
+
+def progress_after(prog: str, delay: float) -> Callable[[str], AbstractContextManager[None]]:
+    """A progress callback: `with progress(msg):` notes `PROG: msg ...` only if the block
+    takes longer than `delay` seconds, so fast work (and cache hits) print nothing."""
+    import threading
+
+    @contextlib.contextmanager
+    def progress(message: str) -> Iterator[None]:
+        timer = threading.Timer(delay, note, args=(f"{prog}: {message} ...",))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    return progress
 
 
 def fail(error: AiSkillsError, *, prog: str) -> int:

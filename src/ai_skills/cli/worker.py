@@ -11,19 +11,22 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from ai_skills.cli.render import emit_json, fail, note, say
+from ai_skills.cli.worker_common import (
+    JsonOpt,
+    TaskArg,
+    load_worker_config,
+    open_repo,
+    open_store,
+)
 from ai_skills.cli.worker_profiles import register_profile_commands
 from ai_skills.cli.worker_review import register_review_commands
 from ai_skills.errors import AiSkillsError, UsageError
 from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_FINDINGS, EXIT_WAITING
-
-if TYPE_CHECKING:
-    from ai_skills.worker.config import WorkerConfig
-    from ai_skills.worker.context import RepoContext
 
 # "\b" keeps click from re-wrapping the table into one paragraph.
 EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
@@ -46,8 +49,6 @@ daemon_app = typer.Typer(
 )
 app.add_typer(daemon_app, name="daemon")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id.")]
 RuntimeOpt = Annotated[
     str | None, typer.Option("--runtime", help="Agent preset: claude, codex or opencode.")
 ]
@@ -61,22 +62,6 @@ KeyOpt = Annotated[
 ]
 
 
-def _repo() -> RepoContext:
-    from ai_skills.worker.context import find_repo
-
-    return find_repo(Path.cwd())
-
-
-def _conn(ctx: RepoContext) -> sqlite3.Connection:
-    from ai_skills.worker.store import connect
-
-    return connect(ctx.db_path)
-
-
-def _config(ctx: RepoContext) -> WorkerConfig:
-    from ai_skills.worker.config import load_config
-
-    return load_config(ctx.config_path)
 
 
 @app.command()
@@ -129,8 +114,8 @@ def add(
     from ai_skills.worker.profiles import check_profile_names, split_names
     from ai_skills.worker.tasks import add_task
 
-    ctx = _repo()
-    config = _config(ctx)
+    ctx = open_repo()
+    config = load_worker_config(ctx)
     fallbacks = split_names(fallback)
     check_profile_names(config, [p for p in [profile, *fallbacks] if p])
     if (profile or fallbacks) and (runtime or runtime_command):
@@ -149,7 +134,7 @@ def add(
         runtime_command=runtime_command,
     )
     new = replace(new, profile=profile, fallback=fallbacks)
-    task = add_task(_conn(ctx), new, key=key)
+    task = add_task(open_store(ctx), new, key=key)
     if as_json:
         emit_json(_task_json(task))
     else:
@@ -172,9 +157,14 @@ def start(
     """Start a task's agent now, or queue the request when no WIP slot is free (exit 5)."""
     from ai_skills.worker.launch import start_task
 
-    ctx = _repo()
+    ctx = open_repo()
     result = start_task(
-        ctx, _conn(ctx), _config(ctx), task_id, runtime=runtime, runtime_command=runtime_command
+        ctx,
+        open_store(ctx),
+        load_worker_config(ctx),
+        task_id,
+        runtime=runtime,
+        runtime_command=runtime_command,
     )
     for warning in result.warnings:
         note(f"worker: warning: {warning}")
@@ -222,9 +212,14 @@ def report(
             attempt = int(os.environ["WORKER_ATTEMPT_ID"])
         except ValueError as exc:
             raise ReportContextError(detail="WORKER_ATTEMPT_ID is not a number") from exc
-    ctx = _repo()
+    ctx = open_repo()
     result = do_report(
-        _conn(ctx), task_id=task_id, attempt_id=attempt, status=status, message=message, key=key
+        open_store(ctx),
+        task_id=task_id,
+        attempt_id=attempt,
+        status=status,
+        message=message,
+        key=key,
     )
     if as_json:
         emit_json(result.as_dict())
@@ -249,8 +244,8 @@ def status(
     from ai_skills.worker.reviews import void_stale_approvals
     from ai_skills.worker.status import task_statuses
 
-    ctx = _repo()
-    conn = _conn(ctx)
+    ctx = open_repo()
+    conn = open_store(ctx)
     if not no_git:
         void_stale_approvals(ctx, conn)  # a commit after approval shows as in_review at once
     rows = task_statuses(ctx, conn, task_id, with_git=not no_git)
@@ -278,8 +273,8 @@ def logs(
     from ai_skills.worker.status import follow_file, log_file
     from ai_skills.worker.tasks import get_task
 
-    ctx = _repo()
-    conn = _conn(ctx)
+    ctx = open_repo()
+    conn = open_store(ctx)
     path = log_file(conn, task_id, attempt_number=attempt)
 
     def finished() -> bool:
@@ -329,8 +324,8 @@ def cancel(
         raise UsageError("which task? `worker cancel ID --reason R`")
     if not reason:
         raise UsageError("say why: --reason TEXT (it is recorded in the event log)")
-    ctx = _repo()
-    config = _config(ctx)
+    ctx = open_repo()
+    config = load_worker_config(ctx)
     options = CancelOptions(
         reason=reason,
         cleanup=cleanup,
@@ -338,7 +333,7 @@ def cancel(
         grace_seconds=config.cancel_grace_seconds,
         integration_branch=config.integration_branch,
     )
-    result = cancel_task(ctx, _conn(ctx), target, options)
+    result = cancel_task(ctx, open_store(ctx), target, options)
     if as_json:
         emit_json(result.as_dict())
         return
@@ -375,9 +370,9 @@ def watch(
 
     if once and follow:
         raise UsageError("give --once or --follow, not both")
-    ctx = _repo()
-    conn = _conn(ctx)
-    config = _config(ctx)
+    ctx = open_repo()
+    conn = open_store(ctx)
+    config = load_worker_config(ctx)
     hook = None if no_hook or not config.hook_command else split_command(config.hook_command)
     cursor = since if since is not None else (load_cursor(conn, name) if name else 0)
     try:
@@ -415,8 +410,8 @@ def tick(as_json: JsonOpt = False) -> None:
     """One pass: mark dead or idle runs stalled, start waiting tasks while slots are free."""
     from ai_skills.worker.tick import tick as do_tick
 
-    ctx = _repo()
-    report = do_tick(ctx, _conn(ctx), _config(ctx))
+    ctx = open_repo()
+    report = do_tick(ctx, open_store(ctx), load_worker_config(ctx))
     if as_json:
         emit_json(report.as_dict())
         return
@@ -440,8 +435,8 @@ def reconcile(
     """Compare the store with git worktrees, branches and processes; name each difference."""
     from ai_skills.worker.reconcile import reconcile as do_reconcile
 
-    ctx = _repo()
-    findings = do_reconcile(ctx, _conn(ctx), _config(ctx), fix=fix)
+    ctx = open_repo()
+    findings = do_reconcile(ctx, open_store(ctx), load_worker_config(ctx), fix=fix)
     if as_json:
         emit_json([f.as_dict() for f in findings])
     else:
@@ -466,7 +461,7 @@ def daemon_start(as_json: JsonOpt = False) -> None:
     """Start the daemon (does nothing when it already runs)."""
     from ai_skills.worker.daemon import start_daemon
 
-    status = start_daemon(_repo())
+    status = start_daemon(open_repo())
     _daemon_out(status, as_json=as_json)
     if not status.running:
         raise typer.Exit(1)
@@ -477,7 +472,7 @@ def daemon_status(as_json: JsonOpt = False) -> None:
     """Say whether the daemon runs (exit 3 when it does not)."""
     from ai_skills.worker.daemon import daemon_status as get_status
 
-    status = get_status(_repo())
+    status = get_status(open_repo())
     _daemon_out(status, as_json=as_json)
     if not status.running:
         raise typer.Exit(3)
@@ -488,7 +483,7 @@ def daemon_stop(as_json: JsonOpt = False) -> None:
     """Stop the daemon."""
     from ai_skills.worker.daemon import stop_daemon
 
-    _daemon_out(stop_daemon(_repo()), as_json=as_json)
+    _daemon_out(stop_daemon(open_repo()), as_json=as_json)
 
 
 register_review_commands(app)

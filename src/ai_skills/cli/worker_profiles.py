@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
 from ai_skills.cli.render import emit_json, say
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+from ai_skills.cli.worker_common import JsonOpt, open_repo
 
 
 def register_profile_commands(app: typer.Typer) -> None:
@@ -19,12 +15,10 @@ def register_profile_commands(app: typer.Typer) -> None:
 
 def profiles(as_json: JsonOpt = False) -> None:
     """List the runtime profiles of .worker.toml: command, model, environment names, order."""
-    from ai_skills.worker.config import load_config
-    from ai_skills.worker.context import find_repo
+    from ai_skills.cli.worker_common import load_worker_config
     from ai_skills.worker.profiles import describe_profiles
 
-    ctx = find_repo(Path.cwd())
-    views = describe_profiles(load_config(ctx.config_path))
+    views = describe_profiles(load_worker_config(open_repo()))
     if as_json:
         emit_json([v.as_dict() for v in views])
         return

@@ -7,25 +7,20 @@ This module does not import `ai_skills.cli.worker`, so `python -m ai_skills.cli.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from ai_skills.cli.render import emit_json, note, say
+from ai_skills.cli.render import emit_json, note, progress_after, say
+from ai_skills.cli.worker_common import (
+    JsonOpt,
+    TaskArg,
+    load_worker_config,
+    open_repo,
+    open_store,
+)
 from ai_skills.errors import UsageError
 from ai_skills.worker.errors import EXIT_CONFLICT, EXIT_FINDINGS, EXIT_GATES
-
-if TYPE_CHECKING:
-    from ai_skills.worker.config import WorkerConfig
-    from ai_skills.worker.context import RepoContext
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id.")]
 
 
 def register_review_commands(app: typer.Typer) -> None:
@@ -35,36 +30,7 @@ def register_review_commands(app: typer.Typer) -> None:
 
 
 # A gate that takes a while gets a progress line on stderr; quick ones print nothing.
-PROGRESS_DELAY_SECONDS = 1.0
-
-
-@contextlib.contextmanager
-def _progress(message: str) -> Iterator[None]:
-    timer = threading.Timer(PROGRESS_DELAY_SECONDS, note, args=(f"worker: {message} ...",))
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-
-
-def _repo() -> RepoContext:
-    from ai_skills.worker.context import find_repo
-
-    return find_repo(Path.cwd())
-
-
-def _conn(ctx: RepoContext) -> sqlite3.Connection:
-    from ai_skills.worker.store import connect
-
-    return connect(ctx.db_path)
-
-
-def _config(ctx: RepoContext) -> WorkerConfig:
-    from ai_skills.worker.config import load_config
-
-    return load_config(ctx.config_path)
+_progress = progress_after("worker", 1.0)
 
 
 def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
@@ -72,9 +38,9 @@ def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
     from ai_skills.worker.gates import gate_task
     from ai_skills.worker.review import check_task
 
-    ctx = _repo()
-    conn = _conn(ctx)
-    config = _config(ctx)
+    ctx = open_repo()
+    conn = open_store(ctx)
+    config = load_worker_config(ctx)
     result = gate_task(ctx, conn, config.gates, task_id, progress=_progress)
     task = check_task(ctx, conn, config, task_id)
     if as_json:
@@ -135,9 +101,9 @@ def review(
         raise UsageError("--no-gates needs --reason TEXT (it is recorded)")
     if request_changes and not reason:
         raise UsageError("say what to change: --request-changes --reason TEXT")
-    ctx = _repo()
-    conn = _conn(ctx)
-    config = _config(ctx)
+    ctx = open_repo()
+    conn = open_store(ctx)
+    config = load_worker_config(ctx)
     if request_changes:
         assert reason is not None
         result = core.request_changes(
@@ -188,9 +154,15 @@ def merge(
     """Merge an approved task into its integration branch, or resume an interrupted merge."""
     from ai_skills.worker.merge import merge_task
 
-    ctx = _repo()
+    ctx = open_repo()
     result = merge_task(
-        ctx, _conn(ctx), _config(ctx), task_id, strategy=strategy, wait=wait, progress=_progress
+        ctx,
+        open_store(ctx),
+        load_worker_config(ctx),
+        task_id,
+        strategy=strategy,
+        wait=wait,
+        progress=_progress,
     )
     if as_json:
         emit_json(result.as_dict())
@@ -209,8 +181,8 @@ def conflicts(as_json: JsonOpt = False) -> None:
     """Pairs of active tasks whose scopes or changed files overlap; exit 7 if any would conflict."""
     from ai_skills.worker.conflicts import find_conflicts
 
-    ctx = _repo()
-    pairs = find_conflicts(ctx, _conn(ctx), _config(ctx))
+    ctx = open_repo()
+    pairs = find_conflicts(ctx, open_store(ctx), load_worker_config(ctx))
     if as_json:
         emit_json([p.as_dict() for p in pairs])
     else:
@@ -226,8 +198,8 @@ def stats(as_json: JsonOpt = False) -> None:
     """Queue wait, run time, review time, change requests and gate failures, from the events."""
     from ai_skills.worker.stats import compute_stats
 
-    ctx = _repo()
-    result = compute_stats(_conn(ctx))
+    ctx = open_repo()
+    result = compute_stats(open_store(ctx))
     if as_json:
         emit_json(result.as_dict())
         return

@@ -1,0 +1,41 @@
+"""Pieces every `worker` command module shares: option types and opening the repo's store.
+
+Heavy modules are imported inside the helpers so `worker report` and `worker status` start
+fast.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from ai_skills.worker.config import WorkerConfig
+    from ai_skills.worker.context import RepoContext
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id.")]
+
+
+def open_repo() -> RepoContext:
+    """The repository (and its worker paths) around the current folder."""
+    from ai_skills.worker.context import find_repo
+
+    return find_repo(Path.cwd())
+
+
+def open_store(ctx: RepoContext) -> sqlite3.Connection:
+    """A connection to the repository's worker store."""
+    from ai_skills.worker.store import connect
+
+    return connect(ctx.db_path)
+
+
+def load_worker_config(ctx: RepoContext) -> WorkerConfig:
+    """`.worker.toml` of the repository, validated."""
+    from ai_skills.worker.config import load_config
+
+    return load_config(ctx.config_path)
