@@ -197,14 +197,13 @@ def test_unknown_option_gets_typer_usage_error(git_repo: Path) -> None:
     assert "No such option: --bogus" in result.stderr
 
 
-def test_progress_line_only_for_slow_steps(monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from ai_skills.cli import add_run
+def test_progress_line_only_for_slow_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    from ai_skills.cli.render import progress_after
 
-    monkeypatch.setattr(add_run, "PROGRESS_DELAY_SECONDS", 0.05)
-    with add_run.delayed_progress("fetching fast"):
+    progress = progress_after("ai-skills", 0.05)
+    with progress("fetching fast"):
         pass
-    with add_run.delayed_progress("fetching slow"):
+    with progress("fetching slow"):
         time.sleep(0.3)
     assert capsys.readouterr().err == "ai-skills: fetching slow ...\n"
 
