@@ -268,3 +268,14 @@ def test_add_idempotency_key_via_cli(in_repo: Path, capsys: pytest.CaptureFixtur
     first = run(capsys, "add", "t1", "--title", "x", "--idempotency-key", "k", "--json")
     again = run(capsys, "add", "t1", "--title", "x", "--idempotency-key", "k", "--json")
     assert first[0] == again[0] == 0 and json.loads(first[1]) == json.loads(again[1])
+
+
+def test_version_flag_prints_the_package_version() -> None:
+    import subprocess
+    import sys
+
+    from ai_skills import __version__
+
+    result = subprocess.run([sys.executable, "-m", "ai_skills.cli.worker", "--version"],
+                            capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (0, f"worker {__version__}\n")

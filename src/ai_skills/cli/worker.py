@@ -29,7 +29,9 @@ from ai_skills.errors import AiSkillsError, UsageError
 from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_FINDINGS, EXIT_WAITING
 
 # "\b" keeps click from re-wrapping the table into one paragraph.
-EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+EPILOG = "`worker --version` prints the version.\n\n\b\nExit codes:\n" + "\n".join(
+    f"  {code}  {text}" for code, text in EXIT_CODES.items()
+)
 
 app = typer.Typer(
     name="worker",
@@ -495,6 +497,11 @@ def main(argv: list[str] | None = None) -> int:
     from ai_skills.worker.roles import check_command
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        from ai_skills import __version__
+
+        say(f"worker {__version__}")
+        return 0
     try:
         check_command(args)  # roles first: a refused command never reaches its own code
         app(args=args, prog_name="worker", standalone_mode=True)
