@@ -74,7 +74,7 @@ def test_hq_prompt_template_renders_with_worker(feedback: str | None) -> None:
     assert "`src/search/**`, `tests/search/**`" in text
     assert "worker report --status done" in text
     assert "attempt 3" in text
-    assert ("Changes requested" in text) == bool(feedback)
+    assert ("From your supervisor" in text) == bool(feedback)
     assert "{{" not in text and "{%" not in text
 
 

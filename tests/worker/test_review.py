@@ -143,7 +143,7 @@ def test_request_changes_restarts_the_agent_with_the_feedback_and_counts_cycles(
     attempt = get_attempt(conn, result.attempt_id)
     assert attempt is not None and attempt.number == 2
     prompt = Path(attempt.prompt_file or "").read_text()
-    assert "## Changes the reviewer asked for" in prompt
+    assert "## From your supervisor" in prompt
     assert "Name the file after the ticket." in prompt
     second = request_changes(ctx, conn, rconfig, "t1", reason="again", restart=False, human=False)
     assert (second.state, second.restarted) == ("changes_requested", False)

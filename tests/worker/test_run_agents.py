@@ -126,6 +126,40 @@ def test_agent_asking_for_input_ends_in_needs_input(
     assert task.state.value == "needs_input" and task.reason == "which database should I use?"
 
 
+def test_answered_question_restarts_the_agent_with_the_answer_in_its_prompt(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    write_config(worker_repo, command=agent_command("needs-input"))
+    add(conn, "t1")
+    config = load_config(ctx.config_path)
+    start_task(ctx, conn, config, "t1")
+    wait_state(conn, "t1", "needs_input")
+    first = get_task(conn, "t1").current_attempt
+    wait_for(lambda: "agent_exited" in kinds(conn, "t1"), what="agent exit")
+    write_config(worker_repo, command=agent_command("done"))
+    result = start_task(ctx, conn, load_config(ctx.config_path), "t1",
+                        message="Use SQLite; no server.")
+    assert result.admitted and result.attempt_id != first
+    attempt = get_attempt(conn, result.attempt_id)
+    assert attempt is not None and attempt.prompt_file is not None
+    assert "Use SQLite; no server." in Path(attempt.prompt_file).read_text()
+    wait_state(conn, "t1", "in_review")
+
+
+def test_no_second_attempt_while_the_agent_that_asked_still_runs(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    from ai_skills.worker.errors import AgentStillRunningError
+
+    write_config(worker_repo, command=agent_command("ask-and-wait"))
+    add(conn, "t2")
+    start_task(ctx, conn, load_config(ctx.config_path), "t2")
+    wait_state(conn, "t2", "needs_input")
+    with pytest.raises(AgentStillRunningError, match="the agent of attempt 1 still runs"):
+        start_task(ctx, conn, load_config(ctx.config_path), "t2", message="x")
+    assert "x" not in get_task(conn, "t2").reason
+
+
 @pytest.mark.slow
 def test_report_from_an_old_attempt_is_recorded_and_ignored(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection

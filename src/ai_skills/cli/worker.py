@@ -154,9 +154,22 @@ def start(
     task_id: TaskArg,
     runtime: RuntimeOpt = None,
     runtime_command: RuntimeCommandOpt = None,
+    message: Annotated[
+        str,
+        typer.Option(
+            "--message",
+            "-m",
+            help="Answer to the agent's question (a needs_input task) or new instructions; "
+            "added to the next attempt's prompt.",
+        ),
+    ] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Start a task's agent now, or queue the request when no WIP slot is free (exit 5)."""
+    """Start a task's agent now, or queue the request when no WIP slot is free (exit 5).
+
+    Also restarts a `stalled` task, a `changes_requested` one, or a `needs_input` one whose
+    agent has exited (pass the answer with --message).
+    """
     from ai_skills.worker.launch import start_task
 
     ctx = open_repo()
@@ -167,6 +180,7 @@ def start(
         task_id,
         runtime=runtime,
         runtime_command=runtime_command,
+        message=message,
     )
     for warning in result.warnings:
         note(f"worker: warning: {warning}")

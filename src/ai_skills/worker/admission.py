@@ -15,7 +15,10 @@ from ai_skills.worker.states import ACTIVE, TaskState
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import Task, get_task, list_tasks, mark_step, transition
 
-STARTABLE = frozenset({TaskState.QUEUED, TaskState.STALLED, TaskState.CHANGES_REQUESTED})
+# needs_input is startable once its agent has exited: the new attempt carries the answer.
+STARTABLE = frozenset(
+    {TaskState.QUEUED, TaskState.STALLED, TaskState.CHANGES_REQUESTED, TaskState.NEEDS_INPUT}
+)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,18 @@ class IllegalTransitionError(WorkerError):
         self.target = target
 
 
+class AgentStillRunningError(WorkerError):
+    """A new attempt was asked for while the current attempt's processes still run."""
+
+    exit_code = EXIT_CONFLICT
+
+    def __init__(self, *, task_id: str, attempt: int) -> None:
+        super().__init__(
+            f"task {task_id!r}: the agent of attempt {attempt} still runs; wait for it to exit "
+            f"(`worker status {task_id}`) or stop it with `worker cancel {task_id} --reason ...`"
+        )
+
+
 class ConcurrentUpdateError(WorkerError):
     """Another process changed the task between our read and our write."""
 

@@ -14,11 +14,16 @@ from ai_skills.git import git_env, git_out
 from ai_skills.worker.admission import STARTABLE, LaunchPlan, admit
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.errors import BaseBranchError, IllegalTransitionError, WorkerError
+from ai_skills.worker.errors import (
+    AgentStillRunningError,
+    BaseBranchError,
+    IllegalTransitionError,
+    WorkerError,
+)
 from ai_skills.worker.procs import is_alive, start_token
 from ai_skills.worker.profiles import choose
 from ai_skills.worker.prompt import render_prompt, write_atomic
-from ai_skills.worker.reviews import get_review
+from ai_skills.worker.reviews import get_review, record_change_request
 from ai_skills.worker.runtimes import build_command, check_available
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
@@ -72,12 +77,26 @@ def resolve_command(
     return build_command(runtime=config.runtime, runtime_command=config.runtime_command)
 
 
-def start_checks(ctx: RepoContext, task: Task, argv: list[str]) -> list[str]:
+def _refuse_if_agent_runs(conn: sqlite3.Connection, task: Task) -> None:
+    """Never run two attempts at once: an agent that asked a question may still be alive."""
+    attempt = get_attempt(conn, task.current_attempt)
+    if attempt is None:
+        return
+    if is_alive(attempt.supervisor_pid, attempt.supervisor_token) or is_alive(
+        attempt.agent_pid, attempt.agent_token
+    ):
+        raise AgentStillRunningError(task_id=task.id, attempt=attempt.number)
+
+
+def start_checks(
+    ctx: RepoContext, conn: sqlite3.Connection, task: Task, argv: list[str]
+) -> list[str]:
     """Refuse what would fail later; return warnings the user should read."""
     if task.state not in STARTABLE:
         raise IllegalTransitionError(
             task_id=task.id, current=task.state.value, target="running", action="start"
         )
+    _refuse_if_agent_runs(conn, task)
     check_available(argv, task_id=task.id)
     if not branch_exists(ctx.repo_root, task.branch) and not branch_exists(
         ctx.repo_root, task.base
@@ -101,14 +120,21 @@ def start_task(
     *,
     runtime: str | None = None,
     runtime_command: str | None = None,
+    message: str = "",
 ) -> StartResult:
-    """Admit a task (or record why it waits) and launch its agent under a supervisor."""
+    """Admit a task (or record why it waits) and launch its agent under a supervisor.
+
+    `message` (an answer to the agent's question, or new instructions) goes into the next
+    attempt's prompt.
+    """
     task = get_task(conn, task_id)
     choice = choose(conn, task, config, explicit=bool(runtime or runtime_command))
     argv = choice.argv or resolve_command(
         task, config, runtime=runtime, runtime_command=runtime_command
     )
-    warnings = start_checks(ctx, task, argv)
+    warnings = start_checks(ctx, conn, task, argv)
+    if message:
+        record_change_request(conn, task_id, message, count=False)
     plan = LaunchPlan(
         command=argv,
         worktree=worktree_path(ctx, config, task_id),

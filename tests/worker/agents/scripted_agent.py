@@ -9,6 +9,7 @@
   crash        edit, then exit 3 without reporting
   silent       edit and commit, exit 0 without reporting
   needs-input  report needs-input and exit 0
+  ask-and-wait report needs-input, then sleep until killed
   wait-file    sleep until the file named by --release exists, then act like `done`
   blocked      edit and commit, report blocked and exit 0
   rate-limit   print a stream-json error result for an HTTP 429 and exit 1 (no commit)
@@ -175,6 +176,10 @@ def main() -> int:
         return 0
     if args.mode == "needs-input":
         report("needs-input", "which database should I use?")
+        return 0
+    if args.mode == "ask-and-wait":
+        report("needs-input", "which database should I use?")
+        time.sleep(300)  # an interactive agent that waits for its answer
         return 0
     report("working", "committed the change")
     return report("done", "work committed")
