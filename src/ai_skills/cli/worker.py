@@ -6,7 +6,6 @@ imported inside the commands so `worker report` and `worker status` start fast.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import sys
@@ -23,10 +22,11 @@ from ai_skills.cli.worker_common import (
     open_repo,
     open_store,
 )
+from ai_skills.cli.worker_ops import register_ops_commands
 from ai_skills.cli.worker_profiles import register_profile_commands
 from ai_skills.cli.worker_review import register_review_commands
 from ai_skills.errors import AiSkillsError, UsageError
-from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_FINDINGS, EXIT_WAITING
+from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_WAITING
 
 # "\b" keeps click from re-wrapping the table into one paragraph.
 EPILOG = "`worker --version` prints the version.\n\n\b\nExit codes:\n" + "\n".join(
@@ -44,12 +44,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-daemon_app = typer.Typer(
-    help="Run `worker tick` in the background (one daemon per repository).",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(daemon_app, name="daemon")
 
 RuntimeOpt = Annotated[
     str | None, typer.Option("--runtime", help="Agent preset: claude, codex or opencode.")
@@ -359,150 +353,8 @@ def cancel(
         say(line)
 
 
-@app.command()
-def watch(
-    since: Annotated[
-        int | None, typer.Option("--since", help="Cursor: print events after this sequence number.")
-    ] = None,
-    once: Annotated[
-        bool, typer.Option("--once", help="Print what is there and exit (default).")
-    ] = False,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep waiting for events.")
-    ] = False,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name", help="Durable cursor: resume where the last watch with this name stopped."
-        ),
-    ] = None,
-    task: Annotated[str | None, typer.Option("--task", help="Only this task's events.")] = None,
-    no_hook: Annotated[bool, typer.Option("--no-hook", help="Do not run hook_command.")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Stream the event log; runs hook_command from .worker.toml on each transition."""
-    from ai_skills.worker.runtimes import split_command
-    from ai_skills.worker.watch import load_cursor, save_cursor, stream_events
-
-    if once and follow:
-        raise UsageError("give --once or --follow, not both")
-    ctx = open_repo()
-    conn = open_store(ctx)
-    config = load_worker_config(ctx)
-    hook = None if no_hook or not config.hook_command else split_command(config.hook_command)
-    cursor = since if since is not None else (load_cursor(conn, name) if name else 0)
-    try:
-        for event in stream_events(conn, since=cursor, follow=follow):
-            if task is None or event.task_id == task:
-                _print_event(event, as_json=as_json)
-                if hook and event.is_transition:
-                    _run_hook(hook, event, ctx.repo_root)
-            if name:
-                save_cursor(conn, name, event.seq)
-    except KeyboardInterrupt:
-        return
-
-
-def _print_event(event: Any, *, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(event.as_dict(), sort_keys=True) + "\n")
-    else:
-        from ai_skills.worker.text import event_line
-
-        say(event_line(event))
-    sys.stdout.flush()
-
-
-def _run_hook(hook: list[str], event: Any, cwd: Path) -> None:
-    from ai_skills.worker.watch import run_hook
-
-    code = run_hook(hook, event, cwd=cwd)
-    if code != 0:
-        note(f"worker: hook {hook[0]!r} exited with {code} on event {event.seq}")
-
-
-@app.command()
-def tick(as_json: JsonOpt = False) -> None:
-    """One pass: mark dead or idle runs stalled, start waiting tasks while slots are free."""
-    from ai_skills.worker.tick import tick as do_tick
-
-    ctx = open_repo()
-    report = do_tick(ctx, open_store(ctx), load_worker_config(ctx))
-    if as_json:
-        emit_json(report.as_dict())
-        return
-    for v in report.stalled:
-        say(f"{v.task_id}: stalled: {v.reason}")
-    for changed in report.reviewed:
-        say(f"{changed['task_id']}: {changed['state']}: {changed['reason']}")
-    for r in report.started:
-        say(f"{r.task_id}: running (attempt {r.attempt_id})")
-    for r in report.waiting:
-        say(f"{r.task_id}: waiting: {r.reason}")
-    for e in report.errors:
-        note(f"worker: {e['task_id']}: {e['error']}")
-
-
-@app.command()
-def reconcile(
-    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe repairs.")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Compare the store with git worktrees, branches and processes; name each difference."""
-    from ai_skills.worker.reconcile import reconcile as do_reconcile
-
-    ctx = open_repo()
-    findings = do_reconcile(ctx, open_store(ctx), load_worker_config(ctx), fix=fix)
-    if as_json:
-        emit_json([f.as_dict() for f in findings])
-    else:
-        from ai_skills.worker.text import finding_lines
-
-        for line in finding_lines(findings):
-            say(line)
-    if any(not f.fixed for f in findings):
-        raise typer.Exit(EXIT_FINDINGS)
-
-
-def _daemon_out(status: Any, *, as_json: bool) -> None:
-    if as_json:
-        emit_json(status.as_dict())
-    else:
-        state = f"running (pid {status.pid})" if status.running else "not running"
-        say(f"daemon {state}{'; ' + status.note if status.note else ''}; log {status.log_file}")
-
-
-@daemon_app.command("start")
-def daemon_start(as_json: JsonOpt = False) -> None:
-    """Start the daemon (does nothing when it already runs)."""
-    from ai_skills.worker.daemon import start_daemon
-
-    status = start_daemon(open_repo())
-    _daemon_out(status, as_json=as_json)
-    if not status.running:
-        raise typer.Exit(1)
-
-
-@daemon_app.command("status")
-def daemon_status(as_json: JsonOpt = False) -> None:
-    """Say whether the daemon runs (exit 3 when it does not)."""
-    from ai_skills.worker.daemon import daemon_status as get_status
-
-    status = get_status(open_repo())
-    _daemon_out(status, as_json=as_json)
-    if not status.running:
-        raise typer.Exit(3)
-
-
-@daemon_app.command("stop")
-def daemon_stop(as_json: JsonOpt = False) -> None:
-    """Stop the daemon."""
-    from ai_skills.worker.daemon import stop_daemon
-
-    _daemon_out(stop_daemon(open_repo()), as_json=as_json)
-
-
 register_review_commands(app)
+register_ops_commands(app)
 register_profile_commands(app)
 
 
