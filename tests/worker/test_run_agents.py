@@ -146,6 +146,31 @@ def test_answered_question_restarts_the_agent_with_the_answer_in_its_prompt(
     wait_state(conn, "t1", "in_review")
 
 
+def test_restarting_a_stalled_task_stops_its_hung_agent_first(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    from ai_skills.worker.procs import is_alive
+
+    write_config(worker_repo, command=agent_command("hang"))
+    with (worker_repo / ".worker.toml").open("a") as handle:
+        handle.write("stall_after_seconds = 1\n")
+    config = load_config(ctx.config_path)
+    add(conn, "t1")
+    start_task(ctx, conn, config, "t1")
+    wait_for(lambda: "agent_started" in kinds(conn, "t1"), what="agent start")
+    wait_for(lambda: bool(tick(ctx, conn, config).stalled) or state_is(conn, "t1", "stalled"),
+             what="stall verdict", timeout=30)
+    hung = get_attempt(conn, get_task(conn, "t1").current_attempt)
+    assert hung is not None and is_alive(hung.agent_pid, hung.agent_token)
+    result = start_task(ctx, conn, config, "t1")
+    assert result.admitted and result.attempt_id != hung.id
+    assert not is_alive(hung.agent_pid, hung.agent_token)
+
+
+def state_is(conn: sqlite3.Connection, task_id: str, state: str) -> bool:
+    return get_task(conn, task_id).state.value == state
+
+
 def test_no_second_attempt_while_the_agent_that_asked_still_runs(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:

@@ -9,11 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ai_skills.worker.errors import IllegalTransitionError
+from ai_skills.worker.procs import is_alive
 from ai_skills.worker.profiles import AttemptRuntime, record_attempt_runtime, retry_wait
 from ai_skills.worker.scopes import scopes_overlap
 from ai_skills.worker.states import ACTIVE, TaskState
 from ai_skills.worker.store import append_event, transaction
-from ai_skills.worker.tasks import Task, get_task, list_tasks, mark_step, transition
+from ai_skills.worker.tasks import (
+    Attempt,
+    Task,
+    get_attempt,
+    get_task,
+    list_tasks,
+    mark_step,
+    transition,
+)
 
 # needs_input is startable once its agent has exited: the new attempt carries the answer.
 STARTABLE = frozenset(
@@ -42,11 +51,22 @@ class LaunchPlan:
     runtime: AttemptRuntime | None = None  # profile, env, rate-limit rules (profiles.py)
 
 
+def attempt_runs(attempt: Attempt) -> bool:
+    """True while the attempt's supervisor or agent process still exists (pid + start time)."""
+    return is_alive(attempt.supervisor_pid, attempt.supervisor_token) or is_alive(
+        attempt.agent_pid, attempt.agent_token
+    )
+
+
 def waiting_reason(conn: sqlite3.Connection, task: Task, *, max_running: int) -> str:
     """Why `task` cannot start now, or "" when it can."""
     backoff = retry_wait(conn, task.id, now=time.time())
     if backoff:
         return backoff
+    previous = get_attempt(conn, task.current_attempt)
+    if previous is not None and attempt_runs(previous):
+        # Never two attempts at once in one worktree: wait until the last one has exited.
+        return f"attempt {previous.number} is still exiting"
     active = [t for t in list_tasks(conn, states=set(ACTIVE)) if t.id != task.id]
     if len(active) >= max_running:
         names = ", ".join(t.id for t in active)

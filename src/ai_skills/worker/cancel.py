@@ -66,7 +66,7 @@ def cancel_task(
     notes: list[str] = []
     if task.state != TaskState.CANCELLED:
         notes.append(f"task was already {task.state.value}; only cleanup steps ran")
-    agent = _stop_processes(conn, task, options)
+    agent = stop_attempt(conn, task, grace=0.0 if options.force else options.grace_seconds)
     saved = _save_work(conn, task)
     removed = task.worktree_removed
     if options.cleanup and not removed:
@@ -116,7 +116,8 @@ def _mark_cancelled(
     return task, already
 
 
-def _stop_processes(conn: sqlite3.Connection, task: Task, options: CancelOptions) -> str:
+def stop_attempt(conn: sqlite3.Connection, task: Task, *, grace: float) -> str:
+    """Stop the current attempt's agent group (TERM, `grace`, KILL) and its supervisor."""
     attempt = get_attempt(conn, task.current_attempt)
     if attempt is None:
         return "none"
@@ -131,7 +132,6 @@ def _stop_processes(conn: sqlite3.Connection, task: Task, options: CancelOptions
     ):
         time.sleep(0.05)
         attempt = get_attempt(conn, attempt.id) or attempt
-    grace = 0.0 if options.force else options.grace_seconds
     outcome = "gone"
     if attempt.agent_pid:
         outcome = stop_group(attempt.agent_pid, attempt.agent_token, grace=grace)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.git import git_env, git_out
-from ai_skills.worker.admission import STARTABLE, LaunchPlan, admit
+from ai_skills.worker.admission import STARTABLE, LaunchPlan, admit, attempt_runs
+from ai_skills.worker.cancel import stop_attempt
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import (
@@ -78,14 +79,34 @@ def resolve_command(
 
 
 def _refuse_if_agent_runs(conn: sqlite3.Connection, task: Task) -> None:
-    """Never run two attempts at once: an agent that asked a question may still be alive."""
-    attempt = get_attempt(conn, task.current_attempt)
-    if attempt is None:
+    """An agent that asked a question may wait for its answer: restarting is the user's call.
+
+    (For other states a still-exiting attempt only defers the start; see `waiting_reason`.)
+    """
+    if task.state != TaskState.NEEDS_INPUT:
         return
-    if is_alive(attempt.supervisor_pid, attempt.supervisor_token) or is_alive(
-        attempt.agent_pid, attempt.agent_token
-    ):
+    attempt = get_attempt(conn, task.current_attempt)
+    if attempt is not None and attempt_runs(attempt):
         raise AgentStillRunningError(task_id=task.id, attempt=attempt.number)
+
+
+def _end_stalled_agent(conn: sqlite3.Connection, config: WorkerConfig, task: Task) -> None:
+    """Stalled for lack of progress, an agent may still run (hung, or stuck on a prompt).
+
+    Restarting is the user's decision, so end that agent first. The task leaves `stalled`
+    for `queued` before the agent is stopped, so its supervisor records the exit without
+    judging the task (it only judges running or stalled tasks).
+    """
+    previous = get_attempt(conn, task.current_attempt)
+    if task.state != TaskState.STALLED or previous is None or not attempt_runs(previous):
+        return
+    with transaction(conn):
+        current = get_task(conn, task.id)
+        if current.version != task.version:
+            return  # someone acted meanwhile; admission re-checks the world anyway
+        transition(conn, current, TaskState.QUEUED, action="restart",
+                   reason="restart requested; stopping the stalled agent")
+    stop_attempt(conn, task, grace=config.cancel_grace_seconds)
 
 
 def start_checks(
@@ -133,6 +154,7 @@ def start_task(
         task, config, runtime=runtime, runtime_command=runtime_command
     )
     warnings = start_checks(ctx, conn, task, argv)
+    _end_stalled_agent(conn, config, task)
     if message:
         record_change_request(conn, task_id, message, count=False)
     plan = LaunchPlan(
