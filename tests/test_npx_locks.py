@@ -84,3 +84,17 @@ def test_import_npx_pins_without_touching_npx_files(tmp_path: Path, git_repo: Pa
     assert (git_repo / "skills-lock.json").read_bytes() == before
     assert not (git_repo / ".claude").exists()
     assert "next: `npx skills remove NAME` for each, then `ai-skills install`" in result.stderr
+
+
+def test_import_npx_in_a_repo_ignores_a_broken_global_lock(tmp_path: Path,
+                                                           git_repo: Path) -> None:
+    source = make_source(tmp_path / "src", ["alpha"])
+    write_project_lock(git_repo, {"alpha": {
+        "source": url_of(source), "sourceUrl": url_of(source), "sourceType": "git",
+        "skillPath": "skills/alpha/SKILL.md", "computedHash": "x"}})
+    global_lock = global_lock_path(os.environ)
+    global_lock.parent.mkdir(parents=True)
+    global_lock.write_text("{not json")
+    result = run(git_repo, "import-npx", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert set(read_lock(git_repo / "ai-skills.lock.json")) == {"alpha"}

@@ -89,10 +89,17 @@ def read_npx_lock(path: Path, *, scope: str) -> list[NpxSkill]:
     ]
 
 
+def scope_skills(repo: Path | None, env: Mapping[str, str]) -> list[NpxSkill]:
+    """What `npx skills` recorded in one scope: this repo's lock, or (no repo) the user's."""
+    if repo is None:
+        return read_npx_lock(global_lock_path(env), scope="global")
+    return read_npx_lock(repo / PROJECT_LOCK, scope="project")
+
+
 def npx_skills(repo: Path | None, env: Mapping[str, str]) -> list[NpxSkill]:
     """Everything `npx skills` recorded for this repo (if any) and for the user."""
-    found = read_npx_lock(repo / PROJECT_LOCK, scope="project") if repo else []
-    return found + read_npx_lock(global_lock_path(env), scope="global")
+    found = scope_skills(repo, env) if repo else []
+    return found + scope_skills(None, env)
 
 
 def import_spec(skill: NpxSkill) -> SourceSpec:

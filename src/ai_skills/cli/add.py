@@ -140,12 +140,13 @@ def import_npx(
     run `ai-skills install` to link the pinned copies.
     """
     from ai_skills.installed import Report, apply_add, plan_add
-    from ai_skills.npx_interop import import_spec, npx_skills
+    from ai_skills.npx_interop import import_spec, scope_skills
 
     scope = scope_for(global_)
-    wanted = "global" if global_ else "project"
-    skills = [s for s in npx_skills(scope.repo, os.environ) if s.scope == wanted]
+    # Only the scope's own npx lock: a broken global one must not stop a project import.
+    skills = scope_skills(scope.repo, os.environ)
     if not skills:
+        wanted = "global" if global_ else "project"
         note(f"ai-skills: no {wanted} skills recorded by npx skills")
         raise typer.Exit(0)
     cache = make_cache()
