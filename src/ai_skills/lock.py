@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ai_skills.errors import AiSkillsError
+from ai_skills.errors import AiSkillsError, first_problem
 from ai_skills.fsutil import atomic_write_text
 
 LOCK_VERSION = 1
@@ -61,10 +61,9 @@ def read_lock(path: Path) -> dict[str, LockedSkill]:
     try:
         lock = LockFileModel.model_validate_json(text)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where, problem = first_problem(exc)
         raise LockFileError(
-            f"{path}: not a valid ai-skills lock file ({where}: {first['msg']}); "
+            f"{path}: not a valid ai-skills lock file ({where}: {problem}); "
             "restore it from git or remove it and add the skills again"
         ) from None
     if lock.version != LOCK_VERSION:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ai_skills.errors import AiSkillsError
+from ai_skills.errors import AiSkillsError, first_problem
 from ai_skills.sources import SourceSpec, parse_source
 
 PROJECT_LOCK = "skills-lock.json"
@@ -78,10 +78,8 @@ def read_npx_lock(path: Path, *, scope: str) -> list[NpxSkill]:
     try:
         lock = _NpxLock.model_validate_json(text)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise NpxLockError(f"{path}: not an npx skills lock file ({where}: {first['msg']})") \
-            from None
+        where, problem = first_problem(exc)
+        raise NpxLockError(f"{path}: not an npx skills lock file ({where}: {problem})") from None
     return [
         NpxSkill(name, scope, e.source, e.sourceType or "unknown", e.sourceUrl, e.skillPath,
                  e.ref, path)

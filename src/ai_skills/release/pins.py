@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ai_skills.errors import first_problem
 from ai_skills.fsutil import atomic_write_text
 from ai_skills.release.errors import ReleaseError, ReleaseUsageError
 
@@ -107,10 +108,9 @@ def load_sidecar(path: Path) -> Sidecar:
     try:
         sidecar = Sidecar.model_validate_json(text)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where, problem = first_problem(error)
         raise ReleaseError(
-            f"{path}: invalid pin sidecar at {where or 'top level'}: {first['msg']}; "
+            f"{path}: invalid pin sidecar at {where or 'top level'}: {problem}; "
             "fix it or restore it with `git checkout -- " + path.name + "`"
         ) from None
     if sidecar.schema_ != SCHEMA:
