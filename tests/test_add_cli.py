@@ -28,6 +28,21 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
 
+def kill_before_switch(cwd: Path, command: str, *, marker: Path) -> None:
+    """Run `ai-skills COMMAND` until it pauses before its switch, then SIGKILL it."""
+    env = dict(os.environ, AI_SKILLS_TEST_PAUSE="before-switch",
+               AI_SKILLS_TEST_PAUSE_FILE=str(marker))
+    assert AI_SKILLS
+    proc = subprocess.Popen([AI_SKILLS, command], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), f"the {command} never reached its pause point"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     return make_source(tmp_path / "source", ["alpha", "beta"])
@@ -156,18 +171,7 @@ def test_killed_update_leaves_previous_state_then_heals(source: Path, git_repo: 
     (source / "skills/alpha/SKILL.md").write_text(
         "---\nname: alpha\ndescription: Second version.\n---\n# v2\n")
     commit_all(source, "v2")
-    marker = tmp_path / "paused"
-    env = dict(os.environ, AI_SKILLS_TEST_PAUSE="before-switch",
-               AI_SKILLS_TEST_PAUSE_FILE=str(marker))
-    assert AI_SKILLS
-    proc = subprocess.Popen([AI_SKILLS, "update"], cwd=git_repo, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert marker.exists(), "the update never reached its pause point"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_before_switch(git_repo, "update", marker=tmp_path / "paused")
     after = (os.readlink(link), hash_folder(link.resolve()),
              (git_repo / "ai-skills.lock.json").read_bytes())
     assert after == before
@@ -214,18 +218,7 @@ def test_killed_install_in_a_fresh_clone_then_rerun(source: Path, git_repo: Path
     commit_all(git_repo, "pin")
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(git_repo), str(clone))
-    marker = tmp_path / "paused"
-    env = dict(os.environ, AI_SKILLS_TEST_PAUSE="before-switch",
-               AI_SKILLS_TEST_PAUSE_FILE=str(marker))
-    assert AI_SKILLS
-    proc = subprocess.Popen([AI_SKILLS, "install"], cwd=clone, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert marker.exists(), "the install never reached its pause point"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_before_switch(clone, "install", marker=tmp_path / "paused")
     assert not os.path.lexists(clone / ".ai-skills/skills/alpha")
     assert not os.path.lexists(clone / ".claude/skills/alpha")
     assert run(clone, "check", "--offline").returncode == 1  # missing, and says so

@@ -27,6 +27,7 @@ def test_round_trip_and_stable_text(tmp_path: Path) -> None:
     assert text.index('"alpha"') < text.index('"zeta"')
     assert '"ref"' in text and text.count('"ref"') == 1  # None is left out
     assert text == lock_text(read_lock(path))
+    assert _plain_lock(text) == read_lock(path)  # what we write takes the fast path
 
 
 @pytest.mark.parametrize(
