@@ -75,8 +75,9 @@ def release_worker(repo: Path, options: BuildOptions) -> ReleaseResult:
     version = check_version(options.version)
     platform = _platform(options.system)
     warnings = _check_clean(repo, allow_dirty=options.allow_dirty)
-    commit, _ = input_commit(repo)
-    data = build_tarball(repo, version, platform, cache=options.wheel_cache)
+    commit, commit_time = input_commit(repo)
+    data = _build(repo, version, platform, commit=commit, commit_time=commit_time,
+                  cache=options.wheel_cache)  # fmt: skip
     releases = repo / RELEASES_DIR
     with file_lock(_common_dir(repo) / "ai-skills-release.lock"):
         # Read the sidecar only under the lock: another run may have just written it.
@@ -112,6 +113,11 @@ def _common_dir(repo: Path) -> Path:
 def build_tarball(repo: Path, version: str, platform: layout.Platform, *, cache: Path) -> bytes:
     """The tarball bytes for HEAD of `repo`: a function of the commit and the pinned wheels."""
     commit, commit_time = input_commit(repo)
+    return _build(repo, version, platform, commit=commit, commit_time=commit_time, cache=cache)
+
+
+def _build(repo: Path, version: str, platform: layout.Platform, *, commit: str,
+           commit_time: int, cache: Path) -> bytes:
     root = layout.top_dir(version)
     tracked = _tracked_files(repo, INPUTS)
     if "LICENSE" not in tracked:
@@ -151,8 +157,8 @@ def input_commit(repo: Path) -> tuple[str, int]:
 
 def _tracked_files(repo: Path, paths: list[str]) -> Files:
     """Committed files under `paths` at HEAD (not the working tree): {path: (bytes, mode)}."""
-    existing = [p for p in paths if run_git(["cat-file", "-e", f"HEAD:{p}"], cwd=repo,
-                                            check=False).returncode == 0]  # fmt: skip
+    # `git archive` fails on a path HEAD lacks; one ls-tree names those that exist.
+    existing = git_out(["ls-tree", "--name-only", "HEAD", "--", *paths], cwd=repo).splitlines()
     if not existing:
         return {}
     archive = git_bytes(["archive", "--format=tar", "HEAD", "--", *existing], cwd=repo)
