@@ -17,14 +17,14 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ai_skills.errors import AiSkillsError, CommandError
 from ai_skills.fsutil import file_lock
-from ai_skills.git import run_git, run_git_bytes
+from ai_skills.git import git_out, run_git, run_git_bytes
 
 # Protocols a source may use. `ext::` and friends can run commands; plain http is unsigned.
 ALLOWED_PROTOCOLS = "file:https:ssh:git"
@@ -101,14 +101,13 @@ def _local_source(path: Path, text: str) -> SourceSpec:
     if not path.is_dir():
         raise SourceError(f"{text}: no such folder")
     try:
-        top = Path(run_git(["rev-parse", "--show-toplevel"], cwd=path).stdout.strip())
+        top = Path(git_out(["rev-parse", "--show-toplevel"], cwd=path)).resolve()
     except CommandError:
         raise SourceError(
             f"{path}: not inside a git repository; installs are pinned to a commit, so "
             "commit the skills to git first (`git init && git add -A && git commit`)"
         ) from None
-    sub = path.relative_to(top.resolve()).as_posix() if path != top.resolve() else ""
-    return SourceSpec(top.resolve().as_uri(), "" if sub == "." else sub)
+    return SourceSpec(top.as_uri(), "" if path == top else path.relative_to(top).as_posix())
 
 
 def normalise_url(url: str) -> str:
@@ -126,7 +125,7 @@ def cache_key(url: str) -> str:
     return hashlib.sha256(normalise_url(url).encode("utf-8")).hexdigest()
 
 
-def cache_root(env: dict[str, str] | os._Environ[str]) -> Path:
+def cache_root(env: Mapping[str, str]) -> Path:
     """`$XDG_CACHE_HOME/ai-skills/sources`, default `~/.cache/ai-skills/sources`."""
     base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME", "~"), ".cache")
     return Path(base).expanduser() / "ai-skills" / "sources"
