@@ -98,3 +98,17 @@ def test_import_npx_in_a_repo_ignores_a_broken_global_lock(tmp_path: Path,
     result = run(git_repo, "import-npx", "--yes")
     assert result.returncode == 0, result.stderr
     assert set(read_lock(git_repo / "ai-skills.lock.json")) == {"alpha"}
+
+
+def test_import_npx_skips_a_source_it_cannot_pin(tmp_path: Path, git_repo: Path) -> None:
+    source = make_source(tmp_path / "src", ["alpha"])
+    write_project_lock(git_repo, {
+        "alpha": {"source": url_of(source), "sourceUrl": url_of(source), "sourceType": "git",
+                  "skillPath": "skills/alpha/SKILL.md", "computedHash": "x"},
+        "aaa-web": {"source": "example.com", "sourceType": "well-known", "computedHash": "x"},
+    })
+    result = run(git_repo, "import-npx", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert set(read_lock(git_repo / "ai-skills.lock.json")) == {"alpha"}
+    assert "warning: " in result.stderr and "'aaa-web' came from a well-known source" in (
+        result.stderr)

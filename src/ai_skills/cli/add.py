@@ -140,7 +140,7 @@ def import_npx(
     run `ai-skills install` to link the pinned copies.
     """
     from ai_skills.installed import Report, apply_add, plan_add
-    from ai_skills.npx_interop import import_spec, scope_skills
+    from ai_skills.npx_interop import NpxLockError, import_spec, scope_skills
 
     scope = scope_for(global_)
     # Only the scope's own npx lock: a broken global one must not stop a project import.
@@ -152,8 +152,13 @@ def import_npx(
     cache = make_cache()
     total = Report()
     for npx_skill in skills:
-        plan = plan_add(cache, import_spec(npx_skill), skills=[npx_skill.name],
-                        all_skills=False, ref=npx_skill.ref)
+        try:
+            spec = import_spec(npx_skill)
+        except NpxLockError as exc:  # e.g. a well-known source: report it, pin the rest
+            total.warnings.append(str(exc))
+            continue
+        plan = plan_add(cache, spec, skills=[npx_skill.name], all_skills=False,
+                        ref=npx_skill.ref)
         if not as_json:
             show_plan(plan)
         if not yes and sys.stdin.isatty() and not confirm("Pin it?"):
