@@ -171,8 +171,8 @@ def discard(staged: Staged) -> None:
     shutil.rmtree(staged.stage, ignore_errors=True)
 
 
-def link_text(scope: Scope, digest: str) -> str:
-    """Where `NAME` points for a version with this content hash (relative to the scope)."""
+def version_dir(digest: str) -> str:
+    """The folder holding the version with this content hash (relative to the scope)."""
     return f"{VERSIONS}/{digest.removeprefix(HASH_PREFIX)[:20]}"
 
 
@@ -209,18 +209,16 @@ def activate(scope: Scope, staged: Staged) -> None:
     except InstallError:
         discard(staged)
         raise
-    version_dir = scope.skills_dir / link_text(scope, staged.digest)
-    if version_dir.exists():
-        if (version_dir / staged.name).is_dir() and hash_folder(
-            version_dir / staged.name
-        ) == staged.digest:
-            discard(staged)
-        else:
-            _replace_dir(version_dir, staged.stage)
+    version = version_dir(staged.digest)
+    folder = scope.skills_dir / version
+    if not folder.exists():
+        os.rename(staged.stage, folder)
+    elif (folder / staged.name).is_dir() and hash_folder(folder / staged.name) == staged.digest:
+        discard(staged)
     else:
-        os.rename(staged.stage, version_dir)
+        _replace_dir(folder, staged.stage)
     pause_point("before-switch")
-    atomic_symlink(target, f"{link_text(scope, staged.digest)}/{staged.name}")
+    atomic_symlink(target, f"{version}/{staged.name}")
 
 
 def _replace_dir(old: Path, new: Path) -> None:
