@@ -11,14 +11,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ai_skills.cli.render import emit_json, note, progress_after
 from ai_skills.cli.steps import step_line
 
 if TYPE_CHECKING:
     from ai_skills.install import Scope
-    from ai_skills.installed import AddPlan, Report
+    from ai_skills.installed import AddPlan, Change, Report
     from ai_skills.sources import SourceCache
 
 # Slow fetches get a progress line; fast ones (and cache hits) print nothing.
@@ -73,10 +73,10 @@ def render_report(report: Report, *, as_json: bool) -> int:
     return 1 if report.errors else 0
 
 
-def _show_change(change: Any) -> None:
+def _show_change(change: Change) -> None:
     if change.action == "unchanged":
         return
-    if change.action == "updated" and change.old_commit:
+    if change.action == "updated" and change.old_commit and change.new_commit:
         note(f"ai-skills: updated {change.name}: {change.old_commit[:12]} -> "
              f"{change.new_commit[:12]}")
         for kind, path in change.files:
@@ -96,7 +96,6 @@ def show_plan(plan: AddPlan) -> None:
         note(f"  {mark} {skill.name}  ({skill.path or '.'})  {skill.description[:70]}{flag}")
     for line in plan.warnings:
         note(f"ai-skills: warning: {line}")
-
 
 
 def confirm(question: str) -> bool:
