@@ -97,17 +97,36 @@ def discover(
 
 def skill_md_problem(name: str, skill_md: bytes) -> str | None:
     """The first error `validate_skill` finds in this SKILL.md for a folder named `name`."""
+    if not skill_md:
+        return f"{SKILL_FILE} is too large to read"
+    problem = name_error(name)
+    if problem is not None:
+        return problem
+    error = skill_md_error(name, skill_md)
+    if error is None:
+        return None
+    _, line, message = error
+    return f"{SKILL_FILE}{f':{line}' if line else ''}: {message}"
+
+
+def name_error(name: str) -> str | None:
+    """Why `name` cannot be a skill's folder and link name, or None when it can."""
+    errors = [message for severity, message in name_problems(name) if severity == "error"]
+    if errors:
+        return errors[0]
+    if "/" in name or name.startswith("."):
+        return f"name '{name}' is not a plain folder name"
+    return None
+
+
+def skill_md_error(name: str, skill_md: bytes) -> tuple[str, int | None, str] | None:
+    """The first `validate_skill` error as (path shown, line, message), or None."""
     import tempfile
 
     from ai_skills.skill import validate_skill
 
-    if not skill_md:
-        return f"{SKILL_FILE} is too large to read"
-    errors = [message for severity, message in name_problems(name) if severity == "error"]
-    if errors or "/" in name or name.startswith("."):
-        return errors[0] if errors else f"'{name}' is not a plain folder name"
     with tempfile.TemporaryDirectory(prefix="ai-skills-check-") as temp:
-        # validate_skill reads only SKILL.md and the folder's name.
+        # validate_skill reads only SKILL.md and the folder's name: check before writing.
         folder = Path(temp) / name
         folder.mkdir()
         (folder / SKILL_FILE).write_bytes(skill_md)
@@ -115,8 +134,8 @@ def skill_md_problem(name: str, skill_md: bytes) -> str | None:
     if report.ok:
         return None
     first = report.errors[0]
-    line = f":{first.line}" if first.line else ""
-    return f"{SKILL_FILE}{line}: {first.message}"
+    shown = first.path.relative_to(folder.parent) if first.path.is_relative_to(folder) else ""
+    return str(shown), first.line, first.message
 
 
 def _install_name(folder: str, declared: object) -> str:

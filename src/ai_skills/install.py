@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Mapping
@@ -27,10 +26,11 @@ from pathlib import Path
 from ai_skills import materialize
 from ai_skills.catalog import INSTALLED_REPO_DIR, user_installed_dir
 from ai_skills.contenthash import HASH_PREFIX, hash_folder
+from ai_skills.discover import name_error, skill_md_error
 from ai_skills.errors import AiSkillsError
 from ai_skills.fsutil import TEMP_MARKER, atomic_symlink, atomic_write_text, writer_alive
 from ai_skills.lock import REPO_LOCK_FILE
-from ai_skills.skill import SKILL_FILE, name_problems, validate_skill
+from ai_skills.skill import SKILL_FILE
 from ai_skills.sources import SourceCache
 
 VERSIONS = ".versions"
@@ -95,9 +95,8 @@ class Staged:
 
 def check_name(name: str, *, where: str) -> None:
     """Refuse a name that is not a valid skill name (it becomes a folder and link name)."""
-    errors = [m for severity, m in name_problems(name) if severity == "error"]
-    if "/" in name or name.startswith(".") or errors:
-        reason = errors[0] if errors else f"name '{name}' is not a plain folder name"
+    reason = name_error(name)
+    if reason is not None:
         raise materialize.UnsafeSkillError(f"{where}: {reason}; refused")
 
 
@@ -124,12 +123,11 @@ def check_skill(cache: SourceCache, *, name: str, url: str, commit: str, path: s
     blobs = cache.read_blobs(url, list(dict.fromkeys(f.oid for f in files)))
     materialize.check_links(files, blobs, where=inside)
     skill_md = next(f for f in files if f.rel == SKILL_FILE)
-    with tempfile.TemporaryDirectory(prefix="ai-skills-check-") as temp:
-        # validate_skill reads only SKILL.md and the folder's name: check before writing.
-        folder = Path(temp) / name
-        folder.mkdir()
-        (folder / SKILL_FILE).write_bytes(blobs[skill_md.oid])
-        _validate(folder, where=f"{where}{path or '.'}")
+    error = skill_md_error(name, blobs[skill_md.oid])
+    if error is not None:
+        shown, line, message = error
+        raise InstallError(f"{where}{path or '.'}: {shown}{f':{line}' if line else ''}: "
+                           f"{message}; not installed")
     return Checked(name, files, blobs, where)
 
 
@@ -154,16 +152,6 @@ def fetch_and_stage(
 ) -> Staged:
     """`check_skill` then `stage_skill`."""
     return stage_skill(scope, check_skill(cache, name=name, url=url, commit=commit, path=path))
-
-
-def _validate(folder: Path, *, where: str) -> None:
-    report = validate_skill(folder)
-    if report.ok:
-        return
-    first = report.errors[0]
-    shown = first.path.relative_to(folder.parent) if first.path.is_relative_to(folder) else ""
-    line = f":{first.line}" if first.line else ""
-    raise InstallError(f"{where}: {shown}{line}: {first.message}; not installed")
 
 
 def discard(staged: Staged) -> None:
