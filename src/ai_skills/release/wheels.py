@@ -69,15 +69,16 @@ def parse_requirements(text: str, *, source: str) -> list[Pin]:
 
 def fetch_wheels(pins: list[Pin], target: Target, *, cache: Path) -> list[Path]:
     """One verified wheel per pin, from `cache` or downloaded by pip into it."""
-    missing = [pin for pin in pins if _cached(pin, cache) is None]
+    found = [(pin, _cached(pin, cache)) for pin in pins]  # hashes each cached wheel once
+    missing = [pin for pin, wheel in found if wheel is None]
     if missing:
         _download(missing, target, cache)
+        found = [(pin, wheel or _cached(pin, cache)) for pin, wheel in found]
     wheels = []
-    for pin in pins:
-        found = _cached(pin, cache)
-        if found is None:
+    for pin, wheel in found:
+        if wheel is None:
             raise ReleaseError(f"pip gave no wheel for {pin.name}=={pin.version} matching its hash")
-        wheels.append(found)
+        wheels.append(wheel)
     return wheels
 
 
