@@ -227,3 +227,10 @@ def test_killed_install_in_a_fresh_clone_then_rerun(source: Path, git_repo: Path
     assert hash_folder((clone / ".ai-skills/skills/alpha").resolve()) == \
         hash_folder((git_repo / ".ai-skills/skills/alpha").resolve())
     assert len(os.listdir(clone / ".ai-skills/skills/.versions")) == 1
+
+
+def test_remove_of_nothing_leaves_the_repo_untouched(git_repo: Path) -> None:
+    result = run(git_repo, "remove", "ghost")
+    assert result.returncode == 2
+    assert "'ghost' not installed" in result.stderr
+    assert git(git_repo, "status", "--porcelain", "--untracked-files=all") == ""

@@ -263,6 +263,7 @@ def remove_skills(
     from ai_skills.use_skills import MANIFEST
 
     report = Report()
+    install.prepare_scope(scope)  # the file lock lives in `.ai-skills/`, ignored from here on
     with file_lock(scope.mutation_lock, timeout=600):
         lock = read_lock(scope.lock_path)
         for name in _known(scope, lock, names):
