@@ -300,3 +300,23 @@ def test_invalid_skills_are_flagged_in_the_plan_and_skipped_by_all(source: Path,
     assert plan.warnings == [f"{url_of(source)} @ {git(source, 'rev-parse', 'HEAD')[:12]}: "
                              "skipping 'beta' (skills/beta/SKILL.md:1: missing required "
                              "field 'description')"]
+
+
+def test_check_asks_the_server_once_per_source_and_ref(source: Path, git_repo: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import ai_skills.installed as installed
+
+    add(repo_scope(git_repo), url_of(source), cwd=git_repo, all_skills=True)
+    new = commit_all(source, "moved on")
+    asked: list[tuple[str, str | None]] = []
+
+    def counting(url: str, ref: str | None, *, cwd: Path) -> str | None:
+        asked.append((url, ref))
+        return installed_remote_commit(url, ref, cwd=cwd)
+
+    installed_remote_commit = installed.remote_commit
+    monkeypatch.setattr(installed, "remote_commit", counting)
+    results = check_skills(repo_scope(git_repo), cwd=git_repo)
+    assert [(r.name, r.upstream, r.remote) for r in results] == [
+        ("alpha", "moved", new), ("beta", "moved", new)]
+    assert asked == [(url_of(source), None)]

@@ -297,6 +297,8 @@ class CheckResult:
 def check_skills(scope: Scope, *, cwd: Path, upstream: bool = True) -> list[CheckResult]:
     """Compare every installed folder with its hash, and every ref with its server."""
     results = []
+    # Skills added together share a source and ref: ask each server about each ref once.
+    asked: dict[tuple[str, str | None], tuple[str, str | None]] = {}
     for name, entry in sorted(read_lock(scope.lock_path).items()):
         current = install.installed_hash(scope, name)
         local = "missing" if current is None else "ok" if current == entry.hash else "modified"
@@ -304,15 +306,23 @@ def check_skills(scope: Scope, *, cwd: Path, upstream: bool = True) -> list[Chec
         if entry.ref is not None and FULL_SHA.match(entry.ref):
             state = "pinned"
         elif upstream:
-            try:
-                remote = remote_commit(entry.source, entry.ref, cwd=cwd)
-            except CommandError as exc:
-                state = f"unreachable: {exc}"
-            else:
-                state = "gone" if remote is None else "current" if remote == entry.commit \
-                    else "moved"
+            key = (entry.source, entry.ref)
+            if key not in asked:
+                asked[key] = _remote_state(entry, cwd=cwd)
+            state, remote = asked[key]
+            if remote is not None and remote != entry.commit:
+                state = "moved"
         results.append(CheckResult(name, local, state, entry.commit, remote))
     return results
+
+
+def _remote_state(entry: LockedSkill, *, cwd: Path) -> tuple[str, str | None]:
+    """('current', commit), ('gone', None) or ('unreachable: ...', None) for entry's ref."""
+    try:
+        remote = remote_commit(entry.source, entry.ref, cwd=cwd)
+    except CommandError as exc:
+        return f"unreachable: {exc}", None
+    return ("gone" if remote is None else "current"), remote
 
 
 def _link(
