@@ -320,3 +320,21 @@ def test_check_asks_the_server_once_per_source_and_ref(source: Path, git_repo: P
     assert [(r.name, r.upstream, r.remote) for r in results] == [
         ("alpha", "moved", new), ("beta", "moved", new)]
     assert asked == [(url_of(source), None)]
+
+
+def test_update_fetches_once_per_source_and_ref(source: Path, git_repo: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    add(repo_scope(git_repo), url_of(source), cwd=git_repo, all_skills=True)
+    new = commit_all(source, "moved on")
+    fetched: list[str] = []
+    real_resolve = SourceCache.resolve
+
+    def counting(self: SourceCache, url: str, ref: str | None) -> str:
+        fetched.append(url)
+        return real_resolve(self, url, ref)
+
+    monkeypatch.setattr(SourceCache, "resolve", counting)
+    report = update_skills(repo_scope(git_repo), cache(), [], env_for(git_repo), cwd=git_repo)
+    assert [(c.name, c.action, c.new_commit) for c in report.changes] == [
+        ("alpha", "updated", new), ("beta", "updated", new)]
+    assert fetched == [url_of(source)]

@@ -214,10 +214,12 @@ def update_skills(
     """Move each pin to what its ref names now; report old -> new commit and changed files."""
     report = Report()
     install.prepare_scope(scope)
+    # Skills added together share a source and ref: fetch each once per run.
+    resolved: dict[tuple[str, str | None], str] = {}
     with file_lock(scope.mutation_lock, timeout=600):
         lock = read_lock(scope.lock_path)
         for name in _known(scope, lock, names):
-            report.changes.append(_update_one(scope, cache, name, lock))
+            report.changes.append(_update_one(scope, cache, name, lock, resolved))
         write_lock(scope.lock_path, lock)
         install.collect_garbage(scope)
     _link(scope, lock, env, agents=None, cwd=cwd, report=report)
@@ -225,12 +227,19 @@ def update_skills(
 
 
 def _update_one(
-    scope: Scope, cache: SourceCache, name: str, lock: dict[str, LockedSkill]
+    scope: Scope,
+    cache: SourceCache,
+    name: str,
+    lock: dict[str, LockedSkill],
+    resolved: dict[tuple[str, str | None], str],
 ) -> Change:
     entry = lock[name]
     if entry.ref is not None and FULL_SHA.match(entry.ref):
         return Change(name, "pinned", entry.commit, entry.commit)
-    commit = cache.resolve(entry.source, entry.ref)
+    key = (entry.source, entry.ref)
+    if key not in resolved:
+        resolved[key] = cache.resolve(entry.source, entry.ref)
+    commit = resolved[key]
     current = install.installed_hash(scope, name)
     if commit == entry.commit and current == entry.hash:
         return Change(name, "unchanged", entry.commit, commit)
