@@ -13,13 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ai_skills import install
-from ai_skills.agents import DEFAULT_AGENTS, global_skills_dir
+from ai_skills.agents import DEFAULT_AGENTS
 from ai_skills.contenthash import FileState, diff_states, folder_states
 from ai_skills.deploy import Step
 from ai_skills.discover import FoundSkill, discover
 from ai_skills.errors import AiSkillsError, CommandError
 from ai_skills.fsutil import file_lock
 from ai_skills.install import InstallError, Scope
+from ai_skills.install_links import link_scope
 from ai_skills.lock import LockedSkill, read_lock, write_lock
 from ai_skills.materialize import MAX_FILE_BYTES
 from ai_skills.sources import FULL_SHA, SourceCache, SourceSpec, remote_commit
@@ -344,68 +345,7 @@ def _link(
     report: Report,
 ) -> None:
     report.repo = scope.repo
-    if scope.repo is not None:
-        _link_repo(scope.repo, lock, env, agents=agents, report=report)
-    else:
-        _link_user(scope, lock, env, cwd=cwd, report=report)
-
-
-def _link_repo(
-    repo: Path,
-    lock: Mapping[str, LockedSkill],
-    env: Mapping[str, str],
-    *,
-    agents: Sequence[str] | None,
-    report: Report,
-) -> None:
-    """Every locked name is listed in `.skills`; then the use-skills sync links them."""
-    from ai_skills.manifest_edit import add_name
-    from ai_skills.use_skills import MANIFEST, sync_repo
-
-    for name in sorted(lock):
-        add_name(repo / MANIFEST, name)
-    report.warnings.extend(_shadowed(repo, lock, env))
-    sync = sync_repo(repo, env, agents=agents)
-    report.linked.extend(sync.done)
-    report.errors.extend(sync.errors)
-    report.warnings.extend(sync.warnings)
-
-
-def _shadowed(repo: Path, lock: Mapping[str, LockedSkill], env: Mapping[str, str]) -> list[str]:
-    """Warnings for installed skills that an AI_SKILLS_PATH folder hides from use-skills."""
-    from ai_skills.catalog import INSTALLED_REPO_DIR, find_skill, search_path
-
-    dirs = search_path(env, repo=repo)
-    warnings = []
-    for name in sorted(lock):
-        found = find_skill(name, dirs)
-        if found is not None and found.path != repo / INSTALLED_REPO_DIR / name:
-            warnings.append(
-                f"'{name}' in {found.path.parent} ({found.origin}) comes first in the search "
-                f"path, so agents get that one, not the installed {name}"
-            )
-    return warnings
-
-
-def _link_user(
-    scope: Scope,
-    lock: Mapping[str, LockedSkill],
-    env: Mapping[str, str],
-    *,
-    cwd: Path,
-    report: Report,
-) -> None:
-    from ai_skills.agents import AGENT_NAMES
-    from ai_skills.deploy import deploy
-
-    assert scope.link_state_dir is not None
-    desired = {
-        global_skills_dir(agent, env, cwd=cwd) / name: str(scope.skills_dir / name)
-        for name, entry in lock.items()
-        for agent in entry.agents or DEFAULT_AGENTS
-    }
-    managed = tuple(global_skills_dir(agent, env, cwd=cwd) for agent in AGENT_NAMES)
-    result = deploy(desired, scope.link_state_dir, dry_run=False, managed_dirs=managed)
-    report.linked.extend(result.done)
-    report.errors.extend(f"{s.target}: {s.reason}" for s in result.refused)
-
+    linked = link_scope(scope, lock, env, agents=agents, cwd=cwd)
+    report.linked.extend(linked.steps)
+    report.errors.extend(linked.errors)
+    report.warnings.extend(linked.warnings)
