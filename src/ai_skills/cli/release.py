@@ -106,9 +106,7 @@ def release_verify(
     folder = releases if releases is not None else _repo_root() / "releases"
     report = verify_releases(folder, use_nix=not no_nix)
     if as_json:
-        emit_json({"ok": report.ok, "nix": report.nix, "sidecar": str(report.sidecar),
-                   "checks": [c.as_dict() for c in report.checks],
-                   "warnings": report.warnings})  # fmt: skip
+        emit_json(report.as_dict())
     else:
         for check in report.checks:
             if not check.ok:

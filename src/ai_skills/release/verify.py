@@ -49,6 +49,11 @@ class VerifyReport:
         """True when every check passed (warnings do not count)."""
         return all(check.ok for check in self.checks)
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {"ok": self.ok, "nix": self.nix, "sidecar": str(self.sidecar),
+                "checks": [c.as_dict() for c in self.checks], "warnings": self.warnings}
+
 
 def verify_releases(releases: Path, *, use_nix: bool = True) -> VerifyReport:
     """Check every sidecar entry of `releases/` against its file."""
