@@ -112,3 +112,14 @@ def test_import_npx_skips_a_source_it_cannot_pin(tmp_path: Path, git_repo: Path)
     assert set(read_lock(git_repo / "ai-skills.lock.json")) == {"alpha"}
     assert "warning: " in result.stderr and "'aaa-web' came from a well-known source" in (
         result.stderr)
+
+
+def test_import_spec_of_a_skill_at_the_top_of_a_local_source(tmp_path: Path,
+                                                             git_repo: Path) -> None:
+    source = make_source(tmp_path / "src", ["alpha"])
+    write_project_lock(git_repo, {"alpha": {
+        "source": str(source / "skills/alpha"), "sourceType": "local",
+        "skillPath": "SKILL.md", "computedHash": "x"}})
+    (entry,) = read_npx_lock(git_repo / "skills-lock.json", scope="project")
+    spec = import_spec(entry)
+    assert (spec.url, spec.subpath) == (url_of(source), "skills/alpha")

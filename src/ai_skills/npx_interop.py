@@ -112,8 +112,7 @@ def import_spec(skill: NpxSkill) -> SourceSpec:
         spec = parse_source(str(base / skill.source), cwd=base)
     else:
         spec = parse_source(skill.source_url or skill.source, cwd=skill.lock_file.parent)
-    if skill.skill_path:
-        folder = posixpath.dirname(skill.skill_path)
-        spec = SourceSpec(spec.url, posixpath.join(spec.subpath, folder) if spec.subpath
-                          else folder)
+    folder = posixpath.dirname(skill.skill_path or "")
+    if folder:  # `SKILL.md` alone: the skill is the folder the source already names
+        spec = SourceSpec(spec.url, posixpath.join(spec.subpath, folder))
     return spec
