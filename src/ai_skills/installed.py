@@ -65,6 +65,20 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     repo: Path | None = None  # the repo of a repo scope (paths are shown relative to it)
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form (what `--json` prints)."""
+        return {
+            "changes": [
+                {"name": c.name, "action": c.action, "old_commit": c.old_commit,
+                 "new_commit": c.new_commit,
+                 "files": [{"change": k, "path": p} for k, p in c.files]}
+                for c in self.changes
+            ],
+            "linked": [{"action": s.action.value, "target": str(s.target), "source": s.source}
+                       for s in self.linked],
+            "errors": self.errors, "warnings": self.warnings,
+        }
+
 
 def plan_add(
     cache: SourceCache,

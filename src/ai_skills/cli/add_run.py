@@ -49,17 +49,7 @@ def scope_for(global_: bool) -> Scope:
 
 def render_report(report: Report, *, as_json: bool) -> int:
     if as_json:
-        emit_json({
-            "changes": [
-                {"name": c.name, "action": c.action, "old_commit": c.old_commit,
-                 "new_commit": c.new_commit,
-                 "files": [{"change": k, "path": p} for k, p in c.files]}
-                for c in report.changes
-            ],
-            "linked": [{"action": s.action.value, "target": str(s.target), "source": s.source}
-                       for s in report.linked],
-            "errors": report.errors, "warnings": report.warnings,
-        })
+        emit_json(report.as_dict())
     else:
         for change in report.changes:
             _show_change(change)
