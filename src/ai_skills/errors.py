@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pydantic import ValidationError
-
 
 class AiSkillsError(Exception):
     """Base of every error a user can cause or fix; never shown with a traceback."""
@@ -44,9 +39,3 @@ class ManifestError(AiSkillsError):
 
 class LockBusyError(AiSkillsError):
     """Another process holds a lock for longer than we are willing to wait."""
-
-
-def first_problem(exc: ValidationError) -> tuple[str, str]:
-    """Where (dotted field path, '' for the top) and what the first pydantic error is."""
-    first = exc.errors()[0]
-    return ".".join(str(p) for p in first["loc"]), first["msg"]

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ai_skills.errors import AiSkillsError, first_problem
+from ai_skills.errors import AiSkillsError
 from ai_skills.fsutil import atomic_write_text
+from ai_skills.schema_errors import first_problem
 
 LOCK_VERSION = 1
 REPO_LOCK_FILE = "ai-skills.lock.json"

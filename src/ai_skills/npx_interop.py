@@ -17,7 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ai_skills.errors import AiSkillsError, first_problem
+from ai_skills.errors import AiSkillsError
+from ai_skills.schema_errors import first_problem
 from ai_skills.sources import SourceSpec, parse_source
 
 PROJECT_LOCK = "skills-lock.json"
