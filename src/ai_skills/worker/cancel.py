@@ -17,7 +17,7 @@ from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.procs import is_alive, stop_group, stop_process
 from ai_skills.worker.states import TERMINAL, TaskState
 from ai_skills.worker.store import append_event, transaction
-from ai_skills.worker.tasks import Task, get_attempt, get_task, mark_step, transition
+from ai_skills.worker.tasks import Task, get_attempt, get_task, mark_step, record_event, transition
 from ai_skills.worker.worktrees import (
     branch_exists,
     delete_branch,
@@ -143,14 +143,13 @@ def stop_attempt(conn: sqlite3.Connection, task: Task, *, grace: float) -> str:
         time.sleep(0.05)
     stop_process(attempt.supervisor_pid, attempt.supervisor_token, grace=grace)
     if outcome != "gone":
-        with transaction(conn):
-            append_event(
-                conn,
-                kind="agent_stopped",
-                task_id=task.id,
-                attempt_id=attempt.id,
-                data={"outcome": outcome, "pid": attempt.agent_pid},
-            )
+        record_event(
+            conn,
+            kind="agent_stopped",
+            task_id=task.id,
+            attempt_id=attempt.id,
+            data={"outcome": outcome, "pid": attempt.agent_pid},
+        )
     return outcome
 
 
@@ -163,8 +162,7 @@ def _save_work(conn: sqlite3.Connection, task: Task) -> str | None:
         f"Committed by `worker cancel` so the work stays on {task.branch}.",
     )
     if sha:
-        with transaction(conn):
-            append_event(conn, kind="work_saved", task_id=task.id, data={"commit": sha})
+        record_event(conn, kind="work_saved", task_id=task.id, data={"commit": sha})
     return sha
 
 
@@ -191,11 +189,10 @@ def _delete_branch_if_merged(
     if not is_merged(ctx.repo_root, task.branch, into):
         return False
     delete_branch(ctx.repo_root, task.branch)
-    with transaction(conn):
-        append_event(
-            conn,
-            kind="branch_deleted",
-            task_id=task.id,
-            data={"branch": task.branch, "merged_into": into},
-        )
+    record_event(
+        conn,
+        kind="branch_deleted",
+        task_id=task.id,
+        data={"branch": task.branch, "merged_into": into},
+    )
     return True

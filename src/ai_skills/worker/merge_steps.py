@@ -23,7 +23,7 @@ from ai_skills.worker.gates import MERGE, Progress, latest_results, quiet, run_g
 from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
-from ai_skills.worker.tasks import get_task, transition
+from ai_skills.worker.tasks import get_task, record_event, transition
 from ai_skills.worker.treeops import commit_tree, commits_between, is_ancestor, rev, trial_merge
 from ai_skills.worker.worktrees import (
     branch_sha,
@@ -374,13 +374,12 @@ def _step_delete_branch(
         run_git(["update-ref", keep, tip], cwd=ctx.repo_root)
         run.notes.append(f"original commits of {task.branch} kept as {keep}")
     delete_branch(ctx.repo_root, task.branch)
-    with transaction(conn):
-        append_event(
-            conn,
-            kind="branch_deleted",
-            task_id=task.id,
-            data={"branch": task.branch, "merged_into": run.integration, "sha": tip},
-        )
+    record_event(
+        conn,
+        kind="branch_deleted",
+        task_id=task.id,
+        data={"branch": task.branch, "merged_into": run.integration, "sha": tip},
+    )
 
 
 def step_finish(
