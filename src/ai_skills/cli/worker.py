@@ -21,6 +21,7 @@ from ai_skills.cli.worker_common import (
     load_worker_config,
     open_repo,
     open_store,
+    open_workspace,
 )
 from ai_skills.cli.worker_ops import register_ops_commands
 from ai_skills.cli.worker_profiles import register_profile_commands
@@ -56,8 +57,6 @@ KeyOpt = Annotated[
     str | None,
     typer.Option("--idempotency-key", help="Retry-safe: a repeated key returns the first result."),
 ]
-
-
 
 
 @app.command()
@@ -166,11 +165,8 @@ def start(
     """
     from ai_skills.worker.launch import start_task
 
-    ctx = open_repo()
     result = start_task(
-        ctx,
-        open_store(ctx),
-        load_worker_config(ctx),
+        *open_workspace(),
         task_id,
         runtime=runtime,
         runtime_command=runtime_command,
