@@ -70,9 +70,10 @@ def cancel_task(
     saved = _save_work(conn, task)
     removed = task.worktree_removed
     if options.cleanup and not removed:
-        removed = _remove_worktree(ctx, conn, task)
+        _remove_worktree(ctx, conn, task)
+        removed = True
     kept = branch_exists(ctx.repo_root, task.branch)
-    if options.cleanup and removed and kept:
+    if options.cleanup and kept:
         kept = not _delete_branch_if_merged(ctx, conn, task, options.integration_branch)
         if kept:
             notes.append(
@@ -166,9 +167,10 @@ def _save_work(conn: sqlite3.Connection, task: Task) -> str | None:
     return sha
 
 
-def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> bool:
+def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> None:
+    """Remove the task's worktree or raise; a task without one has nothing to remove."""
     if not task.worktree:
-        return True
+        return
     path = Path(task.worktree)
     if not remove_worktree(ctx.repo_root, path):
         raise WorktreeError(
@@ -179,7 +181,6 @@ def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> 
     with transaction(conn):
         conn.execute("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (task.id,))
         append_event(conn, kind="worktree_removed", task_id=task.id, data={"path": str(path)})
-    return True
 
 
 def _delete_branch_if_merged(
