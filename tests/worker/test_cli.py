@@ -276,6 +276,7 @@ def test_version_flag_prints_the_package_version() -> None:
 
     from ai_skills import __version__
 
-    result = subprocess.run([sys.executable, "-m", "ai_skills.cli.worker", "--version"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "ai_skills.cli.worker", "--version"], capture_output=True, text=True
+    )
     assert (result.returncode, result.stdout) == (0, f"worker {__version__}\n")
