@@ -276,24 +276,14 @@ def logs(
     attempt: Annotated[int | None, typer.Option("--attempt", help="Attempt number.")] = None,
 ) -> None:
     """Print the agent's output of the current (or a given) attempt."""
-    from ai_skills.worker.status import follow_file, log_file
-    from ai_skills.worker.tasks import get_task
+    from ai_skills.worker.status import follow_file, log_file, log_finished
 
     ctx = open_repo()
     conn = open_store(ctx)
     path = log_file(conn, task_id, attempt_number=attempt)
 
     def finished() -> bool:
-        if not follow:
-            return True
-        row = conn.execute(
-            "SELECT ended_at FROM attempts WHERE log_file = ?", (str(path),)
-        ).fetchone()
-        return (
-            row is None
-            or row[0] is not None
-            or get_task(conn, task_id).state.value in ("cancelled", "failed")
-        )
+        return not follow or log_finished(conn, task_id, path)
 
     out = sys.stdout.buffer
     for chunk in follow_file(path, finished=finished):

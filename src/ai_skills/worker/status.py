@@ -131,6 +131,16 @@ def log_file(conn: sqlite3.Connection, task_id: str, *, attempt_number: int | No
     return Path(row["log_file"])
 
 
+def log_finished(conn: sqlite3.Connection, task_id: str, path: Path) -> bool:
+    """True when nothing more will be written to `path`: its attempt ended, or the task did."""
+    row = conn.execute("SELECT ended_at FROM attempts WHERE log_file = ?", (str(path),)).fetchone()
+    return (
+        row is None
+        or row[0] is not None
+        or get_task(conn, task_id).state.value in ("cancelled", "failed")
+    )
+
+
 def follow_file(path: Path, *, finished: Callable[[], bool], poll: float = 0.25) -> Iterator[bytes]:
     """Chunks of `path` as it grows, until `finished()` is true and nothing new was written."""
     offset = 0
