@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ai_skills.errors import CommandError
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.errors import WorkerError
+from ai_skills.worker.errors import NoAttemptError
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.profiles import attempt_profiles
 from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, list_tasks
@@ -127,7 +127,7 @@ def log_file(conn: sqlite3.Connection, task_id: str, *, attempt_number: int | No
             "SELECT * FROM attempts WHERE task_id = ? AND number = ?", (task_id, attempt_number)
         ).fetchone()
     if row is None:
-        raise WorkerError(f"task {task_id!r} has no attempt yet; `worker start {task_id}` runs one")
+        raise NoAttemptError(task_id=task_id, number=attempt_number)
     return Path(row["log_file"])
 
 
