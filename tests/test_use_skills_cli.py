@@ -174,3 +174,14 @@ def test_bare_run_defaults_equal_the_parser_defaults() -> None:
     from ai_skills.cli.use_skills import DEFAULT_ARGS, build_parser
 
     assert vars(build_parser().parse_args([])) == vars(DEFAULT_ARGS)
+
+
+def test_verbose_also_lists_unchanged_links(setup: tuple[Path, dict[str, str], Path]) -> None:
+    repo, env, _ = setup
+    run_use_skills(repo, env)
+    result = run_use_skills(repo, env, "--verbose")
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        "use-skills: unchanged .claude/skills/alpha",
+        "use-skills: unchanged .opencode/skills/alpha",
+    ]

@@ -57,6 +57,7 @@ def test_runs_killed_at_random_moments_are_healed_by_the_next(
     repo, env, catalog = big_repo
     rng = random.Random(1234)
     manifests = [NAMES, NAMES[:5], NAMES[10:], [], NAMES[::2]]
+    killed = 0
     for round_number in range(30):
         names = manifests[round_number % len(manifests)]
         (repo / ".skills").write_text("\n".join(names) + "\n")
@@ -64,7 +65,9 @@ def test_runs_killed_at_random_moments_are_healed_by_the_next(
         time.sleep(rng.uniform(0.0, 0.12))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
+            killed += 1
         proc.wait()
+    assert killed >= 5, "too few runs were killed mid-way to test healing"
     final = NAMES[3:17]
     (repo / ".skills").write_text("\n".join(final) + "\n")
     result = run_use_skills(repo, env)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ai_skills.skill import SKILL_FILE
+from ai_skills.xdg import xdg_home
 
 INSTALLED_REPO_DIR = ".ai-skills/skills"  # per-repo installs (`ai-skills add`)
 
@@ -44,8 +45,7 @@ def bundled_skills_dir() -> Path:
 
 def user_installed_dir(env: Mapping[str, str]) -> Path:
     """Where `ai-skills add --global` keeps user-scope skills."""
-    data_home = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME", "~"), ".local/share")
-    return Path(data_home).expanduser() / "ai-skills/skills"
+    return Path(xdg_home(env, "XDG_DATA_HOME")) / "ai-skills/skills"
 
 
 def search_path(env: Mapping[str, str], *, repo: Path | None) -> list[CatalogDir]:
@@ -96,6 +96,13 @@ def _skill_children(folder: Path) -> list[Path]:
     )
 
 
-def all_names(dirs: Sequence[CatalogDir]) -> list[str]:
-    """Every visible skill name (for 'did you mean' suggestions)."""
-    return [entry.name for entry in list_catalog(dirs)]
+def unknown_skill_message(name: str, dirs: Sequence[CatalogDir]) -> str:
+    """`unknown skill 'x' (did you mean 'y'?)`, from every name visible through `dirs`."""
+    import difflib  # error path only
+
+    names = [entry.name for entry in list_catalog(dirs)]
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:
+        return f"unknown skill '{name}' (did you mean '{close[0]}'?)"
+    known = ", ".join(names) if names else "none"
+    return f"unknown skill '{name}' (available: {known})"

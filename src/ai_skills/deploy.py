@@ -49,8 +49,6 @@ class Action(StrEnum):
     REFUSE = "refuse"  # something foreign is where we want a link
 
 
-# Actions that change the file system (the others only touch the record, or nothing).
-LINK_CHANGES = frozenset({Action.CREATE, Action.REPLACE, Action.REMOVE, Action.CLEAN})
 
 
 class Step(NamedTuple):
@@ -180,9 +178,14 @@ def _plan_temp_leftovers(dirs: tuple[Path, ...]) -> list[Step]:
     return steps
 
 
+def changes(steps: list[Step]) -> list[Step]:
+    """The steps that change links or the record (not `keep`, not `refuse`)."""
+    return [step for step in steps if step.action not in (Action.KEEP, Action.REFUSE)]
+
+
 def needs_apply(steps: list[Step]) -> bool:
     """True when applying would change links or the record."""
-    return any(step.action not in (Action.KEEP, Action.REFUSE) for step in steps)
+    return bool(changes(steps))
 
 
 class ApplyResult(NamedTuple):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.fsutil import atomic_write_text
+from ai_skills.xdg import xdg_home
 
 LIBRARY_NAME = "ai-skills.sh"
 # The first line of the library; a file without it at the target is the user's, not ours.
@@ -29,8 +29,7 @@ def library_source() -> Path:
 
 def library_target(env: Mapping[str, str]) -> Path:
     """`$XDG_CONFIG_HOME/direnv/lib/ai-skills.sh`, where direnv sources libraries from."""
-    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME", "~"), ".config")
-    return Path(base).expanduser() / "direnv" / "lib" / LIBRARY_NAME
+    return Path(xdg_home(env, "XDG_CONFIG_HOME")) / "direnv" / "lib" / LIBRARY_NAME
 
 
 def install_library(env: Mapping[str, str], *, dry_run: bool) -> tuple[Path, bool]:

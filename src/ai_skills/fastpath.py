@@ -73,9 +73,10 @@ def state_dir(repo: str, env: dict[str, str] | os._Environ[str]) -> str:
         return os.path.join(found, "ai-skills")
     import hashlib  # only for repos without git; costs milliseconds on the hot path
 
-    state_home = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME", "~"), ".local/state")
+    from ai_skills.xdg import xdg_home
+
     key = hashlib.sha256(repo.encode()).hexdigest()[:16]
-    return os.path.join(os.path.expanduser(state_home), "ai-skills", "repos", key)
+    return os.path.join(xdg_home(env, "XDG_STATE_HOME"), "ai-skills", "repos", key)
 
 
 def repo_for(start: str) -> str:

@@ -15,6 +15,13 @@ from ai_skills.errors import LockBusyError
 TEMP_MARKER = ".ai-skills-tmp-"
 
 
+def shown_path(path: Path, base: Path | None) -> str:
+    """`path` relative to `base` when inside it (shorter messages), else absolute."""
+    if base is not None and path.is_relative_to(base):
+        return str(path.relative_to(base))
+    return str(path)
+
+
 def temp_sibling(target: Path) -> Path:
     """A hidden temporary name in the target's own folder (same file system for rename)."""
     return target.with_name(f".{target.name}{TEMP_MARKER}{os.getpid()}")

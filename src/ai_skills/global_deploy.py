@@ -7,7 +7,6 @@ repo's `.skills`); the targets and checks are the ones `modules/lib.nix` uses, t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from ai_skills.catalog import search_path
 from ai_skills.errors import AiSkillsError
 from ai_skills.manifest import parse_manifest
 from ai_skills.selection import SelectionError, select_from
+from ai_skills.xdg import xdg_home
 
 
 class NothingSelectedError(AiSkillsError):
@@ -37,14 +37,12 @@ class GlobalDeployReport:
 
 def config_dir(env: Mapping[str, str]) -> Path:
     """`$XDG_CONFIG_HOME/ai-skills`, default `~/.config/ai-skills`."""
-    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME", "~"), ".config")
-    return Path(base).expanduser() / "ai-skills"
+    return Path(xdg_home(env, "XDG_CONFIG_HOME")) / "ai-skills"
 
 
 def global_state_dir(env: Mapping[str, str]) -> Path:
     """Where the user-wide deploy keeps its record of links."""
-    base = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME", "~"), ".local/state")
-    return Path(base).expanduser() / "ai-skills/global"
+    return Path(xdg_home(env, "XDG_STATE_HOME")) / "ai-skills/global"
 
 
 def selected_names(env: Mapping[str, str], skills: Sequence[str]) -> tuple[list[str], list[str]]:

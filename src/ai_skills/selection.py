@@ -6,13 +6,13 @@ so the home-manager module and `ai-skills deploy --global` cannot disagree.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.agents import global_skills_dir
-from ai_skills.catalog import CatalogDir, find_skill
+from ai_skills.catalog import CatalogDir, find_skill, unknown_skill_message
 from ai_skills.skill import SKILL_FILE, name_problems, validate_skill
 
 
@@ -35,34 +35,32 @@ class GlobalSelection:
     errors: list[SelectionError] = field(default_factory=list)
 
 
-def skill_problem(name: str, dirs: Sequence[CatalogDir]) -> tuple[str, str] | None:
-    """(kind, message) when `name` cannot be deployed from `dirs`, else None."""
+class Verdict(NamedTuple):
+    """The folder a selected name deploys from, or why it cannot be deployed."""
+
+    path: Path | None
+    kind: str = ""
+    message: str = ""
+
+
+def judge_skill(name: str, dirs: Sequence[CatalogDir]) -> Verdict:
+    """Find `name` in `dirs` (first match wins) and check it can be deployed."""
     if any(severity == "error" for severity, _ in name_problems(name)) or "/" in name:
-        return "invalid-name", f"invalid skill name '{name}'"
+        return Verdict(None, "invalid-name", f"invalid skill name '{name}'")
     entry = find_skill(name, dirs)
     if entry is None:
         if any((d.path / name).is_dir() for d in dirs):
-            return "missing-skill-md", f"skill folder '{name}' has no {SKILL_FILE}"
-        return "unknown-skill", unknown_skill_message(name, dirs)
+            return Verdict(None, "missing-skill-md", f"skill folder '{name}' has no {SKILL_FILE}")
+        return Verdict(None, "unknown-skill", unknown_skill_message(name, dirs))
     report = validate_skill(entry.path)
     if report.ok:
-        return None
+        return Verdict(entry.path)
     if report.name is not None and report.name != name:
-        return "name-mismatch", f"skill '{name}' declares name '{report.name}' in {SKILL_FILE}"
+        message = f"skill '{name}' declares name '{report.name}' in {SKILL_FILE}"
+        return Verdict(None, "name-mismatch", message)
     first = report.errors[0]
-    return "invalid-front-matter", f"skill '{name}': {first.location()}: {first.message}"
-
-
-def unknown_skill_message(name: str, dirs: Sequence[CatalogDir]) -> str:
-    """`unknown skill 'x' (did you mean 'y'?)` using every visible name."""
-    from ai_skills.catalog import all_names
-
-    names = all_names(dirs)
-    close = difflib.get_close_matches(name, names, n=1)
-    if close:
-        return f"unknown skill '{name}' (did you mean '{close[0]}'?)"
-    known = ", ".join(names) if names else "none"
-    return f"unknown skill '{name}' (available: {known})"
+    message = f"skill '{name}': {first.location()}: {first.message}"
+    return Verdict(None, "invalid-front-matter", message)
 
 
 def select_global(
@@ -86,19 +84,17 @@ def select_from(
 ) -> GlobalSelection:
     """Like `select_global`, over labelled catalog folders."""
     result = GlobalSelection()
-    verdicts: dict[str, tuple[str, str] | None] = {}
+    verdicts: dict[str, Verdict] = {}
     for agent, names in selection.items():
         if not names:
             continue
         target_dir = global_skills_dir(agent, env, cwd=cwd)
         for name in dict.fromkeys(names):
             if name not in verdicts:
-                verdicts[name] = skill_problem(name, dirs)
-            problem = verdicts[name]
-            if problem is not None:
-                result.errors.append(SelectionError(problem[0], name, agent, problem[1]))
-                continue
-            entry = find_skill(name, dirs)
-            assert entry is not None  # skill_problem() found it a moment ago
-            result.links[target_dir / name] = entry.path
+                verdicts[name] = judge_skill(name, dirs)
+            verdict = verdicts[name]
+            if verdict.path is None:
+                result.errors.append(SelectionError(verdict.kind, name, agent, verdict.message))
+            else:
+                result.links[target_dir / name] = verdict.path
     return result

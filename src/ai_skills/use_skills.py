@@ -17,7 +17,14 @@ from pathlib import Path
 from ai_skills import deploy as engine
 from ai_skills import fastpath, verified_cache
 from ai_skills.agents import AGENT_NAMES, DEFAULT_AGENTS, repo_skills_dir
-from ai_skills.catalog import CatalogDir, find_skill, search_path
+from ai_skills.catalog import CatalogDir, find_skill, search_path, unknown_skill_message
+from ai_skills.fsutil import (
+    atomic_write_bytes,
+    atomic_write_text,
+    file_lock,
+    remove_stale_temp_files,
+    shown_path,
+)
 from ai_skills.git import common_dir_of, git_dir_of
 from ai_skills.manifest import Manifest, parse_manifest
 
@@ -116,23 +123,17 @@ def _resolve_skills(
     for entry in manifest.entries:
         found = find_skill(entry.name, dirs)
         if found is None:
-            from ai_skills.selection import unknown_skill_message  # error path only
-
             message = unknown_skill_message(entry.name, dirs)
             report.errors.append(f"{MANIFEST}:{entry.line}: {message}")
             continue
         key = str(found.path)
-        fingerprint = _fingerprint(found.path / "SKILL.md")
+        # Empty when SKILL.md vanished meanwhile: never equal to a recorded key, so re-checked.
+        fingerprint = fastpath.stat_key(str(found.path / "SKILL.md")) or []
         if verified.get(key) != fingerprint and not _validate(entry.name, found.path, report):
             continue
         still_valid[key] = fingerprint
         skills[entry.name] = found.path
     return skills, still_valid
-
-
-def _fingerprint(skill_md: Path) -> list[int]:
-    st = os.stat(skill_md)
-    return [st.st_mtime_ns, st.st_size, st.st_ino]
 
 
 def _validate(name: str, folder: Path, report: SyncReport) -> bool:
@@ -194,7 +195,7 @@ def sync_repo(
     )
     report.steps, report.done = result.steps, result.done
     for step in result.refused:
-        report.errors.append(f"{_show(step.target, repo)}: {step.reason}")
+        report.errors.append(f"{shown_path(step.target, repo)}: {step.reason}")
     if not dry_run:
         owned = [t for t in desired if t not in {s.target for s in result.refused}]
         exclude = _update_git_exclude(repo, owned)
@@ -215,8 +216,6 @@ def _write_stamp(
     dirs: Sequence[CatalogDir],
 ) -> None:
     """Record what this clean sync depended on, for `fastpath.stamp_holds` to re-check."""
-    from ai_skills.fsutil import atomic_write_bytes
-
     stats = [*watched, state_dir / "links.json", *(p / "SKILL.md" for p in skills.values())]
     if exclude is not None:
         stats.append(exclude)
@@ -233,10 +232,6 @@ def _write_stamp(
         "links": {str(target): text for target, text in desired.items()},
     }
     atomic_write_bytes(state_dir / fastpath.STAMP_FILE, fastpath.stamp_bytes(stamp), durable=False)
-
-
-def _show(path: Path, repo: Path) -> str:
-    return str(path.relative_to(repo)) if path.is_relative_to(repo) else str(path)
 
 
 def _update_git_exclude(repo: Path, links: list[Path]) -> Path | None:
@@ -256,8 +251,6 @@ def _update_git_exclude(repo: Path, links: list[Path]) -> Path | None:
         old = ""
     new = _with_block(old, entries)
     if new != old:
-        from ai_skills.fsutil import atomic_write_text, file_lock, remove_stale_temp_files
-
         with file_lock(exclude.with_name("exclude.ai-skills.lock")):
             remove_stale_temp_files(exclude.parent)
             current = exclude.read_text(encoding="utf-8") if exclude.exists() else ""

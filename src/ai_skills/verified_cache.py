@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import ai_skills
+from ai_skills.xdg import xdg_home
 
 # Verdicts depend on the validator, so a different package (version or location) starts over.
 _STAMP = f"{ai_skills.__version__}:{os.path.dirname(os.path.abspath(ai_skills.__file__))}"
@@ -22,8 +23,7 @@ _STAMP = f"{ai_skills.__version__}:{os.path.dirname(os.path.abspath(ai_skills.__
 
 def cache_path(env: Mapping[str, str]) -> Path:
     """`$XDG_CACHE_HOME/ai-skills/verified.marshal` (default `~/.cache/...`)."""
-    base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME", "~"), ".cache")
-    return Path(base).expanduser() / "ai-skills" / "verified.marshal"
+    return Path(xdg_home(env, "XDG_CACHE_HOME")) / "ai-skills" / "verified.marshal"
 
 
 def load_verified(path: Path) -> dict[str, list[int]]:

@@ -135,6 +135,16 @@ def test_report_needs_a_task_and_refuses_illegal_moves(
     assert code == 2 and "unknown status 'finished'" in err
 
 
+def test_logs_of_a_task_without_that_attempt_is_bad_input(
+    in_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "add", "t1", "--title", "x")
+    code, _, err = run(capsys, "logs", "t1")
+    assert code == 2 and "task 't1' has no attempt yet; `worker start t1` runs one" in err
+    code, _, err = run(capsys, "logs", "t1", "--attempt", "3")
+    assert code == 2 and "task 't1' has no attempt 3" in err
+
+
 def test_full_cycle_through_the_cli_with_watch_hook_and_logs(
     in_repo: Path,
     capsys: pytest.CaptureFixture[str],
@@ -276,6 +286,7 @@ def test_version_flag_prints_the_package_version() -> None:
 
     from ai_skills import __version__
 
-    result = subprocess.run([sys.executable, "-m", "ai_skills.cli.worker", "--version"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "ai_skills.cli.worker", "--version"], capture_output=True, text=True
+    )
     assert (result.returncode, result.stdout) == (0, f"worker {__version__}\n")

@@ -6,7 +6,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from worker_helpers import add, agent_command, git, wait_for, wait_state, write_config
+from worker_helpers import (
+    add,
+    add_and_start,
+    agent_command,
+    git,
+    start_with,
+    wait_for,
+    wait_state,
+    write_config,
+)
 
 from ai_skills.worker.config import load_config
 from ai_skills.worker.containment import checkout_state, compare, store_problems
@@ -68,9 +77,7 @@ def test_a_state_changed_behind_workers_back_is_a_store_problem(
 def test_a_worker_that_edits_the_main_checkout_ends_in_needs_human(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    write_config(worker_repo, command=agent_command("escape"))
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    start_with(worker_repo, ctx, conn, "escape")
     wait_state(conn, "t1", "needs_human")
     task = get_task(conn, "t1")
     assert task.reason == (
@@ -91,10 +98,8 @@ def test_a_worker_that_edits_the_main_checkout_ends_in_needs_human(
 def test_a_worker_that_writes_the_store_directly_ends_in_needs_human(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    write_config(worker_repo, command=agent_command("store-write", "--victim", "other"))
     add(conn, "other")
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    start_with(worker_repo, ctx, conn, "store-write", "--victim", "other")
     wait_state(conn, "t1", "needs_human")
     assert "store worker.db: task 'other' is cancelled but the event log" in (
         get_task(conn, "t1").reason
@@ -126,11 +131,7 @@ def test_a_worker_that_writes_into_another_tasks_worktree_ends_in_needs_human(
     wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t0")])
     other = Path(get_task(conn, "t0").worktree or "")
     intruder = str(other / "intruder.txt")
-    write_config(
-        worker_repo, command=agent_command("done", "--write", "mine.txt", "--write", intruder)
-    )
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    start_with(worker_repo, ctx, conn, "done", "--write", "mine.txt", "--write", intruder)
     wait_state(conn, "t1", "needs_human")
     assert get_task(conn, "t1").reason == (
         f"changed outside its worktree: worktree {other.resolve()}: 1 file(s) changed: intruder.txt"
@@ -146,8 +147,7 @@ def test_containment_report_mode_records_findings_but_lets_the_task_go_on(
     toml = worker_repo / ".worker.toml"
     toml.write_text(toml.read_text() + 'containment = "report"\n')
     git(worker_repo, "commit", "-qam", "report only")
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    add_and_start(ctx, conn)
     wait_for(lambda: "containment" in [e.kind for e in read_events(conn, task_id="t1")])
     wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t1")])
     assert get_task(conn, "t1").state.value == "in_review"

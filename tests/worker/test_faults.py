@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from worker_helpers import (
     add,
+    add_and_start,
     agent_command,
     git,
     processes_gone,
+    start_with,
     wait_for,
     wait_state,
     write_config,
@@ -32,16 +34,6 @@ from ai_skills.worker.tasks import get_attempt, get_task
 from ai_skills.worker.tick import tick
 from ai_skills.worker.watch import read_events
 from ai_skills.worker.worktrees import registered_worktrees
-
-
-def start_with(
-    repo: Path, ctx: RepoContext, conn: sqlite3.Connection, mode: str, task_id: str = "t1"
-) -> int:
-    write_config(repo, command=agent_command(mode))
-    add(conn, task_id)
-    result = start_task(ctx, conn, load_config(ctx.config_path), task_id)
-    assert result.attempt_id is not None
-    return result.attempt_id
 
 
 def wait_agent_running(conn: sqlite3.Connection, attempt_id: int) -> None:
@@ -180,8 +172,7 @@ def test_worktree_deleted_by_hand_is_found_and_pruned(
     ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
     config = load_config(ctx.config_path)
-    add(conn, "t1")
-    start_task(ctx, conn, config, "t1")
+    add_and_start(ctx, conn)
     wait_state(conn, "t1", "in_review")
     wait_for(lambda: processes_gone(conn, "t1"))
     worktree = Path(get_task(conn, "t1").worktree or "")

@@ -244,10 +244,14 @@ def test_rate_limited_profile_falls_back_to_the_next_one_via_tick(
     task = get_task(conn, "t1")
     assert task.reason.startswith("rate limited on profile 'first' (structured output:")
     assert "next: profile 'second' at" in task.reason
-    # Before its retry time, a pass leaves it waiting and says until when.
+    # Before its retry time, a pass leaves it waiting and says until when. The retry time is
+    # moved an hour on for that pass, so a slow machine cannot reach it first.
+    later = "UPDATE task_profiles SET not_before = not_before + ? WHERE task_id = 't1'"
+    conn.execute(later, (3600,))
     report = tick(ctx, conn, config)
-    if not report.started:
-        assert report.waiting[0].reason.startswith("rate limited: next retry at")
+    assert not report.started
+    assert report.waiting[0].reason.startswith("rate limited: next retry at")
+    conn.execute(later, (-3600,))
     _tick_until_started(ctx, conn, config)
     wait_state(conn, "t1", "in_review")
 

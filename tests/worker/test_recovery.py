@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from worker_helpers import add, agent_command, git, wait_for, wait_state
+from worker_helpers import add, add_and_start, agent_command, git, wait_for, wait_state
 
 from ai_skills.worker.admission import LaunchPlan, admit
 from ai_skills.worker.config import load_config
@@ -52,8 +52,7 @@ def test_interrupted_cancel_is_resumed_with_its_options(
     ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
     config = load_config(ctx.config_path)
-    add(conn, "t1")
-    start_task(ctx, conn, config, "t1")
+    add_and_start(ctx, conn)
     wait_state(conn, "t1", "in_review")
     worktree = Path(get_task(conn, "t1").worktree or "")
     (worktree / "notes.txt").write_text("not committed yet\n")
@@ -81,8 +80,7 @@ def test_agent_without_output_or_commits_stalls_after_the_limit(
         f"runtime_command = {json.dumps(agent_command('hang'))}\n"
     )
     git(worker_repo, "commit", "-qam", "short stall limit")
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    add_and_start(ctx, conn)
     wait_state(conn, "t1", "stalled")
     task = get_task(conn, "t1")
     assert task.reason.startswith("no output or commit for") and "(limit 1s)" in task.reason
@@ -97,8 +95,7 @@ def test_a_stalled_agent_that_reports_again_is_running_again(
         f"runtime_command = {json.dumps(agent_command('hang'))}\n"
     )
     git(worker_repo, "commit", "-qam", "hang")
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    add_and_start(ctx, conn)
     with transaction(conn):
         task = get_task(conn, "t1")
         transition(conn, task, TaskState.STALLED, action="liveness", reason="x")

@@ -6,12 +6,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from worker_helpers import add, agent_command, git, wait_for, wait_state, write_config
+from worker_helpers import (
+    add_and_start,
+    git,
+    start_with,
+    wait_for,
+    wait_state,
+)
 
 from ai_skills.cli.worker import main
-from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch import start_task
 from ai_skills.worker.roles import (
     COMMAND_RULES,
     Role,
@@ -128,8 +132,7 @@ def test_the_cli_refuses_before_the_command_exists_or_runs(
 def test_a_task_worktree_counts_as_inside_even_without_the_variables(
     ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    add_and_start(ctx, conn)
     wait_state(conn, "t1", "in_review")
     worktree = Path(get_task(conn, "t1").worktree or "")
     with pytest.raises(RoleRefusedError, match="the current directory is in its worktree"):
@@ -162,9 +165,7 @@ def test_an_agent_cannot_approve_merge_cancel_add_or_start(
 ) -> None:
     # The supervisor's own opt-in must not reach the agent.
     monkeypatch.setenv("WORKER_ALLOW_WRITES", "1")
-    write_config(worker_repo, command=agent_command("rogue"))
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    start_with(worker_repo, ctx, conn, "rogue")
     wait_state(conn, "t1", "in_review")
     attempt = get_attempt(conn, get_task(conn, "t1").current_attempt)
     assert attempt is not None

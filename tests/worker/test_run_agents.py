@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from worker_helpers import add, agent_command, git, wait_for, wait_state, write_config
+from worker_helpers import add, agent_command, git, start_with, wait_for, wait_state, write_config
 
 from ai_skills.worker.config import WorkerConfig, load_config
 from ai_skills.worker.context import RepoContext
@@ -95,9 +95,7 @@ def test_overlapping_scope_waits_with_the_reason(
 def test_agent_that_crashes_ends_failed_with_the_reason(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    write_config(worker_repo, command=agent_command("crash"))
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    start_with(worker_repo, ctx, conn, "crash")
     wait_state(conn, "t1", "failed")
     assert get_task(conn, "t1").reason == "agent exited with code 3 without reporting done"
 
@@ -105,9 +103,7 @@ def test_agent_that_crashes_ends_failed_with_the_reason(
 def test_agent_that_exits_without_reporting_ends_stalled(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    write_config(worker_repo, command=agent_command("silent"))
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    start_with(worker_repo, ctx, conn, "silent")
     wait_state(conn, "t1", "stalled")
     assert "without reporting done" in get_task(conn, "t1").reason
     # The commit it made is on the branch all the same.
@@ -117,9 +113,7 @@ def test_agent_that_exits_without_reporting_ends_stalled(
 def test_agent_asking_for_input_ends_in_needs_input(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    write_config(worker_repo, command=agent_command("needs-input"))
-    add(conn, "t1")
-    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    start_with(worker_repo, ctx, conn, "needs-input")
     wait_state(conn, "t1", "needs_input")
     wait_for(lambda: "agent_exited" in kinds(conn, "t1"), what="agent exit")
     task = get_task(conn, "t1")
@@ -137,8 +131,9 @@ def test_answered_question_restarts_the_agent_with_the_answer_in_its_prompt(
     first = get_task(conn, "t1").current_attempt
     wait_for(lambda: "agent_exited" in kinds(conn, "t1"), what="agent exit")
     write_config(worker_repo, command=agent_command("done"))
-    result = start_task(ctx, conn, load_config(ctx.config_path), "t1",
-                        message="Use SQLite; no server.")
+    result = start_task(
+        ctx, conn, load_config(ctx.config_path), "t1", message="Use SQLite; no server."
+    )
     assert result.admitted and result.attempt_id != first
     attempt = get_attempt(conn, result.attempt_id)
     assert attempt is not None and attempt.prompt_file is not None
@@ -158,8 +153,11 @@ def test_restarting_a_stalled_task_stops_its_hung_agent_first(
     add(conn, "t1")
     start_task(ctx, conn, config, "t1")
     wait_for(lambda: "agent_started" in kinds(conn, "t1"), what="agent start")
-    wait_for(lambda: bool(tick(ctx, conn, config).stalled) or state_is(conn, "t1", "stalled"),
-             what="stall verdict", timeout=30)
+    wait_for(
+        lambda: bool(tick(ctx, conn, config).stalled) or state_is(conn, "t1", "stalled"),
+        what="stall verdict",
+        timeout=30,
+    )
     hung = get_attempt(conn, get_task(conn, "t1").current_attempt)
     assert hung is not None and is_alive(hung.agent_pid, hung.agent_token)
     result = start_task(ctx, conn, config, "t1")
@@ -176,9 +174,7 @@ def test_no_second_attempt_while_the_agent_that_asked_still_runs(
 ) -> None:
     from ai_skills.worker.errors import AgentStillRunningError
 
-    write_config(worker_repo, command=agent_command("ask-and-wait"))
-    add(conn, "t2")
-    start_task(ctx, conn, load_config(ctx.config_path), "t2")
+    start_with(worker_repo, ctx, conn, "ask-and-wait", task_id="t2")
     wait_state(conn, "t2", "needs_input")
     with pytest.raises(AgentStillRunningError, match="the agent of attempt 1 still runs"):
         start_task(ctx, conn, load_config(ctx.config_path), "t2", message="x")

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from ai_skills.worker.config import load_config
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.launch import start_task
 from ai_skills.worker.procs import is_alive, stop_group, stop_process
 from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task
 
@@ -87,6 +90,27 @@ def stop_everything(connection: sqlite3.Connection) -> None:
 def add(conn: sqlite3.Connection, task_id: str, **kwargs: object) -> None:
     """Add a task based on `main`."""
     add_task(conn, NewTask(task_id=task_id, title=f"task {task_id}", base="main", **kwargs))  # type: ignore[arg-type]
+
+
+def add_and_start(ctx: RepoContext, conn: sqlite3.Connection, task_id: str = "t1") -> int:
+    """Add `task_id` and start it with the repo's .worker.toml; the id of its running attempt."""
+    add(conn, task_id)
+    result = start_task(ctx, conn, load_config(ctx.config_path), task_id)
+    assert result.attempt_id is not None, result.reason
+    return result.attempt_id
+
+
+def start_with(
+    repo: Path,
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    mode: str,
+    *agent_args: str,
+    task_id: str = "t1",
+) -> int:
+    """Commit a config running the scripted agent in `mode`, then `add_and_start` the task."""
+    write_config(repo, command=agent_command(mode, *agent_args))
+    return add_and_start(ctx, conn, task_id)
 
 
 def state_of(conn: sqlite3.Connection, task_id: str) -> str:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from ai_skills.cli.render import emit_json, note
 from ai_skills.cli.steps import step_line
-from ai_skills.deploy import Action
+from ai_skills.deploy import changes
 from ai_skills.global_deploy import GlobalDeployReport
-
-_SHOWN = {Action.CREATE, Action.REPLACE, Action.REMOVE, Action.CLEAN, Action.ADOPT, Action.FORGET}
 
 
 def render_global(report: GlobalDeployReport, *, planned: bool, as_json: bool) -> None:
     """Changes on stderr, one line each; nothing on a no-op; JSON on stdout with --json."""
-    steps = [s for s in (report.steps if planned else report.done) if s.action in _SHOWN]
+    steps = changes(report.steps if planned else report.done)
     if as_json:
         emit_json(
             {

@@ -68,13 +68,13 @@ def validate(
                 for r in reports
             ]
         )
-    else:
+    bad = sum(not r.ok for r in reports)
+    if not as_json:
         for report in reports:
             for problem in report.problems:
                 say(f"{problem.location()}: {problem.severity}: {problem.message}")
-        bad = sum(not r.ok for r in reports)
         note(f"{len(reports)} skill(s) checked, {bad} with errors")
-    raise typer.Exit(1 if any(not r.ok for r in reports) else 0)
+    raise typer.Exit(1 if bad else 0)
 
 
 @app.command("list")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ai_skills.deploy import Action, Step
+from ai_skills.fsutil import shown_path
 
 # (after doing it, when only planned)
 VERBS = {
@@ -16,13 +17,6 @@ VERBS = {
     Action.FORGET: ("forgot", "would forget"),
     Action.KEEP: ("unchanged", "unchanged"),
 }
-
-
-def shown_path(path: Path, base: Path | None) -> str:
-    """`path` relative to `base` when inside it (shorter lines), else absolute."""
-    if base is not None and path.is_relative_to(base):
-        return str(path.relative_to(base))
-    return str(path)
 
 
 def step_line(prog: str, step: Step, *, planned: bool, base: Path | None = None) -> str:

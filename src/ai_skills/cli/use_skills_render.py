@@ -6,18 +6,16 @@ import json
 import sys
 
 from ai_skills.cli.steps import step_line
-from ai_skills.deploy import Action
+from ai_skills.deploy import Action, changes
 from ai_skills.use_skills import SyncReport
 
 
 def render_text(report: SyncReport, *, verbose: bool, planned: bool) -> None:
     """Changes (or planned changes), then warnings and errors, all on stderr."""
-    shown = report.steps if planned else report.done
+    shown = changes(report.steps) if planned else report.done
+    if verbose:
+        shown = shown + [step for step in report.steps if step.action == Action.KEEP]
     for step in shown:
-        if step.action == Action.REFUSE:
-            continue
-        if step.action == Action.KEEP and not verbose:
-            continue
         print(step_line("use-skills", step, planned=planned, base=report.repo), file=sys.stderr)
     for line in report.warnings:
         print(f"use-skills: warning: {line}", file=sys.stderr)

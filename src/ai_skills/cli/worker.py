@@ -21,6 +21,7 @@ from ai_skills.cli.worker_common import (
     load_worker_config,
     open_repo,
     open_store,
+    open_workspace,
 )
 from ai_skills.cli.worker_ops import register_ops_commands
 from ai_skills.cli.worker_profiles import register_profile_commands
@@ -56,8 +57,6 @@ KeyOpt = Annotated[
     str | None,
     typer.Option("--idempotency-key", help="Retry-safe: a repeated key returns the first result."),
 ]
-
-
 
 
 @app.command()
@@ -166,11 +165,8 @@ def start(
     """
     from ai_skills.worker.launch import start_task
 
-    ctx = open_repo()
     result = start_task(
-        ctx,
-        open_store(ctx),
-        load_worker_config(ctx),
+        *open_workspace(),
         task_id,
         runtime=runtime,
         runtime_command=runtime_command,
@@ -280,24 +276,14 @@ def logs(
     attempt: Annotated[int | None, typer.Option("--attempt", help="Attempt number.")] = None,
 ) -> None:
     """Print the agent's output of the current (or a given) attempt."""
-    from ai_skills.worker.status import follow_file, log_file
-    from ai_skills.worker.tasks import get_task
+    from ai_skills.worker.status import follow_file, log_file, log_finished
 
     ctx = open_repo()
     conn = open_store(ctx)
     path = log_file(conn, task_id, attempt_number=attempt)
 
     def finished() -> bool:
-        if not follow:
-            return True
-        row = conn.execute(
-            "SELECT ended_at FROM attempts WHERE log_file = ?", (str(path),)
-        ).fetchone()
-        return (
-            row is None
-            or row[0] is not None
-            or get_task(conn, task_id).state.value in ("cancelled", "failed")
-        )
+        return not follow or log_finished(conn, task_id, path)
 
     out = sys.stdout.buffer
     for chunk in follow_file(path, finished=finished):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
@@ -39,3 +39,17 @@ def load_worker_config(ctx: RepoContext) -> WorkerConfig:
     from ai_skills.worker.config import load_config
 
     return load_config(ctx.config_path)
+
+
+class Workspace(NamedTuple):
+    """What most commands work on: the repository, its store and its config."""
+
+    ctx: RepoContext
+    conn: sqlite3.Connection
+    config: WorkerConfig
+
+
+def open_workspace() -> Workspace:
+    """The repository around the current folder, its store, then its `.worker.toml`."""
+    ctx = open_repo()
+    return Workspace(ctx, open_store(ctx), load_worker_config(ctx))

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from ai_skills.cli.render import emit_json, note, say
-from ai_skills.cli.worker_common import JsonOpt, load_worker_config, open_repo, open_store
+from ai_skills.cli.worker_common import JsonOpt, open_repo, open_workspace
 from ai_skills.errors import UsageError
 from ai_skills.worker.errors import EXIT_FINDINGS
 
@@ -58,9 +58,7 @@ def watch(
 
     if once and follow:
         raise UsageError("give --once or --follow, not both")
-    ctx = open_repo()
-    conn = open_store(ctx)
-    config = load_worker_config(ctx)
+    ctx, conn, config = open_workspace()
     hook = None if no_hook or not config.hook_command else split_command(config.hook_command)
     cursor = since if since is not None else (load_cursor(conn, name) if name else 0)
     try:
@@ -97,8 +95,7 @@ def tick(as_json: JsonOpt = False) -> None:
     """One pass: mark dead or idle runs stalled, start waiting tasks while slots are free."""
     from ai_skills.worker.tick import tick as do_tick
 
-    ctx = open_repo()
-    report = do_tick(ctx, open_store(ctx), load_worker_config(ctx))
+    report = do_tick(*open_workspace())
     if as_json:
         emit_json(report.as_dict())
         return
@@ -121,8 +118,7 @@ def reconcile(
     """Compare the store with git worktrees, branches and processes; name each difference."""
     from ai_skills.worker.reconcile import reconcile as do_reconcile
 
-    ctx = open_repo()
-    findings = do_reconcile(ctx, open_store(ctx), load_worker_config(ctx), fix=fix)
+    findings = do_reconcile(*open_workspace(), fix=fix)
     if as_json:
         emit_json([f.as_dict() for f in findings])
     else:
@@ -170,5 +166,3 @@ def daemon_stop(as_json: JsonOpt = False) -> None:
     from ai_skills.worker.daemon import stop_daemon
 
     _daemon_out(stop_daemon(open_repo()), as_json=as_json)
-
-

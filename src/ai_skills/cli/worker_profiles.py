@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ai_skills.cli.render import emit_json, say
-from ai_skills.cli.worker_common import JsonOpt, open_repo
+from ai_skills.cli.worker_common import JsonOpt, load_worker_config, open_repo
 
 
 def register_profile_commands(app: typer.Typer) -> None:
@@ -15,7 +15,6 @@ def register_profile_commands(app: typer.Typer) -> None:
 
 def profiles(as_json: JsonOpt = False) -> None:
     """List the runtime profiles of .worker.toml: command, model, environment names, order."""
-    from ai_skills.cli.worker_common import load_worker_config
     from ai_skills.worker.profiles import describe_profiles
 
     views = describe_profiles(load_worker_config(open_repo()))

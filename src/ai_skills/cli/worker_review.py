@@ -15,9 +15,9 @@ from ai_skills.cli.render import emit_json, note, progress_after, say
 from ai_skills.cli.worker_common import (
     JsonOpt,
     TaskArg,
-    load_worker_config,
     open_repo,
     open_store,
+    open_workspace,
 )
 from ai_skills.errors import UsageError
 from ai_skills.worker.errors import EXIT_CONFLICT, EXIT_FINDINGS, EXIT_GATES
@@ -38,9 +38,7 @@ def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
     from ai_skills.worker.gates import gate_task
     from ai_skills.worker.review import check_task
 
-    ctx = open_repo()
-    conn = open_store(ctx)
-    config = load_worker_config(ctx)
+    ctx, conn, config = open_workspace()
     result = gate_task(ctx, conn, config.gates, task_id, progress=_progress)
     task = check_task(ctx, conn, config, task_id)
     if as_json:
@@ -101,9 +99,7 @@ def review(
         raise UsageError("--no-gates needs --reason TEXT (it is recorded)")
     if request_changes and not reason:
         raise UsageError("say what to change: --request-changes --reason TEXT")
-    ctx = open_repo()
-    conn = open_store(ctx)
-    config = load_worker_config(ctx)
+    ctx, conn, config = open_workspace()
     if request_changes:
         assert reason is not None
         result = core.request_changes(
@@ -154,11 +150,8 @@ def merge(
     """Merge an approved task into its integration branch, or resume an interrupted merge."""
     from ai_skills.worker.merge import merge_task
 
-    ctx = open_repo()
     result = merge_task(
-        ctx,
-        open_store(ctx),
-        load_worker_config(ctx),
+        *open_workspace(),
         task_id,
         strategy=strategy,
         wait=wait,
@@ -181,8 +174,7 @@ def conflicts(as_json: JsonOpt = False) -> None:
     """Pairs of active tasks whose scopes or changed files overlap; exit 7 if any would conflict."""
     from ai_skills.worker.conflicts import find_conflicts
 
-    ctx = open_repo()
-    pairs = find_conflicts(ctx, open_store(ctx), load_worker_config(ctx))
+    pairs = find_conflicts(*open_workspace())
     if as_json:
         emit_json([p.as_dict() for p in pairs])
     else:

@@ -17,7 +17,7 @@ from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.procs import is_alive, stop_group, stop_process
 from ai_skills.worker.states import TERMINAL, TaskState
 from ai_skills.worker.store import append_event, transaction
-from ai_skills.worker.tasks import Task, get_attempt, get_task, mark_step, transition
+from ai_skills.worker.tasks import Task, get_attempt, get_task, mark_step, record_event, transition
 from ai_skills.worker.worktrees import (
     branch_exists,
     delete_branch,
@@ -70,9 +70,10 @@ def cancel_task(
     saved = _save_work(conn, task)
     removed = task.worktree_removed
     if options.cleanup and not removed:
-        removed = _remove_worktree(ctx, conn, task)
+        _remove_worktree(ctx, conn, task)
+        removed = True
     kept = branch_exists(ctx.repo_root, task.branch)
-    if options.cleanup and removed and kept:
+    if options.cleanup and kept:
         kept = not _delete_branch_if_merged(ctx, conn, task, options.integration_branch)
         if kept:
             notes.append(
@@ -143,14 +144,13 @@ def stop_attempt(conn: sqlite3.Connection, task: Task, *, grace: float) -> str:
         time.sleep(0.05)
     stop_process(attempt.supervisor_pid, attempt.supervisor_token, grace=grace)
     if outcome != "gone":
-        with transaction(conn):
-            append_event(
-                conn,
-                kind="agent_stopped",
-                task_id=task.id,
-                attempt_id=attempt.id,
-                data={"outcome": outcome, "pid": attempt.agent_pid},
-            )
+        record_event(
+            conn,
+            kind="agent_stopped",
+            task_id=task.id,
+            attempt_id=attempt.id,
+            data={"outcome": outcome, "pid": attempt.agent_pid},
+        )
     return outcome
 
 
@@ -163,14 +163,14 @@ def _save_work(conn: sqlite3.Connection, task: Task) -> str | None:
         f"Committed by `worker cancel` so the work stays on {task.branch}.",
     )
     if sha:
-        with transaction(conn):
-            append_event(conn, kind="work_saved", task_id=task.id, data={"commit": sha})
+        record_event(conn, kind="work_saved", task_id=task.id, data={"commit": sha})
     return sha
 
 
-def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> bool:
+def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> None:
+    """Remove the task's worktree or raise; a task without one has nothing to remove."""
     if not task.worktree:
-        return True
+        return
     path = Path(task.worktree)
     if not remove_worktree(ctx.repo_root, path):
         raise WorktreeError(
@@ -181,7 +181,6 @@ def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> 
     with transaction(conn):
         conn.execute("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (task.id,))
         append_event(conn, kind="worktree_removed", task_id=task.id, data={"path": str(path)})
-    return True
 
 
 def _delete_branch_if_merged(
@@ -191,11 +190,10 @@ def _delete_branch_if_merged(
     if not is_merged(ctx.repo_root, task.branch, into):
         return False
     delete_branch(ctx.repo_root, task.branch)
-    with transaction(conn):
-        append_event(
-            conn,
-            kind="branch_deleted",
-            task_id=task.id,
-            data={"branch": task.branch, "merged_into": into},
-        )
+    record_event(
+        conn,
+        kind="branch_deleted",
+        task_id=task.id,
+        data={"branch": task.branch, "merged_into": into},
+    )
     return True

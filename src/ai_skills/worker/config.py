@@ -114,7 +114,6 @@ class WorkerConfig(BaseModel):
     gates: GatesConfig = Field(default_factory=GatesConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
-
     @model_validator(mode="after")
     def _known_profiles(self) -> WorkerConfig:
         for name in [self.profile, *self.fallback]:

@@ -25,7 +25,7 @@ from ai_skills.git import run_git
 from ai_skills.worker.profiles import record_outcome
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
-from ai_skills.worker.tasks import Attempt, get_task, transition
+from ai_skills.worker.tasks import Attempt, get_task, record_event, transition
 
 _MAX_HASHED = 500
 # Leaving these states is the task's own business (done, cancelled...); a finding wins over
@@ -329,11 +329,10 @@ def after_agent(conn: sqlite3.Connection, attempt: Attempt, repo: Path, *, mode:
 
 
 def _skipped(conn: sqlite3.Connection, attempt: Attempt, why: str) -> None:
-    with transaction(conn):
-        append_event(
-            conn,
-            kind="containment_skipped",
-            task_id=attempt.task_id,
-            attempt_id=attempt.id,
-            data={"reason": why},
-        )
+    record_event(
+        conn,
+        kind="containment_skipped",
+        task_id=attempt.task_id,
+        attempt_id=attempt.id,
+        data={"reason": why},
+    )

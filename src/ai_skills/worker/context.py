@@ -31,10 +31,6 @@ class RepoContext:
         """`.worker.toml` at the root of the main checkout."""
         return self.repo_root / ".worker.toml"
 
-    def attempt_dir(self, task_id: str, number: int) -> Path:
-        """Logs and the rendered prompt of one attempt."""
-        return self.worker_dir / "runs" / task_id / str(number)
-
     def default_worktree(self, task_id: str) -> Path:
         """Where a task's worktree goes unless `.worker.toml` says otherwise."""
         return self.worker_dir / "worktrees" / task_id

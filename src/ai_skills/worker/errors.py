@@ -151,6 +151,22 @@ class ReportContextError(WorkerError):
         super().__init__(detail)
 
 
+class NoAttemptError(WorkerError):
+    """`worker logs` was asked for an attempt the task does not have."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, *, task_id: str, number: int | None = None) -> None:
+        if number is None:
+            super().__init__(
+                f"task {task_id!r} has no attempt yet; `worker start {task_id}` runs one"
+            )
+        else:
+            super().__init__(
+                f"task {task_id!r} has no attempt {number}; `worker status {task_id}` lists them"
+            )
+
+
 class WorktreeError(WorkerError):
     """A worktree cannot be created or removed safely."""
 

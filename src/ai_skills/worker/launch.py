@@ -104,8 +104,13 @@ def _end_stalled_agent(conn: sqlite3.Connection, config: WorkerConfig, task: Tas
         current = get_task(conn, task.id)
         if current.version != task.version:
             return  # someone acted meanwhile; admission re-checks the world anyway
-        transition(conn, current, TaskState.QUEUED, action="restart",
-                   reason="restart requested; stopping the stalled agent")
+        transition(
+            conn,
+            current,
+            TaskState.QUEUED,
+            action="restart",
+            reason="restart requested; stopping the stalled agent",
+        )
     stop_attempt(conn, task, grace=config.cancel_grace_seconds)
 
 

@@ -22,11 +22,11 @@ from ai_skills.worker.conflicts import SentBack, recheck_approved
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ConcurrentUpdateError, MergeBusyError, ReviewRefusedError
 from ai_skills.worker.gates import Progress, quiet
+from ai_skills.worker.merge_checkout import refuse_dirty_checkout
 from ai_skills.worker.merge_steps import (
     REBASE_REFUSAL,
     MergeRun,
     MergeStopped,
-    refuse_dirty_checkout,
     save_step,
     step_finish,
 )

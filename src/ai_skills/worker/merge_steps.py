@@ -18,12 +18,12 @@ from ai_skills.git import run_git
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import conflict_feedback
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.errors import ReviewRefusedError
 from ai_skills.worker.gates import MERGE, Progress, latest_results, quiet, run_gates, verdict
+from ai_skills.worker.merge_checkout import dirty_checkout, index_at, integration_checkout
 from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
-from ai_skills.worker.tasks import get_task, transition
+from ai_skills.worker.tasks import get_task, record_event, transition
 from ai_skills.worker.treeops import commit_tree, commits_between, is_ancestor, rev, trial_merge
 from ai_skills.worker.worktrees import (
     branch_sha,
@@ -65,49 +65,6 @@ REBASE_REFUSAL = (
     "replaying commits onto a newer {0} is not supported: use --strategy merge or squash, or "
     "let the agent rebase the branch (a new head to review)"
 )
-
-
-def integration_checkout(ctx: RepoContext, integration: str) -> Path | None:
-    """The checkout (main or a worktree) that has the integration branch checked out."""
-    for path, branch in registered_worktrees(ctx.repo_root).items():
-        if branch == integration:
-            return path
-    return None
-
-
-def checkout_blockers(checkout: Path, old: str | None = None, new: str | None = None) -> list[str]:
-    """What stops moving a checkout from `old` to `new`: local changes to tracked files, and
-    untracked files where the merge adds a file. Other untracked files (a local
-    `.worker.toml`, notes) do not matter."""
-    out = run_git(["status", "--porcelain", "--untracked-files=no"], cwd=checkout).stdout
-    blockers = [line[3:] for line in out.splitlines() if line.strip()]
-    if old and new:
-        added = run_git(
-            ["diff", "--name-only", "--no-renames", "--diff-filter=A", old, new], cwd=checkout
-        ).stdout.splitlines()
-        blockers += [f"{path} (untracked)" for path in added if (checkout / path).exists()]
-    return blockers
-
-
-def _dirty_message(integration: str, checkout: Path, blockers: list[str]) -> str:
-    shown = ", ".join(blockers[:5]) + (" ..." if len(blockers) > 5 else "")
-    return (
-        f"{integration} is checked out in {checkout}, which has local changes ({shown}); "
-        "commit or stash them, then run `worker merge` again"
-    )
-
-
-def refuse_dirty_checkout(ctx: RepoContext, task_id: str, integration: str) -> None:
-    """Refuse a merge into a branch whose checkout has local changes, before anything moves."""
-    checkout = integration_checkout(ctx, integration)
-    if checkout is None or not checkout.exists():
-        return
-    blockers = checkout_blockers(checkout)
-    if blockers:
-        raise ReviewRefusedError(
-            task_id=task_id,
-            detail=_dirty_message(integration, checkout, blockers) + " (nothing was changed)",
-        )
 
 
 def save_step(conn: sqlite3.Connection, run: MergeRun, step: str, *, done: bool = False) -> None:
@@ -300,12 +257,8 @@ def _step_update_ref(
 def _refuse_dirty_checkout_during(
     ctx: RepoContext, conn: sqlite3.Connection, run: MergeRun
 ) -> None:
-    checkout = integration_checkout(ctx, run.integration)
-    if checkout is None or not checkout.exists():
-        return
-    blockers = checkout_blockers(checkout, run.target_sha, run.merged_sha)
-    if blockers:
-        why = _dirty_message(run.integration, checkout, blockers)
+    why = dirty_checkout(ctx, run.integration, run.target_sha, run.merged_sha)
+    if why:
         _end(conn, run, TaskState.APPROVED, "refused", why)
         run.notes.append(why)
         raise MergeStopped
@@ -319,9 +272,9 @@ def _step_sync_checkout(
     assert run.merged_sha is not None and run.target_sha is not None
     if checkout is None or not checkout.exists() or run.merged_sha == run.target_sha:
         return
-    if _index_at(checkout, run.merged_sha):
+    if index_at(checkout, run.merged_sha):
         return
-    if not _index_at(checkout, run.target_sha):
+    if not index_at(checkout, run.target_sha):
         run.notes.append(
             f"{checkout}: its index is neither at the old nor the new {run.integration}; "
             "left alone, look at `git status` there"
@@ -329,12 +282,6 @@ def _step_sync_checkout(
         return
     # Two-tree read-tree: the fast-forward of index and files that `git merge` would do.
     run_git(["read-tree", "-m", "-u", run.target_sha, run.merged_sha], cwd=checkout)
-
-
-def _index_at(checkout: Path, sha: str) -> bool:
-    staged = run_git(["diff-index", "--cached", "--quiet", sha, "--"], cwd=checkout, check=False)
-    files = run_git(["diff-files", "--quiet"], cwd=checkout, check=False)
-    return staged.returncode == 0 and files.returncode == 0
 
 
 def _step_remove_worktree(
@@ -374,13 +321,12 @@ def _step_delete_branch(
         run_git(["update-ref", keep, tip], cwd=ctx.repo_root)
         run.notes.append(f"original commits of {task.branch} kept as {keep}")
     delete_branch(ctx.repo_root, task.branch)
-    with transaction(conn):
-        append_event(
-            conn,
-            kind="branch_deleted",
-            task_id=task.id,
-            data={"branch": task.branch, "merged_into": run.integration, "sha": tip},
-        )
+    record_event(
+        conn,
+        kind="branch_deleted",
+        task_id=task.id,
+        data={"branch": task.branch, "merged_into": run.integration, "sha": tip},
+    )
 
 
 def step_finish(

@@ -37,9 +37,7 @@ _TEXT_LINE = re.compile(
     re.IGNORECASE,
 )
 # Inside an error event, a bare status or the words are enough.
-_ERROR_TEXT = re.compile(
-    r"\b429\b|rate.?limit|usage.?limit|quota|too many requests", re.IGNORECASE
-)
+_ERROR_TEXT = re.compile(r"\b429\b|rate.?limit|usage.?limit|quota|too many requests", re.IGNORECASE)
 _PLAIN_LINES = 20
 _ALLOWED = frozenset({"allowed", "allowed_warning", "ok", "success"})
 

@@ -21,13 +21,14 @@ from ai_skills.worker.launch import launch_attempt, worktree_path
 from ai_skills.worker.merge import merge_busy, merge_task, unfinished_merges
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.states import ACTIVE, TERMINAL, TaskState
-from ai_skills.worker.store import append_event, transaction
+from ai_skills.worker.store import transaction
 from ai_skills.worker.tasks import (
     Task,
     get_attempt,
     get_task,
     list_tasks,
     mark_step,
+    record_event,
     step_done,
     transition,
     unfinished_steps,
@@ -245,13 +246,12 @@ def _apply(
             "",
             seq=finding.seq,
         )
-    with transaction(conn):
-        append_event(
-            conn,
-            kind="reconciled",
-            task_id=finding.task_id,
-            data={"finding": finding.kind, "fix": finding.fix},
-        )
+    record_event(
+        conn,
+        kind="reconciled",
+        task_id=finding.task_id,
+        data={"finding": finding.kind, "fix": finding.fix},
+    )
     return Finding(
         finding.kind, finding.task_id, finding.detail, finding.fix, fixed=True, seq=finding.seq
     )

@@ -208,8 +208,10 @@ def _check_own_report(command: str, rest: Sequence[str], identity: Identity) -> 
             remedy="drop --task (the task comes from WORKER_TASK_ID)",
         )
     attempt = option_value(rest, "--attempt")
-    if attempt is not None and identity.attempt_id is not None and attempt != str(
-        identity.attempt_id
+    if (
+        attempt is not None
+        and identity.attempt_id is not None
+        and attempt != str(identity.attempt_id)
     ):
         raise RoleRefusedError(
             command=command,

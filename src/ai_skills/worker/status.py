@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ai_skills.errors import CommandError
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.errors import WorkerError
+from ai_skills.worker.errors import NoAttemptError
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.profiles import attempt_profiles
 from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, list_tasks
@@ -127,8 +127,18 @@ def log_file(conn: sqlite3.Connection, task_id: str, *, attempt_number: int | No
             "SELECT * FROM attempts WHERE task_id = ? AND number = ?", (task_id, attempt_number)
         ).fetchone()
     if row is None:
-        raise WorkerError(f"task {task_id!r} has no attempt yet; `worker start {task_id}` runs one")
+        raise NoAttemptError(task_id=task_id, number=attempt_number)
     return Path(row["log_file"])
+
+
+def log_finished(conn: sqlite3.Connection, task_id: str, path: Path) -> bool:
+    """True when nothing more will be written to `path`: its attempt ended, or the task did."""
+    row = conn.execute("SELECT ended_at FROM attempts WHERE log_file = ?", (str(path),)).fetchone()
+    return (
+        row is None
+        or row[0] is not None
+        or get_task(conn, task_id).state.value in ("cancelled", "failed")
+    )
 
 
 def follow_file(path: Path, *, finished: Callable[[], bool], poll: float = 0.25) -> Iterator[bytes]:

@@ -23,7 +23,14 @@ from ai_skills.worker import containment, profiles
 from ai_skills.worker.procs import is_alive, signal_group, start_token
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, connect, transaction
-from ai_skills.worker.tasks import Attempt, get_attempt, get_task, transition, update_attempt
+from ai_skills.worker.tasks import (
+    Attempt,
+    get_attempt,
+    get_task,
+    record_event,
+    transition,
+    update_attempt,
+)
 from ai_skills.worker.worktrees import head_sha
 
 
@@ -251,14 +258,13 @@ def _repo_of(db: Path) -> Path:
 
 def append_and_finish(conn: sqlite3.Connection, attempt: Attempt, why: str) -> None:
     """Record a launch failure as the attempt's end."""
-    with transaction(conn):
-        append_event(
-            conn,
-            kind="agent_launch_failed",
-            task_id=attempt.task_id,
-            attempt_id=attempt.id,
-            data={"error": why},
-        )
+    record_event(
+        conn,
+        kind="agent_launch_failed",
+        task_id=attempt.task_id,
+        attempt_id=attempt.id,
+        data={"error": why},
+    )
     finish(conn, attempt.id, 127, now=time.time())
 
 

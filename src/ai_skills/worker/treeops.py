@@ -29,11 +29,6 @@ def rev(repo: Path, name: str) -> str | None:
     return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
-def commit_exists(repo: Path, sha: str) -> bool:
-    """True when `sha` names a commit object in the repository."""
-    return rev(repo, sha) == sha if len(sha) == 40 else rev(repo, sha) is not None
-
-
 def trial_merge(repo: Path, ours: str, theirs: str) -> TrialMerge:
     """Merge `theirs` into `ours` with `git merge-tree --write-tree`; no checkout changes."""
     proc = run_git(
