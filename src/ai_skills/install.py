@@ -32,6 +32,7 @@ from ai_skills.fsutil import TEMP_MARKER, atomic_symlink, atomic_write_text, wri
 from ai_skills.lock import REPO_LOCK_FILE
 from ai_skills.skill import SKILL_FILE
 from ai_skills.sources import SourceCache
+from ai_skills.xdg import xdg_home
 
 VERSIONS = ".versions"
 
@@ -70,12 +71,11 @@ def user_scope(env: Mapping[str, str]) -> Scope:
     """User installs: `$XDG_DATA_HOME/ai-skills/skills`, `$XDG_CONFIG_HOME/ai-skills/lock.json`."""
     from ai_skills.global_deploy import config_dir
 
-    state = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME", "~"), ".local/state")
     return Scope(
         "user",
         user_installed_dir(env),
         config_dir(env) / "lock.json",
-        link_state_dir=Path(state).expanduser() / "ai-skills/installed",
+        link_state_dir=Path(xdg_home(env, "XDG_STATE_HOME")) / "ai-skills/installed",
     )
 
 

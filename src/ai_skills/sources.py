@@ -25,6 +25,7 @@ from pathlib import Path
 from ai_skills.errors import AiSkillsError, CommandError
 from ai_skills.fsutil import file_lock
 from ai_skills.git import git_out, run_git, run_git_bytes
+from ai_skills.xdg import xdg_home
 
 # Protocols a source may use. `ext::` and friends can run commands; plain http is unsigned.
 ALLOWED_PROTOCOLS = "file:https:ssh:git"
@@ -127,8 +128,7 @@ def cache_key(url: str) -> str:
 
 def cache_root(env: Mapping[str, str]) -> Path:
     """`$XDG_CACHE_HOME/ai-skills/sources`, default `~/.cache/ai-skills/sources`."""
-    base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME", "~"), ".cache")
-    return Path(base).expanduser() / "ai-skills" / "sources"
+    return Path(xdg_home(env, "XDG_CACHE_HOME")) / "ai-skills" / "sources"
 
 
 def _no_progress(_message: str) -> AbstractContextManager[None]:

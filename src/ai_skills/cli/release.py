@@ -30,8 +30,9 @@ def _repo_root() -> Path:
 
 
 def _wheel_cache() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "ai-skills" / "release-wheels"
+    from ai_skills.xdg import xdg_home
+
+    return Path(xdg_home(os.environ, "XDG_CACHE_HOME")) / "ai-skills" / "release-wheels"
 
 
 @app.command("worker")
