@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ai_skills.agents import DEFAULT_AGENTS, global_skills_dir
-from ai_skills.deploy import Step
+from ai_skills.agents import AGENT_NAMES, DEFAULT_AGENTS, global_skills_dir
+from ai_skills.deploy import Step, deploy
 from ai_skills.install import Scope
 from ai_skills.lock import LockedSkill
 
@@ -81,9 +81,7 @@ def _link_user(
     *,
     cwd: Path,
 ) -> Linked:
-    from ai_skills.agents import AGENT_NAMES
-    from ai_skills.deploy import deploy
-
+    """Link each skill into the user folders of its agents, through the deploy engine."""
     assert scope.link_state_dir is not None
     desired = {
         global_skills_dir(agent, env, cwd=cwd) / name: str(scope.skills_dir / name)
