@@ -61,14 +61,24 @@
           default = app package "ai-skills";
           ai-skills = app package "ai-skills";
           use-skills = app package "use-skills";
-          worker = app package "worker";
+        }
+        # The pinned release, like packages.worker (the `worker` inside ai-skills is built from
+        # source and is not what releases/ pins).
+        // lib.optionalAttrs (workerPins.supports system) {
+          worker = app self.packages.${system}.worker "worker";
         }
       );
 
-      overlays.default = final: _prev: {
-        ai-skills = final.callPackage ./pkgs/ai-skills { };
-        worker = workerFrom final;
-      };
+      # `worker` only where releases/worker.json has a tarball (elsewhere it would throw when
+      # used). Keyed on `prev`, so the overlay's attribute names do not depend on `final`.
+      overlays.default =
+        final: prev:
+        {
+          ai-skills = final.callPackage ./pkgs/ai-skills { };
+        }
+        // lib.optionalAttrs (workerPins.supports prev.stdenv.hostPlatform.system) {
+          worker = workerFrom final;
+        };
 
       homeManagerModules = {
         ai-skills = ./modules/ai-skills.nix;
@@ -91,9 +101,10 @@
         {
           package = self.packages.${system}.ai-skills;
 
-          # The Nix tests (lib vectors, module through the stand-in, parsing) as they run in
-          # CI, here against this nixpkgs' Nix. The flake-evaluation test needs a writable
-          # store and is left to CI (`pytest -m nix`).
+          # The Nix tests that need no home-manager (lib vectors, parsing, Nix and Python
+          # agreeing) as they run in CI, here against this nixpkgs' Nix. The module tests need
+          # home-manager, so they run in tests/nix/hm-check (its `module-tests`); the
+          # flake-evaluation test needs a writable store and is left to CI (`pytest -m nix`).
           nix-tests =
             pkgs.runCommand "ai-skills-nix-tests"
               {
@@ -108,7 +119,7 @@
                 export HOME="$TMPDIR/home" NIX_STATE_DIR="$TMPDIR/nix-state" NIX_CONF_DIR="$TMPDIR"
                 export NIX_LOG_DIR="$TMPDIR/nix-log" CI=true PYTHONPATH="$PWD/src"
                 python -m pytest -q -p no:cacheprovider tests/test_nix_lib.py \
-                  tests/test_nix_module.py tests/test_nix_parse.py tests/test_nix_python_agree.py
+                  tests/test_nix_parse.py tests/test_nix_python_agree.py
                 touch "$out"
               '';
 

@@ -1,7 +1,9 @@
-# home-manager module: link agent skills into the folders Claude Code, OpenCode and Codex
-# read, one link per skill folder. The catalog, selection and checks live in ./lib.nix
-# (builtins only, tested against the shared JSON vectors); this file adapts them to
-# home-manager options, files, activation and assertions.
+# home-manager module: put agent skills into the folders Claude Code, OpenCode, Codex (and the
+# other agents in ./agents.nix) read, one link or copy per skill folder. The catalog,
+# selection and checks live in ./lib.nix (builtins only, tested against the shared JSON
+# vectors); where each agent's folder is, and what home-manager's own modules already put
+# there, in ./placement.nix; this file holds the options and turns the result into files,
+# activation steps and assertions.
 {
   config,
   lib,
@@ -13,155 +15,158 @@ let
   cfg = config.services.ai-skills;
   aiLib = import ./lib.nix;
   workerPins = import ../pkgs/worker/pins.nix { };
+  inherit (aiLib) agentNames;
 
-  # Extra dirs first: a user's own `alpha` shadows the bundled `alpha`.
-  catalogDirs = cfg.extraSkillDirs ++ [ ../skills ];
-
-  resolved = aiLib.resolve {
-    inherit catalogDirs;
-    selection = {
-      claude = cfg.claudeSkills;
-      opencode = cfg.opencodeSkills;
-      codex = cfg.codexSkills;
-    };
+  placement = import ./placement.nix {
+    inherit
+      config
+      lib
+      pkgs
+      options
+      aiLib
+      ;
   };
 
-  optionOfAgent = {
-    claude = "claudeSkills";
-    opencode = "opencodeSkills";
-    codex = "codexSkills";
-  };
-
-  homeDir = config.home.homeDirectory;
-  codexHome = if cfg.codexHome == null then "${homeDir}/.codex" else cfg.codexHome;
-  codexInHome = lib.hasPrefix "${homeDir}/" codexHome;
-  codexSkillsDir = "${codexHome}/skills";
-
-  # { "<dir>/<name>" = { source = <skill folder>; }; } for home.file / xdg.configFile.
-  linksIn =
-    dir: skills:
-    lib.mapAttrs' (name: source: lib.nameValuePair "${dir}/${name}" { inherit source; }) skills;
-
-  # Every skill the catalog offers (after shadowing), as one store folder for AI_SKILLS_PATH,
-  # so `use-skills` in a repo finds them without evaluating Nix.
-  catalogFolder = pkgs.linkFarm "ai-skills-catalog" (
-    lib.mapAttrsToList (name: skill: {
-      inherit name;
-      inherit (skill) path;
-    }) resolved.catalog
-  );
-
-  # Codex reads $CODEX_HOME/skills; home.file cannot reach outside $HOME, so a CODEX_HOME
-  # elsewhere gets its links from an activation step that records what it made and only
-  # ever removes links it recorded that point into the Nix store.
-  codexRecord = pkgs.writeText "ai-skills-codex-links" (
-    lib.concatStrings (map (name: "${name}\n") (lib.attrNames resolved.skills.codex))
-  );
-  inStore =
-    name: source:
-    let
-      text = toString source;
-    in
-    if lib.hasPrefix "${builtins.storeDir}/" text then
-      "${source}"
-    else
-      "${builtins.path {
-        path = source;
-        name = "ai-skills-skill-${name}";
-      }}";
-  codexActivation = ''
-    aiSkillsDir=${lib.escapeShellArg codexSkillsDir}
-    aiSkillsRecord=${lib.escapeShellArg "${config.xdg.stateHome}/ai-skills/codex-links"}
-    if [[ -f $aiSkillsRecord ]]; then
-      while IFS= read -r aiSkillsName; do
-        aiSkillsTarget="$aiSkillsDir/$aiSkillsName"
-        if [[ -n $aiSkillsName ]] && ! grep -qxF -- "$aiSkillsName" ${codexRecord} \
-          && [[ -L $aiSkillsTarget && $(readlink "$aiSkillsTarget") == ${builtins.storeDir}/* ]]; then
-          run rm -f "$aiSkillsTarget"
-        fi
-      done < "$aiSkillsRecord"
-    fi
-    aiSkillsLink() {
-      local target="$aiSkillsDir/$1"
-      if [[ -e $target || -L $target ]] \
-        && ! [[ -L $target && $(readlink "$target") == ${builtins.storeDir}/* ]]; then
-        warnEcho "ai-skills: leaving $target alone: it is not a link made by ai-skills; move it away to deploy skill '$1'"
-        return 0
-      fi
-      run ln -sfn "$2" "$target"
+  skillType = lib.types.coercedTo lib.types.str (name: { inherit name; }) (
+    lib.types.submodule {
+      options = {
+        name = lib.mkOption {
+          type = lib.types.str;
+          example = "review-gate";
+          description = "The skill's name: its folder name and the `name` in its front matter.";
+        };
+        agents = lib.mkOption {
+          type = lib.types.nullOr (lib.types.listOf (lib.types.enum agentNames));
+          default = null;
+          example = [ "claude" ];
+          description = ''
+            The agents that get this skill; `null` means every enabled agent. Only applies
+            where {option}`services.ai-skills.agents.<name>.skills` is left at its default.
+          '';
+        };
+        text = lib.mkOption {
+          type = lib.types.nullOr lib.types.lines;
+          default = null;
+          example = "---\nname: my-notes\ndescription: Use when taking notes.\n---\n";
+          description = ''
+            The skill's {file}`SKILL.md`, for a skill written inline; it takes precedence over
+            a catalog skill of the same name. Checked like any other {file}`SKILL.md`.
+          '';
+        };
+      };
     }
-    ${lib.optionalString (resolved.skills.codex != { }) ''run mkdir -p "$aiSkillsDir"''}
-    ${lib.concatStrings (
-      lib.mapAttrsToList (name: source: ''
-        aiSkillsLink ${lib.escapeShellArg name} ${lib.escapeShellArg (inStore name source)}
-      '') resolved.skills.codex
-    )}
-    run install -D -m 644 ${codexRecord} "$aiSkillsRecord"
-  '';
+  );
 
-  # home-manager's own programs.<agent>.skills, where that option exists and is in use:
-  # the same skill name from both modules is the same file, which home-manager refuses.
-  collision =
+  sourceType = lib.types.submodule (
+    { name, ... }:
     {
-      program,
-      agent,
-      where,
-    }:
-    let
-      path = [
-        "programs"
-        program
-      ];
-      exists = lib.hasAttrByPath (path ++ [ "skills" ]) options;
-      enabled = exists && lib.attrByPath (path ++ [ "enable" ]) false config;
-      theirs = lib.attrByPath (path ++ [ "skills" ]) { } config;
-      ours = lib.attrNames resolved.skills.${agent};
-      wholeFolder = !(lib.isAttrs theirs) || theirs ? outPath;
-      shared = if wholeFolder then [ ] else lib.filter (name: theirs ? ${name}) ours;
-      option = optionOfAgent.${agent};
-    in
-    lib.optionals (enabled && ours != [ ]) (
-      if wholeFolder then
-        [
-          {
-            assertion = theirs == null || theirs == { };
-            message =
-              "services.ai-skills.${option} links skills into ${where}, "
-              + "but programs.${program}.skills manages that whole folder; set one of them "
-              + "to empty (e.g. services.ai-skills.${option} = [ ]).";
-          }
-        ]
-      else
-        map (name: {
-          assertion = false;
-          message =
-            "services.ai-skills.${option} and programs.${program}.skills both install "
-            + "skill '${name}' into ${where}; keep it in only one of them.";
-        }) shared
-    );
+      options = {
+        path = lib.mkOption {
+          type = lib.types.path;
+          example = lib.literalExpression "inputs.team-skills";
+          description = "A folder, a local path or a flake input (`flake = false` works too).";
+        };
+        subdir = lib.mkOption {
+          type = lib.types.str;
+          default = "";
+          example = "skills";
+          description = "The folder inside {option}`path` whose sub-folders are skills.";
+        };
+        enableAll = lib.mkOption {
+          type = lib.types.bool;
+          default = false;
+          example = true;
+          description = "Give every skill of this source to every enabled agent.";
+        };
+      };
+    }
+  );
 
-  # One assertion per problem, naming every option that selects the broken skill.
-  selectionAssertions =
-    let
-      messages = lib.unique (map (error: error.message) resolved.errors);
-      optionsWith =
-        message:
-        map (error: optionOfAgent.${error.agent}) (
-          lib.filter (error: error.message == message) resolved.errors
-        );
-      prefix =
-        names:
-        if lib.length names == 1 then
-          "services.ai-skills.${lib.head names}"
-        else
-          "services.ai-skills.{${lib.concatStringsSep "," names}}";
-    in
-    map (message: {
-      assertion = false;
-      message = "${prefix (optionsWith message)}: ${message}";
-    }) messages;
+  agentOptions =
+    agent:
+    lib.mkOption {
+      default = { };
+      example = lib.literalExpression ''{ skills = [ "review-gate" ]; mode = "copy"; }'';
+      description = "Skills for ${agent.displayName}, in {file}`~/${agent.userDir}`.";
+      type = lib.types.submodule {
+        options = {
+          enable = lib.mkOption {
+            type = lib.types.bool;
+            default = agent.defaultEnabled;
+            example = !agent.defaultEnabled;
+            description = "Whether to deploy skills for ${agent.displayName}.";
+          };
+          skills = lib.mkOption {
+            type = lib.types.listOf lib.types.str;
+            default = placement.defaultSkillsFor agent.name;
+            defaultText = lib.literalMD ''
+              the names in {option}`services.ai-skills.skills` meant for this agent, and every
+              skill of a source with `enableAll`
+            '';
+            example = [ "review-gate" ];
+            description = "Skill names for ${agent.displayName}; `[ ]` deploys none.";
+          };
+          mode = lib.mkOption {
+            type = lib.types.enum [
+              "link"
+              "copy"
+            ];
+            default = if agent.followsSymlinks then "link" else "copy";
+            defaultText = lib.literalMD ''`"link"` where the agent follows a symlinked folder'';
+            example = "copy";
+            description = ''
+              `link`: one symlink per skill folder (a `home.file` inside your home folder).
+              `copy`: a real folder per skill, made by an activation step, for agents that do
+              not follow symlinks; it is replaced or removed only while unchanged.
+            '';
+          };
+        };
+      };
+    };
+
+  renamed = agent: [
+    "services"
+    "ai-skills"
+    "${agent}Skills"
+  ];
+
+  # One link per skill inside the home folder: home.file, named so that home-manager's own
+  # duplicate check (not a raw option conflict) meets any other definition of the target.
+  homeFiles = lib.listToAttrs (
+    map (target: {
+      name = "ai-skills:${target.path}";
+      value = {
+        target = target.path;
+        inherit (target) source;
+      };
+    }) placement.homeFileTargets
+  );
+
+  activationArgs = lib.escapeShellArgs (
+    lib.concatMap (target: [
+      target.mode
+      target.path
+      target.storeSource
+    ]) placement.activationTargets
+  );
+  record = "${config.xdg.stateHome}/ai-skills/links";
+  activationStep = phase: ''
+    ${builtins.readFile ./activation.sh}
+    aiSkillsSync ${phase} ${lib.escapeShellArg record} ${if cfg.enable then activationArgs else ""}
+  '';
 in
 {
+  imports = map (
+    agent:
+    lib.mkRenamedOptionModule (renamed agent) [
+      "services"
+      "ai-skills"
+      "agents"
+      agent
+      "skills"
+    ]
+  ) [ "claude" "opencode" "codex" ];
+
   options.services.ai-skills = {
     enable = lib.mkEnableOption "agent skills for Claude Code, OpenCode and Codex from ai-skills";
 
@@ -199,52 +204,36 @@ in
     };
 
     skills = lib.mkOption {
-      type = lib.types.listOf lib.types.str;
+      type = lib.types.listOf skillType;
       default = [ ];
-      example = [
-        "review-gate"
-        "worker-orchestration"
-      ];
+      example = lib.literalExpression ''
+        [
+          "review-gate"
+          { name = "worker-orchestration"; agents = [ "claude" ]; }
+          { name = "my-notes"; text = builtins.readFile ./my-notes.md; }
+        ]
+      '';
       description = ''
-        Names of the skills to give every agent. A name is looked up in
-        {option}`services.ai-skills.extraSkillDirs` in order, then in the skills bundled with
-        this module; the first folder holding a `SKILL.md` wins.
+        The skills to deploy: a name, or `{ name; agents; text; }`. A name is looked up in
+        the inline skills, then {option}`services.ai-skills.extraSkillDirs` in order, then
+        {option}`services.ai-skills.sources` by name, then the skills bundled with this
+        module; the first folder holding a `SKILL.md` wins.
       '';
     };
 
-    claudeSkills = lib.mkOption {
-      type = lib.types.listOf lib.types.str;
-      default = cfg.skills;
-      defaultText = lib.literalExpression "config.services.ai-skills.skills";
-      example = [ "review-gate" ];
+    sources = lib.mkOption {
+      type = lib.types.attrsOf sourceType;
+      default = { };
+      example = lib.literalExpression ''
+        { team = { path = inputs.team-skills; subdir = "skills"; enableAll = true; }; }
+      '';
       description = ''
-        Skills linked into {file}`~/.claude/skills` for Claude Code, one link per skill folder.
-        An empty list links nothing for Claude Code.
+        Named folders of skill folders (local paths or flake inputs), searched after
+        {option}`services.ai-skills.extraSkillDirs` and before the bundled skills.
       '';
     };
 
-    opencodeSkills = lib.mkOption {
-      type = lib.types.listOf lib.types.str;
-      default = cfg.skills;
-      defaultText = lib.literalExpression "config.services.ai-skills.skills";
-      example = [ ];
-      description = ''
-        Skills linked into {file}`$XDG_CONFIG_HOME/opencode/skills` for OpenCode. OpenCode also
-        reads {file}`~/.claude/skills`, so a skill in both lists shows up twice in OpenCode;
-        set this to `[ ]` when Claude Code gets the same skills.
-      '';
-    };
-
-    codexSkills = lib.mkOption {
-      type = lib.types.listOf lib.types.str;
-      default = cfg.skills;
-      defaultText = lib.literalExpression "config.services.ai-skills.skills";
-      example = [ "review-gate" ];
-      description = ''
-        Skills linked into {file}`$CODEX_HOME/skills` (see
-        {option}`services.ai-skills.codexHome`) for Codex.
-      '';
-    };
+    agents = lib.genAttrs agentNames (name: agentOptions aiLib.agents.${name});
 
     extraSkillDirs = lib.mkOption {
       type = lib.types.listOf lib.types.path;
@@ -252,7 +241,7 @@ in
       example = lib.literalExpression ''[ ./my-skills "''${inputs.team-skills}/skills" ]'';
       description = ''
         Folders (local paths or flake inputs) whose sub-folders are skills, searched in order
-        before the bundled skills. A skill here shadows a bundled skill of the same name.
+        before the sources and the bundled skills. A skill here shadows one of the same name.
       '';
     };
 
@@ -261,9 +250,11 @@ in
       default = null;
       example = "/srv/codex/ada";
       description = ''
-        Absolute path of Codex's home folder; `null` means {file}`~/.codex`. When set, it is
-        also exported as `CODEX_HOME`. Inside your home folder the skills are declarative
-        links; elsewhere an activation step makes them.
+        Absolute path of Codex's home folder. `null` follows home-manager: the `CODEX_HOME`
+        it exports (`programs.codex` with `home.preferXdgDirectories` sets
+        {file}`~/.config/codex`), else {file}`~/.codex`. When set, it is exported as
+        `CODEX_HOME`, and must agree with a `CODEX_HOME` set elsewhere. Inside your home
+        folder the skills are `home.file` links; elsewhere an activation step makes them.
       '';
     };
 
@@ -274,57 +265,41 @@ in
       evaluating Nix'';
   };
 
-  config = lib.mkIf cfg.enable (
-    lib.mkMerge [
-      {
-        assertions = [
-          {
-            assertion = cfg.codexHome == null || lib.hasPrefix "/" cfg.codexHome;
-            message =
-              "services.ai-skills.codexHome must be an absolute path, "
-              + "not '${toString cfg.codexHome}'.";
-          }
-        ]
-        ++ selectionAssertions
-        ++ collision {
-          program = "claude-code";
-          agent = "claude";
-          where = "~/.claude/skills";
-        }
-        ++ collision {
-          program = "opencode";
-          agent = "opencode";
-          where = "~/.config/opencode/skills";
-        }
-        ++ collision {
-          program = "codex";
-          agent = "codex";
-          where = "the Codex skills folder";
-        };
+  config = lib.mkMerge [
+    # Always, so that turning the module off removes what its activation steps made.
+    {
+      home.activation.aiSkillsRemove = lib.hm.dag.entryBefore [ "checkLinkTargets" ] (
+        activationStep "remove"
+      );
+      home.activation.aiSkillsDeploy = lib.hm.dag.entryAfter [ "linkGeneration" ] (
+        activationStep "deploy"
+      );
+    }
 
-        home.packages = [
-          cfg.package
-        ]
-        ++ lib.optional (cfg.workerPackage != null) (lib.hiPrio cfg.workerPackage);
+    (lib.mkIf cfg.enable {
+      assertions = map (message: {
+        assertion = false;
+        inherit message;
+      }) placement.problems;
+      inherit (placement) warnings;
 
-        home.file = linksIn ".claude/skills" resolved.skills.claude;
-        xdg.configFile = linksIn "opencode/skills" resolved.skills.opencode;
-      }
+      home.packages = [
+        cfg.package
+      ]
+      ++ lib.optional (cfg.workerPackage != null) (lib.hiPrio cfg.workerPackage);
 
-      (lib.mkIf (codexInHome && resolved.skills.codex != { }) {
-        home.file = linksIn (lib.removePrefix "${homeDir}/" codexSkillsDir) resolved.skills.codex;
-      })
+      home.file = homeFiles;
 
-      (lib.mkIf (!codexInHome) {
-        home.activation.aiSkillsCodex = lib.hm.dag.entryAfter [ "linkGeneration" ] codexActivation;
-      })
+      # A lower priority than a plain definition: when programs.codex (or you) set CODEX_HOME
+      # too, theirs stays and the placement reports a disagreement instead of Nix a conflict.
+      home.sessionVariables = lib.mkIf (placement.codexHome != null) {
+        CODEX_HOME = lib.mkDefault placement.codexHome;
+      };
+    })
 
-      (lib.mkIf (cfg.codexHome != null) { home.sessionVariables.CODEX_HOME = cfg.codexHome; })
-
-      (lib.mkIf cfg.direnv.enable {
-        xdg.configFile."direnv/lib/ai-skills.sh".source = ../bin/use_skills.sh;
-        home.sessionVariables.AI_SKILLS_PATH = "${catalogFolder}";
-      })
-    ]
-  );
+    (lib.mkIf (cfg.enable && cfg.direnv.enable) {
+      xdg.configFile."direnv/lib/ai-skills.sh".source = ../bin/use_skills.sh;
+      home.sessionVariables.AI_SKILLS_PATH = "${placement.catalogFolder}";
+    })
+  ];
 }

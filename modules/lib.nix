@@ -1,7 +1,8 @@
 # The logic of the home-manager module, in builtins only (no nixpkgs), so that it can be
 # tested with `nix-instantiate --eval --strict --json` and driven by the same JSON vectors
 # as the Python code (tests/vectors/global_selection/). Keep it in step with
-# src/ai_skills/agents.py (target folders) and src/ai_skills/selection.py (selection).
+# src/ai_skills/agents.py (target folders) and src/ai_skills/selection.py (selection); the
+# agents themselves are data in ./agents.nix.
 let
   inherit (builtins)
     attrNames
@@ -25,13 +26,15 @@ let
     tail
     ;
 
-  # The agents the global selection knows, in the order errors and links are reported.
-  agentNames = [
-    "claude"
-    "opencode"
-    "codex"
-    "agents"
-  ];
+  # The agents, in the order errors and links are reported, and by name.
+  agentList = import ./agents.nix;
+  agentNames = map (agent: agent.name) agentList;
+  agents = listToAttrs (
+    map (agent: {
+      inherit (agent) name;
+      value = agent;
+    }) agentList
+  );
 
   lines = text: map stripCR (filter isString (split "\n" text));
 
@@ -337,6 +340,8 @@ let
         in
         {
           inherit name path index;
+          # A linked folder is copied by its content where the module needs it in the store.
+          isLink = type == "symlink";
           hasSkillMd =
             if type == "directory" then
               inside ? "SKILL.md" && inside."SKILL.md" != "directory"
@@ -392,12 +397,13 @@ let
 
   # Problems with one skill's SKILL.md: [ ] or one { kind, skill, message }. The order of
   # the checks follows ai_skills.selection: a `name` other than the folder's wins over other
-  # front matter problems.
+  # front matter problems. A skill is a catalog entry: a folder (`path`) or inline `text`,
+  # with `file` naming it in messages.
   checkSkill =
     skill:
     let
-      file = "${toString skill.path}/SKILL.md";
-      fm = parseFrontMatter (readFile (skill.path + "/SKILL.md"));
+      file = skillFile skill;
+      fm = parseFrontMatter (skillText skill);
       inherit (fm) fields kinds;
       bad = message: [
         {
@@ -446,6 +452,10 @@ let
     else
       [ ];
 
+  skillText = skill: if skill ? text then skill.text else readFile (skill.path + "/SKILL.md");
+  skillFile =
+    skill: if skill ? text then "inline skill '${skill.name}'" else "${toString skill.path}/SKILL.md";
+
   # ---- where agents read skills --------------------------------------------------------
 
   # Like Python's Path(): drop empty and `.` segments (`..` is kept, as Path keeps it).
@@ -478,18 +488,72 @@ let
     agent: env: cwd:
     let
       home = normalisePath env.HOME;
-      from = var: envPath env cwd var;
+      entry =
+        agents.${agent}
+          or (throw "unknown agent '${agent}'; known agents: ${concatStringsSep ", " agentNames}");
+      moved = if entry.env == null then null else envPath env cwd entry.env.var;
     in
-    if agent == "claude" then
-      "${orDefault (from "CLAUDE_CONFIG_DIR") "${home}/.claude"}/skills"
-    else if agent == "opencode" then
-      "${orDefault (from "XDG_CONFIG_HOME") "${home}/.config"}/opencode/skills"
-    else if agent == "codex" then
-      "${orDefault (from "CODEX_HOME") "${home}/.codex"}/skills"
-    else if agent == "agents" then
-      "${home}/.agents/skills"
+    if moved == null then
+      "${home}/${entry.userDir}"
     else
-      throw "unknown agent '${agent}'; known agents: ${concatStringsSep ", " agentNames}";
+      "${moved}${substring (stringLength entry.env.replaces) (-1) entry.userDir}";
+
+  # An absolute path with `.`, `..`, doubled and trailing slashes resolved by their text (the
+  # way the module compares folders; links are not followed), or null when not absolute.
+  absolutePath =
+    path:
+    let
+      parts = filter (p: isString p && p != "" && p != ".") (split "/" path);
+      step = acc: part: if part == ".." then (if acc == [ ] then [ ] else dropLast acc) else acc ++ [ part ];
+      dropLast = list: genList (builtins.elemAt list) (length list - 1);
+    in
+    if isString path && hasPrefix "/" path then
+      "/" + concatStringsSep "/" (foldl' step [ ] parts)
+    else
+      null;
+
+  # `dir` relative to `home` ("." for `home` itself), or null when it is not inside.
+  relativeTo =
+    home: dir:
+    if dir == home then
+      "."
+    else if home == "/" then
+      substring 1 (-1) dir
+    else if hasPrefix "${home}/" dir then
+      substring (stringLength home + 1) (-1) dir
+    else
+      null;
+
+  # A variable's value as home-manager would export it, as an absolute path, when that can
+  # be told without a shell: `~`, `$HOME` and `${HOME}` stand for `home`.
+  #   { path = "/abs"; } or { error = "<why not>"; }
+  expandHome =
+    home: value:
+    let
+      m = match "(~|[$]HOME|[$][{]HOME[}])(/.*)?" value;
+      expanded = if m == null then value else home + (if builtins.elemAt m 1 == null then "" else builtins.elemAt m 1);
+      absolute = absolutePath expanded;
+    in
+    if match ".*[$`].*" expanded != null then
+      { error = "only the shell can expand it"; }
+    else if absolute == null then
+      { error = "it is not an absolute path"; }
+    else
+      { path = absolute; };
+
+  # "directory", "missing" or "other" (a file, or a link to one) for a folder given as a path,
+  # string or flake input. A trailing `/.` makes pathExists require a directory.
+  folderState =
+    dir:
+    let
+      text = toString (asDir dir);
+    in
+    if !(builtins.pathExists text) then
+      "missing"
+    else if builtins.pathExists "${text}/." then
+      "directory"
+    else
+      "other";
 
   # ---- selection -----------------------------------------------------------------------
 
@@ -497,16 +561,21 @@ let
 
   quoteList = names: concatStringsSep ", " (map (n: "'${n}'") names);
 
-  # Resolve per-agent lists of skill names against the catalog in `catalogDirs` (searched in
-  # order, first match wins). Returns
-  #   skills = { <agent> = { <name> = <skill folder>; }; };   only skills without errors
+  # Resolve per-agent lists of skill names against the catalog: the `inline` skills
+  # ({ <name> = "<SKILL.md text>"; }), then the folders in `catalogDirs` (searched in order,
+  # first match wins). Returns
+  #   skills = { <agent> = { <name> = <catalog entry>; }; };  only skills without errors
   #   errors = [ { kind, skill, agent, message } ];            one per agent selecting the skill
-  #   catalog = { <name> = { name, path, index }; };
+  #   catalog = { <name> = { name, path, index } or { name, text }; };
   resolve =
-    { catalogDirs, selection }:
+    {
+      catalogDirs,
+      selection,
+      inline ? { },
+    }:
     let
       found = discover catalogDirs;
-      catalog = found.skills;
+      catalog = found.skills // builtins.mapAttrs (name: text: { inherit name text; }) inline;
       available = attrNames catalog;
       agents = filter (a: selection ? ${a}) agentNames;
       unknownAgents = filter (a: !(elem a agentNames)) (attrNames selection);
@@ -579,7 +648,7 @@ let
             value = listToAttrs (
               map (name: {
                 inherit name;
-                value = catalog.${name}.path;
+                value = catalog.${name};
               }) (filter usable (wanted agent))
             );
           }) agents
@@ -608,7 +677,7 @@ let
         in
         map (name: {
           name = "${dir}/${name}";
-          value = skills.${name};
+          value = skills.${name}.path;
         }) (attrNames skills);
     in
     {
@@ -632,8 +701,14 @@ let
 in
 {
   inherit
+    agents
     agentNames
     isValidName
+    absolutePath
+    relativeTo
+    expandHome
+    folderState
+    asDir
     parseFrontMatter
     discover
     checkSkill

@@ -11,6 +11,9 @@ import pytest
 
 IN_CI = os.environ.get("CI") == "true"
 
+# Fixtures for evaluating the home-manager module inside the real home-manager.
+pytest_plugins = ["hm_helpers"]
+
 
 def require_tool(name: str) -> str:
     """Path of an external tool; skip locally, fail in CI, when it is missing."""

@@ -1,7 +1,8 @@
-"""flake.nix evaluated by the real `nix` with nixpkgs replaced by an offline stand-in
-(tests/nix/stub-nixpkgs): the outputs exist with the conventional shapes, and `lib` gives
-the bundled catalog as data; and tests/nix/hm-check evaluates with a home-manager stand-in.
-Building anything needs the real nixpkgs; see docs/deploying.md."""
+"""flake.nix evaluated by the real `nix` with nixpkgs' packages replaced by an offline
+stand-in (tests/nix/stub-nixpkgs, with the real vendored nixpkgs lib): the outputs exist with
+the conventional shapes, and `lib` gives the bundled catalog as data; and tests/nix/hm-check
+evaluates with home-manager's real modules (tests/nix/stub-home-manager). Building anything
+needs the real nixpkgs; see docs/deploying.md."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 
 from conftest import require_tool
-from nix_helpers import NIX_DIR, REPO
+from hm_helpers import HomeManagerSources, require_sources
+from nix_helpers import NIX_DIR, REPO, nix_json
 
 pytestmark = pytest.mark.nix
 
@@ -47,8 +49,11 @@ def stub_flake(dest: Path, name: str, *support: str) -> Path:
     return dest
 
 
-def stub_nixpkgs(dest: Path) -> Path:
-    stub = stub_flake(dest, "stub-nixpkgs", "lib-shim.nix")
+def stub_nixpkgs(dest: Path, sources: HomeManagerSources | None = None) -> Path:
+    """tests/nix/stub-nixpkgs with the real nixpkgs lib beside it."""
+    stub = stub_flake(dest, "stub-nixpkgs")
+    lib_folder = (sources or require_sources()).nixpkgs_lib
+    shutil.copytree(lib_folder, stub / "nixpkgs-lib" / "lib")
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     deps = [
         re.split(r"[<>=!~;\[ ]", spec)[0].lower() for spec in pyproject["project"]["dependencies"]
@@ -79,18 +84,23 @@ class FlakeRunner:
 def flake_nix(tmp_path: Path) -> FlakeRunner:
     """`nix` on a copy of this flake, with the nixpkgs stand-in as nixpkgs."""
     source = copy_checkout(tmp_path / "source")
-    return FlakeRunner(tmp_path, source, {"nixpkgs": stub_nixpkgs(tmp_path / "nixpkgs")})
+    nixpkgs = stub_nixpkgs(tmp_path / "nixpkgs", require_sources())
+    return FlakeRunner(tmp_path, source, {"nixpkgs": nixpkgs})
 
 
 @pytest.fixture
 def hm_check_nix(tmp_path: Path) -> FlakeRunner:
-    """`nix` on tests/nix/hm-check with stand-ins for nixpkgs and home-manager."""
+    """`nix` on tests/nix/hm-check with nixpkgs' packages stubbed and home-manager's real
+    modules."""
+    sources = require_sources()
     source = copy_checkout(tmp_path / "source")
     home_manager = stub_flake(
-        tmp_path / "home-manager", "stub-home-manager", "hm-harness.nix", "lib-shim.nix"
+        tmp_path / "home-manager", "stub-home-manager", "hm-eval.nix", "hm-pkgs.nix"
     )
+    shutil.copytree(sources.home_manager, home_manager / "vendor" / "home-manager")
+    shutil.copytree(sources.nixpkgs_lib, home_manager / "vendor" / "nixpkgs-lib" / "lib")
     overrides = {
-        "nixpkgs": stub_nixpkgs(tmp_path / "nixpkgs"),
+        "nixpkgs": stub_nixpkgs(tmp_path / "nixpkgs", sources),
         "home-manager": home_manager,
         "ai-skills": source,
     }
@@ -111,6 +121,7 @@ def test_flake_show_lists_the_conventional_outputs(flake_nix: Any) -> None:
     assert sorted(shown["packages"]["aarch64-darwin"]) == ["ai-skills", "default"]
     assert shown["packages"][linux]["default"]["name"] == "ai-skills-0.1.0"
     assert sorted(shown["apps"][linux]) == ["ai-skills", "default", "use-skills", "worker"]
+    assert sorted(shown["apps"]["aarch64-darwin"]) == ["ai-skills", "default", "use-skills"]
     assert {"package", "nix-tests", "python-vectors"} <= set(shown["checks"][linux])
     assert sorted(shown["overlays"]) == ["default"]
     for unknown in ("homeManagerModules", "homeModules", "lib"):
@@ -140,13 +151,44 @@ def test_lib_exposes_the_bundled_catalog_as_data(flake_nix: Any) -> None:
         assert entry["description"].strip()
 
 
-def test_overlay_adds_the_package(flake_nix: Any) -> None:
+@pytest.mark.parametrize(
+    ("system", "names"),
+    [("x86_64-linux", ["ai-skills", "worker"]), ("aarch64-darwin", ["ai-skills"])],
+)
+def test_overlay_adds_worker_only_where_a_release_exists(
+    flake_nix: Any, system: str, names: list[str]
+) -> None:
     expr = (
-        "overlays: let final = { callPackage = f: _: { name = toString f; }; }; "
-        "in (overlays.default final { }).ai-skills.name"
+        "overlays: let pkgs = { callPackage = f: _: { name = toString f; }; "
+        f'stdenv.hostPlatform.system = "{system}"; }}; '
+        "added = overlays.default pkgs pkgs; in "
+        "{ names = builtins.attrNames added; ai-skills = added.ai-skills.name; }"
     )
-    path = nix_ok(flake_nix("eval", "--json", "--apply", expr, attr="overlays"))
-    assert path.endswith("/pkgs/ai-skills")
+    result = nix_ok(flake_nix("eval", "--json", "--apply", expr, attr="overlays"))
+    assert result["names"] == names
+    assert result["ai-skills"].endswith("/pkgs/ai-skills")
+
+
+def test_the_worker_app_runs_the_pinned_release(flake_nix: Any) -> None:
+    expr = 'apps: builtins.mapAttrs (_: a: a.worker.program or "none") apps'
+    programs = nix_ok(flake_nix("eval", "--json", "--apply", expr, attr="apps"))
+    packages = nix_ok(flake_nix("eval", "--json", "--apply", "p: p.outPath",
+                                attr="packages.x86_64-linux.worker"))  # fmt: skip
+    assert programs["x86_64-linux"] == f"{packages}/bin/worker"
+    assert "-worker-" in programs["x86_64-linux"]
+    assert programs["aarch64-darwin"] == "none"
+
+
+def test_the_package_source_carries_the_licence() -> None:
+    sources = require_sources()
+    files = nix_json(
+        expr=f"let lib = import {sources.nixpkgs_lib}; in map toString "
+        f"(lib.fileset.toList (import {REPO}/pkgs/ai-skills/source.nix lib))"
+    )
+    relative = {Path(f).relative_to(REPO).as_posix() for f in files}
+    assert {"LICENSE", "pyproject.toml", "README.md", "bin/use_skills.sh"} <= relative
+    assert "src/ai_skills/__init__.py" in relative
+    assert not any(f.startswith(("tests/", ".venv/")) for f in relative)
 
 
 def test_hm_check_flake_evaluates_and_its_expectations_hold(hm_check_nix: FlakeRunner) -> None:
@@ -158,4 +200,6 @@ def test_hm_check_flake_evaluates_and_its_expectations_hold(hm_check_nix: FlakeR
         "assertions",
         "codex-outside-home",
         "deployed",
+        "follows-home-manager",
+        "module-tests",
     ]

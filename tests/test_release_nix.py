@@ -14,7 +14,8 @@ import pytest
 
 from ai_skills.release.pins import load_sidecar
 from conftest import require_tool
-from nix_helpers import NIX_DIR, REPO, nix_eval, nix_json, nix_string, to_nix
+from hm_helpers import HomeManager, require_sources
+from nix_helpers import REPO, nix_eval, nix_json, nix_string
 from release_helpers import fake_release, flip_byte
 from test_nix_flake import FlakeRunner, copy_checkout, nix_ok, stub_nixpkgs
 
@@ -150,11 +151,11 @@ def test_worker_package_refuses_another_python_or_system() -> None:
 
 
 def module_packages(**settings: Any) -> list[str]:
+    """The packages the module installs, evaluated inside the real home-manager."""
     system = settings.pop("system", "x86_64-linux")
     config = {"services": {"ai-skills": {"enable": True, **settings}}}
-    result = nix_json(NIX_DIR / "hm-harness.nix", args={"config": to_nix(config)},
-                      argstrs={"system": system})  # fmt: skip
-    return result["packages"]
+    result = HomeManager(require_sources()).evaluate(config, system=system)
+    return [name for name in result["packages"] if name.endswith("-from-callPackage")]
 
 
 def test_module_installs_the_pinned_worker_by_default() -> None:

@@ -15,14 +15,7 @@ python3Packages.buildPythonApplication {
 
   src = lib.fileset.toSource {
     root = ../..;
-    fileset = lib.fileset.unions [
-      ../../pyproject.toml
-      ../../README.md
-      ../../src
-      # Both are bundled into the wheel (force-include in pyproject.toml).
-      ../../bin/use_skills.sh
-      (lib.fileset.maybeMissing ../../skills)
-    ];
+    fileset = import ./source.nix lib;
   };
 
   build-system = [ python3Packages.hatchling ];

@@ -4,7 +4,9 @@
 #
 #   nix flake check ./tests/nix/hm-check --override-input ai-skills "path:$PWD"
 #
-# (run from the repository root; the override pins the checkout under test).
+# (run from the repository root; the override pins the checkout under test). Its inputs are
+# also where the module tests find home-manager when AI_SKILLS_HM_VENDOR is not set
+# (`lib.testInputs`, read by tests/hm_helpers.py).
 {
   description = "home-manager checks for the ai-skills module";
 
@@ -55,6 +57,12 @@
         map (a: a.message) (lib.filter (a: !a.assertion) configuration.config.assertions);
     in
     {
+      # Where tests/hm_helpers.py finds home-manager and the nixpkgs lib when it may fetch.
+      lib.testInputs = {
+        home-manager = "${home-manager}";
+        nixpkgs-lib = "${nixpkgs}/lib";
+      };
+
       checks = forAllSystems (
         system:
         let
@@ -66,28 +74,36 @@
               "review-gate"
               "team-notes"
             ];
-            opencodeSkills = [ "team-notes" ];
+            agents.opencode.skills = [ "team-notes" ];
             extraSkillDirs = [ ./extra-skills ];
             direnv.enable = true;
           } { };
 
           outsideHome = home pkgs {
             enable = true;
-            codexSkills = [ "review-gate" ];
+            skills = [ "review-gate" ];
+            agents.claude.enable = false;
+            agents.opencode.enable = false;
             codexHome = "/srv/codex/ada";
           } { };
 
+          # programs.codex with XDG folders moves CODEX_HOME; the skills follow it.
+          xdg = home pkgs { enable = true; skills = [ "review-gate" ]; } {
+            home.preferXdgDirectories = true;
+            programs.codex.enable = true;
+          };
+
           broken = home pkgs {
             enable = true;
-            claudeSkills = [
+            agents.claude.skills = [
               "reveiw-gate"
               "Not_A_Name"
             ];
           } { };
 
           expectedFailures = [
-            "services.ai-skills.claudeSkills: unknown skill 'reveiw-gate'"
-            "services.ai-skills.claudeSkills: invalid skill name 'Not_A_Name'"
+            "services.ai-skills.agents.claude.skills: unknown skill 'reveiw-gate'"
+            "services.ai-skills.agents.claude.skills: invalid skill name 'Not_A_Name'"
           ];
           brokenMessages = failedAssertions broken;
           startsWithOneOf =
@@ -115,10 +131,47 @@
           # A CODEX_HOME outside $HOME gets an activation step and the variable.
           codex-outside-home =
             assert outsideHome.config.home.sessionVariables.CODEX_HOME == "/srv/codex/ada";
-            assert lib.hasInfix "/srv/codex/ada/skills" (
-              outsideHome.config.home.activation.aiSkillsCodex.data
+            assert lib.hasInfix "/srv/codex/ada/skills/review-gate" (
+              outsideHome.config.home.activation.aiSkillsDeploy.data
             );
             outsideHome.activationPackage;
+
+          follows-home-manager =
+            assert xdg.config.home.sessionVariables.CODEX_HOME == "/home/ada/.config/codex";
+            pkgs.runCommand "ai-skills-hm-follows"
+              { files = "${xdg.activationPackage}/home-files"; }
+              ''
+                test -f "$files/.config/codex/skills/review-gate/SKILL.md"
+                test ! -e "$files/.codex/skills/review-gate"
+                touch "$out"
+              '';
+
+          # The module tests of `pytest -m nix`, against these inputs instead of the vendored
+          # home-manager and nixpkgs lib CI uses.
+          module-tests =
+            pkgs.runCommand "ai-skills-module-tests"
+              {
+                src = ai-skills;
+                nativeBuildInputs = [
+                  (pkgs.python3.withPackages (
+                    ps: import "${ai-skills}/pkgs/ai-skills/python-dependencies.nix" lib ps ++ [ ps.pytest ]
+                  ))
+                  pkgs.nix
+                ];
+              }
+              ''
+                cp -r "$src" source && chmod -R u+w source && cd source
+                mkdir -p vendor/nixpkgs-lib
+                ln -s ${home-manager} vendor/home-manager
+                ln -s ${nixpkgs}/lib vendor/nixpkgs-lib/lib
+                export HOME="$TMPDIR/home" NIX_STATE_DIR="$TMPDIR/nix-state" NIX_CONF_DIR="$TMPDIR"
+                export NIX_LOG_DIR="$TMPDIR/nix-log" CI=true PYTHONPATH="$PWD/src"
+                export AI_SKILLS_HM_VENDOR="$PWD/vendor"
+                python -m pytest -q -p no:cacheprovider tests/test_nix_module.py \
+                  tests/test_nix_module_follow_hm.py tests/test_nix_module_inputs.py \
+                  tests/test_nix_module_activation.py
+                touch "$out"
+              '';
 
           # Misuse is caught by assertions with the expected messages.
           assertions =

@@ -1,10 +1,9 @@
-# An offline stand-in for the home-manager flake, so that tests/nix/hm-check can be
-# evaluated (not built) where GitHub is out of reach. tests/test_nix_flake.py copies it
-# next to ../hm-harness.nix and ../lib-shim.nix. `homeManagerConfiguration` evaluates the
-# first module (the ai-skills module) with the harness, taking the settings from the
-# plain attribute-set modules after it; its activationPackage is an inert record.
+# home-manager for evaluating tests/nix/hm-check offline: the real home-manager modules and
+# nixpkgs lib (tests/test_nix_flake.py copies the vendored ones to ./vendor, beside
+# ../hm-eval.nix and ../hm-pkgs.nix), evaluated by hm-eval.nix. Only building is missing:
+# `pkgs` is an inert stand-in and `activationPackage` a record with a made-up store path.
 {
-  description = "offline home-manager stand-in for ai-skills tests";
+  description = "home-manager's real modules, for evaluating ai-skills checks offline";
 
   outputs =
     { self }:
@@ -12,11 +11,12 @@
       lib.homeManagerConfiguration =
         { pkgs, modules }:
         let
-          settings = builtins.foldl' (acc: m: acc // m) { } (builtins.tail modules);
-          evaluated = import ./hm-harness.nix {
-            module = builtins.head modules;
-            config = removeAttrs settings [ "home" ];
-            homeDirectory = settings.home.homeDirectory;
+          evaluated = import ./hm-eval.nix {
+            homeManager = ./vendor/home-manager;
+            nixpkgsLib = ./vendor/nixpkgs-lib/lib;
+            aiSkills = builtins.head modules;
+            modules = builtins.tail modules;
+            inherit (pkgs.stdenv.hostPlatform) system;
           };
         in
         {

@@ -1,46 +1,23 @@
 # An offline stand-in for the nixpkgs flake, just enough to evaluate this repository's
 # flake.nix (`nix flake show`, `nix eval`) where GitHub is out of reach:
-# tests/test_nix_flake.py copies it next to ../lib-shim.nix and passes it with
-# `--override-input nixpkgs`. Packages are inert records with made-up store paths; nothing
-# here can be built. `python-packages.json` (written by the test) lists the Python package
-# names the stub must know.
+# tests/test_nix_flake.py copies it next to the vendored nixpkgs lib (the real one, as
+# ./nixpkgs-lib) and passes it with `--override-input nixpkgs`. Packages are inert records
+# with made-up store paths; nothing here can be built. `python-packages.json` (written by
+# the test) lists the Python package names the stub must know.
 {
   description = "offline nixpkgs stand-in for ai-skills tests";
 
   outputs =
     { self }:
     let
-      shim = import ./lib-shim.nix;
+      # The real nixpkgs lib (tests/test_nix_flake.py copies the vendored one here).
+      lib = import ./nixpkgs-lib/lib;
       systems = [
         "x86_64-linux"
         "aarch64-linux"
         "x86_64-darwin"
         "aarch64-darwin"
       ];
-
-      lib = shim // {
-        importTOML = file: builtins.fromTOML (builtins.readFile file);
-        toLower =
-          s:
-          builtins.replaceStrings (shim.stringToCharacters "ABCDEFGHIJKLMNOPQRSTUVWXYZ") (
-            shim.stringToCharacters "abcdefghijklmnopqrstuvwxyz"
-          ) s;
-        fileset = {
-          toSource = { root, fileset }: root;
-          unions = list: list;
-          maybeMissing = path: path;
-        };
-        licenses.mit = {
-          spdxId = "MIT";
-        };
-        platforms.unix = systems;
-        optionalAttrs = cond: set: if cond then set else { };
-        makeBinPath = paths: builtins.concatStringsSep ":" (map (p: "${p}/bin") paths);
-        sourceTypes = {
-          fromSource = "fromSource";
-          binaryNativeCode = "binaryNativeCode";
-        };
-      };
 
       fake = system: name: extra: {
         type = "derivation";
