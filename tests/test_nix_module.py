@@ -4,6 +4,7 @@ collisions, and following what home-manager's claude-code, codex and opencode mo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,25 @@ def test_every_option_has_a_type_description_default_and_example(hm: HomeManager
     required = {"services.ai-skills.skills.*.name", "services.ai-skills.sources.<name>.path"}
     assert [d for d in docs if d["missing"] and d["name"] not in required] == []
     assert all(d["missing"] == ["default"] for d in docs if d["name"] in required)
+
+
+def test_the_options_table_in_the_docs_lists_every_option(hm: HomeManager) -> None:
+    expr = (
+        "map (o: o.name) (builtins.filter (o: o.visible && !o.internal) "
+        "(r.lib.optionAttrSetToDocList r.options.services.ai-skills))"
+    )
+    prefix = "services.ai-skills."
+    options = set()
+    for name in hm.json([], expr):
+        short = name.removeprefix(prefix)
+        short = re.sub(r"^agents\.[a-z]+", "agents.<agent>", short)
+        options.add(short)
+    # Parents of documented sub-options, and the parts of a `skills` entry (documented in the
+    # `skills` row itself).
+    options -= {"sources", "agents.<agent>", "skills.*.name", "skills.*.agents", "skills.*.text"}
+    text = (REPO / "docs" / "deploying.md").read_text(encoding="utf-8")
+    table = text[text.index("| option | default | meaning |") :].split("\n\n")[0]
+    documented = set()
+    for row in table.splitlines()[2:]:
+        documented.update(re.findall(r"`([^`]+)`", row.split("|")[1]))
+    assert documented == options
