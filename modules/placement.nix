@@ -118,7 +118,13 @@ let
     let
       agent = agents.${name};
       own = name == "codex" && cfg.codexHome != null;
-      value = if agent.env == null then null else if own then cfg.codexHome else exported agent.env.var;
+      value =
+        if agent.env == null then
+          null
+        else if own then
+          cfg.codexHome
+        else
+          exported agent.env.var;
       expanded = aiLib.expandHome home value;
       below = lib.removePrefix agent.env.replaces agent.userDir;
     in
@@ -261,7 +267,9 @@ let
   perAgent = lib.genAttrs enabledAgents targetsOf;
 
   # Agents that share a folder share its links.
-  byPath = lib.groupBy (target: target.path) (lib.concatMap (name: perAgent.${name}.targets) enabledAgents);
+  byPath = lib.groupBy (target: target.path) (
+    lib.concatMap (name: perAgent.${name}.targets) enabledAgents
+  );
   targets = map lib.head (lib.attrValues byPath);
   mixedModes = lib.filter (group: lib.length (lib.unique (map (t: t.mode) group)) > 1) (
     lib.attrValues byPath

@@ -27,7 +27,12 @@ in
     isDarwin = lib.hasSuffix "-darwin" system;
   };
   writeText = name: text: fake name { inherit text; };
-  writeTextFile = args: fake args.name { inherit (args) text; destination = args.destination or ""; };
+  writeTextFile =
+    args:
+    fake args.name {
+      inherit (args) text;
+      destination = args.destination or "";
+    };
   writeTextDir = path: text: fake (baseNameOf path) { inherit path text; };
   writeShellScript = name: text: fake name { inherit text; };
   replaceVars = file: vars: fake (baseNameOf (toString file)) { inherit vars; };

@@ -154,7 +154,9 @@
                 src = ai-skills;
                 nativeBuildInputs = [
                   (pkgs.python3.withPackages (
-                    ps: import "${ai-skills}/pkgs/ai-skills/python-dependencies.nix" lib ps ++ [ ps.pytest ]
+                    ps:
+                    import "${ai-skills}/pkgs/ai-skills/python-dependencies.nix" lib ps
+                    ++ [ ps.pytest ]
                   ))
                   pkgs.nix
                 ];
