@@ -151,7 +151,7 @@ let
   );
   record = "${config.xdg.stateHome}/ai-skills/links";
   activationStep = phase: ''
-    ${builtins.readFile ./activation.sh}
+    source ${./activation.sh}
     aiSkillsSync ${phase} ${lib.escapeShellArg record} ${if cfg.enable then activationArgs else ""}
   '';
 in

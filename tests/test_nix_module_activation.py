@@ -49,7 +49,8 @@ class Scratch:
         return self.run(self.local_sources(script), dry_run=dry_run)
 
     def local_sources(self, script: str) -> str:
-        """Store copies of catalog skills mapped back to their folders (the store is fake)."""
+        """Store copies of the catalog skills and of modules/activation.sh mapped back to
+        their files (the store is not real here)."""
 
         def local(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -58,7 +59,9 @@ class Scratch:
                     return str(catalog / name)
             return match.group(0)
 
-        return re.sub(r"/nix/store/[0-9a-z]{32}-ai-skills-skill-([a-z0-9-]+)", local, script)
+        script = re.sub(r"/nix/store/[0-9a-z]{32}-ai-skills-skill-([a-z0-9-]+)", local, script)
+        library = REPO / "modules" / "activation.sh"
+        return re.sub(r"/nix/store/[0-9a-z]{32}-activation\.sh", str(library), script)
 
     def run(self, script: str, *, dry_run: bool) -> str:
         library = self.hm.sources.home_manager / "lib" / "bash" / "home-manager.sh"

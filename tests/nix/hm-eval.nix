@@ -81,42 +81,42 @@ let
   sourceText = source: if source ? outPath then source.outPath else toString source;
 
   result = {
-  inherit config options lib pkgs;
+    inherit config options lib pkgs;
 
-  # Every enabled home.file entry as home-manager's files.nix sees it, by target.
-  files = lib.listToAttrs (
-    map (file: {
-      name = file.target;
-      value = {
-        source = sourceText file.source;
-        inherit (file) recursive;
-      };
-    }) (lib.filter (file: file.enable) (lib.attrValues config.home.file))
-  );
-  # Where each activation step runs; the script text only for ours (home-manager's own steps
-  # need more of nixpkgs than the stand-in offers).
-  activation = lib.mapAttrs (
-    name: entry:
-    {
-      inherit (entry) after before;
-    }
-    // lib.optionalAttrs (lib.hasPrefix "aiSkills" name) { inherit (entry) data; }
-  ) config.home.activation;
-  sessionVariables = lib.mapAttrs (_: toString) config.home.sessionVariables;
-  packages = map (p: p.name) config.home.packages;
-  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
-  inherit (config) warnings;
+    # Every enabled home.file entry as home-manager's files.nix sees it, by target.
+    files = lib.listToAttrs (
+      map (file: {
+        name = file.target;
+        value = {
+          source = sourceText file.source;
+          inherit (file) recursive;
+        };
+      }) (lib.filter (file: file.enable) (lib.attrValues config.home.file))
+    );
+    # Where each activation step runs; the script text only for ours (home-manager's own steps
+    # need more of nixpkgs than the stand-in offers).
+    activation = lib.mapAttrs (
+      name: entry:
+      {
+        inherit (entry) after before;
+      }
+      // lib.optionalAttrs (lib.hasPrefix "aiSkills" name) { inherit (entry) data; }
+    ) config.home.activation;
+    sessionVariables = lib.mapAttrs (_: toString) config.home.sessionVariables;
+    packages = map (p: p.name) config.home.packages;
+    failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+    inherit (config) warnings;
 
-  summary = {
-    inherit (result)
-      files
-      activation
-      sessionVariables
-      packages
-      failedAssertions
-      warnings
-      ;
+    summary = {
+      inherit (result)
+        files
+        activation
+        sessionVariables
+        packages
+        failedAssertions
+        warnings
+        ;
+    };
   };
-};
 in
 result
