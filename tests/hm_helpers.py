@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from conftest import IN_CI, require_tool
-from nix_helpers import NIX_DIR, REPO, nix_string
+from nix_helpers import NIX_DIR, REPO, nix_string, to_nix
 
 VENDOR_VAR = "AI_SKILLS_HM_VENDOR"
 HOME = "/home/ada"
@@ -93,32 +93,6 @@ def require_sources() -> HomeManagerSources:
     return found
 
 
-class NixCode(str):
-    """Nix source text, inserted as is by `nix_value` (e.g. a path literal)."""
-
-
-def nix_value(value: Any) -> str:
-    """A Nix expression for a JSON-like value; `NixCode` and `Path` become Nix code/paths."""
-    if isinstance(value, NixCode):
-        return str(value)
-    if isinstance(value, Path):
-        return f"(/. + {nix_string(str(value))})"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return nix_string(value)
-    if isinstance(value, list | tuple):
-        return "[ " + " ".join(f"({nix_value(v)})" for v in value) + " ]"
-    if isinstance(value, dict):
-        body = " ".join(f"{nix_string(k)} = {nix_value(v)};" for k, v in value.items())
-        return "{ " + body + " }"
-    raise TypeError(f"no Nix form for {value!r}")
-
-
 @dataclass(frozen=True)
 class HomeManager:
     """Runs tests/nix/hm-eval.nix with one set of home-manager sources."""
@@ -132,7 +106,7 @@ class HomeManager:
             f"homeManager = /. + {nix_string(str(self.sources.home_manager))}; "
             f"nixpkgsLib = /. + {nix_string(str(self.sources.nixpkgs_lib))}; "
             f"homeDirectory = {nix_string(home)}; system = {nix_string(system)}; "
-            f"modules = {nix_value(modules)};"
+            f"modules = {to_nix(modules)};"
         )
         return f"(import {NIX_DIR / 'hm-eval.nix'} {{ {args} }})"
 

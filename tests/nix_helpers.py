@@ -45,8 +45,19 @@ def nix_string(value: str) -> str:
     return json.dumps(value).replace("${", "\\${")
 
 
+class NixCode(str):
+    """Nix source text that `to_nix` inserts as is (a path literal, a function call)."""
+
+
+def nix_path(path: Path) -> NixCode:
+    """A Nix path value (not a string) for `path`."""
+    return NixCode(f"(/. + {nix_string(str(path))})")
+
+
 def to_nix(value: Any) -> str:
     """A Nix expression for a JSON-like Python value (dict keys quoted, None -> null)."""
+    if isinstance(value, NixCode):
+        return str(value)
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from hm_helpers import HOME, HomeManager, NixCode, ai_skills, ours, write_skill
+from hm_helpers import HOME, HomeManager, ai_skills, ours, write_skill
+from nix_helpers import NixCode, nix_path
 
 pytestmark = pytest.mark.nix
 
@@ -116,7 +117,7 @@ def test_same_skill_in_programs_skills_is_a_named_assertion(
 ) -> None:
     theirs = write_skill(tmp_path / "theirs", "beta")
     result = hm.evaluate(ai_skills(catalogs, skills=["beta", "gamma"]),
-                         program(skills={"beta": theirs}))  # fmt: skip
+                         program(skills={"beta": nix_path(theirs)}))  # fmt: skip
     assert len(result["failedAssertions"]) == 1, result["failedAssertions"]
     message = result["failedAssertions"][0]
     assert "'beta'" in message and option in message and "services.ai-skills" in message
@@ -137,7 +138,7 @@ def test_same_skill_as_text_in_programs_codex_skills_with_xdg(
 def test_same_folder_in_programs_skills_is_skipped_with_a_warning(
     hm: HomeManager, catalogs: dict[str, Path]
 ) -> None:
-    same = codex(skills={"beta": catalogs["mine"] / "beta"})
+    same = codex(skills={"beta": nix_path(catalogs["mine"] / "beta")})
     result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), same)
     assert result["failedAssertions"] == []
     assert any("'beta'" in w and "programs.codex.skills" in w for w in result["warnings"])
@@ -150,7 +151,7 @@ def test_a_whole_folder_in_programs_claude_code_skills_lives_beside_ours(
 ) -> None:
     theirs = tmp_path / "theirs"
     write_skill(theirs, "delta")
-    result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), claude_code(skills=theirs))
+    result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), claude_code(skills=nix_path(theirs)))
     assert result["failedAssertions"] == []
     assert result["files"][".claude/skills"]["recursive"] is True
     assert ".claude/skills/beta" in ours(result)
@@ -161,7 +162,7 @@ def test_a_whole_folder_holding_the_same_name_is_a_named_assertion(
 ) -> None:
     theirs = tmp_path / "theirs"
     write_skill(theirs, "beta")
-    result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), opencode(skills=theirs))
+    result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), opencode(skills=nix_path(theirs)))
     assert len(result["failedAssertions"]) == 1
     assert "programs.opencode.skills" in result["failedAssertions"][0]
 
@@ -171,7 +172,7 @@ def test_programs_codex_skills_folder_as_a_path_is_checked_per_skill(
 ) -> None:
     theirs = tmp_path / "theirs"
     write_skill(theirs, "beta")
-    result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), codex(skills=theirs))
+    result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), codex(skills=nix_path(theirs)))
     assert len(result["failedAssertions"]) == 1
     assert "programs.codex.skills" in result["failedAssertions"][0]
 
@@ -180,7 +181,7 @@ def test_no_collision_when_the_program_is_off_or_names_differ(
     hm: HomeManager, catalogs: dict[str, Path], tmp_path: Path
 ) -> None:
     theirs = write_skill(tmp_path / "theirs", "beta")
-    off = {"programs": {"codex": {"enable": False, "skills": {"beta": theirs}}}}
+    off = {"programs": {"codex": {"enable": False, "skills": {"beta": nix_path(theirs)}}}}
     other = claude_code(skills={"other": SKILL_TEXT.format(name="other")})
     for extra in (off, other):
         result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), extra)
