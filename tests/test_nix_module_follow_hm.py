@@ -30,6 +30,11 @@ def opencode(**settings: Any) -> dict[str, Any]:
 
 
 XDG = {"home": {"preferXdgDirectories": True}}
+PROGRAMS = [
+    (codex, "programs.codex.skills"),
+    (opencode, "programs.opencode.skills"),
+    (claude_code, "programs.claude-code.skills"),
+]
 
 
 # ---- where the folders are -------------------------------------------------------------
@@ -104,14 +109,7 @@ def test_codex_home_that_agrees_with_programs_codex_is_fine(
 # ---- programs.<agent>.skills -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("program", "option"),
-    [
-        (codex, "programs.codex.skills"),
-        (opencode, "programs.opencode.skills"),
-        (claude_code, "programs.claude-code.skills"),
-    ],  # fmt: skip
-)
+@pytest.mark.parametrize(("program", "option"), PROGRAMS)
 def test_same_skill_in_programs_skills_is_a_named_assertion(
     hm: HomeManager, catalogs: dict[str, Path], tmp_path: Path, program: Any, option: str
 ) -> None:
@@ -157,24 +155,18 @@ def test_a_whole_folder_in_programs_claude_code_skills_lives_beside_ours(
     assert ".claude/skills/beta" in ours(result)
 
 
+# A folder given as a path: claude-code and opencode link it file by file (our link would
+# land inside their real `beta/` folder), codex links each of its entries.
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p[1])
 def test_a_whole_folder_holding_the_same_name_is_a_named_assertion(
-    hm: HomeManager, catalogs: dict[str, Path], tmp_path: Path
+    hm: HomeManager, catalogs: dict[str, Path], tmp_path: Path, program: Any
 ) -> None:
+    make, option = program
     theirs = tmp_path / "theirs"
     write_skill(theirs, "beta")
-    result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), opencode(skills=nix_path(theirs)))
+    result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), make(skills=nix_path(theirs)))
     assert len(result["failedAssertions"]) == 1
-    assert "programs.opencode.skills" in result["failedAssertions"][0]
-
-
-def test_programs_codex_skills_folder_as_a_path_is_checked_per_skill(
-    hm: HomeManager, catalogs: dict[str, Path], tmp_path: Path
-) -> None:
-    theirs = tmp_path / "theirs"
-    write_skill(theirs, "beta")
-    result = hm.evaluate(ai_skills(catalogs, skills=["beta"]), codex(skills=nix_path(theirs)))
-    assert len(result["failedAssertions"]) == 1
-    assert "programs.codex.skills" in result["failedAssertions"][0]
+    assert option in result["failedAssertions"][0]
 
 
 def test_no_collision_when_the_program_is_off_or_names_differ(
