@@ -284,3 +284,15 @@ def test_agents_text_lists_every_agent_and_markdown_is_the_doc(
     markdown = ai_skills(git_repo, env, "agents", "--markdown")
     root = Path(__file__).resolve().parent.parent
     assert markdown.stdout == (root / "docs/agent-paths.md").read_text(encoding="utf-8")
+
+
+def test_a_huge_hostile_agents_line_costs_one_short_error(
+    git_repo: Path, env: dict[str, str]
+) -> None:
+    names = " ".join(f"bogus{i}-{'x' * 200}" for i in range(20000))
+    (git_repo / ".skills").write_text(f"agents: claude {names}\nalpha\n")
+    report = sync_repo(git_repo, env)
+    assert len(report.errors) == 1 and len(report.errors[0]) < 400
+    assert report.errors[0].endswith("and 19997 more; `ai-skills agents` lists the 80 known "
+                                     "agents")
+    assert set(links_under(git_repo)) == {".claude/skills/alpha"}

@@ -133,12 +133,13 @@ def _unknown_message(names: list[str]) -> str:
 
     known = [n for a in table().agents for n in (a.name, *a.aliases)]
     hints = []
-    for name in names:
-        # Names come from files strangers write: show a bounded piece of one.
+    # Names come from files strangers write (a `.skills` line): a bounded piece of a few.
+    for name in names[:3]:
         shown = name if len(name) <= 40 else name[:40] + "..."
         close = difflib.get_close_matches(name[:64], known, n=1)
         hints.append(f"{shown!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return (f"unknown agent {', '.join(hints)}; `ai-skills agents` lists the "
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return (f"unknown agent {', '.join(hints)}{more}; `ai-skills agents` lists the "
             f"{len(table().agents)} known agents")
 
 

@@ -24,6 +24,7 @@ from ai_skills.agents import (
     default_agents,
     parse_agent_list,
     repo_skills_dir,
+    table,
 )
 from ai_skills.catalog import CatalogDir, find_skill, search_path, unknown_skill_message
 from ai_skills.fsutil import (
@@ -108,13 +109,14 @@ def choose_agents(
     line = manifest.agents
     if line is None:
         return AgentChoice(default_agents(env), hold_others=False)
-    known: list[str] = []
-    for name in line.names:
+    found = [table().find(name) for name in line.names]
+    known = [agent.name for agent in found if agent is not None]
+    if len(known) < len(found):
         try:
-            known += canonical_names([name])
+            canonical_names(line.names)
         except AgentError as error:
             report.errors.append(f"{MANIFEST}:{line.line}: {error}")
-    return AgentChoice(list(dict.fromkeys(known)), hold_others=len(known) < len(line.names))
+    return AgentChoice(list(dict.fromkeys(known)), hold_others=len(known) < len(found))
 
 
 def _agent_dirs(

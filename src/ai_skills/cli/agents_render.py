@@ -36,15 +36,18 @@ def as_json(rows: list[AgentStatus], repo: Path | None) -> list[dict[str, Any]]:
 
 
 def as_lines(rows: list[AgentStatus], repo: Path | None) -> list[str]:
-    """A column per fact; `*` marks agents whose folders differ from npx skills' (see --json)."""
+    """A column per fact; `*` marks agents with a note (how ours differs; see --json)."""
     table = [("agent", "installed", "repo folder", "user folder")]
     for row in rows:
         name = row.agent.name + ("*" if row.agent.note else "")
-        folders = (shown_dir(row.project_dir, repo) or "-", shown_dir(row.global_dir, None) or "-")
         if row.problem:
             folders = (f"error: {row.problem}", "")
+        else:
+            folders = (shown_dir(row.project_dir, repo) or "-",
+                       shown_dir(row.global_dir, None) or "-")
         table.append((name, "yes" if row.installed_by else "", *folders))
-    widths = [max(len(r[i]) for r in table) for i in range(3)]
+    # An error message is one long cell: it does not set the width of its column.
+    widths = [max(len(r[i]) for r in table if not r[2].startswith("error: ")) for i in range(3)]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(r))
              .rstrip() for r in table]
     where = f"repo {repo}" if repo else "outside a repo (repo folders are relative)"
