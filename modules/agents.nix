@@ -1,62 +1,58 @@
-# The agents the module and ./lib.nix deploy to, as data: everything else (targets, options,
-# assertions, the folder resolution) is generated from this list. Keep it in step with
-# src/ai_skills/agents.py; the agent-table work replaces it with that table read as JSON.
+# The agents the module and ./lib.nix deploy to, read from the table Python reads
+# (src/ai_skills/agents.json) and shaped for Nix; everything else (targets, options,
+# assertions, the folder resolution) is generated from this list. Agents without a user-wide
+# folder are left out: they are deployed per repository only.
 #
 #   name              the agent's name in options and selections
 #   displayName       for messages and option descriptions
 #   userDir           the user-wide skills folder, relative to the home folder
 #   env.var           the variable that moves it ...
-#   env.replaces      ... by replacing this leading part of userDir (null: nothing moves it)
-#   followsSymlinks   whether the agent reads a skill folder that is a symlink (else: copy)
+#   env.replaces      ... by replacing this leading part of userDir (env = null: none does)
+#   followsSymlinks   whether the agent reads a skill folder that is a symlink (else: copy);
+#                     the table leaves it unknown for most agents, which get links as npx
+#                     skills gives them
 #   homeManager       home-manager's own module for the agent, whose `skills` option writes
 #                     into the same folder (null: none)
 #   defaultEnabled    whether services.ai-skills.agents.<name>.enable defaults to true
-[
-  {
-    name = "claude";
-    displayName = "Claude Code";
-    userDir = ".claude/skills";
-    env = {
-      var = "CLAUDE_CONFIG_DIR";
-      replaces = ".claude";
+let
+  table = builtins.fromJSON (builtins.readFile ../src/ai_skills/agents.json);
+
+  # Not in the table: which home-manager module writes skills for which agent.
+  homeManagerModules = {
+    claude = "claude-code";
+    codex = "codex";
+    opencode = "opencode";
+  };
+
+  homeRelative =
+    agent: path:
+    if builtins.substring 0 2 path == "~/" then
+      builtins.substring 2 (-1) path
+    else
+      throw "agents.json: ${agent.name}'s user folder '${path}' does not start with ~/";
+
+  shape =
+    agent:
+    let
+      location = agent.global_dir;
+      base = homeRelative agent location.default;
+    in
+    {
+      inherit (agent) name;
+      displayName = agent.display_name;
+      userDir = base + (if location.subpath == "" then "" else "/${location.subpath}");
+      env =
+        if location.env == null then
+          null
+        else
+          {
+            var = location.env;
+            replaces = base;
+          };
+      followsSymlinks = agent.follows_symlinks != false;
+      homeManager = homeManagerModules.${agent.name} or null;
+      defaultEnabled = builtins.elem agent.name table.defaults;
     };
-    followsSymlinks = true;
-    homeManager = "claude-code";
-    defaultEnabled = true;
-  }
-  {
-    name = "opencode";
-    displayName = "OpenCode";
-    userDir = ".config/opencode/skills";
-    env = {
-      var = "XDG_CONFIG_HOME";
-      replaces = ".config";
-    };
-    followsSymlinks = true;
-    homeManager = "opencode";
-    defaultEnabled = true;
-  }
-  {
-    name = "codex";
-    displayName = "Codex";
-    userDir = ".codex/skills";
-    env = {
-      var = "CODEX_HOME";
-      replaces = ".codex";
-    };
-    followsSymlinks = true;
-    homeManager = "codex";
-    defaultEnabled = true;
-  }
-  {
-    # The shared folder of the Agent Skills standard; Codex and OpenCode read it too, so it is
-    # off by default (a skill in both places would show twice).
-    name = "agents";
-    displayName = "the shared ~/.agents/skills";
-    userDir = ".agents/skills";
-    env = null;
-    followsSymlinks = true;
-    homeManager = null;
-    defaultEnabled = false;
-  }
-]
+in
+assert table.version == 1 || throw "agents.json: unknown version ${toString table.version}";
+map shape (builtins.filter (agent: agent.global_dir != null) table.agents)

@@ -187,7 +187,7 @@ let
 
   # ---- where agents read skills --------------------------------------------------------
 
-  # Like Python's Path(): drop empty and `.` segments (`..` is kept, as Path keeps it).
+  # Kept for other flakes that call it; the module compares folders with absolutePath.
   normalisePath =
     path:
     let
@@ -195,35 +195,40 @@ let
     in
     (if hasPrefix "/" path then "/" else "") + concatStringsSep "/" parts;
 
-  # An override variable as an absolute path, or null when unset or empty.
+  # An override variable as an absolute path, or null when unset or empty; mirrors env_folder
+  # in agents.py: a relative XDG_* value is ignored (as the XDG spec says), any other relative
+  # value is refused (agents would read it from whatever folder they run in).
   envPath =
-    env: cwd: var:
+    env: var:
     let
       value = env.${var} or "";
+      expanded =
+        if value == "~" || hasPrefix "~/" value then env.HOME + substring 1 (-1) value else value;
     in
     if value == "" then
       null
-    else if value == "~" || hasPrefix "~/" value then
-      normalisePath (env.HOME + substring 1 (-1) value)
-    else if hasPrefix "/" value then
-      normalisePath value
+    else if hasPrefix "/" expanded then
+      absolutePath expanded
+    else if hasPrefix "XDG_" var then
+      null
     else
-      normalisePath "${cwd}/${value}";
+      throw (
+        "${var}='${value}' is a relative path; agents would read it from whatever folder "
+        + "they run in. Set it to an absolute folder"
+      );
 
-  orDefault = value: fallback: if value == null then fallback else value;
-
-  # The user-wide skills folder of `agent`; mirrors global_skills_dir in agents.py.
+  # The user-wide skills folder of `agent`; mirrors global_skills_dir in agents.py. (`cwd`
+  # is no longer used: relative overrides are not taken against it.)
   globalSkillsDir =
-    agent: env: cwd:
+    agent: env: _cwd:
     let
-      home = normalisePath env.HOME;
       entry =
         agents.${agent}
           or (throw "unknown agent '${agent}'; known agents: ${concatStringsSep ", " agentNames}");
-      moved = if entry.env == null then null else envPath env cwd entry.env.var;
+      moved = if entry.env == null then null else envPath env entry.env.var;
     in
     if moved == null then
-      "${home}/${entry.userDir}"
+      absolutePath "${env.HOME}/${entry.userDir}"
     else
       "${moved}${substring (stringLength entry.env.replaces) (-1) entry.userDir}";
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -120,13 +121,31 @@ def test_front_matter_errors(text: str, reason: str) -> None:
         ("opencode", {"HOME": "/h", "XDG_CONFIG_HOME": "/x//y/"}, "/x/y/opencode/skills"),
         ("codex", {"HOME": "/h"}, "/h/.codex/skills"),
         ("codex", {"HOME": "/h", "CODEX_HOME": "~/cx"}, "/h/cx/skills"),
-        ("codex", {"HOME": "/h", "CODEX_HOME": "./cx"}, "/cwd/cx/skills"),
+        ("codex", {"HOME": "/h", "CODEX_HOME": "/a/../cx/"}, "/cx/skills"),
+        ("opencode", {"HOME": "/h", "XDG_CONFIG_HOME": "rel"}, "/h/.config/opencode/skills"),
         ("agents", {"HOME": "/h", "CODEX_HOME": "/c"}, "/h/.agents/skills"),
+        ("gemini-cli", {"HOME": "/h/"}, "/h/.gemini/skills"),
+        ("universal", {"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "/x/agents/skills"),
     ],
 )
 def test_global_skills_dir(agent: str, env: dict[str, str], expected: str) -> None:
     env_nix = "{ " + " ".join(f"{k} = {nix_string(v)};" for k, v in env.items()) + " }"
     assert lib_call(f'aiLib.globalSkillsDir "{agent}" {env_nix} "/cwd"') == expected
+
+
+def test_a_relative_agent_home_is_refused_like_python_refuses_it() -> None:
+    proc = nix_eval(
+        expr=f'(import {LIB}).globalSkillsDir "codex" {{ HOME = "/h"; CODEX_HOME = "cx"; }} "/"'
+    )
+    assert proc.returncode != 0
+    assert "CODEX_HOME='cx' is a relative path" in proc.stderr
+
+
+def test_the_agents_are_the_python_table_with_a_user_folder() -> None:
+    table = json.loads((REPO / "src/ai_skills/agents.json").read_text(encoding="utf-8"))
+    names = lib_call("aiLib.agentNames")
+    assert names == [a["name"] for a in table["agents"] if a["global_dir"] is not None]
+    assert names[:3] == ["claude", "opencode", "codex"]
 
 
 def test_unknown_agent_is_an_evaluation_error() -> None:

@@ -79,6 +79,16 @@ def test_a_disabled_agent_gets_nothing(hm: HomeManager, catalogs: dict[str, Path
     ]
 
 
+def test_any_agent_of_the_table_can_be_enabled_and_shared_folders_share_links(
+    hm: HomeManager, catalogs: dict[str, Path]
+) -> None:
+    agents = {name: {"enable": True} for name in ("gemini-cli", "agents", "cline")}
+    agents.update({name: {"enable": False} for name in ("claude", "opencode", "codex")})
+    result = hm.evaluate(ai_skills(catalogs, skills=["beta"], agents=agents))
+    assert sorted(ours(result)) == [".agents/skills/beta", ".gemini/skills/beta"]
+    assert result["failedAssertions"] == []
+
+
 def test_codex_home_inside_home_is_declarative_and_exported(
     hm: HomeManager, catalogs: dict[str, Path]
 ) -> None:
@@ -220,7 +230,7 @@ def test_the_options_table_in_the_docs_lists_every_option(hm: HomeManager) -> No
     options = set()
     for name in hm.json([], expr):
         short = name.removeprefix(prefix)
-        short = re.sub(r"^agents\.[a-z]+", "agents.<agent>", short)
+        short = re.sub(r"^agents\.[a-z0-9-]+", "agents.<agent>", short)
         options.add(short)
     # Parents of documented sub-options, and the parts of a `skills` entry (documented in the
     # `skills` row itself).
