@@ -113,7 +113,7 @@ def add(
     config = load_worker_config(ctx)
     fallbacks = split_names(fallback)
     check_profile_names(config, [p for p in [profile, *fallbacks] if p])
-    if (profile or fallbacks) and (runtime or runtime_command):
+    if (profile or fallbacks) and (runtime or runtime_command is not None):
         raise UsageError("give --profile/--fallback or --runtime/--runtime-command, not both")
     new = new_task(
         ctx,

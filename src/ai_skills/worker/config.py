@@ -10,7 +10,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.profile_config import ProfileConfig, RateLimitConfig
@@ -113,6 +120,17 @@ class WorkerConfig(BaseModel):
     )
     gates: GatesConfig = Field(default_factory=GatesConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+
+    @field_validator("runtime_command")
+    @classmethod
+    def _not_empty(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # An empty command used to be skipped silently, running the default preset instead.
+        if value is None:
+            return value
+        words = value.split() if isinstance(value, str) else value
+        if not words or not words[0].strip():
+            raise ValueError("is empty; give a program to run, or remove the setting")
+        return value
 
     @model_validator(mode="after")
     def _known_profiles(self) -> WorkerConfig:

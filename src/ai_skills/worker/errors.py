@@ -49,7 +49,8 @@ class InvalidTaskIdError(WorkerError):
     def __init__(self, *, task_id: str) -> None:
         super().__init__(
             f"invalid task id {task_id!r}: use letters, digits, '.', '_' and '-', "
-            "not starting with '.' or '-' (at most 64 characters)"
+            "not starting with '.' or '-', not ending in '.' or '.lock', no '..' "
+            "(at most 64 characters; it becomes the branch worker/ID)"
         )
 
 

@@ -71,7 +71,7 @@ def resolve_command(
     task: Task, config: WorkerConfig, *, runtime: str | None, runtime_command: str | None
 ) -> list[str]:
     """The agent argv: flags on `start`, then flags given to `add`, then `.worker.toml`."""
-    if runtime_command or runtime:
+    if runtime_command is not None or runtime:
         return build_command(runtime=runtime, runtime_command=runtime_command)
     if task.runtime_command or task.runtime:
         return build_command(runtime=task.runtime, runtime_command=task.runtime_command)
@@ -154,7 +154,7 @@ def start_task(
     attempt's prompt.
     """
     task = get_task(conn, task_id)
-    choice = choose(conn, task, config, explicit=bool(runtime or runtime_command))
+    choice = choose(conn, task, config, explicit=bool(runtime) or runtime_command is not None)
     argv = choice.argv or resolve_command(
         task, config, runtime=runtime, runtime_command=runtime_command
     )
