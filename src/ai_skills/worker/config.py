@@ -105,6 +105,10 @@ class WorkerConfig(BaseModel):
     )
     cancel_grace_seconds: float = Field(default=10.0, ge=0, description="TERM before KILL")
     tick_seconds: float = Field(default=5.0, gt=0, description="daemon pass interval")
+    autostart: bool = Field(
+        default=True,
+        description="`tick` and the daemon start queued tasks in priority order as slots free",
+    )
     hook_command: str | list[str] | None = Field(
         default=None, description="run by `worker watch` on each transition, event JSON on stdin"
     )

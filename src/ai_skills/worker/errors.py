@@ -79,8 +79,11 @@ class IllegalTransitionError(WorkerError):
     exit_code = EXIT_CONFLICT
 
     def __init__(self, *, task_id: str, current: str, target: str, action: str) -> None:
+        hint = ""
+        if current == "failed" and action == "start":
+            hint = f"; `worker retry {task_id}` runs it again with the failure in its prompt"
         super().__init__(
-            f"task {task_id!r} is {current}; cannot {action} (would move it to {target})"
+            f"task {task_id!r} is {current}; cannot {action} (would move it to {target}){hint}"
         )
         self.current = current
         self.target = target
@@ -176,7 +179,7 @@ class WorktreeError(WorkerError):
 
 
 class ReviewRefusedError(WorkerError):
-    """A gate run, approval, change request or merge that may not happen now."""
+    """A gate run, approval, change request, merge or retry that may not happen now."""
 
     exit_code = EXIT_CONFLICT
 

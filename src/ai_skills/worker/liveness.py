@@ -6,6 +6,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from ai_skills.worker.agent_procs import stop_attempt_processes
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction
@@ -38,9 +39,18 @@ def judge(attempt: Attempt, *, stall_after: float, launched: bool, now: float) -
 
 
 def liveness_pass(
-    conn: sqlite3.Connection, *, stall_after: float, now: float | None = None
+    conn: sqlite3.Connection,
+    *,
+    stall_after: float,
+    grace: float = 10.0,
+    now: float | None = None,
 ) -> list[Verdict]:
-    """Mark running tasks stalled when the evidence says so; return what was marked."""
+    """Mark running tasks stalled when the evidence says so; return what was marked.
+
+    A stalled task keeps no process: whatever still runs of its agent's group (a hung
+    agent, or children that outlived a killed agent) is stopped, TERM then KILL after
+    `grace`, before this returns and so before the next admission.
+    """
     now = time.time() if now is None else now
     verdicts: list[Verdict] = []
     for task in list_tasks(conn, states={TaskState.RUNNING}):
@@ -50,6 +60,7 @@ def liveness_pass(
         launched = step_done(conn, task.id, "launch", attempt_id=attempt.id)
         reason = judge(attempt, stall_after=stall_after, launched=launched, now=now)
         if reason and _mark_stalled(conn, task.id, attempt.id, task.version, reason, now=now):
+            stop_attempt_processes(attempt, grace=grace)
             verdicts.append(Verdict(task.id, attempt.id, reason))
     return verdicts
 
