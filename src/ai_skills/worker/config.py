@@ -70,6 +70,14 @@ class PolicyConfig(BaseModel):
     max_change_requests: int = Field(
         default=2, ge=0, description="more change requests than this need a human"
     )
+    # Scopes keep parallel tasks apart; a change outside them may collide with another
+    # task's work, which a reviewer can judge, so by default they must say why it is fine.
+    outside_scope: str = Field(
+        default="reason",
+        pattern="^(needs_human|reason|off)$",
+        description="a change outside the task's declared scopes: needs_human, approval needs "
+        "a --reason, or off",
+    )
 
 
 class WorkerConfig(BaseModel):

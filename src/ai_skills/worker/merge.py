@@ -245,6 +245,13 @@ def _begin(
         raise ReviewRefusedError(
             task_id=task_id, detail=f"integration branch {integration!r} does not exist"
         )
+    if _never_committed(conn, task_id, source):
+        raise ReviewRefusedError(
+            task_id=task_id,
+            detail=f"{task.branch} has no commits ({source[:12]} is where it started): nothing "
+            f"to merge; if there was nothing to do, close it: "
+            f"`worker cancel {task_id} --reason 'nothing to do' --cleanup`",
+        )
     if strategy == "rebase" and not is_ancestor(ctx.repo_root, target, source):
         raise ReviewRefusedError(task_id=task_id, detail=REBASE_REFUSAL.format(integration))
     refuse_dirty_checkout(ctx, task_id, integration)
@@ -262,6 +269,16 @@ def _begin(
             (task_id, strategy, integration, source, run.started_at),
         )
     return run
+
+
+def _never_committed(conn: sqlite3.Connection, task_id: str, source: str) -> bool:
+    """True when `source` is the commit the task's first attempt started from."""
+    row = conn.execute(
+        "SELECT base_sha FROM attempts WHERE task_id = ? AND base_sha IS NOT NULL"
+        " ORDER BY number LIMIT 1",
+        (task_id,),
+    ).fetchone()
+    return row is not None and row[0] == source
 
 
 # git 2.39 cannot replay one commit onto another with merge-tree (`--merge-base` arrived in

@@ -18,6 +18,7 @@
                print each exit code, then act like `done`
   escape       write a file into the main checkout, then act like `done`
   store-write  change the state of task --victim directly in worker.db, then act like `done`
+  empty-done   report done without changing or committing anything, exit 0
   orphan-maker start a child in the agent's process group that outlives the agent (its pid
                goes to the log as `child pid N`), commit, then sleep until killed
 
@@ -161,6 +162,8 @@ def main() -> int:
         edit(f"wip-{task}.txt", "half-done work\n")
         print("left uncommitted work", flush=True)
         sleep_forever()
+    if args.mode == "empty-done":
+        return report("done", "nothing needed changing")
     if args.mode == "orphan-maker":
         child = subprocess.Popen(
             [sys.executable, "-c", "import time\nwhile True: time.sleep(0.2)"],
