@@ -118,7 +118,9 @@ class WorkerConfig(BaseModel):
         description="`tick` and the daemon start queued tasks in priority order as slots free",
     )
     hook_command: str | list[str] | None = Field(
-        default=None, description="run by `worker watch` on each transition, event JSON on stdin"
+        default=None,
+        description="run once per transition (by the daemon or a `worker watch`), event JSON "
+        "on stdin; a string runs through `sh -c`",
     )
     worktree_dir: str | None = Field(
         default=None,
