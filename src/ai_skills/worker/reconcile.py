@@ -23,6 +23,7 @@ from ai_skills.worker.cancel import CancelOptions, cancel_task
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.launch import launch_attempt, worktree_path
+from ai_skills.worker.liveness import seal_if_unsupervised
 from ai_skills.worker.merge import merge_busy, merge_task, unfinished_merges
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.states import ACTIVE, TERMINAL, TaskState
@@ -311,6 +312,7 @@ def _repair(ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f:
         attempt = get_attempt(conn, get_task(conn, f.task_id).current_attempt)
         if attempt is not None:
             stop_attempt_processes(attempt, grace=config.cancel_grace_seconds)
+            seal_if_unsupervised(conn, attempt.id, now=time.time())
     elif f.kind == "orphan_processes":
         attempt = get_attempt(conn, f.attempt_id)
         if attempt is not None:
