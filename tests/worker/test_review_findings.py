@@ -27,6 +27,13 @@ from ai_skills.worker.tasks import get_task, transition
 from ai_skills.worker.watch import read_events
 
 
+@pytest.fixture
+def config(worker_repo: Path, monkeypatch: pytest.MonkeyPatch) -> WorkerConfig:
+    """Gates in .worker.toml; commands run from the main checkout."""
+    monkeypatch.chdir(worker_repo)
+    return add_review_config(worker_repo)
+
+
 def in_review(
     ctx: RepoContext,
     conn: sqlite3.Connection,
@@ -84,14 +91,11 @@ def test_scope_findings_can_be_turned_off_and_a_task_without_scopes_has_none(
 
 
 def test_review_through_the_cli_shows_the_scope_finding_and_takes_the_reason(
-    worker_repo: Path,
     ctx: RepoContext,
     conn: sqlite3.Connection,
+    config: WorkerConfig,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(worker_repo)
-    config = add_review_config(worker_repo)
     in_review(ctx, conn, config, "t1", "--write", "x", scopes=["src/a/**"])
     assert main(["gate", "t1"]) == 0
     capsys.readouterr()
@@ -106,14 +110,11 @@ def test_review_through_the_cli_shows_the_scope_finding_and_takes_the_reason(
 
 
 def test_a_done_without_commits_cannot_be_approved_and_is_closed_as_nothing_to_do(
-    worker_repo: Path,
     ctx: RepoContext,
     conn: sqlite3.Connection,
+    config: WorkerConfig,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(worker_repo)
-    config = add_review_config(worker_repo)
     in_review(ctx, conn, config, "t1", mode="empty-done")
     view = show_review(ctx, conn, config, "t1")
     assert any("no commits" in f for f in view.findings)
@@ -140,14 +141,11 @@ def _approved_anyway(conn: sqlite3.Connection, task_id: str, sha: str) -> None:
 
 
 def test_merge_of_an_empty_branch_is_refused_and_never_says_merged(
-    worker_repo: Path,
     ctx: RepoContext,
     conn: sqlite3.Connection,
+    config: WorkerConfig,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(worker_repo)
-    config = add_review_config(worker_repo)
     in_review(ctx, conn, config, "t1", mode="empty-done")
     main_before = git(ctx.repo_root, "rev-parse", "main")
     _approved_anyway(conn, "t1", git(ctx.repo_root, "rev-parse", "worker/t1"))
@@ -159,14 +157,11 @@ def test_merge_of_an_empty_branch_is_refused_and_never_says_merged(
 
 
 def test_merge_of_work_already_in_main_says_main_did_not_move(
-    worker_repo: Path,
     ctx: RepoContext,
     conn: sqlite3.Connection,
+    config: WorkerConfig,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(worker_repo)
-    config = add_review_config(worker_repo)
     in_review(ctx, conn, config, "t1")
     assert gate_task(ctx, conn, config.gates, "t1").passed
     assert approve(ctx, conn, config, "t1", human=False).state == "approved"
