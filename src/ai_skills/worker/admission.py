@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ai_skills.worker.agent_procs import attempt_processes, process_groups
+from ai_skills.worker.agent_procs import Groups, attempt_processes, may_run, process_groups
 from ai_skills.worker.errors import IllegalTransitionError
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.profiles import AttemptRuntime, record_attempt_runtime, retry_wait
@@ -74,20 +74,23 @@ class Occupancy:
 
 
 def occupancy(conn: sqlite3.Connection) -> Occupancy:
-    """The tasks holding WIP slots right now (one scan of /proc)."""
-    groups = process_groups()
+    """The tasks holding WIP slots right now.
+
+    Attempts whose end a supervisor recorded stopped their leftovers then; the others
+    (still running, or their supervisor died) are looked at, /proc only when needed.
+    """
     tasks = list_tasks(conn, states=set(ACTIVE))
     counted = {t.id for t in tasks}
     processes: dict[str, str] = {}
     rows = conn.execute(
-        "SELECT * FROM attempts WHERE agent_pid IS NOT NULL AND (ended_at IS NULL"
-        " OR agent_pid IN (SELECT value FROM json_each(?))) ORDER BY id",
-        (json.dumps(sorted(groups)),),
+        "SELECT * FROM attempts WHERE agent_pid IS NOT NULL AND ended_at IS NULL ORDER BY id"
     ).fetchall()
+    groups: Groups | None = None
     for row in rows:
         attempt = attempt_from_row(row)
-        if attempt.task_id in counted or attempt.task_id in processes:
+        if attempt.task_id in counted or attempt.task_id in processes or not may_run(attempt):
             continue
+        groups = process_groups() if groups is None else groups
         pids = attempt_processes(attempt, groups)
         if not pids:
             continue

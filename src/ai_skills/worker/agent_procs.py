@@ -48,6 +48,21 @@ def process_groups() -> Groups:
     return groups
 
 
+def may_run(attempt: Attempt) -> bool:
+    """A cheap first look (no /proc scan): False when nothing of the attempt can be running."""
+    if not attempt.agent_pid:
+        return False
+    if is_alive(attempt.agent_pid, attempt.agent_token):
+        return True
+    try:
+        os.killpg(attempt.agent_pid, 0)  # does any process still have this group id?
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _started(token: str | None) -> int | None:
     """The start time in a `<boot id>:<ticks>` token of this boot, else None."""
     if not token or ":" not in token:
