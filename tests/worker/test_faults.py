@@ -19,7 +19,9 @@ from worker_helpers import (
     git,
     processes_gone,
     start_with,
+    wait_agent_running,
     wait_for,
+    wait_log,
     wait_state,
     write_config,
 )
@@ -34,21 +36,6 @@ from ai_skills.worker.tasks import get_attempt, get_task
 from ai_skills.worker.tick import tick
 from ai_skills.worker.watch import read_events
 from ai_skills.worker.worktrees import registered_worktrees
-
-
-def wait_agent_running(conn: sqlite3.Connection, attempt_id: int) -> None:
-    def up() -> bool:
-        a = get_attempt(conn, attempt_id)
-        return a is not None and is_alive(a.agent_pid, a.agent_token)
-
-    wait_for(up, what="the agent to start")
-
-
-def wait_log(conn: sqlite3.Connection, attempt_id: int, text: str) -> None:
-    attempt = get_attempt(conn, attempt_id)
-    assert attempt is not None
-    path = Path(attempt.log_file)
-    wait_for(lambda: path.exists() and text in path.read_text(), what=f"{text!r} in the log")
 
 
 def test_cancel_with_cleanup_saves_work_removes_worktree_keeps_branch(

@@ -7,7 +7,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from worker_helpers import add, agent_command, git, start_with, wait_for, wait_state, write_config
+from worker_helpers import (
+    add,
+    agent_command,
+    git,
+    processes_gone,
+    start_with,
+    wait_for,
+    wait_state,
+    write_config,
+)
 
 from ai_skills.worker.config import WorkerConfig, load_config
 from ai_skills.worker.context import RepoContext
@@ -97,7 +106,8 @@ def test_agent_that_crashes_ends_failed_with_the_reason(
 ) -> None:
     start_with(worker_repo, ctx, conn, "crash")
     wait_state(conn, "t1", "failed")
-    assert get_task(conn, "t1").reason == "agent exited with code 3 without reporting done"
+    reason = get_task(conn, "t1").reason
+    assert reason.startswith("agent exited with code 3 without reporting done; `worker retry t1`")
 
 
 def test_agent_that_exits_without_reporting_ends_stalled(
@@ -159,7 +169,8 @@ def test_restarting_a_stalled_task_stops_its_hung_agent_first(
         timeout=30,
     )
     hung = get_attempt(conn, get_task(conn, "t1").current_attempt)
-    assert hung is not None and is_alive(hung.agent_pid, hung.agent_token)
+    assert hung is not None
+    # The stall stops the agent (test_lifecycle); a restart must not wait for it.
     result = start_task(ctx, conn, config, "t1")
     assert result.admitted and result.attempt_id != hung.id
     assert not is_alive(hung.agent_pid, hung.agent_token)
@@ -265,8 +276,12 @@ def test_free_slots_go_to_the_queue_in_priority_order(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
     release = tmp_path / "release"
+    # Only the starts asked for wait in the queue here (test_autostart: every queued task).
     write_config(
-        worker_repo, max_running=1, command=agent_command("wait-file", "--release", str(release))
+        worker_repo,
+        max_running=1,
+        command=agent_command("wait-file", "--release", str(release)),
+        extra="autostart = false\n",
     )
     config = load_config(ctx.config_path)
     add(conn, "first")
@@ -277,9 +292,12 @@ def test_free_slots_go_to_the_queue_in_priority_order(
     assert not start_task(ctx, conn, config, "high").admitted
     release.touch()
     wait_state(conn, "first", "in_review")
+    # Its slot frees when its agent has exited, not when it reports done (test_lifecycle).
+    wait_for(lambda: processes_gone(conn, "first"), what="the agent of first to exit")
     assert [r.task_id for r in tick(ctx, conn, config).started] == ["high"]
     # An explicit start does not jump the queue either.
     wait_state(conn, "high", "in_review")
+    wait_for(lambda: processes_gone(conn, "high"), what="the agent of high to exit")
     add(conn, "later")
     later = start_task(ctx, conn, config, "later")
     assert later.reason == "1 task(s) ahead in the queue (low)"

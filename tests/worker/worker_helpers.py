@@ -56,11 +56,13 @@ def wait_for(
     pytest.fail(f"timed out waiting for {what() if callable(what) else what or predicate}")
 
 
-def write_config(repo: Path, *, max_running: int = 3, command: str | None = None) -> None:
+def write_config(
+    repo: Path, *, max_running: int = 3, command: str | None = None, extra: str = ""
+) -> None:
     """Write .worker.toml with fast timings and commit it (so the main checkout stays clean)."""
     toml_command = json.dumps(command or agent_command())  # a JSON string is a TOML string
     (repo / ".worker.toml").write_text(
-        FAST_CONFIG.format(max_running=max_running, command=toml_command)
+        FAST_CONFIG.format(max_running=max_running, command=toml_command) + extra
     )
     git(repo, "add", ".worker.toml")
     git(repo, "commit", "-q", "-m", "worker config")
@@ -131,3 +133,28 @@ def processes_gone(conn: sqlite3.Connection, task_id: str) -> bool:
     return not is_alive(attempt.agent_pid, attempt.agent_token) and not is_alive(
         attempt.supervisor_pid, attempt.supervisor_token
     )
+
+
+def wait_agent_running(conn: sqlite3.Connection, attempt_id: int) -> None:
+    """Until the attempt's agent process runs."""
+
+    def up() -> bool:
+        a = get_attempt(conn, attempt_id)
+        return a is not None and is_alive(a.agent_pid, a.agent_token)
+
+    wait_for(up, what="the agent to start")
+
+
+def wait_log(conn: sqlite3.Connection, attempt_id: int, text: str) -> str:
+    """Until the attempt's agent log contains `text`; the log."""
+    attempt = get_attempt(conn, attempt_id)
+    assert attempt is not None
+    path = Path(attempt.log_file)
+    wait_for(lambda: path.exists() and text in path.read_text(), what=f"{text!r} in the log")
+    return path.read_text()
+
+
+def event_kinds(conn: sqlite3.Connection, task_id: str) -> list[str]:
+    """The kinds of a task's events, oldest first."""
+    rows = conn.execute("SELECT kind FROM events WHERE task_id = ? ORDER BY seq", (task_id,))
+    return [kind for (kind,) in rows]

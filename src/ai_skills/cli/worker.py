@@ -17,17 +17,20 @@ import typer
 from ai_skills.cli.render import emit_json, fail, note, say
 from ai_skills.cli.worker_common import (
     JsonOpt,
+    RuntimeCommandOpt,
+    RuntimeOpt,
     TaskArg,
     load_worker_config,
     open_repo,
     open_store,
     open_workspace,
 )
+from ai_skills.cli.worker_lifecycle import register_lifecycle_commands, show_start
 from ai_skills.cli.worker_ops import register_ops_commands
 from ai_skills.cli.worker_profiles import register_profile_commands
 from ai_skills.cli.worker_review import register_review_commands
 from ai_skills.errors import AiSkillsError, UsageError
-from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT, EXIT_WAITING
+from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT
 
 # "\b" keeps click from re-wrapping the table into one paragraph.
 EPILOG = "`worker --version` prints the version.\n\n\b\nExit codes:\n" + "\n".join(
@@ -46,13 +49,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-RuntimeOpt = Annotated[
-    str | None, typer.Option("--runtime", help="Agent preset: claude, codex or opencode.")
-]
-RuntimeCommandOpt = Annotated[
-    str | None,
-    typer.Option("--runtime-command", help="Any agent command (shell-split); prompt on stdin."),
-]
 KeyOpt = Annotated[
     str | None,
     typer.Option("--idempotency-key", help="Retry-safe: a repeated key returns the first result."),
@@ -113,7 +109,7 @@ def add(
     config = load_worker_config(ctx)
     fallbacks = split_names(fallback)
     check_profile_names(config, [p for p in [profile, *fallbacks] if p])
-    if (profile or fallbacks) and (runtime or runtime_command):
+    if (profile or fallbacks) and (runtime or runtime_command is not None):
         raise UsageError("give --profile/--fallback or --runtime/--runtime-command, not both")
     new = new_task(
         ctx,
@@ -156,38 +152,45 @@ def start(
             "added to the next attempt's prompt.",
         ),
     ] = "",
+    retry: Annotated[
+        bool,
+        typer.Option(
+            "--retry", help="Also run a `failed` task again (the same as `worker retry ID`)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Start a task's agent now, or queue the request when no WIP slot is free (exit 5).
 
     Also restarts a `stalled` task, a `changes_requested` one, or a `needs_input` one whose
-    agent has exited (pass the answer with --message).
+    agent has exited (pass the answer with --message); with --retry, a `failed` one.
     """
     from ai_skills.worker.launch import start_task
+    from ai_skills.worker.retry import retry_task
+    from ai_skills.worker.tasks import get_task
 
-    result = start_task(
-        *open_workspace(),
-        task_id,
-        runtime=runtime,
-        runtime_command=runtime_command,
-        message=message,
-    )
-    for warning in result.warnings:
-        note(f"worker: warning: {warning}")
-    if as_json:
-        emit_json(result.as_dict())
-    elif result.admitted:
-        say(
-            f"{task_id}: running (attempt {result.attempt_id}, supervisor pid "
-            f"{result.supervisor_pid}) in {result.worktree}"
+    ctx, conn, config = open_workspace()
+    if retry and get_task(conn, task_id).state.value == "failed":
+        result = retry_task(
+            ctx,
+            conn,
+            config,
+            task_id,
+            message=message,
+            runtime=runtime,
+            runtime_command=runtime_command,
         )
     else:
-        say(
-            f"{task_id}: waiting: {result.reason}; `worker tick` or the daemon starts it "
-            "when a slot frees"
+        result = start_task(
+            ctx,
+            conn,
+            config,
+            task_id,
+            runtime=runtime,
+            runtime_command=runtime_command,
+            message=message,
         )
-    if not result.admitted:
-        raise typer.Exit(EXIT_WAITING)
+    show_start(result, as_json=as_json)
 
 
 @app.command()
@@ -291,54 +294,7 @@ def logs(
         out.flush()
 
 
-@app.command()
-def cancel(
-    task_id: Annotated[str | None, typer.Argument(metavar="ID")] = None,
-    task_opt: Annotated[
-        str | None, typer.Option("--taskId", "--task-id", help="Same as ID (original spelling).")
-    ] = None,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded).")] = None,
-    cleanup: Annotated[
-        bool,
-        typer.Option(
-            "--cleanup", help="Also remove the worktree; the branch stays unless it is merged."
-        ),
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option("--force", help="Kill the agent at once instead of TERM and a grace period."),
-    ] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Stop a task's agent, commit its uncommitted work to the task branch, mark it cancelled."""
-    from ai_skills.worker.cancel import CancelOptions, cancel_task
-
-    if task_id and task_opt and task_id != task_opt:
-        raise UsageError(f"two task ids given ({task_id!r} and --taskId {task_opt!r})")
-    target = task_id or task_opt
-    if not target:
-        raise UsageError("which task? `worker cancel ID --reason R`")
-    if not reason:
-        raise UsageError("say why: --reason TEXT (it is recorded in the event log)")
-    ctx = open_repo()
-    config = load_worker_config(ctx)
-    options = CancelOptions(
-        reason=reason,
-        cleanup=cleanup,
-        force=force,
-        grace_seconds=config.cancel_grace_seconds,
-        integration_branch=config.integration_branch,
-    )
-    result = cancel_task(ctx, open_store(ctx), target, options)
-    if as_json:
-        emit_json(result.as_dict())
-        return
-    from ai_skills.worker.text import cancel_lines
-
-    for line in cancel_lines(result):
-        say(line)
-
-
+register_lifecycle_commands(app)
 register_review_commands(app)
 register_ops_commands(app)
 register_profile_commands(app)

@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id.")]
+RuntimeOpt = Annotated[
+    str | None, typer.Option("--runtime", help="Agent preset: claude, codex or opencode.")
+]
+RuntimeCommandOpt = Annotated[
+    str | None,
+    typer.Option("--runtime-command", help="Any agent command (shell-split); prompt on stdin."),
+]
 
 
 def open_repo() -> RepoContext:

@@ -52,21 +52,26 @@ def watch(
     no_hook: Annotated[bool, typer.Option("--no-hook", help="Do not run hook_command.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Stream the event log; runs hook_command from .worker.toml on each transition."""
-    from ai_skills.worker.runtimes import split_command
+    """Stream the event log; takes its turn running hook_command (once per transition).
+
+    The daemon and every watch share one hook cursor, so each transition runs the hook
+    once, whoever reads it first (`--task` filters only what is printed).
+    """
     from ai_skills.worker.watch import load_cursor, save_cursor, stream_events
 
     if once and follow:
         raise UsageError("give --once or --follow, not both")
     ctx, conn, config = open_workspace()
-    hook = None if no_hook or not config.hook_command else split_command(config.hook_command)
+    hook = None if no_hook else config.hook_command
     cursor = since if since is not None else (load_cursor(conn, name) if name else 0)
+    if hook:
+        _run_hooks(conn, hook, ctx.repo_root)
     try:
         for event in stream_events(conn, since=cursor, follow=follow):
             if task is None or event.task_id == task:
                 _print_event(event, as_json=as_json)
-                if hook and event.is_transition:
-                    _run_hook(hook, event, ctx.repo_root)
+            if hook and event.is_transition:
+                _run_hooks(conn, hook, ctx.repo_root)
             if name:
                 save_cursor(conn, name, event.seq)
     except KeyboardInterrupt:
@@ -83,12 +88,12 @@ def _print_event(event: Any, *, as_json: bool) -> None:
     sys.stdout.flush()
 
 
-def _run_hook(hook: list[str], event: Any, cwd: Path) -> None:
-    from ai_skills.worker.watch import run_hook
+def _run_hooks(conn: Any, hook: str | list[str], cwd: Path) -> None:
+    from ai_skills.worker.hooks import run_due_hooks
 
-    code = run_hook(hook, event, cwd=cwd)
-    if code != 0:
-        note(f"worker: hook {hook[0]!r} exited with {code} on event {event.seq}")
+    for run in run_due_hooks(conn, hook, cwd=cwd):
+        if run.exit_code != 0:
+            note(f"worker: hook_command exited with {run.exit_code} on event {run.seq}")
 
 
 def tick(as_json: JsonOpt = False) -> None:

@@ -67,7 +67,11 @@ def review(
     ] = False,
     reason: Annotated[
         str | None,
-        typer.Option("--reason", help="Feedback for the agent, or why gates are waived."),
+        typer.Option(
+            "--reason",
+            help="Feedback for the agent; with --approve, why the change is fine (needed "
+            "for files outside the declared scope, or with --no-gates).",
+        ),
     ] = None,
     human: Annotated[
         bool, typer.Option("--human", help="A human decides (needed for needs_human tasks).")
@@ -123,6 +127,7 @@ def review(
             human=human,
             no_gates_reason=reason if no_gates else None,
             sha=sha,
+            reason=reason,
         )
     else:
         view = core.show_review(ctx, conn, config, task_id)
@@ -166,7 +171,7 @@ def merge(
             say(line)
     if result.outcome == "refused":
         raise typer.Exit(EXIT_CONFLICT)
-    if result.outcome != "merged":
+    if result.outcome not in ("merged", "already_merged"):
         raise typer.Exit(EXIT_GATES)
 
 

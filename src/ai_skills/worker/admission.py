@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ai_skills.worker.agent_procs import Groups, attempt_processes, may_run, process_groups
 from ai_skills.worker.errors import IllegalTransitionError
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.profiles import AttemptRuntime, record_attempt_runtime, retry_wait
@@ -17,6 +18,7 @@ from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import (
     Attempt,
     Task,
+    attempt_from_row,
     get_attempt,
     get_task,
     list_tasks,
@@ -58,33 +60,96 @@ def attempt_runs(attempt: Attempt) -> bool:
     )
 
 
-def waiting_reason(conn: sqlite3.Connection, task: Task, *, max_running: int) -> str:
-    """Why `task` cannot start now, or "" when it can."""
+@dataclass(frozen=True)
+class Occupancy:
+    """Who holds a WIP slot: tasks in an active state, and tasks whose processes still run.
+
+    A task that left `running` (stalled, in review, failed...) may still have an agent
+    that is being stopped, or children that outlived it; they run all the same, so they
+    count (`processes` says which ones, for the waiting reason).
+    """
+
+    tasks: list[Task]
+    processes: dict[str, str]  # task id -> "attempt N: pid(s) ..." when not in an active state
+
+
+def occupancy(conn: sqlite3.Connection) -> Occupancy:
+    """The tasks holding WIP slots right now.
+
+    Attempts whose end a supervisor recorded stopped their leftovers then; the others
+    (still running, or their supervisor died) are looked at, /proc only when needed.
+    """
+    tasks = list_tasks(conn, states=set(ACTIVE))
+    counted = {t.id for t in tasks}
+    processes: dict[str, str] = {}
+    rows = conn.execute(
+        "SELECT * FROM attempts WHERE agent_pid IS NOT NULL AND ended_at IS NULL ORDER BY id"
+    ).fetchall()
+    groups: Groups | None = None
+    for row in rows:
+        attempt = attempt_from_row(row)
+        if attempt.task_id in counted or attempt.task_id in processes or not may_run(attempt):
+            continue
+        groups = process_groups() if groups is None else groups
+        pids = attempt_processes(attempt, groups)
+        if not pids:
+            continue
+        unsupervised = not is_alive(attempt.supervisor_pid, attempt.supervisor_token)
+        hint = "; `worker reconcile --fix` stops them" if unsupervised else ", being stopped"
+        processes[attempt.task_id] = (
+            f"attempt {attempt.number}: pid(s) {', '.join(map(str, pids))} still run{hint}"
+        )
+        tasks.append(get_task(conn, attempt.task_id))
+    return Occupancy(tasks, processes)
+
+
+def _describe(task: Task, occupied: Occupancy) -> str:
+    extra = occupied.processes.get(task.id)
+    return f"{task.id} ({task.state.value}, {extra})" if extra else task.id
+
+
+def waiting_reason(
+    conn: sqlite3.Connection,
+    task: Task,
+    *,
+    max_running: int,
+    autostart: bool = False,
+    walking_queue: bool = False,
+    occupied: Occupancy | None = None,
+) -> str:
+    """Why `task` cannot start now, or "" when it can.
+
+    `walking_queue`: the caller tries the waiting tasks in queue order itself (tick), so
+    the tasks ahead of this one were started or skipped already.
+    """
     backoff = retry_wait(conn, task.id, now=time.time())
     if backoff:
         return backoff
+    occupied = occupancy(conn) if occupied is None else occupied
     previous = get_attempt(conn, task.current_attempt)
-    if previous is not None and attempt_runs(previous):
+    if task.id in occupied.processes or (previous is not None and attempt_runs(previous)):
         # Never two attempts at once in one worktree: wait until the last one has exited.
-        return f"attempt {previous.number} is still exiting"
-    active = [t for t in list_tasks(conn, states=set(ACTIVE)) if t.id != task.id]
+        number = previous.number if previous is not None else "?"
+        own = occupied.processes.get(task.id)
+        return f"attempt {number} is still exiting" + (f" ({own})" if own else "")
+    active = [t for t in occupied.tasks if t.id != task.id]
     if len(active) >= max_running:
-        names = ", ".join(t.id for t in active)
+        names = ", ".join(_describe(t, occupied) for t in active)
         return f"WIP limit {max_running} reached (running: {names})"
     blocked = _scope_conflict(task, active)
-    if blocked:
+    if blocked or walking_queue:
         return blocked
     # Free slots go to waiting tasks in queue order (priority, then age); a task that waits
     # for a scope does not hold up the ones behind it.
     ahead = [
         t
-        for t in queued_requests(conn)
+        for t in waiting_tasks(conn, autostart=autostart)
         if _queue_key(t) < _queue_key(task)
         and not _scope_conflict(t, active)
         and not retry_wait(conn, t.id, now=time.time())
     ]
     if len(ahead) >= max_running - len(active):
-        names = ", ".join(t.id for t in ahead)
+        names = ", ".join(t.id for t in ahead[:10]) + (", ..." if len(ahead) > 10 else "")
         return f"{len(ahead)} task(s) ahead in the queue ({names})"
     return ""
 
@@ -108,6 +173,8 @@ def admit(
     plan: LaunchPlan,
     *,
     max_running: int,
+    autostart: bool = False,
+    walking_queue: bool = False,
     now: float | None = None,
 ) -> Admission:
     """Take a WIP slot and create an attempt, or record why the task waits.
@@ -122,9 +189,11 @@ def admit(
             raise IllegalTransitionError(
                 task_id=task_id, current=task.state.value, target="running", action="start"
             )
-        reason = waiting_reason(conn, task, max_running=max_running)
+        reason = waiting_reason(
+            conn, task, max_running=max_running, autostart=autostart, walking_queue=walking_queue
+        )
         if reason:
-            _record_wait(conn, task, reason, now=now)
+            record_wait(conn, task, reason, now=now)
             return Admission(task_id=task_id, admitted=False, reason=reason)
         attempt_id = _create_attempt(conn, task, plan, now=now)
         task = get_task(conn, task_id)
@@ -133,7 +202,8 @@ def admit(
     return Admission(task_id=task_id, admitted=True, reason="", attempt_id=attempt_id)
 
 
-def _record_wait(conn: sqlite3.Connection, task: Task, reason: str, *, now: float) -> None:
+def record_wait(conn: sqlite3.Connection, task: Task, reason: str, *, now: float) -> None:
+    """Remember that a start was asked for and why it waits (inside the caller's transaction)."""
     conn.execute(
         "UPDATE tasks SET start_requested = 1, waiting_reason = ? WHERE id = ?",
         (reason, task.id),
@@ -179,7 +249,15 @@ def _create_attempt(conn: sqlite3.Connection, task: Task, plan: LaunchPlan, *, n
     return attempt_id
 
 
-def queued_requests(conn: sqlite3.Connection) -> list[Task]:
-    """Tasks waiting for admission, highest priority first, then oldest first (FIFO)."""
-    waiting = [t for t in list_tasks(conn, states=set(STARTABLE)) if t.start_requested]
+def waiting_tasks(conn: sqlite3.Connection, *, autostart: bool) -> list[Task]:
+    """Tasks waiting for admission, highest priority first, then oldest first (FIFO).
+
+    A start that was asked for and deferred waits in any startable state; with `autostart`
+    every `queued` task waits too (`stalled` and the others need someone's decision).
+    """
+    waiting = [
+        t
+        for t in list_tasks(conn, states=set(STARTABLE))
+        if t.start_requested or (autostart and t.state == TaskState.QUEUED)
+    ]
     return sorted(waiting, key=_queue_key)

@@ -12,9 +12,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ai_skills.worker.agent_procs import stop_attempt_processes
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import WorktreeError
-from ai_skills.worker.procs import is_alive, stop_group, stop_process
+from ai_skills.worker.procs import is_alive, stop_process
 from ai_skills.worker.states import TERMINAL, TaskState
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import Task, get_attempt, get_task, mark_step, record_event, transition
@@ -133,9 +134,8 @@ def stop_attempt(conn: sqlite3.Connection, task: Task, *, grace: float) -> str:
     ):
         time.sleep(0.05)
         attempt = get_attempt(conn, attempt.id) or attempt
-    outcome = "gone"
-    if attempt.agent_pid:
-        outcome = stop_group(attempt.agent_pid, attempt.agent_token, grace=grace)
+    # The whole group, also children that outlived a killed agent (agent_procs.py).
+    outcome = stop_attempt_processes(attempt, grace=grace)
     # Give the supervisor a moment to record the exit code before it is stopped too.
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline and is_alive(

@@ -10,7 +10,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.profile_config import ProfileConfig, RateLimitConfig
@@ -63,6 +70,14 @@ class PolicyConfig(BaseModel):
     max_change_requests: int = Field(
         default=2, ge=0, description="more change requests than this need a human"
     )
+    # Scopes keep parallel tasks apart; a change outside them may collide with another
+    # task's work, which a reviewer can judge, so by default they must say why it is fine.
+    outside_scope: str = Field(
+        default="reason",
+        pattern="^(needs_human|reason|off)$",
+        description="a change outside the task's declared scopes: needs_human, approval needs "
+        "a --reason, or off",
+    )
 
 
 class WorkerConfig(BaseModel):
@@ -98,8 +113,14 @@ class WorkerConfig(BaseModel):
     )
     cancel_grace_seconds: float = Field(default=10.0, ge=0, description="TERM before KILL")
     tick_seconds: float = Field(default=5.0, gt=0, description="daemon pass interval")
+    autostart: bool = Field(
+        default=True,
+        description="`tick` and the daemon start queued tasks in priority order as slots free",
+    )
     hook_command: str | list[str] | None = Field(
-        default=None, description="run by `worker watch` on each transition, event JSON on stdin"
+        default=None,
+        description="run once per transition (by the daemon or a `worker watch`), event JSON "
+        "on stdin; a string runs through `sh -c`",
     )
     worktree_dir: str | None = Field(
         default=None,
@@ -113,6 +134,17 @@ class WorkerConfig(BaseModel):
     )
     gates: GatesConfig = Field(default_factory=GatesConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+
+    @field_validator("runtime_command")
+    @classmethod
+    def _not_empty(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # An empty command used to be skipped silently, running the default preset instead.
+        if value is None:
+            return value
+        words = value.split() if isinstance(value, str) else value
+        if not words or not words[0].strip():
+            raise ValueError("is empty; give a program to run, or remove the setting")
+        return value
 
     @model_validator(mode="after")
     def _known_profiles(self) -> WorkerConfig:

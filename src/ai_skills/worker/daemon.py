@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, replace
@@ -117,7 +118,7 @@ def _claim_pid_file(ctx: RepoContext) -> int | None:
 
 
 def run_loop(repo: Path) -> int:
-    """The daemon body: tick every `tick_seconds` until SIGTERM."""
+    """The daemon body: tick every `tick_seconds` until SIGTERM; hooks in a thread."""
     from ai_skills.worker.config import load_config
     from ai_skills.worker.store import connect
     from ai_skills.worker.tick import tick
@@ -125,27 +126,49 @@ def run_loop(repo: Path) -> int:
     ctx = find_repo(repo)
     if _claim_pid_file(ctx) is None:
         return 0
-    stopping = False
-
-    def stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
+    # A slow hook must not hold up liveness and admission, so hooks run beside the ticks.
+    hooks = threading.Thread(target=_hook_loop, args=(ctx, stopping), daemon=True)
+    hooks.start()
     conn = connect(ctx.db_path)
-    while not stopping:
-        config = load_config(ctx.config_path)
+    while not stopping.is_set():
+        tick_seconds = 5.0
         try:
+            config = load_config(ctx.config_path)
+            tick_seconds = config.tick_seconds
             report = tick(ctx, conn, config)
             if report.stalled or report.started or report.errors:
                 print(json.dumps({"at": time.time(), **report.as_dict()}, default=str), flush=True)
         except Exception:  # the daemon must outlive one bad pass; the log keeps the trace
             traceback.print_exc()
-        deadline = time.monotonic() + config.tick_seconds
-        while not stopping and time.monotonic() < deadline:
-            time.sleep(0.1)
+        stopping.wait(tick_seconds)
+    hooks.join(timeout=HOOK_POLL * 4)
     pid_file(ctx).unlink(missing_ok=True)
     return 0
+
+
+HOOK_POLL = 0.5  # seconds between looks for new transitions
+
+
+def _hook_loop(ctx: RepoContext, stopping: threading.Event) -> None:
+    """Run hook_command for new transitions, taking turns with any `worker watch`."""
+    from ai_skills.worker.config import load_config
+    from ai_skills.worker.hooks import run_due_hooks
+    from ai_skills.worker.store import connect
+
+    conn = connect(ctx.db_path)
+    while not stopping.is_set():
+        try:
+            command = load_config(ctx.config_path).hook_command
+            for run in run_due_hooks(conn, command, cwd=ctx.repo_root) if command else []:
+                if run.exit_code != 0:
+                    print(
+                        f"hook_command exited with {run.exit_code} on event {run.seq}", flush=True
+                    )
+        except Exception:  # a bad config or hook must not end the daemon
+            traceback.print_exc()
+        stopping.wait(HOOK_POLL)
 
 
 def main(argv: list[str] | None = None) -> int:

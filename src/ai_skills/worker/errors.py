@@ -49,7 +49,8 @@ class InvalidTaskIdError(WorkerError):
     def __init__(self, *, task_id: str) -> None:
         super().__init__(
             f"invalid task id {task_id!r}: use letters, digits, '.', '_' and '-', "
-            "not starting with '.' or '-' (at most 64 characters)"
+            "not starting with '.' or '-', not ending in '.' or '.lock', no '..' "
+            "(at most 64 characters; it becomes the branch worker/ID)"
         )
 
 
@@ -78,8 +79,11 @@ class IllegalTransitionError(WorkerError):
     exit_code = EXIT_CONFLICT
 
     def __init__(self, *, task_id: str, current: str, target: str, action: str) -> None:
+        hint = ""
+        if current == "failed" and action == "start":
+            hint = f"; `worker retry {task_id}` runs it again with the failure in its prompt"
         super().__init__(
-            f"task {task_id!r} is {current}; cannot {action} (would move it to {target})"
+            f"task {task_id!r} is {current}; cannot {action} (would move it to {target}){hint}"
         )
         self.current = current
         self.target = target
@@ -175,7 +179,7 @@ class WorktreeError(WorkerError):
 
 
 class ReviewRefusedError(WorkerError):
-    """A gate run, approval, change request or merge that may not happen now."""
+    """A gate run, approval, change request, merge or retry that may not happen now."""
 
     exit_code = EXIT_CONFLICT
 

@@ -31,7 +31,7 @@ def new_task(
     validate_task_id(task_id)
     if description is not None and description_file is not None:
         raise UsageError("give --description or --description-file, not both")
-    if runtime and runtime_command:
+    if runtime and runtime_command is not None:
         raise UsageError("give --runtime or --runtime-command, not both")
     if description_file is not None:
         try:
@@ -51,5 +51,5 @@ def new_task(
         scopes=list(scopes or []),
         priority=priority,
         runtime=runtime,
-        runtime_command=split_command(runtime_command) if runtime_command else None,
+        runtime_command=None if runtime_command is None else split_command(runtime_command),
     )

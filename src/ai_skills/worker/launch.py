@@ -12,6 +12,7 @@ from pathlib import Path
 from ai_skills.errors import AiSkillsError
 from ai_skills.git import git_env, git_out
 from ai_skills.worker.admission import STARTABLE, LaunchPlan, admit, attempt_runs
+from ai_skills.worker.agent_procs import attempt_processes
 from ai_skills.worker.cancel import stop_attempt
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
@@ -71,7 +72,7 @@ def resolve_command(
     task: Task, config: WorkerConfig, *, runtime: str | None, runtime_command: str | None
 ) -> list[str]:
     """The agent argv: flags on `start`, then flags given to `add`, then `.worker.toml`."""
-    if runtime_command or runtime:
+    if runtime_command is not None or runtime:
         return build_command(runtime=runtime, runtime_command=runtime_command)
     if task.runtime_command or task.runtime:
         return build_command(runtime=task.runtime, runtime_command=task.runtime_command)
@@ -98,7 +99,9 @@ def _end_stalled_agent(conn: sqlite3.Connection, config: WorkerConfig, task: Tas
     judging the task (it only judges running or stalled tasks).
     """
     previous = get_attempt(conn, task.current_attempt)
-    if task.state != TaskState.STALLED or previous is None or not attempt_runs(previous):
+    if task.state != TaskState.STALLED or previous is None:
+        return
+    if not attempt_runs(previous) and not attempt_processes(previous):
         return
     with transaction(conn):
         current = get_task(conn, task.id)
@@ -147,14 +150,15 @@ def start_task(
     runtime: str | None = None,
     runtime_command: str | None = None,
     message: str = "",
+    walking_queue: bool = False,
 ) -> StartResult:
     """Admit a task (or record why it waits) and launch its agent under a supervisor.
 
     `message` (an answer to the agent's question, or new instructions) goes into the next
-    attempt's prompt.
+    attempt's prompt. `walking_queue`: the caller (tick) tries waiting tasks in queue order.
     """
     task = get_task(conn, task_id)
-    choice = choose(conn, task, config, explicit=bool(runtime or runtime_command))
+    choice = choose(conn, task, config, explicit=bool(runtime) or runtime_command is not None)
     argv = choice.argv or resolve_command(
         task, config, runtime=runtime, runtime_command=runtime_command
     )
@@ -169,7 +173,14 @@ def start_task(
         lease_seconds=config.lease_seconds,
         runtime=choice.runtime,
     )
-    admission = admit(conn, task_id, plan, max_running=config.max_running)
+    admission = admit(
+        conn,
+        task_id,
+        plan,
+        max_running=config.max_running,
+        autostart=config.autostart,
+        walking_queue=walking_queue,
+    )
     if not admission.admitted or admission.attempt_id is None:
         return StartResult(
             task_id, get_task(conn, task_id).state.value, False, admission.reason, warnings=warnings
@@ -283,6 +294,8 @@ def spawn_supervisor(ctx: RepoContext, config: WorkerConfig, attempt_id: int) ->
         str(config.lease_seconds),
         "--stall-after",
         str(config.stall_after_seconds),
+        "--grace",
+        str(config.cancel_grace_seconds),
     ]
     proc = subprocess.run(
         argv, capture_output=True, text=True, env=git_env(), timeout=60, stdin=subprocess.DEVNULL

@@ -6,10 +6,19 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from ai_skills.worker.agent_procs import stop_attempt_processes
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction
-from ai_skills.worker.tasks import Attempt, get_attempt, get_task, list_tasks, step_done, transition
+from ai_skills.worker.tasks import (
+    Attempt,
+    get_attempt,
+    get_task,
+    list_tasks,
+    step_done,
+    transition,
+    update_attempt,
+)
 
 
 @dataclass(frozen=True)
@@ -38,9 +47,18 @@ def judge(attempt: Attempt, *, stall_after: float, launched: bool, now: float) -
 
 
 def liveness_pass(
-    conn: sqlite3.Connection, *, stall_after: float, now: float | None = None
+    conn: sqlite3.Connection,
+    *,
+    stall_after: float,
+    grace: float = 10.0,
+    now: float | None = None,
 ) -> list[Verdict]:
-    """Mark running tasks stalled when the evidence says so; return what was marked."""
+    """Mark running tasks stalled when the evidence says so; return what was marked.
+
+    A stalled task keeps no process: whatever still runs of its agent's group (a hung
+    agent, or children that outlived a killed agent) is stopped, TERM then KILL after
+    `grace`, before this returns and so before the next admission.
+    """
     now = time.time() if now is None else now
     verdicts: list[Verdict] = []
     for task in list_tasks(conn, states={TaskState.RUNNING}):
@@ -50,8 +68,21 @@ def liveness_pass(
         launched = step_done(conn, task.id, "launch", attempt_id=attempt.id)
         reason = judge(attempt, stall_after=stall_after, launched=launched, now=now)
         if reason and _mark_stalled(conn, task.id, attempt.id, task.version, reason, now=now):
+            stop_attempt_processes(attempt, grace=grace)
+            seal_if_unsupervised(conn, attempt.id, now=time.time())
             verdicts.append(Verdict(task.id, attempt.id, reason))
     return verdicts
+
+
+def seal_if_unsupervised(conn: sqlite3.Connection, attempt_id: int, *, now: float) -> None:
+    """End an attempt whose supervisor died: nobody else will record that it is over."""
+    attempt = get_attempt(conn, attempt_id)
+    if attempt is None or attempt.ended_at is not None:
+        return
+    if is_alive(attempt.supervisor_pid, attempt.supervisor_token):
+        return  # it records the exit itself
+    with transaction(conn):
+        update_attempt(conn, attempt_id, ended_at=now, lease_until=now)
 
 
 def _mark_stalled(

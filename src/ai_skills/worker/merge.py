@@ -9,6 +9,7 @@ running `worker merge ID` again after a crash resumes where it stopped, to the s
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import time
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
+from ai_skills.errors import UsageError
 from ai_skills.worker import merge_steps
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import SentBack, recheck_approved
@@ -30,11 +32,12 @@ from ai_skills.worker.merge_steps import (
     save_step,
     step_finish,
 )
+from ai_skills.worker.procs import is_alive, start_token
 from ai_skills.worker.review import integration_of
 from ai_skills.worker.reviews import get_review, void_if_stale
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction
-from ai_skills.worker.tasks import get_task, transition
+from ai_skills.worker.tasks import Task, get_task, transition
 from ai_skills.worker.treeops import is_ancestor, rev
 
 STRATEGIES = ("merge", "squash", "rebase")
@@ -76,14 +79,68 @@ def merge_lock(ctx: RepoContext, task_id: str, *, wait: float) -> Iterator[None]
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                    holder = _holder(fd)
                     raise MergeBusyError(task_id=task_id, holder=holder, waited=wait) from None
                 time.sleep(0.05)
+        me = os.getpid()
+        record = json.dumps({"task": task_id, "pid": me, "token": start_token(me)})
         os.ftruncate(fd, 0)
-        os.pwrite(fd, task_id.encode(), 0)
-        yield
+        os.pwrite(fd, record.encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)  # a later reader must never take our name for its holder's
     finally:
         os.close(fd)  # closing releases the lock; so does a crash
+
+
+def _holder(fd: int, *, patience: float = 2.0) -> str:
+    """The task of the merge holding the lock.
+
+    The holder writes its name right after taking the lock, so a reader may come in between
+    (empty file, or a record a crashed merge left): read again until a live process is named.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            record = json.loads(os.pread(fd, 1000, 0).decode(errors="replace") or "{}")
+        except ValueError:
+            record = {}
+        if isinstance(record, dict) and is_alive(record.get("pid"), record.get("token")):
+            return str(record.get("task", ""))
+        if time.monotonic() >= deadline:
+            return ""
+        time.sleep(0.05)
+
+
+def check_strategy(strategy: str | None) -> None:
+    """UsageError (exit 2) for a strategy that does not exist; None means the default."""
+    if strategy is not None and strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+
+
+def not_mergeable(task: Task) -> str:
+    """Why a task that is not approved cannot be merged, and what would move it on."""
+    why = f"is {task.state.value}{f' ({task.reason})' if task.reason else ''}"
+    state = task.state
+    if state in (TaskState.IN_REVIEW, TaskState.NEEDS_HUMAN):
+        human = " --human" if state == TaskState.NEEDS_HUMAN else ""
+        return (
+            f"{why}; only an approved task can be merged: review it, then "
+            f"`worker review {task.id} --approve{human}`"
+        )
+    if state == TaskState.CHANGES_REQUESTED:
+        return (
+            f"{why}; changes were requested, so its agent works on it again first: "
+            f"`worker start {task.id}` (the task comes back to review when it is done)"
+        )
+    if state == TaskState.MERGED:
+        return f"is already merged ({task.reason}); nothing to do"
+    if state == TaskState.FAILED:
+        return f"{why}; a failed task cannot be merged: `worker retry {task.id}` runs it again"
+    if state == TaskState.CANCELLED:
+        return f"{why}; a cancelled task cannot be merged"
+    return f"{why}; only an approved task can be merged, and this one is not in review yet"
 
 
 def merge_busy(ctx: RepoContext) -> bool:
@@ -106,6 +163,7 @@ def merge_task(
     progress: Progress = quiet,
 ) -> MergeResult:
     """Merge an approved task, or resume its interrupted merge."""
+    check_strategy(strategy)
     with merge_lock(ctx, task_id, wait=wait):
         run = _load_or_begin(ctx, conn, config, task_id, strategy)
         run.progress = progress
@@ -176,17 +234,9 @@ def _load_or_begin(
 def _begin(
     ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task_id: str, strategy: str
 ) -> MergeRun:
-    if strategy not in STRATEGIES:
-        raise ReviewRefusedError(
-            task_id=task_id, detail=f"unknown strategy {strategy!r}; use {', '.join(STRATEGIES)}"
-        )
     task = void_if_stale(ctx, conn, get_task(conn, task_id))
     if task.state != TaskState.APPROVED:
-        raise ReviewRefusedError(
-            task_id=task_id,
-            detail=f"is {task.state.value}{f' ({task.reason})' if task.reason else ''}; only an "
-            f"approved task can be merged: `worker review {task_id} --approve`",
-        )
+        raise ReviewRefusedError(task_id=task_id, detail=not_mergeable(task))
     source = get_review(conn, task_id).approved_sha
     assert source is not None  # void_if_stale proved the branch head equals it
     integration = integration_of(config, task)
@@ -194,6 +244,13 @@ def _begin(
     if target is None:
         raise ReviewRefusedError(
             task_id=task_id, detail=f"integration branch {integration!r} does not exist"
+        )
+    if _never_committed(conn, task_id, source):
+        raise ReviewRefusedError(
+            task_id=task_id,
+            detail=f"{task.branch} has no commits ({source[:12]} is where it started): nothing "
+            f"to merge; if there was nothing to do, close it: "
+            f"`worker cancel {task_id} --reason 'nothing to do' --cleanup`",
         )
     if strategy == "rebase" and not is_ancestor(ctx.repo_root, target, source):
         raise ReviewRefusedError(task_id=task_id, detail=REBASE_REFUSAL.format(integration))
@@ -212,6 +269,16 @@ def _begin(
             (task_id, strategy, integration, source, run.started_at),
         )
     return run
+
+
+def _never_committed(conn: sqlite3.Connection, task_id: str, source: str) -> bool:
+    """True when `source` is the commit the task's first attempt started from."""
+    row = conn.execute(
+        "SELECT base_sha FROM attempts WHERE task_id = ? AND base_sha IS NOT NULL"
+        " ORDER BY number LIMIT 1",
+        (task_id,),
+    ).fetchone()
+    return row is not None and row[0] == source
 
 
 # git 2.39 cannot replay one commit onto another with merge-tree (`--merge-base` arrived in

@@ -49,7 +49,7 @@ class MergeRun:
     target_sha: str | None = None
     merged_sha: str | None = None
     step: str = "begin"
-    outcome: str = ""
+    outcome: str = ""  # merged | already_merged | conflict | gates_failed | refused
     conflicts: list[str] = field(default_factory=list)
     gates: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -334,6 +334,18 @@ def step_finish(
 ) -> None:
     """Mark the task merged and close the merge record."""
     assert run.merged_sha is not None
+    if run.merged_sha == run.target_sha:
+        # The integration branch held the work already (merged by hand): it did not move,
+        # and saying "merged into ... as <its old tip>" would claim it did.
+        _end(
+            conn,
+            run,
+            TaskState.MERGED,
+            "already_merged",
+            f"nothing to merge: {run.integration} already contained {run.source_sha[:12]} "
+            f"(at {run.merged_sha[:12]}); {run.integration} did not move",
+        )
+        return
     commits = len(commits_between(ctx.repo_root, run.target_sha or run.merged_sha, run.merged_sha))
     _end(
         conn,
@@ -342,7 +354,6 @@ def step_finish(
         "merged",
         f"merged into {run.integration} as {run.merged_sha[:12]} ({commits} new commit(s))",
     )
-    run.outcome = "merged"
 
 
 Step = Callable[[RepoContext, sqlite3.Connection, WorkerConfig, MergeRun], None]

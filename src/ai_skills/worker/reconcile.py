@@ -9,21 +9,29 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.git import run_git
+from ai_skills.worker.agent_procs import (
+    attempt_processes,
+    process_groups,
+    stop_attempt_processes,
+)
 from ai_skills.worker.cancel import CancelOptions, cancel_task
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.launch import launch_attempt, worktree_path
+from ai_skills.worker.liveness import seal_if_unsupervised
 from ai_skills.worker.merge import merge_busy, merge_task, unfinished_merges
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.states import ACTIVE, TERMINAL, TaskState
 from ai_skills.worker.store import transaction
 from ai_skills.worker.tasks import (
+    Attempt,
     Task,
+    attempt_from_row,
     get_attempt,
     get_task,
     list_tasks,
@@ -49,6 +57,7 @@ class Finding:
     fix: str  # the safe repair, or "" when a human must decide
     fixed: bool = False
     seq: int | None = None  # the event a finding is about, when there is one
+    attempt_id: int | None = None  # the attempt a finding is about, when there is one
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
@@ -68,6 +77,7 @@ def reconcile(
     findings: list[Finding] = []
     for task in list_tasks(conn):
         findings += _task_findings(ctx, conn, task, now=now)
+    findings += _orphan_processes(conn)
     findings += _step_findings(conn, config, now=now)
     findings += _stale_signals(conn)
     findings += _orphan_worktrees(ctx, conn, config)
@@ -128,6 +138,46 @@ def _task_findings(
     if attempt and attempt.head_sha and not (task.worktree_removed and task.state in TERMINAL):
         found += _branch_findings(ctx, task, attempt.head_sha)
     return found
+
+
+def _orphan_processes(conn: sqlite3.Connection) -> list[Finding]:
+    """Processes of an attempt that nobody supervises any more.
+
+    The children of a killed agent, or the agent of an attempt its task moved past (in
+    review, stalled, an earlier attempt). A running task's current agent without its
+    supervisor is `supervisor_dead` instead: it may still finish its work.
+    """
+    groups = process_groups()
+    found = []
+    rows = conn.execute("SELECT * FROM attempts WHERE agent_pid IS NOT NULL ORDER BY id")
+    for attempt in map(attempt_from_row, rows.fetchall()):
+        if is_alive(attempt.supervisor_pid, attempt.supervisor_token):
+            continue  # its supervisor stops them
+        pids = attempt_processes(attempt, groups)
+        if not pids or _unsupervised_agent(conn, attempt):
+            continue
+        task = get_task(conn, attempt.task_id)
+        found.append(
+            Finding(
+                "orphan_processes",
+                attempt.task_id,
+                f"attempt {attempt.number} left pid(s) {', '.join(map(str, pids))} running "
+                f"in {attempt.worktree} with no supervisor (task is {task.state.value})",
+                "stop them (TERM, grace, KILL)",
+                attempt_id=attempt.id,
+            )
+        )
+    return found
+
+
+def _unsupervised_agent(conn: sqlite3.Connection, attempt: Attempt) -> bool:
+    """The current agent of a task that is still active: `supervisor_dead`, not an orphan."""
+    task = get_task(conn, attempt.task_id)
+    return (
+        task.state in ACTIVE
+        and task.current_attempt == attempt.id
+        and is_alive(attempt.agent_pid, attempt.agent_token)
+    )
 
 
 def _branch_findings(ctx: RepoContext, task: Task, recorded: str) -> list[Finding]:
@@ -239,22 +289,14 @@ def _apply(
     try:
         _repair(ctx, conn, config, finding)
     except AiSkillsError as exc:
-        return Finding(
-            finding.kind,
-            finding.task_id,
-            f"{finding.detail} (fix failed: {exc})",
-            "",
-            seq=finding.seq,
-        )
+        return replace(finding, detail=f"{finding.detail} (fix failed: {exc})", fix="")
     record_event(
         conn,
         kind="reconciled",
         task_id=finding.task_id,
         data={"finding": finding.kind, "fix": finding.fix},
     )
-    return Finding(
-        finding.kind, finding.task_id, finding.detail, finding.fix, fixed=True, seq=finding.seq
-    )
+    return replace(finding, fixed=True)
 
 
 def _repair(ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f: Finding) -> None:
@@ -267,6 +309,14 @@ def _repair(ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f:
     elif f.kind == "process_dead":
         assert f.task_id is not None
         _stall_if_dead(conn, f.task_id, f.detail)
+        attempt = get_attempt(conn, get_task(conn, f.task_id).current_attempt)
+        if attempt is not None:
+            stop_attempt_processes(attempt, grace=config.cancel_grace_seconds)
+            seal_if_unsupervised(conn, attempt.id, now=time.time())
+    elif f.kind == "orphan_processes":
+        attempt = get_attempt(conn, f.attempt_id)
+        if attempt is not None:
+            stop_attempt_processes(attempt, grace=config.cancel_grace_seconds)
     elif f.kind == "unfinished_step":
         _resume_step(ctx, conn, config, f)
     elif f.kind == "stale_signal":

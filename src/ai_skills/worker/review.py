@@ -14,7 +14,7 @@ from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ConcurrentUpdateError, ReviewRefusedError
 from ai_skills.worker.gates import latest_results, verdict
-from ai_skills.worker.policy import policy_reasons
+from ai_skills.worker.policy import policy_reasons, scope_finding
 from ai_skills.worker.reviews import (
     Review,
     get_review,
@@ -104,7 +104,24 @@ def _policy_for(
         files=change.files,
         lines=change.lines,
         change_requests=get_review(conn, task.id).change_requests,
+        scopes=task.scopes,
     )
+
+
+def change_findings(config: WorkerConfig, task: Task, change: Change) -> list[str]:
+    """What a reviewer must weigh before approving (the policy's own rules aside)."""
+    found = []
+    if change.head == change.base:
+        found.append(
+            f"no commits: {task.branch} has nothing beyond {integration_of(config, task)}, "
+            "so there is nothing to approve; if there was nothing to do, close it: "
+            f"`worker cancel {task.id} --reason 'nothing to do' --cleanup`"
+        )
+    if config.policy.outside_scope == "reason":
+        outside = scope_finding(change.files, task.scopes)
+        if outside:
+            found.append(f"{outside}; approving needs --reason TEXT saying why that is fine")
+    return found
 
 
 def check_task(
@@ -144,6 +161,7 @@ class ReviewView:
     files: list[str] = field(default_factory=list)
     lines: int = 0
     policy: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)  # no commits, files outside the scopes
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -193,6 +211,7 @@ def show_review(
         lines=change.lines,
         gates=verdict(config.gates, results, sha=change.head).as_dict(),
         policy=_policy_for(ctx, conn, config, task),
+        findings=change_findings(config, task, change),
         conflicts=conflicts,
         review=review,
     )
@@ -207,8 +226,13 @@ def approve(
     human: bool,
     no_gates_reason: str | None = None,
     sha: str | None = None,
+    reason: str | None = None,
 ) -> ReviewView:
-    """Record `approved` bound to the branch head; refused when gates or policy say no."""
+    """Record `approved` bound to the branch head; refused when gates or policy say no.
+
+    `reason` is recorded with the approval; a change outside the task's scopes needs one
+    (policy `outside_scope = "reason"`). A branch with no commits is never approved.
+    """
     task = check_task(ctx, conn, config, task_id)
     if task.state == TaskState.NEEDS_HUMAN and not human:
         raise ReviewRefusedError(
@@ -224,6 +248,8 @@ def approve(
     if head is None:
         raise ReviewRefusedError(task_id=task_id, detail=f"branch {task.branch} does not exist")
     _check_sha(ctx, task, head, sha)
+    note = (reason or no_gates_reason or "").strip()
+    _check_findings(ctx, conn, config, task, note)
     waived = _check_gates(conn, config, task, head, no_gates_reason)
     with transaction(conn):
         fresh = get_task(conn, task_id)
@@ -238,9 +264,20 @@ def approve(
             action="approve",
             reason=f"approved {head[:12]} by {by}"
             + (f"; gates waived: {waived}" if waived else ""),
-            data={"sha": head, "by": by, "gates_waived": waived},
+            data={"sha": head, "by": by, "gates_waived": waived, "note": note},
         )
     return show_review(ctx, conn, config, task_id)
+
+
+def _check_findings(
+    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task: Task, note: str
+) -> None:
+    change = task_change(ctx, conn, config, task)
+    if change is None:
+        return
+    for finding in change_findings(config, task, change):
+        if finding.startswith("no commits") or not note:
+            raise ReviewRefusedError(task_id=task.id, detail=finding)
 
 
 def _check_sha(ctx: RepoContext, task: Task, head: str, sha: str | None) -> None:

@@ -46,7 +46,7 @@ def review_lines(view: ReviewView) -> list[str]:
     lines += ["", "commits:"] + [f"  {c}" for c in view.commits or ["(none)"]]
     lines += ["", "diff:"] + [f"  {d}" for d in (view.diff_stat or "(no changes)").splitlines()]
     lines += ["", "gates:"] + [f"  {g}" for g in gate_lines(view.task_id, view.gates)]
-    findings = [f"needs a human: {p}" for p in view.policy]
+    findings = [*view.findings, *(f"needs a human: {p}" for p in view.policy)]
     if view.conflicts:
         findings.append(f"conflicts with {view.integration}: {', '.join(view.conflicts)}")
     if view.review.approved_sha:
@@ -64,6 +64,11 @@ def merge_lines(result: MergeResult) -> list[str]:
     if result.outcome == "merged":
         lines = [
             f"{result.task_id}: merged into {result.integration} as {merged} ({result.strategy})"
+        ]
+    elif result.outcome == "already_merged":
+        lines = [
+            f"{result.task_id}: {result.state}: nothing to merge, {result.integration} already "
+            f"contains {result.source_sha[:12]}; {result.integration} did not move"
         ]
     elif result.outcome == "conflict":
         lines = [

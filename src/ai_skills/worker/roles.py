@@ -70,6 +70,7 @@ COMMAND_RULES: Mapping[str, Rule] = {
     "report": Rule(Role.REPORT),
     "add": Rule(D),
     "start": Rule(D),
+    "retry": Rule(D),
     "cancel": Rule(D),
     "tick": Rule(D),
     "daemon start": Rule(D),

@@ -30,7 +30,7 @@ def split_command(command: str | list[str]) -> list[str]:
 
 def build_command(*, runtime: str | None, runtime_command: str | list[str] | None) -> list[str]:
     """The agent argv: an explicit command wins over a preset name; default `claude`."""
-    if runtime_command:
+    if runtime_command is not None:
         return split_command(runtime_command)
     name = runtime or DEFAULT_RUNTIME
     if name not in PRESETS:

@@ -63,6 +63,8 @@ TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
         (S, Q),
         (S, C),
         (S, F),
+        # `worker retry`: a person decides to try a failed task again (never automatic).
+        (F, Q),
         (IR, C),
         # Review: gates and policy decide whether a reviewer or a human must approve.
         (IR, A),
@@ -97,6 +99,7 @@ TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
     }
 )
 
+# Final for the automatic machinery; `failed` may still be retried by hand (retry.py).
 TERMINAL: frozenset[TaskState] = frozenset(
     {TaskState.MERGED, TaskState.CANCELLED, TaskState.FAILED}
 )

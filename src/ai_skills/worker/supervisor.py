@@ -20,6 +20,7 @@ from types import FrameType
 
 from ai_skills.git import git_env
 from ai_skills.worker import containment, profiles
+from ai_skills.worker.agent_procs import stop_attempt_processes
 from ai_skills.worker.procs import is_alive, signal_group, start_token
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, connect, transaction
@@ -41,6 +42,7 @@ class Limits:
     heartbeat: float
     lease: float
     stall_after: float
+    grace: float = 10.0  # TERM before KILL when the agent's group is stopped
 
 
 def agent_env(attempt: Attempt) -> dict[str, str]:
@@ -115,29 +117,59 @@ def _judge_progress(
         return
     idle = now - (attempt.progress_at or attempt.started_at)
     if task.state == TaskState.RUNNING and idle > limits.stall_after:
+        # The agent is stopped right after (see `supervise`): a stalled task never keeps one.
         transition(
             conn,
             task,
             TaskState.STALLED,
             action="liveness",
-            reason=f"no output or commit for {idle:.0f}s (limit {limits.stall_after:.0f}s)",
+            reason=f"no output or commit for {idle:.0f}s (limit {limits.stall_after:.0f}s); "
+            f"the agent was stopped, its work is kept: `worker start {task.id}` resumes it",
             now=now,
         )
-    elif task.state == TaskState.STALLED and idle < limits.heartbeat * 2:
-        transition(
-            conn,
-            task,
-            TaskState.RUNNING,
-            action="liveness",
-            reason="agent made progress again",
-            now=now,
+
+
+def killed_by(exit_code: int) -> str:
+    """The signal that ended the agent (`SIGKILL`), or "" for a normal exit.
+
+    Popen reports a signal as a negative code; a shell between us and the agent reports
+    its child's signal as 128 + N.
+    """
+    number = -exit_code if exit_code < 0 else exit_code - 128 if 128 < exit_code < 160 else 0
+    if not number:
+        return ""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def exit_verdict(task_id: str, exit_code: int) -> tuple[TaskState, str]:
+    """Where a running task goes when its agent exits without reporting done, and why.
+
+    Only an exit code of the agent's own makes it `failed`. A signal (kill -9, the OOM
+    killer, a shutdown) says nothing about the work, so the task stalls, resumable.
+    """
+    name = killed_by(exit_code)
+    if name:
+        code = f" (exit code {exit_code})" if exit_code > 0 else ""
+        return TaskState.STALLED, (
+            f"agent killed by signal {name}{code} before reporting done; its commits and "
+            f"files are kept: `worker start {task_id}` resumes it"
         )
+    if exit_code == 0:
+        return TaskState.STALLED, "agent exited with code 0 without reporting done"
+    return TaskState.FAILED, (
+        f"agent exited with code {exit_code} without reporting done; "
+        f"`worker retry {task_id}` runs it again with this failure in its prompt"
+    )
 
 
 def finish(conn: sqlite3.Connection, attempt_id: int, exit_code: int, *, now: float) -> None:
     """Record the agent's exit; a running task whose agent left without `done` stops running.
 
-    A rate-limit outcome (profiles.py) sends the task back to the queue instead.
+    A rate-limit outcome (profiles.py) sends the task back to the queue instead. A task
+    already `stalled` stays so, whatever the code: it was stopped because it stalled.
     """
     limited = profiles.rate_limit_verdict(conn, attempt_id, exit_code)
     with transaction(conn):
@@ -163,25 +195,9 @@ def finish(conn: sqlite3.Connection, attempt_id: int, exit_code: int, *, now: fl
         if limited:
             profiles.requeue_rate_limited(conn, task, attempt_id, limited, now=now)
             return
-        if exit_code == 0:
-            if task.state == TaskState.RUNNING:
-                transition(
-                    conn,
-                    task,
-                    TaskState.STALLED,
-                    action="agent exit",
-                    reason="agent exited with code 0 without reporting done",
-                    now=now,
-                )
-        else:
-            transition(
-                conn,
-                task,
-                TaskState.FAILED,
-                action="agent exit",
-                reason=f"agent exited with code {exit_code} without reporting done",
-                now=now,
-            )
+        if task.state == TaskState.RUNNING:
+            target, reason = exit_verdict(task.id, exit_code)
+            transition(conn, task, target, action="agent exit", reason=reason, now=now)
 
 
 def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
@@ -241,12 +257,20 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
             break
         except subprocess.TimeoutExpired:
             fresh = beat(conn, fresh, limits, now=time.time())
+            if _stalled(conn, fresh):
+                stop_attempt_processes(fresh, grace=limits.grace)
     beat(conn, fresh, limits, now=time.time())
-    # Children the agent left behind would keep the worktree busy; the group is ours.
-    signal_group(agent.pid, signal.SIGTERM)
+    # Children the agent left behind would keep the worktree busy and run beside the next
+    # attempt; the group is ours.
+    stop_attempt_processes(fresh, grace=limits.grace)
     containment.after_agent(conn, attempt, repo, mode=mode)
     finish(conn, attempt_id, code, now=time.time())
     return code
+
+
+def _stalled(conn: sqlite3.Connection, attempt: Attempt) -> bool:
+    task = get_task(conn, attempt.task_id)
+    return task.current_attempt == attempt.id and task.state == TaskState.STALLED
 
 
 def _repo_of(db: Path) -> Path:
@@ -297,10 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heartbeat", type=float, default=5.0)
     parser.add_argument("--lease", type=float, default=30.0)
     parser.add_argument("--stall-after", type=float, default=900.0)
+    parser.add_argument("--grace", type=float, default=10.0)
     args = parser.parse_args(args_list)
     if args.detach:
         return _detach([a for a in args_list if a != "--detach"])
-    limits = Limits(heartbeat=args.heartbeat, lease=args.lease, stall_after=args.stall_after)
+    limits = Limits(
+        heartbeat=args.heartbeat, lease=args.lease, stall_after=args.stall_after, grace=args.grace
+    )
     return supervise(args.db, args.attempt, limits)
 
 

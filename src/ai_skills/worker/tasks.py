@@ -91,8 +91,12 @@ class NewTask:
 
 
 def validate_task_id(task_id: str) -> str:
-    """The id itself, or InvalidTaskIdError (ids become branch and directory names)."""
-    if not _TASK_ID.match(task_id) or task_id.endswith(".lock") or ".." in task_id:
+    """The id itself, or InvalidTaskIdError (ids become branch and directory names).
+
+    Beyond the character set, git's ref rules (`git check-ref-format`) for `worker/ID`:
+    no `..`, not ending in `.lock` or `.`; such an id could be added but never started.
+    """
+    if not _TASK_ID.match(task_id) or task_id.endswith((".lock", ".")) or ".." in task_id:
         raise InvalidTaskIdError(task_id=task_id)
     return task_id
 

@@ -7,12 +7,14 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from ai_skills.errors import AiSkillsError
-from ai_skills.worker.admission import queued_requests
+from ai_skills.worker.admission import occupancy, record_wait, waiting_reason, waiting_tasks
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.launch import StartResult, start_task
 from ai_skills.worker.liveness import Verdict, liveness_pass
 from ai_skills.worker.review import review_pass
+from ai_skills.worker.store import transaction
+from ai_skills.worker.tasks import get_task
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,12 @@ def tick(
     """Mark dead or idle runs stalled, check reviews, then start waiting tasks while slots free."""
     now = time.time() if now is None else now
     report = TickReport(
-        stalled=liveness_pass(conn, stall_after=config.stall_after_seconds, now=now)
+        stalled=liveness_pass(
+            conn,
+            stall_after=config.stall_after_seconds,
+            grace=config.cancel_grace_seconds,
+            now=now,
+        )
     )
     try:
         for task in review_pass(ctx, conn, config):
@@ -46,11 +53,43 @@ def tick(
             )
     except AiSkillsError as exc:
         report.errors.append({"task_id": "-", "error": f"review checks: {exc}"})
-    for task in queued_requests(conn):
+    admit_waiting(ctx, conn, config, report, now=now)
+    return report
+
+
+def admit_waiting(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    config: WorkerConfig,
+    report: TickReport,
+    *,
+    now: float,
+) -> None:
+    """Start waiting tasks in queue order while WIP slots are free.
+
+    Waiting tasks are the deferred starts and, with `autostart`, every `queued` task. One
+    that waits for a scope, a rate-limit retry time or fails to start does not hold up the
+    ones behind it. Once every slot is taken, only deferred starts are told why they wait,
+    so a thousand queued tasks cost one look each.
+    """
+    occupied = occupancy(conn)
+    for task in waiting_tasks(conn, autostart=config.autostart):
+        if len(occupied.tasks) >= config.max_running and not task.start_requested:
+            continue
+        reason = waiting_reason(
+            conn, task, max_running=config.max_running, walking_queue=True, occupied=occupied
+        )
+        if reason:
+            if task.start_requested:
+                with transaction(conn):
+                    record_wait(conn, get_task(conn, task.id), reason, now=now)
+                report.waiting.append(StartResult(task.id, task.state.value, False, reason))
+            continue
         try:
-            result = start_task(ctx, conn, config, task.id)
+            result = start_task(ctx, conn, config, task.id, walking_queue=True)
         except AiSkillsError as exc:
             report.errors.append({"task_id": task.id, "error": str(exc)})
             continue
         (report.started if result.admitted else report.waiting).append(result)
-    return report
+        if result.admitted:
+            occupied = occupancy(conn)

@@ -1,14 +1,12 @@
-"""The event log as a stream: a cursor (event seq), durable named cursors, transition hooks."""
+"""The event log as a stream: a cursor (event seq), durable named cursors (hooks: hooks.py)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from ai_skills.worker.store import transaction
@@ -47,19 +45,21 @@ def read_events(
         sql += " AND task_id = ?"
         params.append(task_id)
     rows = conn.execute(sql + " ORDER BY seq LIMIT ?", (*params, limit)).fetchall()
-    return [
-        Event(
-            r["seq"],
-            r["at"],
-            r["task_id"],
-            r["attempt_id"],
-            r["kind"],
-            r["from_state"],
-            r["to_state"],
-            json.loads(r["data"]),
-        )
-        for r in rows
-    ]
+    return [event_from_row(r) for r in rows]
+
+
+def event_from_row(row: sqlite3.Row) -> Event:
+    """An Event from an `events` row."""
+    return Event(
+        row["seq"],
+        row["at"],
+        row["task_id"],
+        row["attempt_id"],
+        row["kind"],
+        row["from_state"],
+        row["to_state"],
+        json.loads(row["data"]),
+    )
 
 
 def stream_events(
@@ -97,19 +97,3 @@ def save_cursor(conn: sqlite3.Connection, name: str, seq: int) -> None:
             " DO UPDATE SET seq = MAX(seq, excluded.seq)",
             (name, seq),
         )
-
-
-def run_hook(argv: list[str], event: Event, *, cwd: Path, timeout: float = 60) -> int:
-    """Run the hook command with the event as JSON on stdin; return its exit code."""
-    try:
-        proc = subprocess.run(
-            argv,
-            input=json.dumps(event.as_dict()),
-            text=True,
-            cwd=cwd,
-            capture_output=True,
-            timeout=timeout,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return 127
-    return proc.returncode

@@ -18,6 +18,9 @@
                print each exit code, then act like `done`
   escape       write a file into the main checkout, then act like `done`
   store-write  change the state of task --victim directly in worker.db, then act like `done`
+  empty-done   report done without changing or committing anything, exit 0
+  orphan-maker start a child in the agent's process group that outlives the agent (its pid
+               goes to the log as `child pid N`), commit, then sleep until killed
 
 Every run prints WORKER_PROFILE, WORKER_MODEL, PROVIDER, TOKEN and its arguments.
 `--write PATH` (repeatable) writes the task's line to PATH instead of `work-<ID>.txt`.
@@ -159,13 +162,21 @@ def main() -> int:
         edit(f"wip-{task}.txt", "half-done work\n")
         print("left uncommitted work", flush=True)
         sleep_forever()
+    if args.mode == "empty-done":
+        return report("done", "nothing needed changing")
+    if args.mode == "orphan-maker":
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import time\nwhile True: time.sleep(0.2)"],
+            stdin=subprocess.DEVNULL,
+        )
+        print(f"child pid {child.pid}", flush=True)
     for name in args.write or [f"work-{task}.txt"]:
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         edit(name, f"work of {task}, attempt {os.environ['WORKER_ATTEMPT_ID']}\n")
     git("add", "-A")
     git("commit", "-q", "-m", f"agent work for {task}")
     print("committed", flush=True)
-    if args.mode == "hang":
+    if args.mode in ("hang", "orphan-maker"):
         sleep_forever()
     if args.mode == "crash":
         return 3

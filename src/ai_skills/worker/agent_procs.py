@@ -1,0 +1,123 @@
+"""The processes of an attempt: its agent and what the agent started in its process group.
+
+The supervisor starts each agent as the leader of a new process group. Children the agent
+starts stay in that group unless they leave it on purpose (`setsid`), so they can be found
+in /proc and stopped with one signal, also after the agent itself has died: a killed
+supervisor and agent leave their children running beside the next attempt otherwise.
+
+Once the leader is gone its pid names the group only while a member is left, and Linux
+does not hand that pid to a new process meanwhile. After the whole group is gone the number
+may come back as someone else's group, so a member counts only with evidence that it is
+ours: it started after the agent (same boot) and carries the attempt's `WORKER_ATTEMPT_ID`
+in its environment or works inside the attempt's worktree.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from ai_skills.worker.procs import boot_id, is_alive, signal_group
+from ai_skills.worker.tasks import Attempt
+
+_PROC = Path("/proc")
+
+Groups = dict[int, list[tuple[int, int]]]  # process group id -> [(pid, start time)]
+
+
+def process_groups() -> Groups:
+    """Every live (not zombie) process, by process group, with its start time in ticks."""
+    groups: Groups = {}
+    try:
+        names = os.listdir(_PROC)
+    except OSError:
+        return groups
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            raw = (_PROC / name / "stat").read_text()
+        except (OSError, ValueError):
+            continue
+        fields = raw[raw.rfind(")") + 2 :].split()
+        if len(fields) < 20 or fields[0] in ("Z", "X"):
+            continue
+        groups.setdefault(int(fields[2]), []).append((int(name), int(fields[19])))
+    return groups
+
+
+def may_run(attempt: Attempt) -> bool:
+    """A cheap first look (no /proc scan): False when nothing of the attempt can be running."""
+    if not attempt.agent_pid:
+        return False
+    if is_alive(attempt.agent_pid, attempt.agent_token):
+        return True
+    try:
+        os.killpg(attempt.agent_pid, 0)  # does any process still have this group id?
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _started(token: str | None) -> int | None:
+    """The start time in a `<boot id>:<ticks>` token of this boot, else None."""
+    if not token or ":" not in token:
+        return None
+    boot, _, ticks = token.rpartition(":")
+    return int(ticks) if boot == boot_id() and ticks.isdigit() else None
+
+
+def _carries_marks(pid: int, attempt: Attempt) -> bool:
+    try:
+        environ = (_PROC / str(pid) / "environ").read_bytes().split(b"\0")
+    except OSError:
+        environ = []
+    if f"WORKER_ATTEMPT_ID={attempt.id}".encode() in environ:
+        return True
+    try:
+        cwd = (_PROC / str(pid) / "cwd").resolve()
+    except OSError:
+        return False
+    worktree = Path(attempt.worktree).resolve()
+    return cwd == worktree or worktree in cwd.parents
+
+
+def attempt_processes(attempt: Attempt, groups: Groups | None = None) -> list[int]:
+    """The live processes of an attempt's agent group (the agent first when it runs)."""
+    if not attempt.agent_pid:
+        return []
+    members = (process_groups() if groups is None else groups).get(attempt.agent_pid, [])
+    if not members and not is_alive(attempt.agent_pid, attempt.agent_token):
+        return []
+    if is_alive(attempt.agent_pid, attempt.agent_token):
+        # A live leader makes the whole group ours, marked or not.
+        return [attempt.agent_pid, *sorted(p for p, _ in members if p != attempt.agent_pid)]
+    born = _started(attempt.agent_token)
+    if born is None:
+        return []  # recorded in another boot: nothing of it can still run
+    return sorted(pid for pid, start in members if start >= born and _carries_marks(pid, attempt))
+
+
+def stop_attempt_processes(attempt: Attempt, *, grace: float, poll: float = 0.05) -> str:
+    """TERM the attempt's agent group, wait up to `grace`, then KILL what is left.
+
+    Returns "gone" (nothing ran), "terminated" or "killed".
+    """
+    if not attempt_processes(attempt):
+        return "gone"
+    assert attempt.agent_pid is not None
+    signal_group(attempt.agent_pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not attempt_processes(attempt):
+            return "terminated"
+        time.sleep(poll)
+    signal_group(attempt.agent_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while attempt_processes(attempt) and time.monotonic() < deadline:
+        time.sleep(poll)
+    return "killed"
