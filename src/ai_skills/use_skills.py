@@ -31,6 +31,10 @@ from ai_skills.manifest import Manifest, parse_manifest
 MANIFEST = ".skills"
 EXCLUDE_BEGIN = "# >>> ai-skills: links made by use-skills (managed; do not edit) >>>"
 EXCLUDE_END = "# <<< ai-skills <<<"
+CODEX_HOME_UNSET = (
+    "codex: CODEX_HOME is not set; add `export CODEX_HOME=$PWD/.codex` to .envrc (before "
+    "`use skills`) to give Codex per-repo skills"
+)
 
 
 class SyncReport:
@@ -84,10 +88,7 @@ def _agent_dirs(
         folder = repo_skills_dir(agent, repo, env)
         if folder is None:
             if explicit:
-                report.errors.append(
-                    "codex: CODEX_HOME is not set; add `export CODEX_HOME=$PWD/.codex` to "
-                    ".envrc (before `use skills`) to give Codex per-repo skills"
-                )
+                report.errors.append(CODEX_HOME_UNSET)
             continue
         blocker = _file_in_the_way(folder)
         if blocker is not None:

@@ -27,6 +27,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--ref")
         parser.add_argument("--agents")
         parser.add_argument("--yes", "-y", action="store_true")
+        parser.add_argument("--force", action="store_true")
     parser.add_argument("--global", "-g", action="store_true", dest="global_")
     parser.add_argument("--json", action="store_true", dest="as_json")
     return parser
@@ -50,7 +51,8 @@ def fast_command(argv: list[str]) -> Callable[[], int] | None:
         return lambda: add_run.do_install(global_=args.global_, as_json=args.as_json)
     return lambda: add_run.do_add(
         args.source, skills=args.skill, all_skills=args.all_skills, ref=args.ref,
-        agents=args.agents, global_=args.global_, yes=args.yes, as_json=args.as_json,
+        agents=args.agents, global_=args.global_, yes=args.yes, force=args.force,
+        as_json=args.as_json,
     )
 
 
