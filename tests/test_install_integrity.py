@@ -283,3 +283,23 @@ def test_codex_without_codex_home_changes_nothing(source: Path, git_repo: Path) 
     assert not (git_repo / ".ai-skills/skills/s1").exists()
     assert (git_repo / ".skills").read_text() == "# mine\n"
     assert links_under(git_repo) == {}
+
+
+def test_links_recorded_by_an_older_add_global_are_taken_over_as_its_own(
+    source: Path, tmp_path: Path, isolated_home: Path
+) -> None:
+    from ai_skills.deploy import Record, read_record
+
+    assert run(tmp_path, "add", "--global", url_of(source), "-s", "s1").returncode == 0
+    state = Path(os.environ["XDG_STATE_HOME"]) / "ai-skills"
+    links = read_record(state / "global/links.json").links
+    # Before the record was shared: add --global kept its own, and deploy --global had
+    # adopted the same links into its record (entries without an owner).
+    (state / "installed").mkdir()
+    (state / "installed/links.json").write_text(Record(dict(links), {}, {}, {}).to_json())
+    (state / "global/links.json").write_text(Record(dict(links), {}, {}, {}).to_json())
+    assert run(tmp_path, "install", "--global").returncode == 0
+    assert not (state / "installed").joinpath("links.json").exists()
+    assert run(tmp_path, "deploy", "--global", "--skill", "review-gate").returncode == 0
+    assert all(os.path.islink(target) for target in links)
+    assert run(tmp_path, "check", "--global", "--offline").returncode == 0

@@ -20,7 +20,7 @@ from ai_skills.agents import DEFAULT_AGENTS
 from ai_skills.contenthash import FileState, diff_states, folder_states
 from ai_skills.deploy import Step
 from ai_skills.discover import FoundSkill, discover
-from ai_skills.errors import AiSkillsError
+from ai_skills.errors import AiSkillsError, ManifestError
 from ai_skills.install import InstallError, Scope
 from ai_skills.install_links import link_scope, list_in_manifest, preflight
 from ai_skills.local_changes import uncommitted_warning
@@ -263,9 +263,12 @@ def _unlisted(repo: Path, lock: Mapping[str, LockedSkill]) -> bool:
     from ai_skills.manifest_edit import problem
     from ai_skills.use_skills import MANIFEST, read_manifest
 
-    if problem(repo / MANIFEST) is not None:
-        return True  # the locked run reports it
-    return not set(lock) <= set(read_manifest(repo).names)
+    try:
+        if problem(repo / MANIFEST) is None:
+            return not set(lock) <= set(read_manifest(repo).names)
+    except ManifestError:
+        pass
+    return True  # unreadable: the locked run reports it
 
 
 def _restore(scope: Scope, cache: SourceCache, name: str, entry: LockedSkill) -> None:
