@@ -109,6 +109,17 @@ def test_skills_that_is_a_folder_is_one_clear_line(source: Path, git_repo: Path)
         "move it aside so ai-skills can list skills in it; nothing was changed")
     assert not (git_repo / "ai-skills.lock.json").exists()
     assert not (git_repo / ".ai-skills/skills/s1").exists()
+    (git_repo / ".skills").rmdir()
+    assert run(git_repo, "add", url_of(source), "-s", "s1", "--yes").returncode == 0
+    lock = (git_repo / "ai-skills.lock.json").read_text()
+    (git_repo / ".skills").unlink()
+    (git_repo / ".skills").mkdir()
+    for command in ("remove", "update"):
+        result = run(git_repo, command, "s1")
+        assert result.returncode == 1, command
+        assert result.stderr.splitlines()[-1].endswith("; nothing was changed"), command
+        assert (git_repo / "ai-skills.lock.json").read_text() == lock
+        assert (git_repo / ".ai-skills/skills/s1/SKILL.md").is_file()
 
 
 def test_a_symlinked_skills_is_never_read_through_or_replaced(source: Path, git_repo: Path,
@@ -222,7 +233,10 @@ def test_add_from_a_folder_with_uncommitted_changes_warns(source: Path, git_repo
             f"(SKILL.md, new.md) are not in the pinned commit {head}; to include them, "
             f"commit them (git -C {source} commit) and run `ai-skills update s1`"
             ) in result.stderr.splitlines()
+    assert result.stderr.count("uncommitted change(s)") == 1
     assert "not committed yet" not in (git_repo / ".ai-skills/skills/s1/SKILL.md").read_text()
+    as_json = run(git_repo, "add", str(source / "skills/s1"), "--json")
+    assert any("uncommitted change(s)" in w for w in json.loads(as_json.stdout)["warnings"])
 
 
 def test_check_names_each_changed_file(source: Path, git_repo: Path) -> None:
@@ -254,9 +268,11 @@ def test_leftovers_of_a_killed_run_go_with_the_next_command(source: Path, git_re
     versions = git_repo / ".ai-skills/skills/.versions"
     in_use = set(os.listdir(versions))
     kill_at_pause(git_repo, "add", url_of(source), "-s", "s2", "--yes", marker=tmp_path / "p")
-    stage = versions / f".stage0123456789ab.ai-skills-tmp-{dead_pid()}"
-    (stage / "s3").mkdir(parents=True)
-    assert set(os.listdir(versions)) - in_use  # the killed add left its version behind
+    assert len(set(os.listdir(versions)) - in_use) == 1  # an unused version
+    # The next run that takes the lock clears it, then is killed with its staging folder.
+    kill_at_pause(git_repo, "add", url_of(source), "-s", "s3", "--yes", marker=tmp_path / "p",
+                  point="staged")
+    assert [n[:6] for n in set(os.listdir(versions)) - in_use] == [".stage"]
     result = run(git_repo, "install")
     assert result.returncode == 0, result.stderr
     assert set(os.listdir(versions)) == in_use

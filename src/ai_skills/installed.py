@@ -149,7 +149,7 @@ def apply_add(
 
     A name already pinned from another source (or folder) is refused unless `force`.
     """
-    report = Report(warnings=list(plan.warnings))
+    report = Report()  # the plan's own warnings are the caller's to show (with the plan)
     checked = [
         install.check_skill(cache, name=s.name, url=plan.spec.url, commit=plan.commit,
                             path=s.path)
@@ -292,6 +292,7 @@ def update_skills(
     """Move each pin to what its ref names now; report old -> new commit and changed files."""
     report = Report()
     _known(scope, read_lock(scope.lock_path), names)
+    _check_manifest(scope)
     # Skills added together share a source and ref: fetch each once per run.
     resolved: dict[tuple[str, str | None], str] = {}
     with install.locked(scope):
@@ -332,6 +333,15 @@ def _update_one(
     return Change(name, "updated", entry.commit, commit, files)
 
 
+def _check_manifest(scope: Scope) -> None:
+    """Raise before anything changes when a repo's `.skills` could not be edited."""
+    from ai_skills.manifest_edit import check_editable
+    from ai_skills.use_skills import MANIFEST
+
+    if scope.repo is not None:
+        check_editable(scope.repo / MANIFEST)
+
+
 def _known(scope: Scope, lock: Mapping[str, LockedSkill], names: Sequence[str]) -> list[str]:
     unknown = [name for name in names if name not in lock]
     if unknown:
@@ -346,14 +356,13 @@ def remove_skills(
     scope: Scope, names: Sequence[str], env: Mapping[str, str], *, cwd: Path
 ) -> Report:
     """Unpin, unlink and delete installed skills (only what ai-skills installed)."""
-    from ai_skills.manifest_edit import check_editable, remove_name
+    from ai_skills.manifest_edit import remove_name
     from ai_skills.use_skills import MANIFEST
 
     report = Report()
     manifest = scope.repo / MANIFEST if scope.repo is not None else None
     _known(scope, read_lock(scope.lock_path), names)
-    if manifest is not None:
-        check_editable(manifest)
+    _check_manifest(scope)
     with install.locked(scope):
         lock = read_lock(scope.lock_path)
         for name in _known(scope, lock, names):

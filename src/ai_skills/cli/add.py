@@ -188,7 +188,7 @@ def import_npx(
             total.errors.append(str(exc))
             continue
         total.changes.extend(report.changes)
-        total.warnings.extend(report.warnings)
+        total.warnings.extend([*plan.warnings, *report.warnings] if as_json else report.warnings)
     code = render_report(total, as_json=as_json)
     if not as_json:
         note("ai-skills: next: `npx skills remove NAME` for each, then `ai-skills install`")

@@ -124,6 +124,8 @@ def do_add(
         return 1
     report = apply_add(scope, cache, plan, os.environ, agents=chosen, cwd=Path.cwd(),
                        force=force)
+    if as_json:  # in text they were shown with the plan
+        report.warnings[:0] = plan.warnings
     return render_report(report, as_json=as_json)
 
 
