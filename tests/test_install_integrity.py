@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 
 from ai_skills.fsutil import file_lock
 from ai_skills.install import repo_scope
-from tests.helpers import links_under
+from tests.helpers import kill_at_pause, links_under
 from tests.source_repos import commit_all, git, make_source, url_of
 
 AI_SKILLS = str(Path(sys.executable).parent / "ai-skills")
@@ -32,20 +31,6 @@ def start(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subproces
     return subprocess.Popen([AI_SKILLS, *args], cwd=cwd, env=env or dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
-
-
-def kill_at_pause(cwd: Path, *args: str, marker: Path, point: str = "before-switch") -> None:
-    """Run `ai-skills ARGS` until it pauses at `point`, then SIGKILL it (a crash)."""
-    env = dict(os.environ, AI_SKILLS_TEST_PAUSE=point, AI_SKILLS_TEST_PAUSE_FILE=str(marker))
-    proc = subprocess.Popen([AI_SKILLS, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert marker.exists(), f"`ai-skills {' '.join(args)}` never reached {point}"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    marker.unlink()
 
 
 def dead_pid() -> int:
@@ -267,11 +252,12 @@ def test_leftovers_of_a_killed_run_go_with_the_next_command(source: Path, git_re
     assert run(git_repo, "add", url_of(source), "-s", "s1").returncode == 0
     versions = git_repo / ".ai-skills/skills/.versions"
     in_use = set(os.listdir(versions))
-    kill_at_pause(git_repo, "add", url_of(source), "-s", "s2", "--yes", marker=tmp_path / "p")
+    kill_at_pause([AI_SKILLS, "add", url_of(source), "-s", "s2", "--yes"], git_repo,
+                  marker=tmp_path / "p")
     assert len(set(os.listdir(versions)) - in_use) == 1  # an unused version
     # The next run that takes the lock clears it, then is killed with its staging folder.
-    kill_at_pause(git_repo, "add", url_of(source), "-s", "s3", "--yes", marker=tmp_path / "p",
-                  point="staged")
+    kill_at_pause([AI_SKILLS, "add", url_of(source), "-s", "s3", "--yes"], git_repo,
+                  marker=tmp_path / "p", point="staged")
     assert [n[:6] for n in set(os.listdir(versions)) - in_use] == [".stage"]
     result = run(git_repo, "install")
     assert result.returncode == 0, result.stderr

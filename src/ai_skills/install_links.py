@@ -201,13 +201,13 @@ def link_problems(
     for name, entry in lock.items():
         for agent in entry.agents or DEFAULT_AGENTS:
             target = global_skills_dir(agent, env, cwd=cwd) / name
-            if _read_link(target) != str(scope.skills_dir / name):
+            if not _links_to(target, str(scope.skills_dir / name)):
                 problems.setdefault(name, []).append(f"not linked: {target}")
     return problems
 
 
-def _read_link(path: Path) -> str | None:
+def _links_to(path: Path, text: str) -> bool:
     try:
-        return os.readlink(path)
+        return os.readlink(path) == text
     except OSError:
-        return None
+        return False
