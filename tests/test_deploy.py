@@ -246,3 +246,20 @@ def test_pending_entries_of_another_owner_survive_a_run(world: tuple[Path, Path,
     assert after.owners[str(targets / "a")] == "add --global"
     deploy({}, state, dry_run=False, owner=ADD)
     assert not os.path.lexists(targets / "a")
+
+
+def test_a_replace_interrupted_for_one_owner_stays_its_own_through_anothers_run(
+    world: tuple[Path, Path, Path],
+) -> None:
+    targets, sources, state = world
+    (sources / "c").mkdir()
+    deploy({targets / "a": str(sources / "a")}, state, dry_run=False, owner=ADD)
+    record = read_record(state / "links.json")
+    record.pending[str(targets / "a")] = str(sources / "b")  # intent to replace a -> b
+    (state / "links.json").write_text(record.to_json())
+    os.unlink(targets / "a")
+    os.symlink(str(sources / "b"), targets / "a")  # renamed, then killed
+    deploy({targets / "x": str(sources / "c")}, state, dry_run=False, owner=DEPLOY)
+    result = deploy({targets / "a": str(sources / "c")}, state, dry_run=False, owner=ADD)
+    assert [s.action for s in result.done] == [Action.REPLACE]
+    assert os.readlink(targets / "a") == str(sources / "c")

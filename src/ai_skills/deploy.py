@@ -100,13 +100,6 @@ def empty_record() -> Record:
     return Record({}, {}, {}, {})
 
 
-class Claim(NamedTuple):
-    """Another owner's entry in a shared record: who made the link, and its text."""
-
-    owner: str
-    text: str
-
-
 def read_record(path: Path) -> Record:
     """The record at `path`; an empty one if missing or unreadable (then we adopt, not delete)."""
     try:
@@ -125,38 +118,30 @@ def read_record(path: Path) -> Record:
     )
 
 
-def split_record(record: Record, owner: str, default_owner: str) -> tuple[Record, dict[str, Claim]]:
-    """`owner`'s own entries of a shared record, and every other owner's claims.
+def split_record(record: Record, owner: str, default_owner: str) -> tuple[Record, Record]:
+    """`owner`'s own entries of a shared record, and the other owners' (with their owners).
 
     Entries without an owner belong to `default_owner` (records written before the record
     was shared).
     """
-    def owner_of(key: str) -> str:
-        return record.owners.get(key, default_owner)
+    def part(mapping: dict[str, str], ours: bool) -> dict[str, str]:
+        return {k: v for k, v in mapping.items()
+                if (record.owners.get(k, default_owner) == owner) == ours}
 
-    mine = Record(
-        {k: v for k, v in record.links.items() if owner_of(k) == owner},
-        record.verified,
-        {k: v for k, v in record.pending.items() if owner_of(k) == owner},
-        {},
-    )
-    theirs = {k: Claim(owner_of(k), v) for k, v in {**record.pending, **record.links}.items()
-              if owner_of(k) != owner}
-    return mine, theirs
+    theirs = Record(part(record.links, False), {}, part(record.pending, False), {})
+    for key in theirs.links.keys() | theirs.pending.keys():
+        theirs.owners[key] = record.owners.get(key, default_owner)
+    return Record(part(record.links, True), record.verified, part(record.pending, True), {}), theirs
 
 
-def join_record(mine: Record, theirs: Mapping[str, Claim], owner: str) -> Record:
-    """The shared record again: the other owners' claims, then ours (ours win a target)."""
-    joined = Record({}, mine.verified, {}, {})
-    for key, claim in theirs.items():
-        joined.links[key] = claim.text
-        joined.owners[key] = claim.owner
-    for key, text in mine.links.items():
-        joined.links[key] = text
+def join_record(mine: Record, theirs: Record, owner: str) -> Record:
+    """The shared record again: the other owners' entries, then ours (ours win a target)."""
+    joined = Record({**theirs.links, **mine.links}, mine.verified,
+                    {**theirs.pending, **mine.pending}, dict(theirs.owners))
+    for key in mine.links.keys() | mine.pending.keys():
         joined.owners[key] = owner
-    for key, text in mine.pending.items():
-        joined.pending[key] = text
-        joined.owners[key] = owner
+        if key not in mine.pending:
+            joined.pending.pop(key, None)  # a target we took over from a stale entry
     return joined
 
 
@@ -174,7 +159,7 @@ def plan_links(
     *,
     managed_dirs: tuple[Path, ...] = (),
     held_dirs: tuple[Path, ...] = (),
-    theirs: Mapping[str, Claim] | None = None,
+    theirs: Record | None = None,
 ) -> list[Step]:
     """Compare the wanted links with the world and the record; touch nothing.
 
@@ -182,7 +167,7 @@ def plan_links(
     folders we cannot judge this run (say, CODEX_HOME points at a file). `theirs` holds
     the links other owners of a shared record made: never ours to change.
     """
-    steps = [_plan_one(target, text, record, (theirs or {}).get(str(target)))
+    steps = [_plan_one(target, text, record, theirs or empty_record())
              for target, text in sorted(desired.items())]
     for key in sorted(record.links.keys() | record.pending.keys()):
         target = Path(key)
@@ -192,23 +177,21 @@ def plan_links(
     return steps
 
 
-def _plan_one(target: Path, text: str, record: Record, claim: Claim | None) -> Step:
+def _plan_one(target: Path, text: str, record: Record, theirs: Record) -> Step:
     current = _read_link(target)
     recorded = record.links.get(str(target))
-    theirs = claim is not None and current == claim.text
+    other = theirs.owners.get(str(target)) if theirs.owns(target, current) else None
     if current == text:
-        if theirs and recorded != text:
-            assert claim is not None
-            return Step(Action.KEEP, target, text, reason=f"made by `ai-skills {claim.owner}`")
+        if other is not None and recorded != text:
+            return Step(Action.KEEP, target, text, reason=f"made by `ai-skills {other}`")
         action = Action.KEEP if recorded == text else Action.ADOPT
         return Step(action, target, text)
     if current is None and not os.path.lexists(target):
         return Step(Action.CREATE, target, text)
     if record.owns(target, current):
         return Step(Action.REPLACE, target, text, reason=f"was {current}")
-    if theirs:
-        assert claim is not None
-        reason = (f"`ai-skills {claim.owner}` made it (-> {current}); it stays until that "
+    if other is not None:
+        reason = (f"`ai-skills {other}` made it (-> {current}); it stays until that "
                   "command unlinks it")
     elif current is None:
         kind = "folder" if target.is_dir() else "file"
@@ -349,11 +332,10 @@ def deploy(
     return DeployResult(steps, result.done, refused)
 
 
-def _split(record: Record, owner: tuple[str, str] | None) -> tuple[Record, dict[str, Claim]]:
-    return (record, {}) if owner is None else split_record(record, *owner)
+def _split(record: Record, owner: tuple[str, str] | None) -> tuple[Record, Record]:
+    return (record, empty_record()) if owner is None else split_record(record, *owner)
 
 
-def _write(path: Path, mine: Record, theirs: Mapping[str, Claim],
-           owner: tuple[str, str] | None) -> None:
+def _write(path: Path, mine: Record, theirs: Record, owner: tuple[str, str] | None) -> None:
     record = mine if owner is None else join_record(mine, theirs, owner[0])
     atomic_write_text(path, record.to_json(), durable=False)

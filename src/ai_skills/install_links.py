@@ -165,7 +165,7 @@ def preflight(
 
 def _repo_preflight_links(
     scope: Scope, names: Sequence[str], env: Mapping[str, str], agents: Sequence[str] | None
-) -> tuple[dict[Path, str], engine.Record, dict[str, engine.Claim]]:
+) -> tuple[dict[Path, str], engine.Record, engine.Record]:
     from ai_skills.use_skills import CODEX_HOME_UNSET, link_text, state_dir_for
 
     assert scope.repo is not None
@@ -179,7 +179,8 @@ def _repo_preflight_links(
             folders.append(folder)
     desired = {folder / name: link_text(folder / name, scope.skills_dir / name, repo)
                for folder in folders for name in names}
-    return desired, engine.read_record(state_dir_for(repo, env) / "links.json"), {}
+    record = engine.read_record(state_dir_for(repo, env) / "links.json")
+    return desired, record, engine.empty_record()
 
 
 def link_problems(

@@ -1,4 +1,4 @@
-"""`ai-skills add / install / update / remove / check`: installed skills, pinned in a lock.
+"""`ai-skills add / install / update / remove`: installed skills, pinned in a lock.
 
 Everything that can be judged without changing anything (the source's files, the names
 already pinned, the agents asked for, what is in the way of a link) is judged first, so a
