@@ -142,6 +142,9 @@ def check(
                     "restores the pinned files)")
             for line in r.links:
                 say(f"    {line}")
+        if any(r.links for r in results):
+            flag = " --global" if global_ else ""
+            note(f"ai-skills: `ai-skills install{flag}` lists and links what is missing")
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
 
 
