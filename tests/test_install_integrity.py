@@ -275,12 +275,19 @@ def test_user_scope_leftovers_go_with_deploy_global(source: Path, tmp_path: Path
     assert set(os.listdir(versions)) == in_use
 
 
-def test_codex_without_codex_home_changes_nothing(source: Path, git_repo: Path) -> None:
+def test_an_agent_folder_that_cannot_be_had_changes_nothing(source: Path,
+                                                          git_repo: Path) -> None:
+    # A relative CODEX_HOME is refused (links would dangle): before the check came first,
+    # `add` installed and pinned, then failed to link.
     (git_repo / ".skills").write_text("# mine\n")
-    result = run(git_repo, "add", url_of(source), "-s", "s1", "--agents", "claude,codex")
+    env = dict(os.environ, CODEX_HOME=".codex")
+    result = run(git_repo, "add", url_of(source), "-s", "s1", "--agents", "claude,codex",
+                 env=env)
     assert result.returncode == 1
-    assert "codex: CODEX_HOME is not set" in result.stderr
-    assert "nothing was changed" in result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert "CODEX_HOME='.codex' is a relative path" in last
+    assert last.endswith("; nothing was changed")
     assert not (git_repo / "ai-skills.lock.json").exists()
     assert not (git_repo / ".ai-skills/skills/s1").exists()
     assert (git_repo / ".skills").read_text() == "# mine\n"

@@ -1,9 +1,10 @@
 """Link installed skills for the agents, check beforehand that they can be, and check after.
 
-A repo scope lists every locked name in its `.skills` and runs the same sync `use-skills`
-runs; the user scope links into each agent's user folder through the deploy engine, in
-the record of user-wide links it shares with `ai-skills deploy --global` (each link names
-the command that made it; neither takes over or removes the other's).
+A repo scope lists every locked name in its `.skills` (and the agents asked for on its
+`agents:` line) and runs the same sync `use-skills` runs; the user scope links into each
+agent's user folder through the deploy engine, in the record of user-wide links it shares
+with `ai-skills deploy --global` (each link names the command that made it; neither takes
+over or removes the other's).
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ai_skills import deploy as engine
-from ai_skills.agents import AGENT_NAMES, DEFAULT_AGENTS, global_skills_dir, repo_skills_dir
+from ai_skills.agents import (
+    AgentError,
+    all_global_dirs,
+    canonical_names,
+    default_agents,
+    global_skills_dir,
+    repo_skills_dir,
+    table,
+)
 from ai_skills.errors import AiSkillsError
 from ai_skills.fsutil import atomic_write_text, file_lock
 from ai_skills.global_deploy import ADD_OWNER, DEPLOY_OWNER, global_state_dir, link_user_folders
@@ -44,34 +53,70 @@ def link_scope(
     agents: Sequence[str] | None,
     cwd: Path,
 ) -> Linked:
-    """Link every locked skill of `scope` for its agents (repo: as `.skills` lists them)."""
+    """Link every locked skill of `scope` for its agents (repo: as `.skills` says). `cwd` is
+    no longer needed: a relative agent home is refused, not taken against it."""
     if scope.repo is not None:
-        return _link_repo(scope.repo, lock, env, agents=agents)
-    return _link_user(scope, lock, env, cwd=cwd)
+        return _link_repo(scope.repo, lock, env)
+    return _link_user(scope, lock, env)
 
 
-def list_in_manifest(scope: Scope, names: Sequence[str]) -> list[str]:
-    """Append to a repo's `.skills` each of `names` it does not list (under the lock)."""
+def edit_manifest(
+    scope: Scope, names: Sequence[str], env: Mapping[str, str], agents: Sequence[str] | None
+) -> Linked:
+    """In a repo's `.skills` (under the lock): list each of `names` it does not list, and
+    add `agents` to its `agents:` line. Problems and notes come back in a `Linked`."""
     from ai_skills.manifest_edit import add_names
     from ai_skills.use_skills import MANIFEST
 
     if scope.repo is None:
-        return []
-    return add_names(scope.repo / MANIFEST, sorted(names))
+        return Linked()
+    add_names(scope.repo / MANIFEST, sorted(names))
+    if not agents:
+        return Linked()
+    errors, warnings = _choose_repo_agents(scope.repo, env, agents)
+    return Linked([], errors, warnings)
 
 
-def _link_repo(
-    repo: Path,
-    lock: Mapping[str, LockedSkill],
-    env: Mapping[str, str],
-    *,
-    agents: Sequence[str] | None,
-) -> Linked:
+def _link_repo(repo: Path, lock: Mapping[str, LockedSkill], env: Mapping[str, str]) -> Linked:
+    """The use-skills sync, exactly as the next direnv reload would run it."""
     from ai_skills.use_skills import sync_repo
 
     warnings = _shadowed(repo, lock, env)
-    sync = sync_repo(repo, env, agents=agents)
+    sync = sync_repo(repo, env)
     return Linked(list(sync.done), list(sync.errors), warnings + list(sync.warnings))
+
+
+def _choose_repo_agents(
+    repo: Path, env: Mapping[str, str], agents: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Add `agents` to the repo's choice, the `agents:` line of `.skills`: a repo chooses its
+    agents for every skill, and adding one skill never drops an agent.
+
+    Without a line, one is written only when a requested agent is not already a default
+    here, and it starts from every default agent, Codex included: the line is shared by
+    the team, and a teammate who sets CODEX_HOME must not lose Codex because the writer
+    did not.
+    """
+    from ai_skills.manifest_edit import set_agents
+    from ai_skills.use_skills import AGENTS_VARIABLE, MANIFEST, read_manifest
+
+    line = read_manifest(repo).agents
+    requested = canonical_names(agents)
+    if line is None:
+        current = default_agents(env)
+    else:
+        try:
+            current = canonical_names(line.names)
+        except AgentError as error:
+            return [f"{MANIFEST}:{line.line}: {error}; fix that line first"], []
+    if not set(requested) <= set(current):
+        base = current if line else list(table().defaults)
+        set_agents(repo / MANIFEST, list(dict.fromkeys([*base, *requested])))
+    warnings = []
+    if env.get(AGENTS_VARIABLE, "").strip():
+        warnings.append(f"{AGENTS_VARIABLE} is set, so use-skills links for its agents; the "
+                        f"`agents:` line in {MANIFEST} applies where it is not set")
+    return [], warnings
 
 
 def _shadowed(repo: Path, lock: Mapping[str, LockedSkill], env: Mapping[str, str]) -> list[str]:
@@ -90,29 +135,32 @@ def _shadowed(repo: Path, lock: Mapping[str, LockedSkill], env: Mapping[str, str
     return warnings
 
 
-def _user_links(
-    scope: Scope, lock: Mapping[str, LockedSkill], env: Mapping[str, str], *, cwd: Path
-) -> dict[Path, str]:
-    return {
-        global_skills_dir(agent, env, cwd=cwd) / name: str(scope.skills_dir / name)
-        for name, entry in lock.items()
-        for agent in entry.agents or DEFAULT_AGENTS
-    }
-
-
 def _link_user(
     scope: Scope,
     lock: Mapping[str, LockedSkill],
     env: Mapping[str, str],
-    *,
-    cwd: Path,
 ) -> Linked:
-    """Link each skill into the user folders of its agents, through the deploy engine."""
+    """Link each skill into the user folders of its agents, through the deploy engine.
+
+    Agents sharing a folder get one link. When an agent's folder cannot be worked out (an
+    unknown name in the lock, a relative CODEX_HOME) nothing is unlinked this run.
+    """
     _merge_old_record(env)
-    managed = tuple(global_skills_dir(agent, env, cwd=cwd) for agent in AGENT_NAMES)
-    result = link_user_folders(_user_links(scope, lock, env, cwd=cwd), env, owner=ADD_OWNER,
-                               dry_run=False, managed_dirs=managed)
-    return Linked(list(result.done), [f"{s.target}: {s.reason}" for s in result.refused])
+    desired: dict[Path, str] = {}
+    errors: list[str] = []
+    for name, entry in sorted(lock.items()):
+        for agent in entry.agents or table().defaults:
+            try:
+                desired[global_skills_dir(agent, env) / name] = str(scope.skills_dir / name)
+            except AgentError as error:
+                errors.append(f"{scope.lock_path}: '{name}': {error}")
+    held: tuple[Path, ...] = ()
+    if errors:
+        record = engine.read_record(global_state_dir(env) / "links.json")
+        held = tuple({Path(target).parent for target in record.links | record.pending})
+    result = link_user_folders(desired, env, owner=ADD_OWNER, dry_run=False,
+                               managed_dirs=tuple(all_global_dirs(env)), held_dirs=held)
+    return Linked(list(result.done), errors + [f"{s.target}: {s.reason}" for s in result.refused])
 
 
 def _merge_old_record(env: Mapping[str, str]) -> None:
@@ -141,21 +189,23 @@ def preflight(
     env: Mapping[str, str],
     *,
     agents: Sequence[str] | None,
-    cwd: Path,
 ) -> None:
-    """Raise, before anything changes, when `names` could not be linked as asked."""
-    if scope.repo is not None:
-        from ai_skills.manifest_edit import check_editable
-        from ai_skills.use_skills import MANIFEST
+    """Raise, before anything changes, when `names` could not be linked as asked: an agent
+    whose folder cannot be worked out, or something in the way of a link."""
+    try:
+        if scope.repo is not None:
+            from ai_skills.manifest_edit import check_editable
+            from ai_skills.use_skills import MANIFEST
 
-        check_editable(scope.repo / MANIFEST)
-        desired, record, theirs = _repo_preflight_links(scope, names, env, agents)
-    else:
-        chosen = list(agents or DEFAULT_AGENTS)
-        desired = {global_skills_dir(agent, env, cwd=cwd) / name: str(scope.skills_dir / name)
-                   for name in names for agent in chosen}
-        full = engine.read_record(global_state_dir(env) / "links.json")
-        record, theirs = engine.split_record(full, ADD_OWNER, DEPLOY_OWNER)
+            check_editable(scope.repo / MANIFEST)
+            desired, record, theirs = _repo_links(scope, scope.repo, names, env, agents)
+        else:
+            desired = {global_skills_dir(agent, env) / name: str(scope.skills_dir / name)
+                       for name in names for agent in agents or table().defaults}
+            full = engine.read_record(global_state_dir(env) / "links.json")
+            record, theirs = engine.split_record(full, ADD_OWNER, DEPLOY_OWNER)
+    except AgentError as error:
+        raise LinkPreflightError(f"{error}; nothing was changed") from None
     refused = [step for step in engine.plan_links(desired, record, theirs=theirs)
                if step.action == engine.Action.REFUSE and step.target in desired]
     if refused:
@@ -163,20 +213,30 @@ def preflight(
                                  + "; nothing was changed")
 
 
-def _repo_preflight_links(
-    scope: Scope, names: Sequence[str], env: Mapping[str, str], agents: Sequence[str] | None
+def _repo_links(
+    scope: Scope,
+    repo: Path,
+    names: Sequence[str],
+    env: Mapping[str, str],
+    agents: Sequence[str] | None,
 ) -> tuple[dict[Path, str], engine.Record, engine.Record]:
-    from ai_skills.use_skills import CODEX_HOME_UNSET, link_text, state_dir_for
+    """The links a sync will want for `names`: for the agents the repo chooses now, and those
+    asked for (which join its choice). Raises AgentError for a folder that cannot be had."""
+    from ai_skills.use_skills import (
+        SyncReport,
+        choose_agents,
+        link_text,
+        read_manifest,
+        state_dir_for,
+    )
 
-    assert scope.repo is not None
-    repo = scope.repo
-    folders = []
-    for agent in agents if agents is not None else DEFAULT_AGENTS:
+    chosen = choose_agents(read_manifest(repo), env, None, SyncReport(repo)).names
+    folders: dict[Path, None] = {}
+    for agent in dict.fromkeys([*chosen, *canonical_names(agents or [])]):
         folder = repo_skills_dir(agent, repo, env)
-        if folder is None and agents is not None:
-            raise LinkPreflightError(f"{CODEX_HOME_UNSET}; nothing was changed")
-        if folder is not None:
-            folders.append(folder)
+        if folder is None:
+            raise AgentError(f"{agent}: has no per-repo skills folder")
+        folders[folder] = None
     desired = {folder / name: link_text(folder / name, scope.skills_dir / name, repo)
                for folder in folders for name in names}
     record = engine.read_record(state_dir_for(repo, env) / "links.json")
@@ -184,7 +244,7 @@ def _repo_preflight_links(
 
 
 def link_problems(
-    scope: Scope, lock: Mapping[str, LockedSkill], env: Mapping[str, str], *, cwd: Path
+    scope: Scope, lock: Mapping[str, LockedSkill], env: Mapping[str, str]
 ) -> dict[str, list[str]]:
     """Name -> what is missing for agents to see it: a `.skills` line, or a user link."""
     problems: dict[str, list[str]] = {}
@@ -200,8 +260,12 @@ def link_problems(
                 problems.setdefault(name, []).append(f"not listed in {MANIFEST}")
         return problems
     for name, entry in lock.items():
-        for agent in entry.agents or DEFAULT_AGENTS:
-            target = global_skills_dir(agent, env, cwd=cwd) / name
+        for agent in entry.agents or table().defaults:
+            try:
+                target = global_skills_dir(agent, env) / name
+            except AgentError as error:
+                problems.setdefault(name, []).append(f"not linked for {agent}: {error}")
+                continue
             if not _links_to(target, str(scope.skills_dir / name)):
                 problems.setdefault(name, []).append(f"not linked: {target}")
     return problems

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ai_skills import install
-from ai_skills.agents import DEFAULT_AGENTS
+from ai_skills.agents import table
 from ai_skills.contenthash import FileState, diff_states, folder_states
 from ai_skills.deploy import Step
 from ai_skills.discover import FoundSkill, discover
 from ai_skills.errors import AiSkillsError, ManifestError
 from ai_skills.install import InstallError, Scope
-from ai_skills.install_links import link_scope, list_in_manifest, preflight
+from ai_skills.install_links import edit_manifest, link_scope, preflight
 from ai_skills.local_changes import uncommitted_warning
 from ai_skills.lock import LockedSkill, read_lock, write_lock
 from ai_skills.materialize import MAX_FILE_BYTES
@@ -161,14 +161,14 @@ def apply_add(
         for skill in plan.selected:
             install.refuse_foreign(scope, skill.name)
         if link:
-            preflight(scope, [s.name for s in plan.selected], env, agents=agents, cwd=cwd)
+            preflight(scope, [s.name for s in plan.selected], env, agents=agents)
 
     refuse_now(read_lock(scope.lock_path))
     with install.locked(scope):
         lock = read_lock(scope.lock_path)
         refuse_now(lock)  # again: another run may have changed the scope while we waited
         staged = [install.stage_skill(scope, item) for item in checked]
-        user_agents = list(agents or DEFAULT_AGENTS) if scope.kind == "user" else None
+        user_agents = list(agents or table().defaults) if scope.kind == "user" else None
         for item, skill in zip(staged, plan.selected, strict=True):
             old = lock.get(item.name)
             action = "installed" if old is None else "updated"
@@ -186,8 +186,7 @@ def apply_add(
             )
         write_lock(scope.lock_path, lock)
         if link:
-            list_in_manifest(scope, list(lock))
-            _link(scope, lock, env, agents=agents, cwd=cwd, report=report)
+            _list_and_link(scope, lock, env, agents=agents, cwd=cwd, report=report)
     return report
 
 
@@ -217,18 +216,26 @@ def _merge_agents(
 
 
 def install_locked(
-    scope: Scope, cache: SourceCache, env: Mapping[str, str], *, cwd: Path
+    scope: Scope,
+    cache: SourceCache,
+    env: Mapping[str, str],
+    *,
+    cwd: Path,
+    agents: Sequence[str] | None = None,
 ) -> Report:
-    """Make the installed folders exactly what the lock pins (verified by hash), then link.
+    """Make the installed folders exactly what the lock pins (verified by hash), then link
+    (for `agents` too, when given: recorded in the user lock, or the repo's `.skills`).
 
     Every skill that can be installed is; each one that cannot is reported in `errors`.
     """
     report = Report()
     lock = read_lock(scope.lock_path)
-    if not _needs_change(scope, lock):
+    if not agents and not _needs_change(scope, lock):
         _link(scope, lock, env, agents=None, cwd=cwd, report=report)
         return report
     with install.locked(scope):
+        if agents and scope.kind == "user":
+            _add_user_agents(scope, list(agents))
         lock = read_lock(scope.lock_path)
         for name in sorted(lock):
             entry = lock[name]
@@ -242,8 +249,7 @@ def install_locked(
                 continue
             report.changes.append(Change(name, action, None, entry.commit))
         try:
-            list_in_manifest(scope, list(lock))
-            _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+            _list_and_link(scope, lock, env, agents=agents, cwd=cwd, report=report)
         except AiSkillsError as exc:
             report.errors.append(str(exc))
     return report
@@ -269,6 +275,19 @@ def _unlisted(repo: Path, lock: Mapping[str, LockedSkill]) -> bool:
     except ManifestError:
         pass
     return True  # unreadable: the locked run reports it
+
+
+def _add_user_agents(scope: Scope, agents: list[str]) -> None:
+    """Record `agents` for every skill of the user lock (under the lock), so later runs keep
+    their links."""
+    lock = read_lock(scope.lock_path)
+    merged = {
+        name: replace(entry, agents=tuple(
+            dict.fromkeys([*(entry.agents or table().defaults), *agents])))
+        for name, entry in lock.items()
+    }
+    if merged != lock:
+        write_lock(scope.lock_path, merged)
 
 
 def _restore(scope: Scope, cache: SourceCache, name: str, entry: LockedSkill) -> None:
@@ -300,8 +319,7 @@ def update_skills(
         for name in _known(scope, lock, names):
             report.changes.append(_update_one(scope, cache, name, lock, resolved))
         write_lock(scope.lock_path, lock)
-        list_in_manifest(scope, list(lock))
-        _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+        _list_and_link(scope, lock, env, agents=None, cwd=cwd, report=report)
     return report
 
 
@@ -374,6 +392,22 @@ def remove_skills(
         write_lock(scope.lock_path, lock)
         _link(scope, lock, env, agents=None, cwd=cwd, report=report)
     return report
+
+
+def _list_and_link(
+    scope: Scope,
+    lock: Mapping[str, LockedSkill],
+    env: Mapping[str, str],
+    *,
+    agents: Sequence[str] | None,
+    cwd: Path,
+    report: Report,
+) -> None:
+    """Under the lock: list the names (and `agents`) in a repo's `.skills`, then link."""
+    edited = edit_manifest(scope, list(lock), env, agents)
+    report.errors.extend(edited.errors)
+    report.warnings.extend(edited.warnings)
+    _link(scope, lock, env, agents=agents, cwd=cwd, report=report)
 
 
 def _link(

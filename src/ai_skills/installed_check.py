@@ -46,7 +46,7 @@ def check_skills(
     """Compare every installed folder with its hash, and every ref with its server."""
     results = []
     lock = read_lock(scope.lock_path)
-    missing_links = link_problems(scope, lock, env, cwd=cwd)
+    missing_links = link_problems(scope, lock, env)
     # Skills added together share a source and ref: ask each server about each ref once.
     asked: dict[tuple[str, str | None], tuple[str, str | None]] = {}
     for name, entry in sorted(lock.items()):
