@@ -186,7 +186,7 @@ def apply_add(
             )
         write_lock(scope.lock_path, lock)
         if link:
-            _list_and_link(scope, lock, env, agents=agents, cwd=cwd, report=report)
+            _link(scope, lock, env, agents=agents, cwd=cwd, report=report, edit=True)
     return report
 
 
@@ -249,7 +249,7 @@ def install_locked(
                 continue
             report.changes.append(Change(name, action, None, entry.commit))
         try:
-            _list_and_link(scope, lock, env, agents=agents, cwd=cwd, report=report)
+            _link(scope, lock, env, agents=agents, cwd=cwd, report=report, edit=True)
         except AiSkillsError as exc:
             report.errors.append(str(exc))
     return report
@@ -319,7 +319,7 @@ def update_skills(
         for name in _known(scope, lock, names):
             report.changes.append(_update_one(scope, cache, name, lock, resolved))
         write_lock(scope.lock_path, lock)
-        _list_and_link(scope, lock, env, agents=None, cwd=cwd, report=report)
+        _link(scope, lock, env, agents=None, cwd=cwd, report=report, edit=True)
     return report
 
 
@@ -394,22 +394,6 @@ def remove_skills(
     return report
 
 
-def _list_and_link(
-    scope: Scope,
-    lock: Mapping[str, LockedSkill],
-    env: Mapping[str, str],
-    *,
-    agents: Sequence[str] | None,
-    cwd: Path,
-    report: Report,
-) -> None:
-    """Under the lock: list the names (and `agents`) in a repo's `.skills`, then link."""
-    edited = edit_manifest(scope, list(lock), env, agents)
-    report.errors.extend(edited.errors)
-    report.warnings.extend(edited.warnings)
-    _link(scope, lock, env, agents=agents, cwd=cwd, report=report)
-
-
 def _link(
     scope: Scope,
     lock: Mapping[str, LockedSkill],
@@ -418,8 +402,15 @@ def _link(
     agents: Sequence[str] | None,
     cwd: Path,
     report: Report,
+    edit: bool = False,
 ) -> None:
+    """Link the scope's skills; with `edit` (only under the lock) first list the names, and
+    `agents`, in a repo's `.skills`."""
     report.repo = scope.repo
+    if edit:
+        edited = edit_manifest(scope, list(lock), env, agents)
+        report.errors.extend(edited.errors)
+        report.warnings.extend(edited.warnings)
     linked = link_scope(scope, lock, env, agents=agents, cwd=cwd)
     report.linked.extend(linked.steps)
     report.errors.extend(linked.errors)
