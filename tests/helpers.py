@@ -31,3 +31,23 @@ def links_under(folder: Path) -> dict[str, str]:
         if path.is_symlink() and ".git" not in path.parts:
             found[str(path.relative_to(folder))] = os.readlink(path)
     return found
+
+
+def kill_at_pause(argv: list[str], cwd: Path, *, marker: Path, point: str = "before-switch"
+                  ) -> None:
+    """Run `argv` until it stops at the pause point `point`, then SIGKILL it (a crash)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    env = dict(os.environ, AI_SKILLS_TEST_PAUSE=point, AI_SKILLS_TEST_PAUSE_FILE=str(marker))
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), f"`{' '.join(argv)}` never reached its pause point {point}"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    marker.unlink()

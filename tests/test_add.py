@@ -14,12 +14,12 @@ from ai_skills.install import Scope, repo_scope, user_scope
 from ai_skills.installed import (
     SelectionError,
     apply_add,
-    check_skills,
     install_locked,
     plan_add,
     remove_skills,
     update_skills,
 )
+from ai_skills.installed_check import CheckResult, check_skills
 from ai_skills.lock import read_lock
 from ai_skills.sources import SourceCache, cache_root, parse_source
 from tests.helpers import links_under, make_skill
@@ -34,6 +34,10 @@ def cache() -> SourceCache:
 
 def env_for(repo: Path) -> dict[str, str]:
     return dict(os.environ, CODEX_HOME=str(repo / ".codex"))
+
+
+def checked(repo: Path) -> list[CheckResult]:
+    return check_skills(repo_scope(repo), env_for(repo), cwd=repo)
 
 
 def add(scope: Scope, source: str, *, cwd: Path, skills: tuple[str, ...] = (),
@@ -123,7 +127,7 @@ def test_install_restores_a_modified_folder(source: Path, git_repo: Path) -> Non
     skill_md = git_repo / ".ai-skills/skills/alpha/SKILL.md"
     original = skill_md.read_text()
     skill_md.write_text(original + "tampered\n")
-    results = check_skills(repo_scope(git_repo), cwd=git_repo)
+    results = checked(git_repo)
     assert [(r.name, r.local, r.ok) for r in results] == [("alpha", "modified", False)]
     report = install_locked(repo_scope(git_repo), cache(), env_for(git_repo), cwd=git_repo)
     assert [(c.name, c.action) for c in report.changes] == [("alpha", "restored")]
@@ -138,20 +142,20 @@ def test_install_refuses_content_that_does_not_match_the_lock(source: Path,
     data["skills"]["alpha"]["hash"] = "sha256:" + "0" * 64
     lock_path.write_text(json.dumps(data))
     link_before = os.readlink(git_repo / ".ai-skills/skills/alpha")
-    with pytest.raises(Exception, match="lock pins sha256:0000"):
-        install_locked(repo_scope(git_repo), cache(), env_for(git_repo), cwd=git_repo)
+    report = install_locked(repo_scope(git_repo), cache(), env_for(git_repo), cwd=git_repo)
+    assert len(report.errors) == 1 and "the lock pins sha256:0000" in report.errors[0]
     assert os.readlink(git_repo / ".ai-skills/skills/alpha") == link_before
 
 
 def test_update_moves_pin_and_lists_changed_files(source: Path, git_repo: Path) -> None:
     add(repo_scope(git_repo), url_of(source), cwd=git_repo, skills=("alpha",))
     old = git(source, "rev-parse", "HEAD")
-    assert check_skills(repo_scope(git_repo), cwd=git_repo)[0].upstream == "current"
+    assert checked(git_repo)[0].upstream == "current"
     (source / "skills/alpha/run.sh").write_text("#!/bin/sh\necho v2\n")
     (source / "skills/alpha/new.md").write_text("new\n")
     (source / "skills/alpha/refs/guide.md").unlink()
     new = commit_all(source, "v2")
-    moved = check_skills(repo_scope(git_repo), cwd=git_repo)[0]
+    moved = checked(git_repo)[0]
     assert (moved.upstream, moved.remote, moved.ok) == ("moved", new, False)
     report = update_skills(repo_scope(git_repo), cache(), [], env_for(git_repo), cwd=git_repo)
     (change,) = report.changes
@@ -176,7 +180,7 @@ def test_ref_pins_a_tag_and_a_commit(source: Path, git_repo: Path) -> None:
     assert (entry.ref, entry.commit) == ("v1", first)
     assert not (git_repo / ".ai-skills/skills/alpha/more.md").exists()
     add(repo_scope(git_repo), url_of(source), cwd=git_repo, skills=("beta",), ref=first)
-    results = {r.name: r for r in check_skills(repo_scope(git_repo), cwd=git_repo)}
+    results = {r.name: r for r in checked(git_repo)}
     assert results["beta"].upstream == "pinned"
     assert results["alpha"].upstream == "current"
 
@@ -304,7 +308,7 @@ def test_invalid_skills_are_flagged_in_the_plan_and_skipped_by_all(source: Path,
 
 def test_check_asks_the_server_once_per_source_and_ref(source: Path, git_repo: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import ai_skills.installed as installed
+    import ai_skills.installed_check as installed
 
     add(repo_scope(git_repo), url_of(source), cwd=git_repo, all_skills=True)
     new = commit_all(source, "moved on")
@@ -316,7 +320,7 @@ def test_check_asks_the_server_once_per_source_and_ref(source: Path, git_repo: P
 
     installed_remote_commit = installed.remote_commit
     monkeypatch.setattr(installed, "remote_commit", counting)
-    results = check_skills(repo_scope(git_repo), cwd=git_repo)
+    results = checked(git_repo)
     assert [(r.name, r.upstream, r.remote) for r in results] == [
         ("alpha", "moved", new), ("beta", "moved", new)]
     assert asked == [(url_of(source), None)]

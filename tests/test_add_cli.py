@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 
 from ai_skills.contenthash import hash_folder
 from ai_skills.sources import cache_root
-from tests.helpers import links_under
+from tests.helpers import kill_at_pause, links_under
 from tests.source_repos import commit_all, git, make_hostile_source, make_source, url_of
 
 AI_SKILLS = shutil.which("ai-skills", path=str(Path(sys.executable).parent))
@@ -30,17 +29,8 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None
 
 def kill_before_switch(cwd: Path, command: str, *, marker: Path) -> None:
     """Run `ai-skills COMMAND` until it pauses before its switch, then SIGKILL it."""
-    env = dict(os.environ, AI_SKILLS_TEST_PAUSE="before-switch",
-               AI_SKILLS_TEST_PAUSE_FILE=str(marker))
     assert AI_SKILLS
-    proc = subprocess.Popen([AI_SKILLS, command], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert marker.exists(), f"the {command} never reached its pause point"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_at_pause([AI_SKILLS, command], cwd, marker=marker)
 
 
 @pytest.fixture

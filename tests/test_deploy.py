@@ -192,3 +192,74 @@ def test_replace_interrupted_either_side_of_the_rename_is_still_ours(
         os.symlink(current, targets / "a")
         result = deploy({targets / "a": str(sources / "c")}, state, dry_run=True)
         assert [s.action for s in result.steps] == [Action.REPLACE]
+
+
+ADD, DEPLOY = ("add --global", "deploy --global"), ("deploy --global", "deploy --global")
+
+
+def test_a_shared_record_keeps_each_owner_to_its_own_links(
+    world: tuple[Path, Path, Path],
+) -> None:
+    targets, sources, state = world
+    deploy({targets / "a": str(sources / "a")}, state, dry_run=False, owner=ADD)
+    # The other owner wants the same link: met, but not adopted; then it wants another.
+    shared = deploy({targets / "a": str(sources / "a")}, state, dry_run=False, owner=DEPLOY)
+    assert [(s.action, s.reason) for s in shared.steps] == [
+        (Action.KEEP, "made by `ai-skills add --global`")]
+    deploy({targets / "b": str(sources / "b")}, state, dry_run=False, owner=DEPLOY)
+    assert os.readlink(targets / "a") == str(sources / "a")
+    record = read_record(state / "links.json")
+    assert record.owners == {str(targets / "a"): "add --global",
+                             str(targets / "b"): "deploy --global"}
+    # Wanting its target for another source is refused, naming the owner.
+    refused = deploy({targets / "a": str(sources / "b"), targets / "b": str(sources / "b")},
+                     state, dry_run=False, owner=DEPLOY)
+    assert "`ai-skills add --global` made it" in refused.refused[0].reason
+    assert os.readlink(targets / "a") == str(sources / "a")
+    # Each removes only its own.
+    deploy({}, state, dry_run=False, owner=ADD)
+    assert not os.path.lexists(targets / "a") and os.path.islink(targets / "b")
+
+
+def test_unmarked_entries_belong_to_the_default_owner(world: tuple[Path, Path, Path]) -> None:
+    targets, sources, state = world
+    deploy({targets / "a": str(sources / "a")}, state, dry_run=False)  # written unmarked
+    deploy({}, state, dry_run=False, owner=ADD)
+    assert os.path.islink(targets / "a")
+    deploy({}, state, dry_run=False, owner=DEPLOY)
+    assert not os.path.lexists(targets / "a")
+
+
+def test_pending_entries_of_another_owner_survive_a_run(world: tuple[Path, Path, Path]) -> None:
+    from ai_skills.deploy import empty_record
+
+    targets, sources, state = world
+    record = empty_record()
+    record.pending[str(targets / "a")] = str(sources / "a")
+    record.owners[str(targets / "a")] = "add --global"
+    state.mkdir()
+    (state / "links.json").write_text(record.to_json())
+    targets.mkdir()
+    os.symlink(str(sources / "a"), targets / "a")  # made by a killed `add --global`
+    deploy({targets / "b": str(sources / "b")}, state, dry_run=False, owner=DEPLOY)
+    after = read_record(state / "links.json")
+    assert after.owners[str(targets / "a")] == "add --global"
+    deploy({}, state, dry_run=False, owner=ADD)
+    assert not os.path.lexists(targets / "a")
+
+
+def test_a_replace_interrupted_for_one_owner_stays_its_own_through_anothers_run(
+    world: tuple[Path, Path, Path],
+) -> None:
+    targets, sources, state = world
+    (sources / "c").mkdir()
+    deploy({targets / "a": str(sources / "a")}, state, dry_run=False, owner=ADD)
+    record = read_record(state / "links.json")
+    record.pending[str(targets / "a")] = str(sources / "b")  # intent to replace a -> b
+    (state / "links.json").write_text(record.to_json())
+    os.unlink(targets / "a")
+    os.symlink(str(sources / "b"), targets / "a")  # renamed, then killed
+    deploy({targets / "x": str(sources / "c")}, state, dry_run=False, owner=DEPLOY)
+    result = deploy({targets / "a": str(sources / "c")}, state, dry_run=False, owner=ADD)
+    assert [s.action for s in result.done] == [Action.REPLACE]
+    assert os.readlink(targets / "a") == str(sources / "c")

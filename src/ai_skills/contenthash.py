@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -95,9 +96,19 @@ def folder_states(folder: Path) -> dict[str, FileState]:
     return states
 
 
-def diff_states(old: dict[str, FileState], new: dict[str, FileState]) -> list[tuple[str, str]]:
-    """[(change, path)] with change 'added', 'removed' or 'modified', sorted by path."""
+def diff_states(
+    old: Mapping[str, FileState], new: Mapping[str, FileState]
+) -> list[tuple[str, str]]:
+    """[(change, path)] sorted by path; change is 'added', 'removed', 'modified',
+    'mode 644 -> 755' (same bytes), or 'modified, mode 644 -> 755'."""
     changes = [("added", p) for p in new if p not in old]
     changes += [("removed", p) for p in old if p not in new]
-    changes += [("modified", p) for p in new if p in old and old[p] != new[p]]
+    changes += [(_change(old[p], new[p]), p) for p in new if p in old and old[p] != new[p]]
     return sorted(changes, key=lambda c: c[1])
+
+
+def _change(old: FileState, new: FileState) -> str:
+    if old.kind != "file" or new.kind != "file" or old.mode == new.mode:
+        return "modified"
+    mode = f"mode {old.mode} -> {new.mode}"
+    return mode if old.digest == new.digest else f"modified, {mode}"

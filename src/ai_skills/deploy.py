@@ -12,6 +12,12 @@ unlink; then the record is written with the result and no pending entries. A lin
 matches its pending entry is ours, so a run killed at any point leaves nothing the next
 run would mistake for foreign, and any mix of done and undone steps plans back to the
 same state.
+
+Several commands may share one record (the user-wide folders are linked by both
+`ai-skills deploy --global` and `ai-skills add --global`). Each entry then names its
+`owner`; a run sees only its own entries as its own. Another owner's link is never
+adopted, replaced or removed: where it already points where we want, it is left as it is
+(the desire is met, the link stays theirs); anywhere else it is in the way.
 """
 
 from __future__ import annotations
@@ -62,12 +68,14 @@ class Step(NamedTuple):
 
 class Record(NamedTuple):
     """What a scope made: target path -> link text, links about to be made (`pending`),
-    and verified skill fingerprints. The maps are changed in place while a deploy runs.
+    verified skill fingerprints, and (in a shared record) the owner of each entry. The
+    maps are changed in place while a deploy runs.
     """
 
     links: dict[str, str]
     verified: dict[str, list[int]]
     pending: dict[str, str]
+    owners: dict[str, str]
 
     def owns(self, target: Path, current: str | None) -> bool:
         """True when the link text `current` at `target` is one we made or were making."""
@@ -82,12 +90,14 @@ class Record(NamedTuple):
             "pending": self.pending,
             "verified": self.verified,
         }
+        if self.owners:
+            data["owners"] = self.owners
         return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
 def empty_record() -> Record:
     """A record of nothing."""
-    return Record({}, {}, {})
+    return Record({}, {}, {}, {})
 
 
 def read_record(path: Path) -> Record:
@@ -99,11 +109,40 @@ def read_record(path: Path) -> Record:
     if not isinstance(data, dict) or data.get("version") != RECORD_VERSION:
         return empty_record()
     links, pending, verified = data.get("links"), data.get("pending"), data.get("verified")
+    owners = data.get("owners")
     return Record(
         links={str(k): str(v) for k, v in links.items()} if isinstance(links, dict) else {},
         verified=dict(verified) if isinstance(verified, dict) else {},
         pending={str(k): str(v) for k, v in pending.items()} if isinstance(pending, dict) else {},
+        owners={str(k): str(v) for k, v in owners.items()} if isinstance(owners, dict) else {},
     )
+
+
+def split_record(record: Record, owner: str, default_owner: str) -> tuple[Record, Record]:
+    """`owner`'s own entries of a shared record, and the other owners' (with their owners).
+
+    Entries without an owner belong to `default_owner` (records written before the record
+    was shared).
+    """
+    def part(mapping: dict[str, str], ours: bool) -> dict[str, str]:
+        return {k: v for k, v in mapping.items()
+                if (record.owners.get(k, default_owner) == owner) == ours}
+
+    theirs = Record(part(record.links, False), {}, part(record.pending, False), {})
+    for key in theirs.links.keys() | theirs.pending.keys():
+        theirs.owners[key] = record.owners.get(key, default_owner)
+    return Record(part(record.links, True), record.verified, part(record.pending, True), {}), theirs
+
+
+def join_record(mine: Record, theirs: Record, owner: str) -> Record:
+    """The shared record again: the other owners' entries, then ours (ours win a target)."""
+    joined = Record({**theirs.links, **mine.links}, mine.verified,
+                    {**theirs.pending, **mine.pending}, dict(theirs.owners))
+    for key in mine.links.keys() | mine.pending.keys():
+        joined.owners[key] = owner
+        if key not in mine.pending:
+            joined.pending.pop(key, None)  # a target we took over from a stale entry
+    return joined
 
 
 def _read_link(path: Path) -> str | None:
@@ -120,13 +159,16 @@ def plan_links(
     *,
     managed_dirs: tuple[Path, ...] = (),
     held_dirs: tuple[Path, ...] = (),
+    theirs: Record | None = None,
 ) -> list[Step]:
     """Compare the wanted links with the world and the record; touch nothing.
 
     Recorded links inside `held_dirs` are left as they are even when unwanted: those are
-    folders we cannot judge this run (say, CODEX_HOME points at a file).
+    folders we cannot judge this run (say, CODEX_HOME points at a file). `theirs` holds
+    the links other owners of a shared record made: never ours to change.
     """
-    steps = [_plan_one(target, text, record) for target, text in sorted(desired.items())]
+    steps = [_plan_one(target, text, record, theirs or empty_record())
+             for target, text in sorted(desired.items())]
     for key in sorted(record.links.keys() | record.pending.keys()):
         target = Path(key)
         if target not in desired and target.parent not in held_dirs:
@@ -135,17 +177,23 @@ def plan_links(
     return steps
 
 
-def _plan_one(target: Path, text: str, record: Record) -> Step:
+def _plan_one(target: Path, text: str, record: Record, theirs: Record) -> Step:
     current = _read_link(target)
     recorded = record.links.get(str(target))
+    other = theirs.owners.get(str(target)) if theirs.owns(target, current) else None
     if current == text:
+        if other is not None and recorded != text:
+            return Step(Action.KEEP, target, text, reason=f"made by `ai-skills {other}`")
         action = Action.KEEP if recorded == text else Action.ADOPT
         return Step(action, target, text)
     if current is None and not os.path.lexists(target):
         return Step(Action.CREATE, target, text)
     if record.owns(target, current):
         return Step(Action.REPLACE, target, text, reason=f"was {current}")
-    if current is None:
+    if other is not None:
+        reason = (f"`ai-skills {other}` made it (-> {current}); it stays until that "
+                  "command unlinks it")
+    elif current is None:
         kind = "folder" if target.is_dir() else "file"
         reason = f"a real {kind} is in the way; move it aside (or rename it) to use the skill"
     else:
@@ -246,34 +294,48 @@ def deploy(
     held_dirs: tuple[Path, ...] = (),
     verified: dict[str, list[int]] | None = None,
     record: Record | None = None,
+    owner: tuple[str, str] | None = None,
 ) -> DeployResult:
     """Make the links in `desired` exist, owned by the scope whose state is in `state_dir`.
 
     `record` is the scope's record if the caller has already read it (it is read again under
-    the lock before anything changes).
+    the lock before anything changes). `owner` is (this owner, owner of unmarked entries)
+    for a record that several commands share; see `split_record`.
     """
     record_path = state_dir / "links.json"
-    record = record if record is not None else read_record(record_path)
-    steps = plan_links(desired, record, managed_dirs=managed_dirs, held_dirs=held_dirs)
+    full = record if record is not None else read_record(record_path)
+    mine, theirs = _split(full, owner)
+    steps = plan_links(desired, mine, managed_dirs=managed_dirs, held_dirs=held_dirs,
+                       theirs=theirs)
     # Pending entries left by a killed run are settled by writing the record again.
-    record_stale = bool(record.pending) or (verified is not None and verified != record.verified)
+    record_stale = bool(mine.pending) or (verified is not None and verified != mine.verified)
     if dry_run or not (needs_apply(steps) or record_stale):
         return DeployResult(steps, [], [s for s in steps if s.action == Action.REFUSE])
     with file_lock(state_dir / "lock"):
         # Another run may have finished while we waited: plan again from what is there now.
         remove_stale_temp_files(state_dir)
-        record = read_record(record_path)
-        steps = plan_links(desired, record, managed_dirs=managed_dirs, held_dirs=held_dirs)
+        mine, theirs = _split(read_record(record_path), owner)
+        steps = plan_links(desired, mine, managed_dirs=managed_dirs, held_dirs=held_dirs,
+                           theirs=theirs)
         intents = {str(s.target): s.source for s in steps
                    if s.action in (Action.CREATE, Action.REPLACE) and s.source}
         if intents:
-            record.pending.update(intents)
-            atomic_write_text(record_path, record.to_json(), durable=False)
-        result = apply_steps(steps, record)
-        record.pending.clear()
+            mine.pending.update(intents)
+            _write(record_path, mine, theirs, owner)
+        result = apply_steps(steps, mine)
+        mine.pending.clear()
         if verified is not None:
-            record.verified.clear()
-            record.verified.update(verified)
-        atomic_write_text(record_path, record.to_json(), durable=False)
+            mine.verified.clear()
+            mine.verified.update(verified)
+        _write(record_path, mine, theirs, owner)
     refused = [s for s in steps if s.action == Action.REFUSE] + result.failed
     return DeployResult(steps, result.done, refused)
+
+
+def _split(record: Record, owner: tuple[str, str] | None) -> tuple[Record, Record]:
+    return (record, empty_record()) if owner is None else split_record(record, *owner)
+
+
+def _write(path: Path, mine: Record, theirs: Record, owner: tuple[str, str] | None) -> None:
+    record = mine if owner is None else join_record(mine, theirs, owner[0])
+    atomic_write_text(path, record.to_json(), durable=False)

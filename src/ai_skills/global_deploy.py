@@ -3,6 +3,12 @@
 The selection comes from `--skill` options or `~/.config/ai-skills/skills` (same format as a
 repo's `.skills`); the targets and checks are the ones `modules/lib.nix` uses, through
 `selection.select_from`, and the links go through the same deploy engine as use-skills.
+
+The user-wide folders are also linked by `ai-skills add --global`. Both commands keep one
+record of links (`$XDG_STATE_HOME/ai-skills/global/links.json`) in which each link names
+the command that made it, and neither changes the other's links (`link_user_folders`).
+A deploy also holds the user install scope's lock, so it never links a skill that
+`add --global`, `update --global` or `remove --global` is changing at that moment.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ from ai_skills.errors import AiSkillsError
 from ai_skills.manifest import parse_manifest
 from ai_skills.selection import SelectionError, select_from
 from ai_skills.xdg import xdg_home
+
+# Owners in the shared record of user-wide links. Entries without an owner were written
+# before `add --global` shared the record, when only `deploy --global` used it.
+DEPLOY_OWNER = "deploy --global"
+ADD_OWNER = "add --global"
 
 
 class NothingSelectedError(AiSkillsError):
@@ -49,6 +60,21 @@ def config_dir(env: Mapping[str, str]) -> Path:
 def global_state_dir(env: Mapping[str, str]) -> Path:
     """Where the user-wide deploy keeps its record of links."""
     return Path(xdg_home(env, "XDG_STATE_HOME")) / "ai-skills/global"
+
+
+def link_user_folders(
+    desired: Mapping[Path, str],
+    env: Mapping[str, str],
+    *,
+    owner: str,
+    dry_run: bool,
+    managed_dirs: tuple[Path, ...],
+    held_dirs: tuple[Path, ...] = (),
+) -> engine.DeployResult:
+    """Link into the agents' user folders as `owner`, in the record both commands share."""
+    return engine.deploy(desired, global_state_dir(env), dry_run=dry_run,
+                         managed_dirs=managed_dirs, held_dirs=held_dirs,
+                         owner=(owner, DEPLOY_OWNER))
 
 
 def selected_names(env: Mapping[str, str], skills: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -99,6 +125,23 @@ def deploy_global(
     """
     names, warnings = selected_names(env, skills)
     chosen = selected_agents(env, agents)
+    if dry_run:
+        return _deploy(env, names, chosen, warnings, dry_run=True)
+    from ai_skills.install import locked, user_scope
+
+    # Chosen under the lock: a skill `remove --global` is deleting is not linked.
+    with locked(user_scope(env)):
+        return _deploy(env, names, chosen, warnings, dry_run=False)
+
+
+def _deploy(
+    env: Mapping[str, str],
+    names: list[str],
+    chosen: list[str],
+    warnings: list[str],
+    *,
+    dry_run: bool,
+) -> GlobalDeployReport:
     dirs = search_path(env, repo=None)
     selection = select_from(dirs, {agent: names for agent in chosen}, env)
     desired = {target: str(source) for target, source in selection.links.items()}
@@ -106,9 +149,8 @@ def deploy_global(
     # Agents not named this time keep the links an earlier deploy gave them, except in a
     # folder a chosen agent shares with them: that one is managed, one link per skill.
     held = tuple(d for d in all_global_dirs(env) if d not in managed)
-    result = engine.deploy(
-        desired, global_state_dir(env), dry_run=dry_run, managed_dirs=managed, held_dirs=held
-    )
+    result = link_user_folders(desired, env, owner=DEPLOY_OWNER, dry_run=dry_run,
+                               managed_dirs=managed, held_dirs=held)
     return GlobalDeployReport(
         steps=result.steps,
         done=result.done,

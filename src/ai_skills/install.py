@@ -5,30 +5,41 @@ Layout of a scope's skills folder (`REPO/.ai-skills/skills` or
 
     NAME -> .versions/<hash prefix>/NAME     the link catalog lookups and agents follow
     .versions/<hash prefix>/NAME/...          the files, named by their content hash
+    .versions/<hash prefix>/NAME.files.json   what each file was when installed (for `check`)
     .versions/.stage<id>.ai-skills-tmp-<pid>  a staging folder while an install runs
 
 An install writes a complete new version beside the old one, verifies it (safety checks,
 SKILL.md validation, content hash), then switches the `NAME` link in one rename. A run
-killed at any point leaves the old link (and so the old files) in place; its staging
-folder is removed by the next run.
+killed at any point leaves the old link (and so the old files) in place. Every change
+happens inside `locked(scope)`, which first removes what a killed run left (staging
+folders, versions no link uses, temporary files) and does so again at the end.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ai_skills import materialize
 from ai_skills.catalog import INSTALLED_REPO_DIR, user_installed_dir
-from ai_skills.contenthash import HASH_PREFIX, hash_folder
+from ai_skills.contenthash import HASH_PREFIX, FileState, folder_states, hash_folder
 from ai_skills.discover import name_error, skill_md_error
 from ai_skills.errors import AiSkillsError
-from ai_skills.fsutil import TEMP_MARKER, atomic_symlink, atomic_write_text, writer_alive
+from ai_skills.fsutil import (
+    TEMP_MARKER,
+    atomic_symlink,
+    atomic_write_text,
+    file_lock,
+    is_temp_name,
+    writer_alive,
+)
 from ai_skills.lock import REPO_LOCK_FILE
 from ai_skills.skill import SKILL_FILE
 from ai_skills.sources import SourceCache
@@ -43,13 +54,12 @@ class InstallError(AiSkillsError):
 
 @dataclass(frozen=True)
 class Scope:
-    """Where one scope keeps installed skills, its lock file, and (user scope) link record."""
+    """Where one scope keeps installed skills and its lock file."""
 
     kind: str  # "repo" or "user"
     skills_dir: Path
     lock_path: Path
     repo: Path | None = None
-    link_state_dir: Path | None = None
 
     @property
     def versions(self) -> Path:
@@ -69,14 +79,24 @@ def repo_scope(repo: Path) -> Scope:
 
 def user_scope(env: Mapping[str, str]) -> Scope:
     """User installs: `$XDG_DATA_HOME/ai-skills/skills`, `$XDG_CONFIG_HOME/ai-skills/lock.json`."""
-    from ai_skills.global_deploy import config_dir
+    return Scope("user", user_installed_dir(env), Path(xdg_home(env, "XDG_CONFIG_HOME"))
+                 / "ai-skills" / "lock.json")
 
-    return Scope(
-        "user",
-        user_installed_dir(env),
-        config_dir(env) / "lock.json",
-        link_state_dir=Path(xdg_home(env, "XDG_STATE_HOME")) / "ai-skills/installed",
-    )
+
+@contextlib.contextmanager
+def locked(scope: Scope) -> Iterator[None]:
+    """Hold the scope's lock for a change; clear what killed runs left, before and after.
+
+    Every command that changes a scope (its `.skills`, lock file, installed folders or the
+    links made for it) does so inside this block, so concurrent runs take turns.
+    """
+    prepare_scope(scope)
+    with file_lock(scope.mutation_lock, timeout=600):
+        collect_garbage(scope)
+        try:
+            yield
+        finally:
+            collect_garbage(scope)
 
 
 @dataclass(frozen=True)
@@ -141,10 +161,31 @@ def stage_skill(scope: Scope, checked: Checked) -> Staged:
         materialize.write_files(folder, checked.files, checked.blobs)
         materialize.check_links_on_disk(folder, checked.files, where=checked.where)
         digest = hash_folder(folder)
+        _write_file_list(stage / f"{checked.name}{FILE_LIST}", folder_states(folder))
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+    pause_point("staged")
     return Staged(checked.name, stage, digest)
+
+
+FILE_LIST = ".files.json"
+
+
+def _write_file_list(path: Path, states: Mapping[str, FileState]) -> None:
+    files = {rel: list(state) for rel, state in states.items()}
+    atomic_write_text(path, json.dumps({"version": 1, "files": files}, sort_keys=True) + "\n",
+                      durable=False)
+
+
+def installed_files(scope: Scope, name: str) -> dict[str, FileState] | None:
+    """What each file of the installed version was when installed; None if not recorded."""
+    try:
+        version = os.readlink(scope.skills_dir / name).rsplit("/", 1)[0]
+        data = json.loads((scope.skills_dir / version / f"{name}{FILE_LIST}").read_text("utf-8"))
+        return {str(rel): FileState(*map(str, state)) for rel, state in data["files"].items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # installed before the list was kept, or damaged: not knowable
 
 
 def fetch_and_stage(
@@ -202,6 +243,9 @@ def activate(scope: Scope, staged: Staged) -> None:
     if not folder.exists():
         os.rename(staged.stage, folder)
     elif (folder / staged.name).is_dir() and hash_folder(folder / staged.name) == staged.digest:
+        listing = f"{staged.name}{FILE_LIST}"
+        if not (folder / listing).exists():  # a version installed before the list was kept
+            os.rename(staged.stage / listing, folder / listing)
         discard(staged)
     else:
         _replace_dir(folder, staged.stage)
@@ -224,20 +268,36 @@ def deactivate(scope: Scope, name: str) -> bool:
     return True
 
 
-def collect_garbage(scope: Scope) -> None:
-    """Remove versions no link points at, and staging left by killed runs (under the lock)."""
+def garbage(scope: Scope) -> list[Path]:
+    """What killed or finished runs left: versions no link uses, staging folders and
+    temporary files whose writer is gone (the scope's lock file and `.skills` included)."""
     try:
-        names = os.listdir(scope.versions)
+        versions = os.listdir(scope.versions)
+        names = os.listdir(scope.skills_dir)
     except OSError:
-        return
-    used = set()
-    for name in os.listdir(scope.skills_dir):
-        if owns(scope, name):
-            used.add(os.readlink(scope.skills_dir / name).split("/")[1])
-    for entry in names:
-        temp = TEMP_MARKER in entry
-        if (temp and not writer_alive(entry)) or (not temp and entry not in used):
-            shutil.rmtree(scope.versions / entry, ignore_errors=True)
+        versions, names = [], []
+    used = {os.readlink(scope.skills_dir / n).split("/")[1] for n in names if owns(scope, n)}
+    found = [scope.versions / entry for entry in versions
+             if (not writer_alive(entry) if TEMP_MARKER in entry else entry not in used)]
+    found += [scope.skills_dir / n for n in names if is_temp_name(n) and not writer_alive(n)]
+    from ai_skills.use_skills import MANIFEST
+
+    for written in (scope.lock_path, *([scope.repo / MANIFEST] if scope.repo else [])):
+        prefix = f".{written.name}{TEMP_MARKER}"
+        with contextlib.suppress(OSError):
+            found += [written.parent / n for n in os.listdir(written.parent)
+                      if n.startswith(prefix) and not writer_alive(n)]
+    return found
+
+
+def collect_garbage(scope: Scope) -> None:
+    """Remove everything `garbage` finds (only under the scope's lock)."""
+    for path in garbage(scope):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def prepare_scope(scope: Scope) -> None:

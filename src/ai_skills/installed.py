@@ -1,9 +1,12 @@
-"""`ai-skills add / install / update / remove / check`: installed skills, pinned in a lock.
+"""`ai-skills add / install / update / remove`: installed skills, pinned in a lock.
 
-Each operation holds the scope's file lock while it changes anything, writes the lock
-file (atomically) only after every folder is in place, and then links the skills for the
-agents: a repo scope through its `.skills` and the same sync `use-skills` runs, the user
-scope through the deploy engine with its own record of links.
+Everything that can be judged without changing anything (the source's files, the names
+already pinned, the agents asked for, what is in the way of a link) is judged first, so a
+refused command leaves no trace. Then each operation takes the scope's lock
+(`install.locked`), reads the lock file again, and inside that one lock changes the
+installed folders, writes the lock file (atomically, after every folder is in place),
+lists the names in `.skills` and links the skills for the agents: a repo scope through
+the same sync `use-skills` runs, the user scope through the deploy engine.
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ from ai_skills.agents import table
 from ai_skills.contenthash import FileState, diff_states, folder_states
 from ai_skills.deploy import Step
 from ai_skills.discover import FoundSkill, discover
-from ai_skills.errors import AiSkillsError, CommandError
-from ai_skills.fsutil import file_lock
+from ai_skills.errors import AiSkillsError, ManifestError
 from ai_skills.install import InstallError, Scope
-from ai_skills.install_links import link_scope
+from ai_skills.install_links import edit_manifest, link_scope, preflight
+from ai_skills.local_changes import uncommitted_warning
 from ai_skills.lock import LockedSkill, read_lock, write_lock
 from ai_skills.materialize import MAX_FILE_BYTES
-from ai_skills.sources import FULL_SHA, SourceCache, SourceSpec, remote_commit
+from ai_skills.sources import FULL_SHA, SourceCache, SourceSpec, normalise_url
 
 
 class SelectionError(AiSkillsError):
@@ -124,6 +127,10 @@ def plan_add(
             f"{where}: holds {len(found)} skills ({', '.join(sorted(by_name))}); "
             "pass --skill NAME (repeatable) or --all"
         )
+    for skill in selected:
+        warning = uncommitted_warning(spec.url, skill.path, name=skill.name, commit=commit)
+        if warning is not None:
+            warnings.append(warning)
     return AddPlan(spec, ref, commit, found, selected, warnings)
 
 
@@ -136,22 +143,30 @@ def apply_add(
     agents: Sequence[str] | None,
     cwd: Path,
     link: bool = True,
+    force: bool = False,
 ) -> Report:
-    """Install the planned skills, pin them, and (unless `link` is off) link them."""
-    report = Report(warnings=list(plan.warnings))
-    # Every check that needs no disk runs first: a refused source leaves no trace at all.
+    """Install the planned skills, pin them, and (unless `link` is off) list and link them.
+
+    A name already pinned from another source (or folder) is refused unless `force`.
+    """
+    report = Report()  # the plan's own warnings are the caller's to show (with the plan)
     checked = [
         install.check_skill(cache, name=s.name, url=plan.spec.url, commit=plan.commit,
                             path=s.path)
         for s in plan.selected
     ]
-    for skill in plan.selected:
-        install.refuse_foreign(scope, skill.name)
-    install.prepare_scope(scope)
-    with file_lock(scope.mutation_lock, timeout=600):
-        lock = read_lock(scope.lock_path)
+
+    def refuse_now(lock: Mapping[str, LockedSkill]) -> None:
+        _refuse_replacing(scope, lock, plan, force=force)
         for skill in plan.selected:
             install.refuse_foreign(scope, skill.name)
+        if link:
+            preflight(scope, [s.name for s in plan.selected], env, agents=agents)
+
+    refuse_now(read_lock(scope.lock_path))
+    with install.locked(scope):
+        lock = read_lock(scope.lock_path)
+        refuse_now(lock)  # again: another run may have changed the scope while we waited
         staged = [install.stage_skill(scope, item) for item in checked]
         user_agents = list(agents or table().defaults) if scope.kind == "user" else None
         for item, skill in zip(staged, plan.selected, strict=True):
@@ -170,10 +185,25 @@ def apply_add(
                 Change(item.name, action, old.commit if old else None, plan.commit)
             )
         write_lock(scope.lock_path, lock)
-        install.collect_garbage(scope)
-    if link:
-        _link(scope, lock, env, agents=agents, cwd=cwd, report=report)
+        if link:
+            _link(scope, lock, env, agents=agents, cwd=cwd, report=report, edit=True)
     return report
+
+
+def _refuse_replacing(
+    scope: Scope, lock: Mapping[str, LockedSkill], plan: AddPlan, *, force: bool
+) -> None:
+    """Raise when a planned name is pinned from another source or folder (unless forced)."""
+    for skill in plan.selected:
+        old = lock.get(skill.name)
+        if old is None or force:
+            continue
+        if (normalise_url(old.source), old.path) != (normalise_url(plan.spec.url), skill.path):
+            raise InstallError(
+                f"{scope.lock_path}: '{skill.name}' is pinned from {old.source} "
+                f"({old.path or '.'}); this add would replace it with {plan.spec.url} "
+                f"({skill.path or '.'}); pass --force to replace it"
+            )
 
 
 def _merge_agents(
@@ -194,41 +224,70 @@ def install_locked(
     agents: Sequence[str] | None = None,
 ) -> Report:
     """Make the installed folders exactly what the lock pins (verified by hash), then link
-    (for `agents` too, when given: recorded in the user lock, or the repo's `.skills`)."""
+    (for `agents` too, when given: recorded in the user lock, or the repo's `.skills`).
+
+    Every skill that can be installed is; each one that cannot is reported in `errors`.
+    """
     report = Report()
-    if agents and scope.kind == "user":
-        _add_user_agents(scope, list(agents))
     lock = read_lock(scope.lock_path)
-    broken = [name for name, entry in lock.items()
-              if install.installed_hash(scope, name) != entry.hash]
-    if broken:
-        install.prepare_scope(scope)
-        with file_lock(scope.mutation_lock, timeout=600):
-            lock = read_lock(scope.lock_path)
-            for name in sorted(lock):
-                entry = lock[name]
-                if install.installed_hash(scope, name) == entry.hash:
-                    continue
-                action = "restored" if install.owns(scope, name) else "installed"
+    if not agents and not _needs_change(scope, lock):
+        _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+        return report
+    with install.locked(scope):
+        if agents and scope.kind == "user":
+            _add_user_agents(scope, list(agents))
+        lock = read_lock(scope.lock_path)
+        for name in sorted(lock):
+            entry = lock[name]
+            if install.installed_hash(scope, name) == entry.hash:
+                continue
+            action = "restored" if install.owns(scope, name) else "installed"
+            try:
                 _restore(scope, cache, name, entry)
-                report.changes.append(Change(name, action, None, entry.commit))
-            install.collect_garbage(scope)
-    _link(scope, lock, env, agents=agents, cwd=cwd, report=report)
+            except AiSkillsError as exc:
+                report.errors.append(str(exc))
+                continue
+            report.changes.append(Change(name, action, None, entry.commit))
+        try:
+            _link(scope, lock, env, agents=agents, cwd=cwd, report=report, edit=True)
+        except AiSkillsError as exc:
+            report.errors.append(str(exc))
     return report
 
 
+def _needs_change(scope: Scope, lock: Mapping[str, LockedSkill]) -> bool:
+    """True when a folder differs from its pin, a killed run left something behind, or
+    `.skills` misses a pinned name (so `install` must take the lock)."""
+    if any(install.installed_hash(scope, name) != e.hash for name, e in lock.items()):
+        return True
+    if install.garbage(scope):
+        return True
+    return scope.repo is not None and bool(lock) and _unlisted(scope.repo, lock)
+
+
+def _unlisted(repo: Path, lock: Mapping[str, LockedSkill]) -> bool:
+    from ai_skills.manifest_edit import problem
+    from ai_skills.use_skills import MANIFEST, read_manifest
+
+    try:
+        if problem(repo / MANIFEST) is None:
+            return not set(lock) <= set(read_manifest(repo).names)
+    except ManifestError:
+        pass
+    return True  # unreadable: the locked run reports it
+
+
 def _add_user_agents(scope: Scope, agents: list[str]) -> None:
-    """Record `agents` for every skill of the user lock, so later runs keep their links."""
-    install.prepare_scope(scope)
-    with file_lock(scope.mutation_lock, timeout=600):
-        lock = read_lock(scope.lock_path)
-        merged = {
-            name: replace(entry, agents=tuple(
-                dict.fromkeys([*(entry.agents or table().defaults), *agents])))
-            for name, entry in lock.items()
-        }
-        if merged != lock:
-            write_lock(scope.lock_path, merged)
+    """Record `agents` for every skill of the user lock (under the lock), so later runs keep
+    their links."""
+    lock = read_lock(scope.lock_path)
+    merged = {
+        name: replace(entry, agents=tuple(
+            dict.fromkeys([*(entry.agents or table().defaults), *agents])))
+        for name, entry in lock.items()
+    }
+    if merged != lock:
+        write_lock(scope.lock_path, merged)
 
 
 def _restore(scope: Scope, cache: SourceCache, name: str, entry: LockedSkill) -> None:
@@ -240,7 +299,8 @@ def _restore(scope: Scope, cache: SourceCache, name: str, entry: LockedSkill) ->
         raise InstallError(
             f"{scope.lock_path}: '{name}' from {entry.source} @ {entry.commit[:12]} hashes to "
             f"{staged.digest}, but the lock pins {entry.hash}; the lock was edited or the "
-            f"source rewritten. Nothing was changed; re-pin with `ai-skills update {name}`"
+            f"source rewritten. '{name}' was not installed; re-pin it with "
+            f"`ai-skills update {name}`"
         )
     install.activate(scope, staged)
 
@@ -250,16 +310,16 @@ def update_skills(
 ) -> Report:
     """Move each pin to what its ref names now; report old -> new commit and changed files."""
     report = Report()
-    install.prepare_scope(scope)
+    _known(scope, read_lock(scope.lock_path), names)
+    _check_manifest(scope)
     # Skills added together share a source and ref: fetch each once per run.
     resolved: dict[tuple[str, str | None], str] = {}
-    with file_lock(scope.mutation_lock, timeout=600):
+    with install.locked(scope):
         lock = read_lock(scope.lock_path)
         for name in _known(scope, lock, names):
             report.changes.append(_update_one(scope, cache, name, lock, resolved))
         write_lock(scope.lock_path, lock)
-        install.collect_garbage(scope)
-    _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+        _link(scope, lock, env, agents=None, cwd=cwd, report=report, edit=True)
     return report
 
 
@@ -291,6 +351,15 @@ def _update_one(
     return Change(name, "updated", entry.commit, commit, files)
 
 
+def _check_manifest(scope: Scope) -> None:
+    """Raise before anything changes when a repo's `.skills` could not be edited."""
+    from ai_skills.manifest_edit import check_editable
+    from ai_skills.use_skills import MANIFEST
+
+    if scope.repo is not None:
+        check_editable(scope.repo / MANIFEST)
+
+
 def _known(scope: Scope, lock: Mapping[str, LockedSkill], names: Sequence[str]) -> list[str]:
     unknown = [name for name in names if name not in lock]
     if unknown:
@@ -309,66 +378,20 @@ def remove_skills(
     from ai_skills.use_skills import MANIFEST
 
     report = Report()
-    install.prepare_scope(scope)  # the file lock lives in `.ai-skills/`, ignored from here on
-    with file_lock(scope.mutation_lock, timeout=600):
+    manifest = scope.repo / MANIFEST if scope.repo is not None else None
+    _known(scope, read_lock(scope.lock_path), names)
+    _check_manifest(scope)
+    with install.locked(scope):
         lock = read_lock(scope.lock_path)
         for name in _known(scope, lock, names):
             install.deactivate(scope, name)
             del lock[name]
-            if scope.repo is not None:
-                remove_name(scope.repo / MANIFEST, name)
+            if manifest is not None:
+                remove_name(manifest, name)
             report.changes.append(Change(name, "removed"))
         write_lock(scope.lock_path, lock)
-        install.collect_garbage(scope)
-    _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+        _link(scope, lock, env, agents=None, cwd=cwd, report=report)
     return report
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One skill's state: local ('ok', 'modified', 'missing') and upstream."""
-
-    name: str
-    local: str
-    upstream: str  # 'current', 'moved', 'pinned', 'gone', 'unreachable: ...'
-    commit: str
-    remote: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the folder matches its hash and the upstream has not moved."""
-        return self.local == "ok" and self.upstream in ("current", "pinned")
-
-
-def check_skills(scope: Scope, *, cwd: Path, upstream: bool = True) -> list[CheckResult]:
-    """Compare every installed folder with its hash, and every ref with its server."""
-    results = []
-    # Skills added together share a source and ref: ask each server about each ref once.
-    asked: dict[tuple[str, str | None], tuple[str, str | None]] = {}
-    for name, entry in sorted(read_lock(scope.lock_path).items()):
-        current = install.installed_hash(scope, name)
-        local = "missing" if current is None else "ok" if current == entry.hash else "modified"
-        state, remote = "current", None
-        if entry.ref is not None and FULL_SHA.match(entry.ref):
-            state = "pinned"
-        elif upstream:
-            key = (entry.source, entry.ref)
-            if key not in asked:
-                asked[key] = _remote_state(entry, cwd=cwd)
-            state, remote = asked[key]
-            if remote is not None and remote != entry.commit:
-                state = "moved"
-        results.append(CheckResult(name, local, state, entry.commit, remote))
-    return results
-
-
-def _remote_state(entry: LockedSkill, *, cwd: Path) -> tuple[str, str | None]:
-    """('current', commit), ('gone', None) or ('unreachable: ...', None) for entry's ref."""
-    try:
-        remote = remote_commit(entry.source, entry.ref, cwd=cwd)
-    except CommandError as exc:
-        return f"unreachable: {exc}", None
-    return ("gone" if remote is None else "current"), remote
 
 
 def _link(
@@ -379,8 +402,15 @@ def _link(
     agents: Sequence[str] | None,
     cwd: Path,
     report: Report,
+    edit: bool = False,
 ) -> None:
+    """Link the scope's skills; with `edit` (only under the lock) first list the names, and
+    `agents`, in a repo's `.skills`."""
     report.repo = scope.repo
+    if edit:
+        edited = edit_manifest(scope, list(lock), env, agents)
+        report.errors.extend(edited.errors)
+        report.warnings.extend(edited.warnings)
     linked = link_scope(scope, lock, env, agents=agents, cwd=cwd)
     report.linked.extend(linked.steps)
     report.errors.extend(linked.errors)

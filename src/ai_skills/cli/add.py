@@ -55,6 +55,10 @@ def add(
     agents: AgentsOption = None,
     global_: GlobalOption = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before installing.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a skill of the same name that is pinned "
+                           "from another source or folder.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Install skills from a git repository, pinned to a commit in the lock file.
@@ -67,7 +71,7 @@ def add(
     if source is None:
         raise typer.Exit(do_install(global_=global_, as_json=as_json, agents=agents))
     raise typer.Exit(do_add(source, skills=skill or [], all_skills=all_, ref=ref, agents=agents,
-                            global_=global_, yes=yes, as_json=as_json))
+                            global_=global_, yes=yes, force=force, as_json=as_json))
 
 
 def install(
@@ -76,6 +80,7 @@ def install(
     """Install exactly what the lock file pins (verified by content hash), then link.
 
     Use it after cloning a repo with an ai-skills.lock.json. Quiet when all is in place.
+    Installs every skill it can, then reports each one it could not (exit 1).
     """
     raise typer.Exit(do_install(global_=global_, as_json=as_json, agents=agents))
 
@@ -118,18 +123,33 @@ def check(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Exit 1 when an installed folder no longer matches its hash or its upstream moved."""
-    from ai_skills.installed import check_skills
+    """Exit 1 when an installed folder no longer matches its hash (naming each changed file),
+    agents cannot see a skill (not in .skills; with --global, a missing link), or its
+    upstream moved."""
+    from ai_skills.installed_check import check_skills
 
-    results = check_skills(scope_for(global_), cwd=Path.cwd(), upstream=not offline)
+    results = check_skills(scope_for(global_), os.environ, cwd=Path.cwd(),
+                           upstream=not offline)
     if as_json:
         emit_json([{"name": r.name, "local": r.local, "upstream": r.upstream,
-                    "commit": r.commit, "remote": r.remote, "ok": r.ok} for r in results])
+                    "commit": r.commit, "remote": r.remote, "ok": r.ok,
+                    "files": [{"change": c, "path": p} for c, p in r.files],
+                    "links": list(r.links)} for r in results])
     else:
         for r in results:
             moved = f" ({r.commit[:12]} -> {r.remote[:12]})" if r.upstream == "moved" and \
                 r.remote else ""
             say(f"{r.name}: {r.local}, upstream {r.upstream}{moved}")
+            for change, path in r.files:
+                say(f"    {change:8} {path}")
+            if r.local == "modified" and not r.files:
+                say("    (installed before ai-skills kept a file list; `ai-skills install` "
+                    "restores the pinned files)")
+            for line in r.links:
+                say(f"    {line}")
+        if any(r.links for r in results):
+            flag = " --global" if global_ else ""
+            note(f"ai-skills: `ai-skills install{flag}` lists and links what is missing")
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
 
 
@@ -144,6 +164,7 @@ def import_npx(
     npx's own copies stay where they are: remove them with `npx skills remove NAME`, then
     run `ai-skills install` to link the pinned copies.
     """
+    from ai_skills.errors import AiSkillsError
     from ai_skills.installed import Report, apply_add, plan_add
     from ai_skills.npx_interop import NpxLockError, import_spec, scope_skills
 
@@ -168,10 +189,14 @@ def import_npx(
             show_plan(plan)
         if not yes and sys.stdin.isatty() and not confirm("Pin it?"):
             continue
-        report = apply_add(scope, cache, plan, os.environ, agents=None, cwd=Path.cwd(),
-                           link=False)
+        try:
+            report = apply_add(scope, cache, plan, os.environ, agents=None, cwd=Path.cwd(),
+                               link=False)
+        except AiSkillsError as exc:  # e.g. the name is pinned from elsewhere: pin the rest
+            total.errors.append(str(exc))
+            continue
         total.changes.extend(report.changes)
-        total.warnings.extend(report.warnings)
+        total.warnings.extend([*plan.warnings, *report.warnings] if as_json else report.warnings)
     code = render_report(total, as_json=as_json)
     if not as_json:
         note("ai-skills: next: `npx skills remove NAME` for each, then `ai-skills install`")

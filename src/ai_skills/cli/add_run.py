@@ -106,6 +106,7 @@ def do_add(
     global_: bool,
     yes: bool,
     as_json: bool,
+    force: bool = False,
 ) -> int:
     """`ai-skills add SOURCE ...`; returns the exit code."""
     from ai_skills.agents import parse_agent_list
@@ -121,7 +122,10 @@ def do_add(
         show_plan(plan)
     if not yes and sys.stdin.isatty() and not confirm("Install?"):
         return 1
-    report = apply_add(scope, cache, plan, os.environ, agents=chosen, cwd=Path.cwd())
+    report = apply_add(scope, cache, plan, os.environ, agents=chosen, cwd=Path.cwd(),
+                       force=force)
+    if as_json:  # in text they were shown with the plan
+        report.warnings[:0] = plan.warnings
     return render_report(report, as_json=as_json)
 
 

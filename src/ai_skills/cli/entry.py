@@ -26,6 +26,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--all", action="store_true", dest="all_skills")
         parser.add_argument("--ref")
         parser.add_argument("--yes", "-y", action="store_true")
+        parser.add_argument("--force", action="store_true")
     parser.add_argument("--agents")
     parser.add_argument("--global", "-g", action="store_true", dest="global_")
     parser.add_argument("--json", action="store_true", dest="as_json")
@@ -51,7 +52,8 @@ def fast_command(argv: list[str]) -> Callable[[], int] | None:
                                           agents=args.agents)
     return lambda: add_run.do_add(
         args.source, skills=args.skill, all_skills=args.all_skills, ref=args.ref,
-        agents=args.agents, global_=args.global_, yes=args.yes, as_json=args.as_json,
+        agents=args.agents, global_=args.global_, yes=args.yes, force=args.force,
+        as_json=args.as_json,
     )
 
 
