@@ -26,6 +26,7 @@ class Event:
     from_state: str | None
     to_state: str | None
     data: dict[str, Any]
+    attempt: int | None = None  # the task's own attempt number; attempt_id is the store's id
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
@@ -41,12 +42,15 @@ def read_events(
     conn: sqlite3.Connection, *, since: int = 0, limit: int = 1000, task_id: str | None = None
 ) -> list[Event]:
     """Events with seq greater than `since`, oldest first."""
-    sql = "SELECT * FROM events WHERE seq > ?"
+    sql = (
+        "SELECT e.*, a.number AS attempt_number FROM events e"
+        " LEFT JOIN attempts a ON a.id = e.attempt_id WHERE e.seq > ?"
+    )
     params: list[Any] = [since]
     if task_id is not None:
-        sql += " AND task_id = ?"
+        sql += " AND e.task_id = ?"
         params.append(task_id)
-    rows = conn.execute(sql + " ORDER BY seq LIMIT ?", (*params, limit)).fetchall()
+    rows = conn.execute(sql + " ORDER BY e.seq LIMIT ?", (*params, limit)).fetchall()
     return [
         Event(
             r["seq"],
@@ -57,6 +61,7 @@ def read_events(
             r["from_state"],
             r["to_state"],
             json.loads(r["data"]),
+            r["attempt_number"],
         )
         for r in rows
     ]
