@@ -67,6 +67,7 @@ COMMAND_RULES: Mapping[str, Rule] = {
     "conflicts": Rule(R),
     "stats": Rule(R),
     "profiles": Rule(R),
+    "doctor": Rule(R),
     "report": Rule(Role.REPORT),
     "add": Rule(D),
     "start": Rule(D),
