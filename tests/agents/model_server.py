@@ -14,7 +14,9 @@ tests see what an agent sent: its prompt, its tools, and the skills it found.
 
 Only requests that offer tools take a turn from the script: agents also ask the model for
 side jobs (a session title, a summary) without tools, and those get a short text answer.
-Another wire format (Gemini's, say) is one more `Wire` subclass and one more route.
+Another wire format (Gemini's, say) is one more `Wire` subclass and one more entry in
+`ROUTES`. The server listens on 127.0.0.1 only: an agent in a sandbox reaches it as long as
+the sandbox shares the host's network (bubblewrap without `--unshare-net`).
 
 Used by tests/agents/ and by bin/demo-worker; run it by hand with
 `python tests/agents/model_server.py` to see what an agent sends.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -370,11 +373,18 @@ class ChatCompletions(Wire):
         return _openai_error(turn)
 
 
-ROUTES: dict[str, Wire] = {
-    "/v1/messages": Anthropic(),
-    "/v1/responses": Responses(),
-    "/v1/chat/completions": ChatCompletions(),
-}
+# Path pattern -> wire format. Gemini's, say, would be one more entry:
+# `re.compile(r"/v1beta/models/[^/:]+:streamGenerateContent$")`.
+ROUTES: list[tuple[re.Pattern[str], Wire]] = [
+    (re.compile(r"/v1/messages$"), Anthropic()),
+    (re.compile(r"/v1/responses$"), Responses()),
+    (re.compile(r"/v1/chat/completions$"), ChatCompletions()),
+]
+
+
+def route(path: str) -> Wire | None:
+    """The wire format serving `path` (query string removed), or None."""
+    return next((wire for pattern, wire in ROUTES if pattern.search(path)), None)
 
 
 # --- the server -----------------------------------------------------------------------------
@@ -460,7 +470,7 @@ def _handler_for(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = {"_raw": raw.decode("utf-8", "replace")}
             path = self.path.split("?", 1)[0]
-            wire = next((w for p, w in ROUTES.items() if path.endswith(p)), None)
+            wire = route(path)
             if wire is None:
                 self._json(404, {}, {"error": {"message": f"no route {path}"}})
                 return

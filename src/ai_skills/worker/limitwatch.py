@@ -99,8 +99,11 @@ def live_evidence(line: str) -> tuple[str, str]:
         match = TEXT_LINE.search(line) if _ERROR_LINE.search(line) else None
         if match is None:
             return "", ""
-        # A log line is long; the words around the match are the evidence.
-        found = shorten(line[max(0, match.start() - 60) :].strip())
+        # A log line is long; the words just before the match and after it are the evidence.
+        start = max(0, match.start() - 60)
+        if start:
+            start = line.find(" ", start) + 1 or start
+        found = shorten(line[start:].strip())
     if not found:
         return "", ""
     return ("quota" if _QUOTA.search(line) else "retry"), found
