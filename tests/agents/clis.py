@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 AGENTS = ("claude", "codex", "opencode")
+# The series .ci/run installs; a test fails when another one is found, so the facts in
+# docs/worker.md and docs/agent-paths.md are re-checked before they are trusted.
+PINNED = {"claude": "2.1.", "codex": "0.171.", "opencode": "1.18."}
 
 # Quiet, offline, no self-update: the same for every run.
 QUIET_ENV = {

@@ -15,13 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clis import AGENTS, QUIET_ENV, Programs, find_programs, shared_npm_cache, version
-from model_server import ModelServer, Script
+
+from .clis import AGENTS, QUIET_ENV, Programs, find_programs, shared_npm_cache, version
+from .model_server import ModelServer, Script
 
 IN_CI = os.environ.get("CI") == "true"
-# The series .ci/run installs; a test fails when another one is found, so the facts in
-# docs/worker.md and docs/agent-paths.md are re-checked before they are trusted.
-PINNED = {"claude": "2.1.", "codex": "0.171.", "opencode": "1.18."}
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from clis import Programs, codex_config, opencode_config
-from worker_run import WORKER, write_config
 
-from conftest import PINNED
+from .clis import PINNED, Programs, codex_config, opencode_config
+from .worker_run import WORKER, write_config
 
 
 @pytest.mark.slow

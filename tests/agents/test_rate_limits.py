@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from clis import Programs, endpoint_env
-from model_server import ModelServer, Quota, Script, Status, Text, Turn
-from worker_run import git, report, status, wait_until, worker, write_config
+
+from .clis import Programs, endpoint_env
+from .model_server import ModelServer, Quota, Script, Status, Text, Turn
+from .worker_run import git, report, status, wait_until, worker, write_config
 
 COMMIT = "echo spare > spare.txt && git add spare.txt && git commit -qm 'from the spare profile'"
 LIMIT_SECONDS = 60.0

@@ -14,8 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from clis import Programs, endpoint_env, headless_argv
-from model_server import ModelServer, Script, Text
+
+from .clis import Programs, endpoint_env, headless_argv
+from .model_server import ModelServer, Script, Text
 
 # Folder key -> where it is, relative to (repo, home, override roots).
 REPO = {"repo-claude": ".claude/skills", "repo-opencode": ".opencode/skills",

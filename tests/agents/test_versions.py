@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import PINNED
+from .clis import PINNED
 
 
 def test_agent_versions_are_the_pinned_series(versions: dict[str, str]) -> None:

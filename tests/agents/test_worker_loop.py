@@ -14,9 +14,10 @@ import os
 from pathlib import Path
 
 import pytest
-from clis import Programs, endpoint_env
-from model_server import ModelServer, Script, Text
-from worker_run import git, report, status, wait_exited, wait_until, worker, write_config
+
+from .clis import Programs, endpoint_env
+from .model_server import ModelServer, Script, Text
+from .worker_run import git, report, status, wait_exited, wait_until, worker, write_config
 
 TITLE = "Greet the user"
 DESCRIPTION = "Write the greeting the user wants into greeting.txt."

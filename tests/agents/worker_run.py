@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from model_server import Request, Shell
+
+from .model_server import Request, Shell
 
 WORKER = str(Path(sys.executable).parent / "worker")
 
