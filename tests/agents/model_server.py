@@ -54,6 +54,15 @@ class Shell:
 
 
 @dataclass(frozen=True)
+class Call:
+    """Call any tool the agent offers by name (e.g. Claude Code's `Write`) with these inputs."""
+
+    tool: str
+    arguments: dict[str, Any]
+    note: str = "Calling a tool."
+
+
+@dataclass(frozen=True)
 class Status:
     """Answer with this HTTP status and the provider's own error body for it."""
 
@@ -68,7 +77,8 @@ class Quota:
     retry_after: float | None = None
 
 
-Turn = Text | Shell | Status | Quota
+Turn = Text | Shell | Call | Status | Quota
+Answer = Text | Shell | Call  # the turns a wire streams (the others are HTTP errors)
 # A turn may also be decided from what the agent sent (e.g. a command taken from its prompt).
 Step = Turn | Callable[["Request"], Turn]
 
@@ -147,7 +157,7 @@ class Wire:
     def has_tools(self, body: dict[str, Any]) -> bool:
         return bool(body.get("tools"))
 
-    def stream(self, body: dict[str, Any], turn: Text | Shell) -> Iterator[bytes]:
+    def stream(self, body: dict[str, Any], turn: Answer) -> Iterator[bytes]:
         raise NotImplementedError
 
     def error(self, turn: Status | Quota) -> tuple[int, dict[str, str], dict[str, Any]]:
@@ -155,6 +165,16 @@ class Wire:
 
     def tool_name(self, body: dict[str, Any]) -> str:
         raise NotImplementedError
+
+    def shell_arguments(self, name: str, turn: Shell) -> str:
+        return json.dumps({"command": turn.command, "description": turn.note})
+
+    def call(self, body: dict[str, Any], turn: Shell | Call) -> tuple[str, str]:
+        """(tool name, JSON arguments) of a tool-calling turn."""
+        if isinstance(turn, Call):
+            return turn.tool, json.dumps(turn.arguments)
+        name = self.tool_name(body)
+        return name, self.shell_arguments(name, turn)
 
 
 def _tool_names(tools: list[Any]) -> list[str]:
@@ -181,7 +201,7 @@ class Anthropic(Wire):
     def tool_name(self, body: dict[str, Any]) -> str:
         return _pick(_tool_names(body.get("tools", [])), ("Bash", "bash"), self.name)
 
-    def stream(self, body: dict[str, Any], turn: Text | Shell) -> Iterator[bytes]:
+    def stream(self, body: dict[str, Any], turn: Answer) -> Iterator[bytes]:
         model = str(body.get("model", "model"))
         message: dict[str, Any] = {
             "id": _id("msg"),
@@ -207,13 +227,12 @@ class Anthropic(Wire):
         )
         yield sse("content_block_stop", {"type": "content_block_stop", "index": 0})
         stop = "end_turn"
-        if isinstance(turn, Shell):
+        if not isinstance(turn, Text):
             stop = "tool_use"
-            block = {"type": "tool_use", "id": _id("toolu"), "name": self.tool_name(body),
-                     "input": {}}
+            name, args = self.call(body, turn)
+            block = {"type": "tool_use", "id": _id("toolu"), "name": name, "input": {}}
             yield sse("content_block_start",
                       {"type": "content_block_start", "index": 1, "content_block": block})
-            args = json.dumps({"command": turn.command, "description": turn.note})
             yield sse(
                 "content_block_delta",
                 {"type": "content_block_delta", "index": 1,
@@ -292,14 +311,14 @@ class Responses(Wire):
         names = _tool_names(body.get("tools", []))
         return _pick(names, ("shell", "shell_command", "exec_command", "local_shell"), self.name)
 
-    def arguments(self, name: str, command: str) -> str:
+    def shell_arguments(self, name: str, turn: Shell) -> str:
         if name == "shell":
-            return json.dumps({"command": ["bash", "-lc", command]})
+            return json.dumps({"command": ["bash", "-lc", turn.command]})
         if name == "exec_command":
-            return json.dumps({"cmd": command})
-        return json.dumps({"command": command})
+            return json.dumps({"cmd": turn.command})
+        return json.dumps({"command": turn.command})
 
-    def stream(self, body: dict[str, Any], turn: Text | Shell) -> Iterator[bytes]:
+    def stream(self, body: dict[str, Any], turn: Answer) -> Iterator[bytes]:
         rid = _id("resp")
         base = {"id": rid, "object": "response", "created_at": int(time.time()),
                 "model": body.get("model", "model"), "status": "in_progress", "output": []}
@@ -315,10 +334,9 @@ class Responses(Wire):
                       {"type": "response.output_text.delta", "item_id": item["id"],
                        "output_index": 0, "content_index": 0, "delta": turn.text})
         else:
-            name = self.tool_name(body)
+            name, args = self.call(body, turn)
             item = {"type": "function_call", "id": _id("fc"), "call_id": _id("call"),
-                    "name": name, "arguments": self.arguments(name, turn.command),
-                    "status": "completed"}
+                    "name": name, "arguments": args, "status": "completed"}
             yield sse("response.output_item.added",
                       {"type": "response.output_item.added", "output_index": 0, "item": item})
         yield sse("response.output_item.done",
@@ -341,7 +359,7 @@ class ChatCompletions(Wire):
     def tool_name(self, body: dict[str, Any]) -> str:
         return _pick(_tool_names(body.get("tools", [])), ("bash", "shell", "Bash"), self.name)
 
-    def stream(self, body: dict[str, Any], turn: Text | Shell) -> Iterator[bytes]:
+    def stream(self, body: dict[str, Any], turn: Answer) -> Iterator[bytes]:
         cid = _id("chatcmpl")
         model = body.get("model", "model")
 
@@ -357,8 +375,7 @@ class ChatCompletions(Wire):
             finish = "stop"
         else:
             yield chunk({"content": turn.note})
-            name = self.tool_name(body)
-            args = json.dumps({"command": turn.command, "description": turn.note})
+            name, args = self.call(body, turn)
             yield chunk({"tool_calls": [{"index": 0, "id": _id("call"), "type": "function",
                                          "function": {"name": name, "arguments": args}}]})
             finish = "tool_calls"

@@ -11,12 +11,13 @@ worktree.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from .clis import Programs, endpoint_env
-from .model_server import ModelServer, Script, Text
+from .model_server import Call, ModelServer, Request, Script, Text
 from .worker_run import git, report, status, wait_exited, wait_until, worker, write_config
 
 TITLE = "Greet the user"
@@ -117,3 +118,36 @@ def test_the_prompt_carries_the_review_feedback(
     again = server.main_requests()[2].text
     assert TITLE in again and DESCRIPTION in again and feedback in again
     assert status(env, repo, "t1")["commits_ahead"] == 2
+
+
+def _worktree_in_prompt(request: Request) -> str:
+    found = re.search(r"Your git worktree: `([^`]+)`", request.text)
+    assert found, "the prompt names the worktree"
+    return found.group(1)
+
+
+# The file-writing tool of each agent and its arguments (from the tools they offer).
+WRITE_TOOLS = {
+    "claude": lambda path: Call("Write", {"file_path": path, "content": "edited\n"}),
+    "opencode": lambda path: Call("write", {"filePath": path, "content": "edited\n"}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("agent", sorted(WRITE_TOOLS))
+def test_the_preset_lets_the_agent_write_files_with_its_own_tool(
+    agent: str, programs: Programs, agent_env: dict[str, str], server: ModelServer,
+    git_repo: Path,
+) -> None:
+    """Not only the shell: an edit tool that asked for permission would stall the task."""
+    write_config(git_repo, f'runtime = "{agent}"\n')
+    env = agent_env | endpoint_env(agent, server.url, agent_env)
+    server.script = Script([
+        lambda request: WRITE_TOOLS[agent](_worktree_in_prompt(request) + "/notes.md"),
+        report("done", "notes", before="git add notes.md && git commit -qm notes"),
+        Text("Done."),
+    ])
+    worker(env, git_repo, "add", "t1", "--title", TITLE)
+    worker(env, git_repo, "start", "t1")
+    wait_until(env, git_repo, "t1", {"in_review"})
+    assert git(git_repo, "show", "worker/t1:notes.md") == "edited"
