@@ -65,14 +65,14 @@ TASK = {
 
 @pytest.mark.parametrize("feedback", [None, "1. src/search/index.py:40 handles no empty query"])
 def test_hq_prompt_template_renders_with_worker(feedback: str | None) -> None:
-    context = {"task": TASK, "attempt_id": 3, "worktree": "/repo/.git/worker/worktrees/search",
-               "base_sha": "0123abcd"}
+    context = {"task": TASK, "attempt": 3, "attempt_id": 17, "worker": "/opt/bin/worker",
+               "worktree": "/src/repo.worktrees/search", "base_sha": "0123abcd"}
     if feedback:
         context["feedback"] = feedback
     text = render_prompt(context, template_path=bundled_skills_dir() / "hq/templates"
                          / "worker-prompt.md.j2")
     assert "`src/search/**`, `tests/search/**`" in text
-    assert "worker report --status done" in text
+    assert "`/opt/bin/worker report --status done" in text
     assert "attempt 3" in text
     assert ("From your supervisor" in text) == bool(feedback)
     assert "{{" not in text and "{%" not in text

@@ -292,32 +292,48 @@ def _write_stamp(
 def _update_git_exclude(repo: Path, links: list[Path]) -> Path | None:
     """List our links in `.git/info/exclude` so store paths never get committed.
 
-    Only our marked block is rewritten; the user's own lines stay byte-for-byte.
+    Only our marked block is rewritten; the user's own lines stay byte-for-byte. Every
+    worktree of a repository shares that one file (git reads `info/exclude` from the common
+    dir), so a linked worktree (`worker start` syncs one) keeps a block of its own: syncing
+    it must not drop the main checkout's lines, nor the other way round.
     Returns the exclude file (None outside git).
     """
     git_dir = git_dir_of(repo) if os.path.lexists(repo / ".git") else None
     if git_dir is None:
         return None
-    exclude = common_dir_of(git_dir) / "info" / "exclude"
+    common = common_dir_of(git_dir)
+    exclude = common / "info" / "exclude"
+    markers = _block_markers(git_dir, common)
     entries = sorted("/" + p.relative_to(repo).as_posix() for p in links if p.is_relative_to(repo))
     try:
         old = exclude.read_text(encoding="utf-8")
     except FileNotFoundError:
         old = ""
-    new = _with_block(old, entries)
+    new = _with_block(old, entries, markers)
     if new != old:
         with file_lock(exclude.with_name("exclude.ai-skills.lock")):
             remove_stale_temp_files(exclude.parent)
             current = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
-            atomic_write_text(exclude, _with_block(current, entries))
+            atomic_write_text(exclude, _with_block(current, entries, markers))
     return exclude
 
 
-def _with_block(text: str, entries: list[str]) -> str:
+def _block_markers(git_dir: Path, common: Path) -> tuple[str, str]:
+    if os.path.realpath(git_dir) == os.path.realpath(common):
+        return EXCLUDE_BEGIN, EXCLUDE_END
+    # `.git/worktrees/<name>`: the name git gave this worktree, unique in the repository.
+    tag = f" [worktree {git_dir.name}]"
+    return EXCLUDE_BEGIN + tag, EXCLUDE_END + tag
+
+
+def _with_block(
+    text: str, entries: list[str], markers: tuple[str, str] = (EXCLUDE_BEGIN, EXCLUDE_END)
+) -> str:
+    begin, finish = markers
     lines = text.splitlines(keepends=True)
-    if EXCLUDE_BEGIN + "\n" in lines and EXCLUDE_END + "\n" in lines:
-        start = lines.index(EXCLUDE_BEGIN + "\n")
-        end = lines.index(EXCLUDE_END + "\n", start)
+    if begin + "\n" in lines and finish + "\n" in lines:
+        start = lines.index(begin + "\n")
+        end = lines.index(finish + "\n", start)
         before, after = lines[:start], lines[end + 1 :]
     else:
         before, after = lines, []
@@ -325,5 +341,5 @@ def _with_block(text: str, entries: list[str]) -> str:
             before[-1] += "\n"
     if not entries:
         return "".join(before + after)
-    block = [EXCLUDE_BEGIN + "\n", *(e + "\n" for e in entries), EXCLUDE_END + "\n"]
+    block = [begin + "\n", *(e + "\n" for e in entries), finish + "\n"]
     return "".join(before + block + after)

@@ -91,7 +91,7 @@ def test_deciding_commands_are_refused_inside_a_worker(args: list[str], tmp_path
     message = str(info.value)
     assert message.startswith(f"`worker {args[0]}")
     assert "only the supervisor may run it" in message
-    assert "task 't1' (attempt 7)" in message
+    assert "task 't1' (attempt id 7)" in message
     assert info.value.exit_code == 4
 
 

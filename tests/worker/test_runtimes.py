@@ -12,9 +12,18 @@ from ai_skills.worker.runtimes import build_command, check_available
 @pytest.mark.parametrize(
     ("runtime", "argv"),
     [
-        ("claude", ["claude", "-p", "--output-format", "stream-json", "--verbose"]),
-        ("codex", ["codex", "exec", "--json"]),
-        ("opencode", ["opencode", "run", "--format", "json"]),
+        (
+            "claude",
+            [
+                "claude", "-p", "--allowedTools", "Bash", "--permission-mode", "acceptEdits",
+                "--output-format", "stream-json", "--verbose",
+            ],
+        ),
+        ("codex", ["codex", "exec", "--json", "--dangerously-bypass-approvals-and-sandbox"]),
+        (
+            "opencode",
+            ["opencode", "run", "--format", "json", "--print-logs", "--log-level", "WARN"],
+        ),
     ],
 )
 def test_presets_build_headless_commands(runtime: str, argv: list[str]) -> None:

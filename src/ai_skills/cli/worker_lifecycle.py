@@ -40,7 +40,7 @@ def show_start(result: Any, *, as_json: bool) -> None:
         emit_json(result.as_dict())
     elif result.admitted:
         say(
-            f"{task_id}: running (attempt {result.attempt_id}, supervisor pid "
+            f"{task_id}: running (attempt {result.attempt}, supervisor pid "
             f"{result.supervisor_pid}) in {result.worktree}"
         )
     else:

@@ -109,7 +109,7 @@ def tick(as_json: JsonOpt = False) -> None:
     for changed in report.reviewed:
         say(f"{changed['task_id']}: {changed['state']}: {changed['reason']}")
     for r in report.started:
-        say(f"{r.task_id}: running (attempt {r.attempt_id})")
+        say(f"{r.task_id}: running (attempt {r.attempt})")
     for r in report.waiting:
         say(f"{r.task_id}: waiting: {r.reason}")
     for e in report.errors:

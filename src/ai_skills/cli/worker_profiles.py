@@ -1,4 +1,4 @@
-"""`worker profiles`, registered on the `worker` app (wiring only, like `ai_skills.cli.worker`)."""
+"""`worker profiles` and `worker doctor`, registered on the `worker` app (wiring only)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import typer
 
 from ai_skills.cli.render import emit_json, say
 from ai_skills.cli.worker_common import JsonOpt, load_worker_config, open_repo
+from ai_skills.worker.errors import EXIT_ENVIRONMENT
 
 
 def register_profile_commands(app: typer.Typer) -> None:
-    """Add `profiles` to the `worker` app."""
+    """Add `profiles` and `doctor` to the `worker` app."""
     app.command()(profiles)
+    app.command()(doctor)
 
 
 def profiles(as_json: JsonOpt = False) -> None:
@@ -27,3 +29,29 @@ def profiles(as_json: JsonOpt = False) -> None:
         order = "-" if v.order is None else str(v.order + 1)
         env = f"  env {', '.join(v.env)}" if v.env else ""
         say(f"{order:>2} {v.name:<16} {' '.join(v.command)}{env}")
+
+
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check each profile (or the runtime): program on PATH, version, headless flags, endpoint.
+
+    Says what to fix for each problem. Exit 6 when a profile cannot run an agent unattended.
+    """
+    import os
+
+    from ai_skills.worker.doctor import diagnose, running_as_root
+
+    ctx = open_repo()
+    found = diagnose(
+        load_worker_config(ctx), dict(os.environ), repo=ctx.repo_root, is_root=running_as_root()
+    )
+    if as_json:
+        emit_json([h.as_dict() for h in found])
+    else:
+        for health in found:
+            say(f"{health.profile}: {' '.join(health.command)}")
+            for check in health.checks:
+                say(f"  {check.status:<4}  {check.name:<9} {check.detail}")
+                if check.fix and check.status != "ok":
+                    say(f"        fix: {check.fix}")
+    if not all(h.ok for h in found):
+        raise typer.Exit(EXIT_ENVIRONMENT)

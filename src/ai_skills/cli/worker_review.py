@@ -114,7 +114,7 @@ def review(
             return
         say(f"{task_id}: {result.state} (change request {result.change_requests})")
         if result.restarted:
-            say(f"  agent restarted (attempt {result.attempt_id}) with the feedback")
+            say(f"  agent restarted (attempt {result.attempt}) with the feedback")
         for line in result.notes:
             note(f"worker: {line}")
         return

@@ -43,7 +43,9 @@ def claim_next(conn: sqlite3.Connection) -> Event | None:
         row = conn.execute("SELECT seq FROM cursors WHERE name = ?", (CURSOR,)).fetchone()
         cursor = int(row[0]) if row else 0
         found = conn.execute(
-            "SELECT * FROM events WHERE seq > ? AND kind = 'transition' ORDER BY seq LIMIT 1",
+            "SELECT e.*, a.number AS attempt_number FROM events e"
+            " LEFT JOIN attempts a ON a.id = e.attempt_id"
+            " WHERE e.seq > ? AND e.kind = 'transition' ORDER BY e.seq LIMIT 1",
             (cursor,),
         ).fetchone()
         if found is None:

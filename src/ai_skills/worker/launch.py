@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from ai_skills.worker.procs import is_alive, start_token
 from ai_skills.worker.profiles import choose
 from ai_skills.worker.prompt import render_prompt, write_atomic
 from ai_skills.worker.reviews import get_review, record_change_request
-from ai_skills.worker.runtimes import build_command, check_available
+from ai_skills.worker.runtimes import build_command, check_available, worker_program
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import (
@@ -35,9 +36,11 @@ from ai_skills.worker.tasks import (
     get_attempt,
     get_task,
     mark_step,
+    record_event,
     transition,
     update_attempt,
 )
+from ai_skills.worker.workspace import link_skills, move_worktree_here
 from ai_skills.worker.worktrees import branch_exists, dirty_paths, ensure_worktree
 
 
@@ -54,6 +57,7 @@ class StartResult:
     branch: str | None = None
     supervisor_pid: int | None = None
     warnings: list[str] = field(default_factory=list)
+    attempt: int | None = None  # the task's own attempt number (1, 2, ...), as status shows
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
@@ -206,16 +210,34 @@ def launch_attempt(
     with transaction(conn):
         mark_step(conn, task.id, "launch", attempt_id=attempt_id, done=True)
     state = get_task(conn, task.id).state.value
-    return StartResult(task.id, state, True, "", attempt_id, attempt.worktree, attempt.branch, pid)
+    return StartResult(
+        task.id, state, True, "", attempt_id, attempt.worktree, attempt.branch, pid,
+        attempt=attempt.number,
+    )
 
 
 def _prepare_worktree(
     ctx: RepoContext, conn: sqlite3.Connection, task: Task, attempt: Attempt
 ) -> Attempt:
     path = Path(attempt.worktree)
+    moved = move_worktree_here(ctx.repo_root, task_id=task.id, branch=task.branch, path=path)
+    if moved is not None:
+        record_event(
+            conn,
+            kind="worktree_moved",
+            task_id=task.id,
+            attempt_id=attempt.id,
+            data={"from": str(moved), "to": str(path)},
+        )
     created = ensure_worktree(
         ctx.repo_root, task_id=task.id, path=path, branch=task.branch, base=task.base
     )
+    links = link_skills(ctx.repo_root, path.resolve(), os.environ)
+    if links.linked or links.problems:
+        record_event(
+            conn, kind="skills_linked", task_id=task.id, attempt_id=attempt.id,
+            data=links.as_dict(),
+        )
     if attempt.base_sha is None:
         base_ref = task.base if branch_exists(ctx.repo_root, task.base) else task.branch
         base_sha = git_out(
@@ -247,7 +269,9 @@ def _write_prompt(
     text = render_prompt(
         {
             "task": task,
-            "attempt_id": attempt.id,
+            "attempt": attempt.number,
+            "attempt_id": attempt.id,  # the store's id; kept for templates written before
+            "worker": worker_program(),
             "worktree": attempt.worktree,
             "base_sha": attempt.base_sha,
             # The reviewer's last change request, until an approval clears it.
@@ -266,7 +290,7 @@ def _ensure_supervisor(
         return attempt.supervisor_pid
     if attempt.ended_at is not None:
         raise WorkerError(
-            f"attempt {attempt.id} of task {attempt.task_id!r} already ended; "
+            f"attempt {attempt.number} of task {attempt.task_id!r} already ended; "
             "start the task again for a new attempt"
         )
     pid = spawn_supervisor(ctx, config, attempt.id)

@@ -64,6 +64,12 @@ class RateLimitConfig(BaseModel):
     tail_bytes: int = Field(
         default=65536, ge=1024, description="how much of the end of the agent log is examined"
     )
+    switch_after_retries: int = Field(
+        default=3,
+        ge=0,
+        description="stop an agent after this many of its own retries on a rate limit, and "
+        "move on to the next profile (0: wait for the agent to give up)",
+    )
 
 
 def _compiles(patterns: list[str]) -> list[str]:

@@ -4,8 +4,8 @@ A task's profile chain is its own (`worker add --profile A --fallback B,C`) or t
 one (`profile` and `fallback` in `.worker.toml`). Each attempt records the profile it ran,
 its environment and the rate-limit rules in `attempt_runtime`, decided at admission, so the
 supervisor needs no config. When an attempt ends rate-limited, the task goes back to
-`queued` on the next profile with a retry time; after the last profile it starts over at
-the first one, waiting longer each round (it never fails for a rate limit).
+`queued` on the next profile, startable at once; after the last profile it starts over at
+the first one, after a wait that grows each round (it never fails for a rate limit).
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def choose(
         backoff_seconds=config.rate_limit.backoff_seconds,
         backoff_max_seconds=config.rate_limit.backoff_max_seconds,
         tail_bytes=config.rate_limit.tail_bytes,
+        switch_after_retries=config.rate_limit.switch_after_retries,
     )
     chain = [] if explicit else task_chain(conn, task, config)
     if not chain:
@@ -262,7 +263,9 @@ def requeue_rate_limited(
     position = runtime.position + 1
     exhausted = position >= len(chain)
     position = 0 if exhausted else position
-    delay = backoff_delay(count, runtime.rules, chain_length=len(chain))
+    # A limit on one profile says nothing about the next one: move on at once. Only going
+    # round to the first profile again waits (and each further round waits longer).
+    delay = backoff_delay(count, runtime.rules, chain_length=len(chain)) if exhausted else 0.0
     retry_at = now + delay
     nxt = chain[position] if chain else None
     reason = _requeue_reason(runtime.profile, why, nxt, exhausted, len(chain), retry_at)
@@ -309,7 +312,7 @@ def _requeue_reason(
     if nxt is None:
         return f"{head}; retry at {when}"
     if not exhausted:
-        return f"{head}; next: profile {nxt!r} at {when}"
+        return f"{head}; next: profile {nxt!r}, now"
     tried = f"all {count} profiles are limited" if count > 1 else "no other profile to try"
     return f"{head}; {tried}; retry on {nxt!r} at {when}"
 

@@ -27,13 +27,14 @@ _TYPE_KEYS = frozenset({"type", "subtype", "code", "name", "error_type", "kind",
 _STATUS_KEYS = frozenset({"status", "statusCode", "status_code", "http_status", "code"})
 _TEXT_KEYS = frozenset({"message", "result", "error", "detail", "text"})
 # Top-level event types that carry the model's own words or tool output, never an API error.
-_CONTENT_EVENTS = frozenset(
+CONTENT_EVENTS = frozenset(
     {"assistant", "user", "text", "tool_use", "tool_result", "reasoning", "agent_message"}
 )
 # Plain-text lines (an agent's stderr is in the same log) that read as an API rate limit.
-_TEXT_LINE = re.compile(
+TEXT_LINE = re.compile(
     r"\b429\b.*(too many requests|rate.?limit)|rate.?limit(ed| exceeded| reached)"
-    r"|usage limit (reached|exceeded)|quota exceeded|insufficient_quota",
+    r"|usage limit (reached|exceeded)|quota exceeded|insufficient_quota"
+    r"|exceeded your (current )?quota",
     re.IGNORECASE,
 )
 # Inside an error event, a bare status or the words are enough.
@@ -51,6 +52,7 @@ class RateLimitRules:
     backoff_seconds: float = 30.0
     backoff_max_seconds: float = 1800.0
     tail_bytes: int = 65536
+    switch_after_retries: int = 3  # live: the agent's own retries after a limit (limitwatch.py)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form, as stored in the attempt's policy."""
@@ -63,22 +65,22 @@ def classify(exit_code: int, tail: str, rules: RateLimitRules) -> str:
         return f"exit code {exit_code} is configured as rate-limited"
     lines = tail.splitlines()
     for line in reversed(lines):
-        event = _json_event(line)
+        event = json_event(line)
         if event is None:
             continue
         if event.get("type") == "result" and event.get("is_error") is False:
             break  # the run's final result was a success: earlier retries do not count
-        found = _evidence(event)
+        found = event_evidence(event)
         if found:
             return f"structured output: {found}"
     for pattern in rules.patterns:
         match = re.search(pattern, tail, re.MULTILINE)
         if match:
-            return f"output matches {pattern!r}: {_short(match.group(0))}"
+            return f"output matches {pattern!r}: {shorten(match.group(0))}"
     if exit_code != 0:
         for line in lines[-_PLAIN_LINES:]:
-            if not line.lstrip().startswith("{") and _TEXT_LINE.search(line):
-                return f"output says: {_short(line.strip())}"
+            if not line.lstrip().startswith("{") and TEXT_LINE.search(line):
+                return f"output says: {shorten(line.strip())}"
     return ""
 
 
@@ -100,7 +102,7 @@ def read_tail(path: Path, *, limit: int) -> str:
         return ""
 
 
-def _json_event(line: str) -> dict[str, Any] | None:
+def json_event(line: str) -> dict[str, Any] | None:
     text = line.strip()
     if not text.startswith("{"):
         return None
@@ -111,8 +113,8 @@ def _json_event(line: str) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
-def _evidence(event: dict[str, Any]) -> str:
-    if str(event.get("type", "")) in _CONTENT_EVENTS or not _looks_like_error(event):
+def event_evidence(event: dict[str, Any]) -> str:
+    if str(event.get("type", "")) in CONTENT_EVENTS or not _looks_like_error(event):
         return ""
     pairs = list(_walk(event))
     # An informational rate-limit notice (e.g. a status of "allowed") is not a refusal.
@@ -124,7 +126,7 @@ def _evidence(event: dict[str, Any]) -> str:
         if key in _STATUS_KEYS and value in (429, "429"):
             return f"{key} 429"
         if key in _TEXT_KEYS and isinstance(value, str) and _ERROR_TEXT.search(value):
-            return f"{key}: {_short(value)}"
+            return f"{key}: {shorten(value)}"
     return ""
 
 
@@ -149,5 +151,5 @@ def _walk(value: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
             yield from _walk(inner, depth + 1)
 
 
-def _short(text: str, limit: int = 160) -> str:
+def shorten(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -80,8 +80,9 @@ def report(
                 status,
                 False,
                 task.state.value,
-                f"attempt {attempt} is not the current attempt ({task.current_attempt}) of "
-                f"task {task_id!r}; the report was recorded and ignored",
+                f"attempt {_number(conn, attempt)} is not the current attempt "
+                f"({_number(conn, task.current_attempt)}) of task {task_id!r}; the report was "
+                "recorded and ignored",
             )
         else:
             update_attempt(conn, attempt, progress_at=now)
@@ -125,3 +126,9 @@ def report(
     if refused is not None:
         raise refused
     return result
+
+
+def _number(conn: sqlite3.Connection, attempt_id: int) -> str:
+    """The task's own number of an attempt (as `status` shows it), from its store id."""
+    row = conn.execute("SELECT number FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
+    return str(row[0]) if row else f"id {attempt_id}"

@@ -329,6 +329,7 @@ class ChangeRequest:
     restarted: bool
     attempt_id: int | None
     notes: list[str] = field(default_factory=list)
+    attempt: int | None = None  # the task's own attempt number
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
@@ -396,4 +397,7 @@ def _restart(
         state = get_task(conn, task_id).state.value
         return ChangeRequest(task_id, state, count, False, None, [f"restart failed: {exc}"])
     notes = [] if started.admitted else [f"restart waits: {started.reason}"]
-    return ChangeRequest(task_id, started.state, count, started.admitted, started.attempt_id, notes)
+    return ChangeRequest(
+        task_id, started.state, count, started.admitted, started.attempt_id, notes,
+        attempt=started.attempt,
+    )

@@ -67,6 +67,7 @@ COMMAND_RULES: Mapping[str, Rule] = {
     "conflicts": Rule(R),
     "stats": Rule(R),
     "profiles": Rule(R),
+    "doctor": Rule(R),
     "report": Rule(Role.REPORT),
     "add": Rule(D),
     "start": Rule(D),
@@ -107,8 +108,8 @@ class Identity:
     source: str  # environment, worktree, process
 
     def describe(self) -> str:
-        """`task 't1' (attempt 3), seen from ...` for messages."""
-        attempt = f" (attempt {self.attempt_id})" if self.attempt_id is not None else ""
+        """`task 't1' (attempt id 3), seen from ...` for messages."""
+        attempt = f" (attempt id {self.attempt_id})" if self.attempt_id is not None else ""
         evidence = {
             "environment": "WORKER_TASK_ID/WORKER_ATTEMPT_ID are set",
             "worktree": "the current directory is in its worktree",

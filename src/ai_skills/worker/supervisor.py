@@ -21,6 +21,7 @@ from types import FrameType
 from ai_skills.git import git_env
 from ai_skills.worker import containment, profiles
 from ai_skills.worker.agent_procs import stop_attempt_processes
+from ai_skills.worker.limitwatch import LimitWatch
 from ai_skills.worker.procs import is_alive, signal_group, start_token
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, connect, transaction
@@ -52,6 +53,9 @@ def agent_env(attempt: Attempt) -> dict[str, str]:
         WORKER_TASK_ID=attempt.task_id,
         WORKER_ATTEMPT_ID=str(attempt.id),
         WORKER_PROMPT_FILE=attempt.prompt_file or "",
+        # OpenCode 1.18 works in $PWD, not in its working directory: with the PWD of the
+        # shell that ran `worker start` it committed in the main checkout.
+        PWD=attempt.worktree,
     )
     env.pop("WORKER_ALLOW_WRITES", None)  # the supervisor's opt-in is not the agent's
     return env
@@ -165,13 +169,16 @@ def exit_verdict(task_id: str, exit_code: int) -> tuple[TaskState, str]:
     )
 
 
-def finish(conn: sqlite3.Connection, attempt_id: int, exit_code: int, *, now: float) -> None:
+def finish(
+    conn: sqlite3.Connection, attempt_id: int, exit_code: int, *, now: float, limited: str = ""
+) -> None:
     """Record the agent's exit; a running task whose agent left without `done` stops running.
 
-    A rate-limit outcome (profiles.py) sends the task back to the queue instead. A task
-    already `stalled` stays so, whatever the code: it was stopped because it stalled.
+    A rate-limit outcome (profiles.py; `limited`: seen live, limitwatch.py) sends the task
+    back to the queue instead. A task already `stalled` stays so, whatever the code: it was
+    stopped because it stalled.
     """
-    limited = profiles.rate_limit_verdict(conn, attempt_id, exit_code)
+    limited = limited or profiles.rate_limit_verdict(conn, attempt_id, exit_code)
     with transaction(conn):
         update_attempt(conn, attempt_id, exit_code=exit_code, ended_at=now, lease_until=now)
         attempt = get_attempt(conn, attempt_id)
@@ -251,6 +258,7 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
             data={"pid": agent.pid, "supervisor_pid": me, "command": attempt.command},
         )
     fresh: Attempt = get_attempt(conn, attempt_id) or attempt
+    watch = LimitWatch(Path(attempt.log_file), profiles.attempt_runtime(conn, attempt_id).rules)
     while True:
         try:
             code = agent.wait(timeout=limits.heartbeat)
@@ -259,12 +267,17 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
             fresh = beat(conn, fresh, limits, now=time.time())
             if _stalled(conn, fresh):
                 stop_attempt_processes(fresh, grace=limits.grace)
+            if watch.check(agent.pid, now=time.time()):
+                record_event(
+                    conn, kind="rate_limit_seen", task_id=attempt.task_id,
+                    attempt_id=attempt_id, data={"evidence": watch.verdict},
+                )
     beat(conn, fresh, limits, now=time.time())
     # Children the agent left behind would keep the worktree busy and run beside the next
     # attempt; the group is ours.
     stop_attempt_processes(fresh, grace=limits.grace)
     containment.after_agent(conn, attempt, repo, mode=mode)
-    finish(conn, attempt_id, code, now=time.time())
+    finish(conn, attempt_id, code, now=time.time(), limited=watch.verdict)
     return code
 
 

@@ -51,7 +51,8 @@ def event_line(event: Event) -> str:
     when = time.strftime("%H:%M:%S", time.localtime(event.at))
     move = f" {event.from_state or '-'} -> {event.to_state}" if event.to_state else ""
     why = event.data.get("reason") or event.data.get("message") or ""
-    return f"{event.seq:>6} {when} {event.task_id or '-'} {event.kind}{move}" + (
+    task = f"{event.task_id} a{event.attempt}" if event.attempt else event.task_id or "-"
+    return f"{event.seq:>6} {when} {task} {event.kind}{move}" + (
         f"  {why}" if why else ""
     )
 

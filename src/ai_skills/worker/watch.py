@@ -24,6 +24,7 @@ class Event:
     from_state: str | None
     to_state: str | None
     data: dict[str, Any]
+    attempt: int | None = None  # the task's own attempt number; attempt_id is the store's id
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
@@ -39,17 +40,20 @@ def read_events(
     conn: sqlite3.Connection, *, since: int = 0, limit: int = 1000, task_id: str | None = None
 ) -> list[Event]:
     """Events with seq greater than `since`, oldest first."""
-    sql = "SELECT * FROM events WHERE seq > ?"
+    sql = (
+        "SELECT e.*, a.number AS attempt_number FROM events e"
+        " LEFT JOIN attempts a ON a.id = e.attempt_id WHERE e.seq > ?"
+    )
     params: list[Any] = [since]
     if task_id is not None:
-        sql += " AND task_id = ?"
+        sql += " AND e.task_id = ?"
         params.append(task_id)
-    rows = conn.execute(sql + " ORDER BY seq LIMIT ?", (*params, limit)).fetchall()
+    rows = conn.execute(sql + " ORDER BY e.seq LIMIT ?", (*params, limit)).fetchall()
     return [event_from_row(r) for r in rows]
 
 
 def event_from_row(row: sqlite3.Row) -> Event:
-    """An Event from an `events` row."""
+    """An Event from an `events` row joined with its attempt's number (`attempt_number`)."""
     return Event(
         row["seq"],
         row["at"],
@@ -59,6 +63,7 @@ def event_from_row(row: sqlite3.Row) -> Event:
         row["from_state"],
         row["to_state"],
         json.loads(row["data"]),
+        row["attempt_number"],
     )
 
 

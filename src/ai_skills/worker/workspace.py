@@ -1,0 +1,97 @@
+"""A task's workspace before its agent starts: where it lives, and the repo's skills in it.
+
+Where (checked with the real agents, docs/worker.md "Where the agent works"): not under
+`.git/`. Claude Code refuses shell commands whose working folder is inside a `.git` folder
+even when Bash is allowed, so the default is a folder beside the main checkout,
+`<repo>.worktrees/<ID>`. A task whose worktree is somewhere else (the old default
+`.git/worker/worktrees/<ID>`, or an earlier `worktree_dir`) is moved there by its next start.
+
+Skills: the links `use-skills` makes are git-excluded in the main checkout, so a new worktree
+has none of them; `link_skills` runs the same engine (`use_skills.sync_repo`) in the worktree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ai_skills.errors import AiSkillsError
+from ai_skills.git import run_git
+from ai_skills.worker.errors import WorktreeError
+from ai_skills.worker.worktrees import registered_worktrees
+
+# Per-repo folders each agent reads (tests/agents/ checks them against the real programs):
+# Claude Code `.claude/skills`, OpenCode `.opencode/skills` (it also reads the other two and
+# lists a skill found twice once), Codex `.agents/skills`. Codex reads no folder of its own
+# in a repo except through CODEX_HOME, and moving CODEX_HOME would hide its config and login.
+WORKSPACE_AGENTS = ("claude", "opencode", "agents")
+
+
+@dataclass(frozen=True)
+class SkillLinks:
+    """What linking the repo's skills into a workspace did."""
+
+    linked: list[str] = field(default_factory=list)  # link paths made or kept
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form, for the `skills_linked` event."""
+        return {"linked": self.linked, "problems": self.problems}
+
+
+def default_worktree_root(repo_root: Path) -> Path:
+    """`<parent>/<repo>.worktrees`: beside the main checkout, outside every `.git`."""
+    return repo_root.parent / f"{repo_root.name}.worktrees"
+
+
+def move_worktree_here(repo: Path, *, task_id: str, branch: str, path: Path) -> Path | None:
+    """Move the worktree that has `branch` checked out elsewhere to `path`; its old place.
+
+    Uncommitted files move with it (`git worktree move`). None when there is nothing to move.
+    """
+    path = path.resolve()
+    known = registered_worktrees(repo)
+    old = next((p for p, b in known.items() if b == branch and p != path), None)
+    if old is None or path in known or old == repo.resolve():
+        return None
+    if path.exists() and any(path.iterdir()):
+        raise WorktreeError(
+            task_id=task_id,
+            path=str(path),
+            detail=f"exists, so the worktree at {old} cannot move there; move it away",
+        )
+    if not old.exists():
+        return None  # deleted by hand: `ensure_worktree` prunes it and makes a new one
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.rmdir()
+    run_git(["worktree", "move", str(old), str(path)], cwd=repo)
+    return old
+
+
+def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> SkillLinks:
+    """Link the skills the worktree's `.skills` names, as `use-skills` does, for every agent.
+
+    Skills installed into the main checkout with `ai-skills add` (git-ignored, so absent
+    from the worktree) are found there. Problems are returned, not raised: an agent without
+    a skill can still work, and the `skills_linked` event says what went wrong.
+    """
+    from ai_skills.catalog import INSTALLED_REPO_DIR
+    from ai_skills.use_skills import sync_repo
+
+    if not (worktree / ".skills").is_file():
+        return SkillLinks()
+    installed = str(repo_root / INSTALLED_REPO_DIR)
+    search = os.pathsep.join(p for p in (env.get("AI_SKILLS_PATH", ""), installed) if p)
+    sync_env = {**env, "AI_SKILLS_PATH": search}
+    try:
+        report = sync_repo(worktree, sync_env, agents=list(WORKSPACE_AGENTS))
+    except AiSkillsError as exc:
+        return SkillLinks(problems=[str(exc)])
+    wanted = {"create", "replace", "keep", "adopt"}
+    linked = sorted(
+        str(step.target.relative_to(worktree)) for step in report.steps if step.action in wanted
+    )
+    return SkillLinks(linked=linked, problems=[*report.errors, *report.warnings])

@@ -1,0 +1,1 @@
+"""Conformance suite against the real agent CLIs (a package, so its conftest keeps its name)."""

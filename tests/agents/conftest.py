@@ -1,0 +1,73 @@
+"""Fixtures for the conformance suite: the real agent CLIs, a scripted model server, a repo.
+
+Locally a missing CLI skips these tests; in CI (`CI=true`) it fails them (`.ci/run` installs
+the CLIs). Each test gets a fresh HOME (the autouse fixture in tests/conftest.py); one npm
+cache is shared by the session, so OpenCode's background install of its plugin package
+downloads once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .clis import AGENTS, QUIET_ENV, Programs, find_programs, shared_npm_cache, version
+from .model_server import ModelServer, Script
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(scope="session")
+def programs() -> Programs:
+    """The real CLIs; skip locally, fail in CI, when they are missing."""
+    found, why = find_programs()
+    if found is None:
+        if IN_CI:
+            pytest.fail(f"agent CLIs missing: {why}")
+        pytest.skip(f"agent CLIs missing: {why}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def versions(programs: Programs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """`--version` of each CLI, also written to `agent-versions.json` in the session's tmp."""
+    found = {agent: version(programs, agent) for agent in AGENTS}
+    out = tmp_path_factory.getbasetemp() / "agent-versions.json"
+    out.write_text(json.dumps(found, indent=2))
+    return found
+
+
+@pytest.fixture(scope="session")
+def npm_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One npm cache for every agent run of the session."""
+    return shared_npm_cache(tmp_path_factory.mktemp("npm-cache"))
+
+
+@pytest.fixture
+def agent_env(
+    programs: Programs, npm_cache: dict[str, str], isolated_home: Path
+) -> dict[str, str]:
+    """The environment a user's shell would have: the CLIs and `worker` on PATH, quiet."""
+    venv_bin = str(Path(sys.executable).parent)
+    # Claude Code allows its bypass modes as root only with IS_SANDBOX set; the machine
+    # these tests were written on sets it, CI does not. The presets must work without it.
+    inherited = {k: v for k, v in os.environ.items() if k != "IS_SANDBOX"}
+    return {
+        **inherited,
+        **QUIET_ENV,
+        **npm_cache,
+        "PATH": programs.path(f"{venv_bin}{os.pathsep}/usr/local/bin:/usr/bin:/bin"),
+        "HOME": str(isolated_home),
+    }
+
+
+@pytest.fixture
+def server() -> Iterator[ModelServer]:
+    """A model server with an empty script (tests set `server.script`)."""
+    with ModelServer(Script([])) as srv:
+        yield srv

@@ -1,0 +1,140 @@
+"""Where a task's agent works, what it finds there, and what its environment and prompt say."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+from worker_helpers import (
+    add,
+    agent_command,
+    git,
+    processes_gone,
+    wait_for,
+    wait_state,
+    write_config,
+)
+
+from ai_skills.use_skills import EXCLUDE_BEGIN, sync_repo
+from ai_skills.worker.config import load_config
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.launch import start_task
+from ai_skills.worker.tasks import get_attempt, get_task
+from ai_skills.worker.watch import read_events
+
+
+def _start(ctx: RepoContext, conn: sqlite3.Connection, task_id: str = "t1", **kw: str) -> Path:
+    result = start_task(ctx, conn, load_config(ctx.config_path), task_id, **kw)
+    assert result.admitted and result.worktree, result.reason
+    return Path(result.worktree)
+
+
+def test_worktrees_live_beside_the_repo_outside_any_git_folder(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    """Claude Code refuses shell commands whose working folder is inside `.git`."""
+    add(conn, "t1")
+    worktree = _start(ctx, conn)
+    assert worktree == worker_repo.parent / "repo.worktrees" / "t1"
+    assert ".git" not in worktree.parts
+    wait_state(conn, "t1", "in_review")
+
+
+def test_a_worktree_left_at_the_old_default_moves_with_its_files_on_the_next_start(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    old_config = (worker_repo / ".worker.toml").read_text()
+    write_config(worker_repo, command=agent_command("needs-input"))
+    (worker_repo / ".worker.toml").write_text(
+        (worker_repo / ".worker.toml").read_text() + 'worktree_dir = ".git/worker/worktrees"\n'
+    )
+    git(worker_repo, "commit", "-qam", "old default")
+    add(conn, "t1")
+    old = _start(ctx, conn)
+    assert old == ctx.common_dir / "worker" / "worktrees" / "t1"
+    wait_state(conn, "t1", "needs_input")
+    attempt = get_attempt(conn, get_task(conn, "t1").current_attempt)
+    assert attempt is not None
+    wait_for_exit(conn, attempt.id)
+    (old / "notes.txt").write_text("not committed yet\n")
+    (worker_repo / ".worker.toml").write_text(old_config)
+    git(worker_repo, "commit", "-qam", "new default")
+
+    new = _start(ctx, conn, message="go on")
+
+    assert new == worker_repo.parent / "repo.worktrees" / "t1" and not old.exists()
+    wait_state(conn, "t1", "in_review")
+    assert (new / "notes.txt").read_text() == "not committed yet\n"
+    moved = [e for e in read_events(conn, task_id="t1") if e.kind == "worktree_moved"]
+    assert [(e.data["from"], e.data["to"]) for e in moved] == [(str(old), str(new))]
+    assert get_task(conn, "t1").worktree == str(new)
+
+
+def wait_for_exit(conn: sqlite3.Connection, attempt_id: int) -> None:
+    """Until the attempt's agent and supervisor are both gone."""
+    attempt = get_attempt(conn, attempt_id)
+    assert attempt is not None
+    wait_for(lambda: processes_gone(conn, attempt.task_id), what="the attempt to exit")
+
+
+def test_the_repo_skills_are_linked_into_the_worktree_and_git_ignores_them(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    (worker_repo / ".skills").write_text("review-gate\n")
+    git(worker_repo, "add", ".skills")
+    git(worker_repo, "commit", "-qm", "skills")
+    main_sync = sync_repo(worker_repo, dict(os.environ))
+    assert not main_sync.errors
+    exclude = ctx.common_dir / "info" / "exclude"
+    main_block = exclude.read_text()
+    add(conn, "t1")
+    worktree = _start(ctx, conn)
+
+    for folder in (".claude/skills", ".opencode/skills", ".agents/skills"):
+        link = worktree / folder / "review-gate"
+        assert link.is_symlink() and (link / "SKILL.md").is_file(), link
+    wait_state(conn, "t1", "in_review")
+    assert git(worktree, "status", "--porcelain", "--untracked-files=all") == ""
+    # An agent's `git add -A` would take none of them.
+    assert git(worktree, "add", "-A", "--dry-run") == ""
+    text = exclude.read_text()
+    assert main_block.strip() in text, "the main checkout's lines survive the worktree's sync"
+    assert text.count(EXCLUDE_BEGIN) == 2
+    assert git(worker_repo, "status", "--porcelain") == ""
+    linked = [e for e in read_events(conn, task_id="t1") if e.kind == "skills_linked"]
+    assert linked and ".claude/skills/review-gate" in linked[0].data["linked"]
+
+
+def test_the_agent_runs_with_pwd_set_to_its_worktree(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OpenCode works in $PWD: the PWD of the shell that ran `start` put it on main."""
+    show = [sys.executable, "-c", "import os; print('PWD=' + os.environ['PWD'])"]
+    write_config(worker_repo, command=shlex.join(show))
+    monkeypatch.setenv("PWD", str(worker_repo))
+    add(conn, "t1")
+    worktree = _start(ctx, conn)
+    attempt = get_attempt(conn, get_task(conn, "t1").current_attempt)
+    assert attempt is not None
+    wait_for_exit(conn, attempt.id)
+    assert f"PWD={worktree}" in Path(attempt.log_file).read_text()
+
+
+def test_the_prompt_names_worker_by_absolute_path_and_the_task_attempt_number(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    """Codex's login shell resets PATH: a bare `worker` is "command not found" there."""
+    add(conn, "t1")
+    _start(ctx, conn)
+    attempt = get_attempt(conn, get_task(conn, "t1").current_attempt)
+    assert attempt is not None and attempt.prompt_file
+    prompt = Path(attempt.prompt_file).read_text()
+    program = Path(sys.executable).parent / "worker"
+    assert f"`{program} report --status done" in prompt
+    assert "attempt 1" in prompt
+    wait_state(conn, "t1", "in_review")
