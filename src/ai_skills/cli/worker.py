@@ -210,6 +210,21 @@ def report(
     from ai_skills.worker.errors import ReportContextError
     from ai_skills.worker.report import report as do_report
 
+    channel = os.environ.get("WORKER_REPORT_SOCKET")
+    if channel:
+        # The supervisor of this attempt applies it (worker/channel.py); the store is not ours.
+        from ai_skills.worker.channel import send_report
+
+        outcome = send_report(Path(channel), status=status, message=message, key=key)
+        if as_json:
+            emit_json(outcome)
+        elif outcome["accepted"]:
+            say(f"{outcome['task_id']}: {outcome['state']}")
+        else:
+            note(f"worker: {outcome['note']}")
+        if not outcome["accepted"]:
+            raise typer.Exit(EXIT_CONFLICT)
+        return
     env_task = os.environ.get("WORKER_TASK_ID")
     task_id = task or env_task
     if not task_id:

@@ -103,6 +103,22 @@ class WorkerConfig(BaseModel):
         pattern="^(needs_human|report|off)$",
         description="what a change outside the task's worktree does to the task",
     )
+    # sandbox.py and docs/worker.md "Containment": where bwrap is missing, `start` and
+    # `doctor` say so and the checks without a sandbox apply.
+    sandbox: str = Field(
+        default="bwrap",
+        pattern="^(bwrap|none)$",
+        description="run each agent in a bubblewrap sandbox that can write only its workspace",
+    )
+    sandbox_state: list[str] = Field(
+        default_factory=list,
+        description="more folders the agent program writes, each replaced by a private copy "
+        "per task (`~` and `$VAR` allowed)",
+    )
+    sandbox_writable: list[str] = Field(
+        default_factory=list,
+        description="folders the sandboxed agent may write as they are, shared with you",
+    )
     integration_branch: str | None = Field(
         default=None, description="default base branch; a branch merged into it may be deleted"
     )
@@ -124,7 +140,7 @@ class WorkerConfig(BaseModel):
     )
     worktree_dir: str | None = Field(
         default=None,
-        description="where task worktrees go (default <git-common-dir>/worker/worktrees)",
+        description="where task workspaces go (default <repo>.worktrees beside the checkout)",
     )
     prompt_template: str | None = Field(
         default=None, description="jinja2 prompt template, relative to the repo root"

@@ -199,3 +199,11 @@ class MergeBusyError(WorkerError):
             f"{f' (waited {waited:.0f}s)' if waited else ''}; run `worker merge {task_id}` "
             "again when it has finished, or pass --wait SECONDS"
         )
+
+
+class ChannelError(WorkerError):
+    """A report sent through the attempt's channel was not applied (the supervisor says why)."""
+
+    def __init__(self, *, detail: str, exit_code: int = EXIT_ERROR) -> None:
+        super().__init__(detail)
+        self.exit_code = exit_code

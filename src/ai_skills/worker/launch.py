@@ -40,8 +40,9 @@ from ai_skills.worker.tasks import (
     transition,
     update_attempt,
 )
-from ai_skills.worker.workspace import link_skills, move_worktree_here
-from ai_skills.worker.worktrees import branch_exists, dirty_paths, ensure_worktree
+from ai_skills.worker.sandbox import choose_mode
+from ai_skills.worker.workspace import link_skills, move_worktree_here, prepare_clone
+from ai_skills.worker.worktrees import branch_exists, branch_sha, dirty_paths
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,13 @@ def start_task(
         task, config, runtime=runtime, runtime_command=runtime_command
     )
     warnings = start_checks(ctx, conn, task, argv)
+    sandbox, why = choose_mode(config.sandbox)
+    if sandbox == "none":
+        warnings.append(
+            f"no sandbox: {why}; the agent can write anywhere you can (the main checkout, the "
+            "store, other tasks); only the role checks and containment's snapshots stand in "
+            "its way (docs/worker.md, Containment)"
+        )
     _end_stalled_agent(conn, config, task)
     if message:
         record_change_request(conn, task_id, message, count=False)
@@ -175,7 +183,12 @@ def start_task(
         worktree=worktree_path(ctx, config, task_id),
         runs_dir=ctx.worker_dir / "runs" / task_id,
         lease_seconds=config.lease_seconds,
-        runtime=choice.runtime,
+        runtime=replace(
+            choice.runtime,
+            sandbox=sandbox,
+            sandbox_state=list(config.sandbox_state),
+            sandbox_writable=list(config.sandbox_writable),
+        ),
     )
     admission = admit(
         conn,
@@ -229,9 +242,13 @@ def _prepare_worktree(
             attempt_id=attempt.id,
             data={"from": str(moved), "to": str(path)},
         )
-    created = ensure_worktree(
-        ctx.repo_root, task_id=task.id, path=path, branch=task.branch, base=task.base
-    )
+    made = prepare_clone(ctx, task, path)
+    if made.converted:
+        record_event(
+            conn, kind="workspace_converted", task_id=task.id, attempt_id=attempt.id,
+            data={"path": str(path), "from": "linked worktree", "to": "clone"},
+        )
+    created = made.created
     links = link_skills(ctx.repo_root, path.resolve(), os.environ)
     if links.linked or links.problems:
         record_event(
@@ -243,7 +260,7 @@ def _prepare_worktree(
         base_sha = git_out(
             ["merge-base", f"refs/heads/{base_ref}", f"refs/heads/{task.branch}"], cwd=ctx.repo_root
         )
-        head = git_out(["rev-parse", "HEAD"], cwd=path)
+        head = branch_sha(ctx.repo_root, task.branch)
         with transaction(conn):
             update_attempt(conn, attempt.id, base_sha=base_sha, head_sha=head)
             append_event(

@@ -44,6 +44,10 @@ class AttemptRuntime:
     containment: str = "needs_human"
     chain: list[str] = field(default_factory=list)
     position: int = 0
+    # sandbox.py: "bwrap" or "none" (attempts from before the sandbox ran without one).
+    sandbox: str = "none"
+    sandbox_state: list[str] = field(default_factory=list)
+    sandbox_writable: list[str] = field(default_factory=list)
 
     def policy(self) -> dict[str, Any]:
         """The JSON stored with the attempt for the supervisor."""
@@ -52,6 +56,9 @@ class AttemptRuntime:
             "containment": self.containment,
             "chain": self.chain,
             "position": self.position,
+            "sandbox": self.sandbox,
+            "sandbox_state": self.sandbox_state,
+            "sandbox_writable": self.sandbox_writable,
         }
 
 
@@ -207,6 +214,9 @@ def attempt_runtime(conn: sqlite3.Connection, attempt_id: int) -> AttemptRuntime
         containment=str(policy.get("containment", "needs_human")),
         chain=list(policy.get("chain", [])),
         position=int(policy.get("position", 0)),
+        sandbox=str(policy.get("sandbox", "none")),
+        sandbox_state=list(policy.get("sandbox_state", [])),
+        sandbox_writable=list(policy.get("sandbox_writable", [])),
     )
 
 

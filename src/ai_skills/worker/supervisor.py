@@ -19,8 +19,9 @@ from pathlib import Path
 from types import FrameType
 
 from ai_skills.git import git_env
-from ai_skills.worker import containment, profiles
+from ai_skills.worker import agent_sandbox, containment, profiles
 from ai_skills.worker.agent_procs import stop_attempt_processes
+from ai_skills.worker.context import RepoContext
 from ai_skills.worker.limitwatch import LimitWatch
 from ai_skills.worker.procs import is_alive, signal_group, start_token
 from ai_skills.worker.states import TaskState
@@ -33,7 +34,7 @@ from ai_skills.worker.tasks import (
     transition,
     update_attempt,
 )
-from ai_skills.worker.worktrees import head_sha
+from ai_skills.worker.worktrees import branch_sha
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,14 @@ def agent_env(attempt: Attempt) -> dict[str, str]:
 
 
 def launch_agent(
-    attempt: Attempt, extra_env: dict[str, str] | None = None
+    attempt: Attempt, extra_env: dict[str, str] | None = None, argv: list[str] | None = None
 ) -> subprocess.Popen[bytes]:
     """Start the agent in its worktree, in a new process group, prompt on stdin."""
     log_path = Path(attempt.log_file)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log, open(attempt.prompt_file or os.devnull, "rb") as prompt:
         return subprocess.Popen(
-            attempt.command,
+            argv or attempt.command,
             cwd=attempt.worktree,
             stdin=prompt,
             stdout=log,
@@ -86,10 +87,16 @@ def _log_size(attempt: Attempt) -> int:
         return 0
 
 
-def beat(conn: sqlite3.Connection, attempt: Attempt, limits: Limits, *, now: float) -> Attempt:
-    """Renew the lease and record progress; mark stalled after too long without progress."""
+def beat(
+    conn: sqlite3.Connection, attempt: Attempt, limits: Limits, *, now: float, repo: Path
+) -> Attempt:
+    """Renew the lease and record progress; mark stalled after too long without progress.
+
+    Progress on the branch is read from the main repository, where the supervisor fetched
+    it from the clone (agent_sandbox.CloneWatch) just before.
+    """
     size = _log_size(attempt)
-    head = head_sha(Path(attempt.worktree))
+    head = branch_sha(repo, attempt.branch)
     moved = head is not None and head != attempt.head_sha
     grew = size != attempt.log_size
     with transaction(conn):
@@ -238,12 +245,24 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
         finish(conn, attempt_id, 0, now=time.time())  # cancelled before the agent started
         return 0
-    repo = _repo_of(db)
-    mode = profiles.attempt_runtime(conn, attempt_id).containment
-    containment.before_agent(conn, attempt, repo, mode=mode)
+    ctx = _repo_of(db)
+    repo = ctx.repo_root
+    runtime = profiles.attempt_runtime(conn, attempt_id)
+    mode = runtime.containment
+    extra = profiles.agent_extra_env(conn, attempt_id)
     try:
-        agent = launch_agent(attempt, profiles.agent_extra_env(conn, attempt_id))
+        launch = agent_sandbox.plan_launch(ctx, attempt, runtime, {**os.environ, **extra})
     except OSError as exc:
+        append_and_finish(conn, attempt, f"cannot prepare the sandbox: {exc}")
+        return 127
+    if launch.layout is None:
+        containment.before_agent(conn, attempt, repo, mode=mode)
+    watch = agent_sandbox.CloneWatch(ctx, attempt, sandboxed=launch.layout is not None)
+    channel = agent_sandbox.open_channel(db, attempt, watch)
+    try:
+        agent = launch_agent(attempt, {**extra, **launch.env}, launch.argv)
+    except OSError as exc:
+        channel.close()
         append_and_finish(conn, attempt, f"cannot run {attempt.command[0]!r}: {exc}")
         return 127
     if stop_requested:
@@ -255,29 +274,33 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
             kind="agent_started",
             task_id=attempt.task_id,
             attempt_id=attempt_id,
-            data={"pid": agent.pid, "supervisor_pid": me, "command": attempt.command},
+            data={"pid": agent.pid, "supervisor_pid": me, "command": attempt.command,
+                  "sandbox": runtime.sandbox},
         )
     fresh: Attempt = get_attempt(conn, attempt_id) or attempt
-    watch = LimitWatch(Path(attempt.log_file), profiles.attempt_runtime(conn, attempt_id).rules)
+    limits_seen = LimitWatch(Path(attempt.log_file), runtime.rules)
     while True:
         try:
             code = agent.wait(timeout=limits.heartbeat)
             break
         except subprocess.TimeoutExpired:
-            fresh = beat(conn, fresh, limits, now=time.time())
+            watch.fetch()
+            fresh = beat(conn, fresh, limits, now=time.time(), repo=repo)
             if _stalled(conn, fresh):
                 stop_attempt_processes(fresh, grace=limits.grace)
-            if watch.check(agent.pid, now=time.time()):
+            if limits_seen.check(agent.pid, now=time.time()):
                 record_event(
                     conn, kind="rate_limit_seen", task_id=attempt.task_id,
-                    attempt_id=attempt_id, data={"evidence": watch.verdict},
+                    attempt_id=attempt_id, data={"evidence": limits_seen.verdict},
                 )
-    beat(conn, fresh, limits, now=time.time())
     # Children the agent left behind would keep the worktree busy and run beside the next
     # attempt; the group is ours.
     stop_attempt_processes(fresh, grace=limits.grace)
-    containment.after_agent(conn, attempt, repo, mode=mode)
-    finish(conn, attempt_id, code, now=time.time(), limited=watch.verdict)
+    channel.close()
+    watch.fetch(force=True)
+    beat(conn, fresh, limits, now=time.time(), repo=repo)
+    agent_sandbox.after_agent(conn, attempt, launch, repo, mode=mode)
+    finish(conn, attempt_id, code, now=time.time(), limited=limits_seen.verdict)
     return code
 
 
@@ -286,11 +309,11 @@ def _stalled(conn: sqlite3.Connection, attempt: Attempt) -> bool:
     return task.current_attempt == attempt.id and task.state == TaskState.STALLED
 
 
-def _repo_of(db: Path) -> Path:
-    """The main checkout of the repository whose store is `db` (`<root>/.git/worker/worker.db`)."""
+def _repo_of(db: Path) -> RepoContext:
+    """The repository whose store is `db` (`<root>/.git/worker/worker.db`)."""
     from ai_skills.worker.context import find_repo
 
-    return find_repo(db.parent.parent).repo_root
+    return find_repo(db.parent.parent)
 
 
 def append_and_finish(conn: sqlite3.Connection, attempt: Attempt, why: str) -> None:

@@ -1,4 +1,8 @@
-"""A task's workspace before its agent starts: where it lives, and the repo's skills in it.
+"""A task's workspace before its agent starts: where it lives, what it is, and its skills.
+
+What: its own clone of the repository (clones.py), so the agent cannot reach `main` or any
+other branch. A task that still has a linked worktree (from before clones) is converted in
+place by its next start, uncommitted files and index included.
 
 Where (checked with the real agents, docs/worker.md "Where the agent works"): not under
 `.git/`. Claude Code refuses shell commands whose working folder is inside a `.git` folder
@@ -17,10 +21,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shutil
+from typing import TYPE_CHECKING
+
 from ai_skills.errors import AiSkillsError
 from ai_skills.git import run_git
+from ai_skills.worker.clones import convert_worktree, is_clone, make_clone
 from ai_skills.worker.errors import WorktreeError
-from ai_skills.worker.worktrees import registered_worktrees
+from ai_skills.worker.worktrees import branch_exists, registered_worktrees
+
+if TYPE_CHECKING:
+    from ai_skills.worker.context import RepoContext
+    from ai_skills.worker.tasks import Task
 
 # Per-repo folders each agent reads (tests/agents/ checks them against the real programs):
 # Claude Code `.claude/skills`, OpenCode `.opencode/skills` (it also reads the other two and
@@ -69,6 +81,32 @@ def move_worktree_here(repo: Path, *, task_id: str, branch: str, path: Path) -> 
         path.rmdir()
     run_git(["worktree", "move", str(old), str(path)], cwd=repo)
     return old
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What preparing a task's clone did."""
+
+    created: bool
+    converted: bool
+
+
+def prepare_clone(ctx: RepoContext, task: Task, path: Path) -> Prepared:
+    """Have the task's clone at `path`: converted from its linked worktree, moved from its
+    earlier place (`worktree_dir` changed), or made from its branch (created from the base)."""
+    path = path.resolve()
+    earlier = Path(task.worktree).resolve() if task.worktree else None
+    if earlier is not None and earlier != path and is_clone(earlier) and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(earlier), str(path))
+    if not branch_exists(ctx.repo_root, task.branch):
+        run_git(["branch", "--no-track", task.branch, f"refs/heads/{task.base}"],
+                cwd=ctx.repo_root)
+    converted = convert_worktree(ctx.repo_root, ctx.common_dir, path=path, branch=task.branch)
+    created = make_clone(
+        ctx.repo_root, ctx.common_dir, task_id=task.id, path=path, branch=task.branch
+    )
+    return Prepared(created=created, converted=converted)
 
 
 def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> SkillLinks:

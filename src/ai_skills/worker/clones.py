@@ -1,0 +1,238 @@
+"""A task's workspace as its own clone: made, converted from a linked worktree, fetched back.
+
+A linked worktree keeps its refs and index in the main repository's `.git`, so an agent in
+one can move `main` or another task's branch. A clone (`git clone --shared`: objects are
+borrowed from the main repository through `objects/info/alternates`, nothing is copied) has
+refs of its own; the supervisor fetches `worker/<ID>` back into the main repository.
+
+The clone is the agent's: its config, hooks, attributes, refs and alternates were written by
+it. worker never runs git there on its own side: when bubblewrap is available every git
+command in a clone (`status`, `add`, `commit`, and the `upload-pack` a fetch starts there)
+runs in a sandbox (sandbox.tool_argv) that can write that clone at most. `git fetch` from a
+local path runs `git-upload-pack` in the remote repository, which reads that repository's
+config; git 2.39 runs no command named there (`uploadpack.packObjectsHook` is honoured only
+from protected config), but pack-objects, alternates and includes are read there, and
+future versions may read more, so it runs sandboxed and without network. The fetched
+objects are checked (`fetch.fsckObjects`) before the main repository keeps them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+from ai_skills.errors import CommandError
+from ai_skills.git import git_env, run_git
+from ai_skills.worker.errors import WorktreeError
+from ai_skills.worker.sandbox import tool_argv
+
+_TIMEOUT = 300
+# Only when the repository has no identity, so saving work can never fail on it.
+_FALLBACK_IDENTITY = ["-c", "user.name=worker", "-c", "user.email=worker@localhost"]
+_IDENTITY_KEYS = ("user.name", "user.email")
+# The fetching side: check what comes in, and no housekeeping in the middle of a run.
+_FETCH_CONFIG = ["-c", "fetch.fsckObjects=true", "-c", "gc.auto=0", "-c", "maintenance.auto=false"]
+
+
+def is_clone(path: Path) -> bool:
+    """True when `path` is a checkout with a `.git` folder of its own (not a linked worktree)."""
+    git = path / ".git"
+    return git.is_dir() and not git.is_symlink()
+
+
+def is_linked_worktree(path: Path) -> bool:
+    """True when `path` has a `.git` file (a linked worktree of some repository)."""
+    git = path / ".git"
+    return git.is_file() and not git.is_symlink()
+
+
+def clone_git(
+    clone: Path,
+    args: list[str],
+    *,
+    sandboxed: bool,
+    objects: Path,
+    writable: bool = False,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """`git ARGS` in a clone; in a sandbox that may write the clone at most (`writable`)."""
+    argv = ["git", *args]
+    if sandboxed:
+        argv = tool_argv(clone, argv, readonly=[objects], writable=writable)
+    proc = subprocess.run(
+        argv, cwd=clone, env=git_env(), capture_output=True, text=True, timeout=_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    if check and proc.returncode != 0:
+        raise CommandError(argv=["git", *args], returncode=proc.returncode, stderr=proc.stderr)
+    return proc
+
+
+def make_clone(repo: Path, common_dir: Path, *, task_id: str, path: Path, branch: str) -> bool:
+    """Have `path` be a clone of `repo` with `branch` (which exists in `repo`) checked out.
+
+    True when made now. An existing clone is left as it is: it holds the agent's work.
+    """
+    if is_clone(path):
+        drop_registration(repo, common_dir, path)
+        return False
+    if path.exists() and any(path.iterdir()):
+        raise WorktreeError(
+            task_id=task_id,
+            path=str(path),
+            detail="exists and is not a workspace of this repository; move it away",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run_git(
+        ["clone", "-q", "--shared", "--no-tags", "--branch", branch, "--", str(repo), str(path)],
+        cwd=path.parent,
+    )
+    _copy_identity(repo, path)
+    return True
+
+
+def _copy_identity(repo: Path, clone: Path) -> None:
+    # A repository-local identity does not travel with a clone; the agent's commits need it.
+    for key in _IDENTITY_KEYS:
+        proc = run_git(["config", "--local", "--get", key], cwd=repo, check=False)
+        if proc.returncode == 0 and proc.stdout.strip():
+            run_git(["config", "--local", key, proc.stdout.strip()], cwd=clone)
+
+
+def convert_worktree(repo: Path, common_dir: Path, *, path: Path, branch: str) -> bool:
+    """Turn the linked worktree at `path` into a clone in place; True when it did.
+
+    Every file stays where it is (uncommitted and ignored ones included) and so does the
+    index (what was staged stays staged): only `.git` changes from a file pointing into
+    the main repository to a folder of its own. A crash half-way is redone by the next start.
+    """
+    if not is_linked_worktree(path):
+        return False
+    admin = _admin_dir(path)
+    if admin is None or admin.parent != (common_dir / "worktrees").resolve():
+        raise WorktreeError(
+            task_id=branch.removeprefix("worker/"),
+            path=str(path),
+            detail="is a linked worktree of another repository; move it away",
+        )
+    head = run_git(["rev-parse", "--verify", "HEAD"], cwd=path).stdout.strip()
+    fresh = path.parent / f".{path.name}.clone-tmp"
+    if fresh.exists():
+        shutil.rmtree(fresh)
+    run_git(["clone", "-q", "--shared", "--no-tags", "--no-checkout", "--", str(repo),
+             str(fresh)], cwd=path.parent)
+    run_git(["update-ref", f"refs/heads/{branch}", head], cwd=fresh)
+    run_git(["symbolic-ref", "HEAD", f"refs/heads/{branch}"], cwd=fresh)
+    _copy_identity(repo, fresh)
+    if (admin / "index").is_file():
+        shutil.copyfile(admin / "index", fresh / ".git" / "index")
+    else:
+        run_git(["read-tree", head], cwd=fresh)
+    (path / ".git").unlink()
+    os.replace(fresh / ".git", path / ".git")
+    fresh.rmdir()
+    drop_registration(repo, common_dir, path)
+    return True
+
+
+def _admin_dir(worktree: Path) -> Path | None:
+    """The folder a linked worktree's `.git` file points at (`<common>/worktrees/<name>`)."""
+    try:
+        text = (worktree / ".git").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    target = Path(text.removeprefix("gitdir:").strip())
+    return target if target.is_absolute() else (worktree / target).resolve()
+
+
+def drop_registration(repo: Path, common_dir: Path, path: Path) -> None:
+    """Forget a linked-worktree registration of `path` left by a conversion."""
+    admin_root = common_dir / "worktrees"
+    if not admin_root.is_dir():
+        return
+    wanted = str((path / ".git").resolve())
+    for admin in admin_root.iterdir():
+        with contextlib.suppress(OSError):
+            if (admin / "gitdir").read_text().strip() == wanted and is_clone(path):
+                shutil.rmtree(admin)
+    run_git(["worktree", "prune"], cwd=repo)
+
+
+def fetch_back(
+    repo: Path, common_dir: Path, clone: Path, branch: str, *, sandboxed: bool
+) -> str | None:
+    """Copy the clone's `branch` into the main repository; its commit, or None if it has none.
+
+    The task's branch follows the clone's, also when the agent rewrote it (as it would in
+    a linked worktree); no other ref is read.
+    """
+    if not is_clone(clone):
+        return None
+    upload = ["git", "upload-pack"]
+    if sandboxed:
+        upload = tool_argv(clone, upload, readonly=[common_dir / "objects"])
+    refspec = f"+refs/heads/{branch}:refs/heads/{branch}"
+    args = [*_FETCH_CONFIG, "fetch", "-q", "--no-tags", "--no-write-fetch-head",
+            "--no-recurse-submodules", "--upload-pack", shlex.join(upload), "--",
+            str(clone), refspec]
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=repo, env=git_env(), capture_output=True, text=True,
+            timeout=_TIMEOUT, stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    if proc.returncode != 0:
+        return None
+    out = run_git(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=repo,
+                  check=False)
+    return out.stdout.strip() or None
+
+
+def clone_head(clone: Path, *, sandboxed: bool, objects: Path) -> str | None:
+    """HEAD of a clone (read by git in the clone's sandbox), or None."""
+    if not clone.exists():
+        return None
+    proc = clone_git(clone, ["rev-parse", "--verify", "--quiet", "HEAD"], sandboxed=sandboxed,
+                     objects=objects, check=False)
+    return proc.stdout.strip() or None
+
+
+def clone_dirty(clone: Path, *, sandboxed: bool, objects: Path, tracked_only: bool = False
+                ) -> list[str]:
+    """`git status --porcelain` lines of a clone."""
+    untracked = "--untracked-files=no" if tracked_only else "--untracked-files=all"
+    out = clone_git(clone, ["status", "--porcelain", untracked], sandboxed=sandboxed,
+                    objects=objects).stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def save_clone_work(clone: Path, *, message: str, sandboxed: bool, objects: Path) -> bool:
+    """Commit everything uncommitted in a clone (no hooks); True when there was something."""
+    if not clone.exists() or not clone_dirty(clone, sandboxed=sandboxed, objects=objects):
+        return False
+    clone_git(clone, ["add", "-A"], sandboxed=sandboxed, objects=objects, writable=True)
+    ident = clone_git(clone, ["var", "GIT_COMMITTER_IDENT"], sandboxed=sandboxed,
+                      objects=objects, check=False)
+    identity = [] if ident.returncode == 0 else _FALLBACK_IDENTITY
+    clone_git(clone, [*identity, "commit", "-q", "--no-verify", "-m", message],
+              sandboxed=sandboxed, objects=objects, writable=True)
+    return True
+
+
+def remove_clone(path: Path) -> bool:
+    """Delete a clone whose work the caller saved and fetched; True when it is gone."""
+    if path.exists():
+        # rmtree does not follow the symlinks an agent may have left in its clone.
+        shutil.rmtree(path, ignore_errors=True)
+    gone = not path.exists()
+    if gone and path.parent.name.endswith(".worktrees"):
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+    return gone
