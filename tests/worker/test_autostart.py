@@ -8,7 +8,15 @@ import time
 from pathlib import Path
 
 import pytest
-from worker_helpers import add, agent_command, processes_gone, wait_for, wait_state, write_config
+from worker_helpers import (
+    add,
+    agent_command,
+    processes_gone,
+    visible_path,
+    wait_for,
+    wait_state,
+    write_config,
+)
 
 from ai_skills.cli.worker import main
 from ai_skills.worker.config import load_config
@@ -25,7 +33,7 @@ def waiting_agents(repo: Path, release: Path, *, max_running: int, extra: str = 
 def test_tick_starts_added_tasks_by_priority_as_slots_free(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    release = tmp_path / "release"
+    release = visible_path("release")
     waiting_agents(worker_repo, release, max_running=2)
     config = load_config(ctx.config_path)
     add(conn, "low", priority=0)
@@ -44,7 +52,7 @@ def test_tick_starts_added_tasks_by_priority_as_slots_free(
 def test_autostart_off_leaves_added_tasks_to_an_explicit_start(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    waiting_agents(worker_repo, tmp_path / "release", max_running=2, extra="autostart = false\n")
+    waiting_agents(worker_repo, visible_path("release"), max_running=2, extra="autostart = false\n")
     config = load_config(ctx.config_path)
     add(conn, "a")
     assert tick(ctx, conn, config).started == []
@@ -54,7 +62,7 @@ def test_autostart_off_leaves_added_tasks_to_an_explicit_start(
 def test_autostart_honours_scopes_and_rate_limit_retry_times(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    waiting_agents(worker_repo, tmp_path / "release", max_running=3)
+    waiting_agents(worker_repo, visible_path("release"), max_running=3)
     config = load_config(ctx.config_path)
     add(conn, "api", priority=5, scopes=["src/**"])
     add(conn, "api-part", priority=4, scopes=["src/api/**"])
@@ -73,7 +81,7 @@ def test_autostart_honours_scopes_and_rate_limit_retry_times(
 def test_a_task_that_cannot_start_does_not_hold_up_the_queue(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    waiting_agents(worker_repo, tmp_path / "release", max_running=1)
+    waiting_agents(worker_repo, visible_path("release"), max_running=1)
     config = load_config(ctx.config_path)
     add(conn, "broken", priority=9, runtime_command=["no-such-agent-program"])
     add(conn, "fine")
@@ -87,7 +95,7 @@ def test_a_task_that_cannot_start_does_not_hold_up_the_queue(
 def test_a_thousand_added_tasks_are_started_in_order_and_a_full_pass_stays_cheap(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    waiting_agents(worker_repo, tmp_path / "release", max_running=3)
+    waiting_agents(worker_repo, visible_path("release"), max_running=3)
     config = load_config(ctx.config_path)
     for n in range(1000):
         add_task(conn, NewTask(task_id=f"t{n:04d}", title="x", base="main", priority=n % 7))

@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from worker_helpers import agent_command, git, processes_gone, wait_for, wait_state, write_config
+from worker_helpers import (
+    agent_command,
+    git,
+    processes_gone,
+    visible_path,
+    wait_for,
+    wait_state,
+    write_config,
+)
 
 from ai_skills.cli.worker import main
 from ai_skills.worker.context import RepoContext
@@ -191,7 +199,7 @@ def test_daemon_start_is_idempotent_and_admits_waiting_tasks(
     conn: sqlite3.Connection,
     tmp_path: Path,
 ) -> None:
-    release = tmp_path / "release"
+    release = visible_path("release")
     write_config(
         in_repo, max_running=1, command=agent_command("wait-file", "--release", str(release))
     )

@@ -77,7 +77,9 @@ def test_a_state_changed_behind_workers_back_is_a_store_problem(
 def test_a_worker_that_edits_the_main_checkout_ends_in_needs_human(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    start_with(worker_repo, ctx, conn, "escape")
+    # Without a sandbox the write lands: found by comparing snapshots (test_sandbox.py has the
+    # sandboxed case, where it is blocked).
+    start_with(worker_repo, ctx, conn, "escape", "--main", str(worker_repo), sandbox="none")
     wait_state(conn, "t1", "needs_human")
     task = get_task(conn, "t1")
     assert task.reason == (
@@ -99,7 +101,10 @@ def test_a_worker_that_writes_the_store_directly_ends_in_needs_human(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
     add(conn, "other")
-    start_with(worker_repo, ctx, conn, "store-write", "--victim", "other")
+    start_with(
+        worker_repo, ctx, conn, "store-write", "--victim", "other", "--main", str(worker_repo),
+        sandbox="none",
+    )
     wait_state(conn, "t1", "needs_human")
     assert "store worker.db: task 'other' is cancelled but the event log" in (
         get_task(conn, "t1").reason
@@ -125,13 +130,16 @@ def test_a_well_behaved_worker_next_to_another_has_no_findings(
 def test_a_worker_that_writes_into_another_tasks_worktree_ends_in_needs_human(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
+    write_config(worker_repo, sandbox="none")
     add(conn, "t0")
     start_task(ctx, conn, load_config(ctx.config_path), "t0")
     wait_state(conn, "t0", "in_review")
     wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t0")])
     other = Path(get_task(conn, "t0").worktree or "")
     intruder = str(other / "intruder.txt")
-    start_with(worker_repo, ctx, conn, "done", "--write", "mine.txt", "--write", intruder)
+    start_with(
+        worker_repo, ctx, conn, "done", "--write", "mine.txt", "--write", intruder, sandbox="none"
+    )
     wait_state(conn, "t1", "needs_human")
     assert get_task(conn, "t1").reason == (
         f"changed outside its worktree: worktree {other.resolve()}: 1 file(s) changed: intruder.txt"
@@ -143,7 +151,7 @@ def test_a_worker_that_writes_into_another_tasks_worktree_ends_in_needs_human(
 def test_containment_report_mode_records_findings_but_lets_the_task_go_on(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    write_config(worker_repo, command=agent_command("escape"))
+    write_config(worker_repo, command=agent_command("escape", "--main", str(worker_repo)))
     toml = worker_repo / ".worker.toml"
     toml.write_text(toml.read_text() + 'containment = "report"\n')
     git(worker_repo, "commit", "-qam", "report only")

@@ -103,7 +103,9 @@ def test_cancel_force_skips_the_grace_period(
 def test_supervisor_killed_with_sigkill_is_named_by_reconcile(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    attempt_id = start_with(worker_repo, ctx, conn, "hang")
+    # Without a sandbox the agent outlives its supervisor (a sandboxed one dies with it:
+    # test_sandbox.py).
+    attempt_id = start_with(worker_repo, ctx, conn, "hang", sandbox="none")
     wait_agent_running(conn, attempt_id)
     config = load_config(ctx.config_path)
     attempt = get_attempt(conn, attempt_id)
@@ -189,7 +191,7 @@ def test_branch_reset_outside_worker_is_named_by_reconcile(
         what="the HEAD move to be seen",
     )
     cancel_task(ctx, conn, "t1", CancelOptions(reason="x", force=True))
-    git(Path(get_task(conn, "t1").worktree or ""), "reset", "-q", "--hard", "main")
+    git(ctx.repo_root, "branch", "-f", "worker/t1", "main")
     findings = reconcile(ctx, conn, config, fix=True)
     assert [(f.kind, f.fixed) for f in findings] == [("branch_moved", False)]
     assert "moved outside worker" in findings[0].detail
@@ -235,6 +237,8 @@ def test_worktree_deleted_while_the_agent_runs(
 ) -> None:
     attempt_id = start_with(worker_repo, ctx, conn, "hang")
     wait_log(conn, attempt_id, "committed")
+    wait_for(lambda: git(ctx.repo_root, "log", "-1", "--format=%s", "worker/t1")
+             == "agent work for t1", what="the commit to be fetched from the clone")
     config = load_config(ctx.config_path)
     worktree = Path(get_task(conn, "t1").worktree or "")
     shutil.rmtree(worktree)

@@ -136,7 +136,9 @@ def test_a_stalled_task_whose_agent_exits_stays_stalled(
 def test_an_idle_agent_is_stopped_with_its_group_when_the_task_stalls(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    write_config(worker_repo, max_running=1, command=agent_command("orphan-maker"))
+    # Without a sandbox: the child's pid is printed as the host sees it (test_sandbox.py has
+    # the sandboxed case).
+    write_config(worker_repo, max_running=1, command=agent_command("orphan-maker"), sandbox="none")
     with (worker_repo / ".worker.toml").open("a") as handle:
         handle.write("stall_after_seconds = 1\n")
     git(worker_repo, "commit", "-qam", "stall fast")
@@ -176,7 +178,9 @@ def test_wip_counts_the_live_agent_of_a_task_that_is_no_longer_running(
 def test_supervisor_and_agent_killed_the_stall_stops_their_children(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    attempt_id = start_with(worker_repo, ctx, conn, "orphan-maker")
+    # Children outlive a killed agent only without a sandbox (in one, its pid namespace ends
+    # with it: test_sandbox.py).
+    attempt_id = start_with(worker_repo, ctx, conn, "orphan-maker", sandbox="none")
     child = child_of(wait_log(conn, attempt_id, "committed"))
     kill_supervisor_and_agent(conn, attempt_id)
     assert running(child)
@@ -192,7 +196,7 @@ def test_supervisor_and_agent_killed_the_stall_stops_their_children(
 def test_reconcile_names_and_fix_stops_children_left_by_an_earlier_attempt(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    attempt_id = start_with(worker_repo, ctx, conn, "orphan-maker")
+    attempt_id = start_with(worker_repo, ctx, conn, "orphan-maker", sandbox="none")
     child = child_of(wait_log(conn, attempt_id, "committed"))
     report(conn, task_id="t1", attempt_id=attempt_id, status="done", message="done")
     kill_supervisor_and_agent(conn, attempt_id)
@@ -210,7 +214,7 @@ def test_reconcile_names_and_fix_stops_children_left_by_an_earlier_attempt(
 def test_orphans_hold_their_wip_slot_and_the_reason_says_how_to_free_it(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    write_config(worker_repo, max_running=1, command=agent_command("orphan-maker"))
+    write_config(worker_repo, max_running=1, command=agent_command("orphan-maker"), sandbox="none")
     config = load_config(ctx.config_path)
     add(conn, "a")
     add(conn, "b")

@@ -129,14 +129,20 @@ def test_the_cli_refuses_before_the_command_exists_or_runs(
     assert '"state": "queued"' in capsys.readouterr().out
 
 
-def test_a_task_worktree_counts_as_inside_even_without_the_variables(
-    ctx: RepoContext, conn: sqlite3.Connection
+def test_a_task_workspace_is_its_own_repository_without_the_store(
+    ctx: RepoContext, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # Run from a task's clone, worker acts on that clone, which has no tasks: the main
+    # repository's store cannot be reached from there, with or without the variables.
     add_and_start(ctx, conn)
     wait_state(conn, "t1", "in_review")
     worktree = Path(get_task(conn, "t1").worktree or "")
-    with pytest.raises(RoleRefusedError, match="the current directory is in its worktree"):
-        check_command(["cancel", "t1", "--reason", "x"], cwd=worktree / "sub", environ={})
+    monkeypatch.chdir(worktree)
+    monkeypatch.setenv("PWD", str(worktree))
+    assert main(["cancel", "t1", "--reason", "x"]) == 3
+    assert "unknown task 't1'" in capsys.readouterr().err
+    assert get_task(conn, "t1").state.value == "in_review"
     assert check_command(["cancel", "t1", "--reason", "x"], cwd=ctx.repo_root, environ={})
 
 
@@ -165,7 +171,8 @@ def test_an_agent_cannot_approve_merge_cancel_add_or_start(
 ) -> None:
     # The supervisor's own opt-in must not reach the agent.
     monkeypatch.setenv("WORKER_ALLOW_WRITES", "1")
-    start_with(worker_repo, ctx, conn, "rogue")
+    # Without a sandbox, where these checks are all there is (test_sandbox.py: with one).
+    start_with(worker_repo, ctx, conn, "rogue", "--main", str(worker_repo), sandbox="none")
     wait_state(conn, "t1", "in_review")
     attempt = get_attempt(conn, get_task(conn, "t1").current_attempt)
     assert attempt is not None

@@ -13,6 +13,7 @@ from worker_helpers import (
     git,
     processes_gone,
     start_with,
+    visible_path,
     wait_for,
     wait_state,
     write_config,
@@ -51,7 +52,8 @@ def test_agent_commits_reports_done_and_lands_in_review(
     assert "task `t1`" in prompt and "Write the work file." in prompt
     log = Path(attempt.log_file).read_text()
     assert f"agent for t1 attempt {attempt.id} read {len(prompt)} chars" in log
-    assert f"prompt file {attempt.prompt_file}" in log
+    # Inside its sandbox the agent finds the prompt in its run folder, shown read-only.
+    assert "prompt file /tmp/.worker-attempt/prompt.md" in log
     seen = kinds(conn, "t1")
     for kind in ("added", "worktree_ready", "agent_started", "report", "agent_exited"):
         assert kind in seen
@@ -64,7 +66,7 @@ def test_agent_commits_reports_done_and_lands_in_review(
 def test_wip_limit_two_runs_two_and_the_third_waits(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    release = tmp_path / "release"
+    release = visible_path("release")
     write_config(
         worker_repo, max_running=2, command=agent_command("wait-file", "--release", str(release))
     )
@@ -275,7 +277,7 @@ def test_status_json_shape(ctx: RepoContext, conn: sqlite3.Connection) -> None:
 def test_free_slots_go_to_the_queue_in_priority_order(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    release = tmp_path / "release"
+    release = visible_path("release")
     # Only the starts asked for wait in the queue here (test_autostart: every queued task).
     write_config(
         worker_repo,

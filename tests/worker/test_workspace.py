@@ -101,9 +101,8 @@ def test_the_repo_skills_are_linked_into_the_worktree_and_git_ignores_them(
     assert git(worktree, "status", "--porcelain", "--untracked-files=all") == ""
     # An agent's `git add -A` would take none of them.
     assert git(worktree, "add", "-A", "--dry-run") == ""
-    text = exclude.read_text()
-    assert main_block.strip() in text, "the main checkout's lines survive the worktree's sync"
-    assert text.count(EXCLUDE_BEGIN) == 2
+    assert exclude.read_text() == main_block, "the clone has an exclude file of its own"
+    assert (worktree / ".git" / "info" / "exclude").read_text().count(EXCLUDE_BEGIN) == 1
     assert git(worker_repo, "status", "--porcelain") == ""
     linked = [e for e in read_events(conn, task_id="t1") if e.kind == "skills_linked"]
     assert linked and ".claude/skills/review-gate" in linked[0].data["linked"]
@@ -138,3 +137,39 @@ def test_the_prompt_names_worker_by_absolute_path_and_the_task_attempt_number(
     assert f"`{program} report --status done" in prompt
     assert "attempt 1" in prompt
     wait_state(conn, "t1", "in_review")
+
+
+def test_a_linked_worktree_from_before_clones_becomes_a_clone_with_its_work(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    write_config(worker_repo, command=agent_command("needs-input"))
+    add(conn, "t1")
+    path = _start(ctx, conn)
+    wait_state(conn, "t1", "needs_input")
+    attempt = get_attempt(conn, get_task(conn, "t1").current_attempt)
+    assert attempt is not None
+    wait_for_exit(conn, attempt.id)
+    # What an earlier worker left: a linked worktree on the task branch, work in progress.
+    import shutil
+
+    shutil.rmtree(path)
+    git(worker_repo, "worktree", "add", "-q", str(path), "worker/t1")
+    (path / ".gitignore").write_text("*.log\n")
+    (path / "staged.txt").write_text("staged\n")
+    git(path, "add", "staged.txt")
+    (path / "README.md").write_text("edited, not staged\n")
+    (path / "untracked.txt").write_text("new\n")
+    (path / "build.log").write_text("ignored\n")
+    write_config(worker_repo, command=agent_command("silent"))
+
+    assert _start(ctx, conn, message="go on") == path
+    wait_state(conn, "t1", "stalled")  # `silent`: commits everything, exits without a report
+
+    assert (path / ".git").is_dir() and not (path / ".git").is_symlink()
+    assert (path / "build.log").read_text() == "ignored\n"
+    assert git(worker_repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    files = git(worker_repo, "ls-tree", "--name-only", "worker/t1").split()
+    assert {"staged.txt", "untracked.txt", ".gitignore"} <= set(files)
+    assert git(worker_repo, "show", "worker/t1:README.md") == "edited, not staged"
+    kinds = [e.kind for e in read_events(conn, task_id="t1")]
+    assert "workspace_converted" in kinds

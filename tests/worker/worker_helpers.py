@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sqlite3
 import subprocess
@@ -39,6 +40,12 @@ runtime_command = {command}
 """
 
 
+def visible_path(name: str) -> Path:
+    """A path the test and a sandboxed agent both see (HOME is shown read-only in the
+    sandbox; the test's tmp_path is under /tmp, which the sandbox replaces)."""
+    return Path(os.environ["HOME"]) / name
+
+
 def agent_command(mode: str = "done", *extra: str) -> str:
     """The scripted stand-in agent as a runtime command string."""
     return shlex.join([sys.executable, str(AGENT), "--mode", mode, *extra])
@@ -57,12 +64,21 @@ def wait_for(
 
 
 def write_config(
-    repo: Path, *, max_running: int = 3, command: str | None = None, extra: str = ""
+    repo: Path,
+    *,
+    max_running: int = 3,
+    command: str | None = None,
+    extra: str = "",
+    sandbox: str | None = None,
 ) -> None:
-    """Write .worker.toml with fast timings and commit it (so the main checkout stays clean)."""
+    """Write .worker.toml with fast timings and commit it (so the main checkout stays clean).
+
+    `sandbox="none"`: the agents run without bubblewrap (the checks that apply then).
+    """
     toml_command = json.dumps(command or agent_command())  # a JSON string is a TOML string
+    setting = f'sandbox = "{sandbox}"\n' if sandbox else ""
     (repo / ".worker.toml").write_text(
-        FAST_CONFIG.format(max_running=max_running, command=toml_command) + extra
+        FAST_CONFIG.format(max_running=max_running, command=toml_command) + setting + extra
     )
     git(repo, "add", ".worker.toml")
     git(repo, "commit", "-q", "-m", "worker config")
@@ -109,9 +125,10 @@ def start_with(
     mode: str,
     *agent_args: str,
     task_id: str = "t1",
+    sandbox: str | None = None,
 ) -> int:
     """Commit a config running the scripted agent in `mode`, then `add_and_start` the task."""
-    write_config(repo, command=agent_command(mode, *agent_args))
+    write_config(repo, command=agent_command(mode, *agent_args), sandbox=sandbox)
     return add_and_start(ctx, conn, task_id)
 
 

@@ -14,6 +14,7 @@ in its environment or works inside the attempt's worktree.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -102,15 +103,40 @@ def attempt_processes(attempt: Attempt, groups: Groups | None = None) -> list[in
     return sorted(pid for pid, start in members if start >= born and _carries_marks(pid, attempt))
 
 
+def _is_sandbox(pid: int) -> bool:
+    try:
+        return (_PROC / str(pid) / "comm").read_text().strip() == "bwrap"
+    except OSError:
+        return False
+
+
+def _term(attempt: Attempt, members: list[int]) -> None:
+    """TERM the group; under bubblewrap, every member but bwrap itself.
+
+    bwrap does not pass signals on: TERM kills it at once, and with it (`--die-with-parent`,
+    the pid namespace) everything in the sandbox by SIGKILL, with no grace. Its members get
+    the TERM instead; when the agent exits, bwrap follows with the agent's exit code.
+    """
+    assert attempt.agent_pid is not None
+    if not _is_sandbox(attempt.agent_pid):
+        signal_group(attempt.agent_pid, signal.SIGTERM)
+        return
+    for pid in members:
+        if pid != attempt.agent_pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+
+
 def stop_attempt_processes(attempt: Attempt, *, grace: float, poll: float = 0.05) -> str:
     """TERM the attempt's agent group, wait up to `grace`, then KILL what is left.
 
     Returns "gone" (nothing ran), "terminated" or "killed".
     """
-    if not attempt_processes(attempt):
+    members = attempt_processes(attempt)
+    if not members:
         return "gone"
     assert attempt.agent_pid is not None
-    signal_group(attempt.agent_pid, signal.SIGTERM)
+    _term(attempt, members)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         if not attempt_processes(attempt):

@@ -68,7 +68,8 @@ def _expanded(paths: list[str], env: Mapping[str, str]) -> list[Path]:
     home = env.get("HOME", "")
     found = []
     for text in paths:
-        path = Path(os.path.expandvars(text.replace("~", home, 1) if text.startswith("~") else text))
+        text = text.replace("~", home, 1) if text.startswith("~") else text
+        path = Path(os.path.expandvars(text))
         if path.is_absolute() and path.exists():
             found.append(path)
     return found

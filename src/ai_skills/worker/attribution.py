@@ -96,7 +96,8 @@ def _written(trap: Path, keep: set[Path]) -> list[str]:
     found: list[str] = []
     for folder, dirs, files in os.walk(trap):
         here = Path(folder)
-        found += [str((here / n).relative_to(trap)) for n in [*dirs, *files] if here / n not in keep]
+        new = [here / n for n in [*dirs, *files] if here / n not in keep]
+        found += [str(path.relative_to(trap)) for path in new]
         dirs[:] = [d for d in dirs if here / d in keep]
         if len(found) >= _MAX_ENTRIES:
             break

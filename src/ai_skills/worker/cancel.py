@@ -13,14 +13,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ai_skills.worker.agent_procs import stop_attempt_processes
+from ai_skills.worker.clones import fetch_back, is_clone, remove_clone, save_clone_work
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.procs import is_alive, stop_process
 from ai_skills.worker.states import TERMINAL, TaskState
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import Task, get_attempt, get_task, mark_step, record_event, transition
+from ai_skills.worker.workspace import tools_sandboxed
 from ai_skills.worker.worktrees import (
     branch_exists,
+    branch_sha,
     delete_branch,
     is_merged,
     remove_worktree,
@@ -68,7 +71,7 @@ def cancel_task(
     if task.state != TaskState.CANCELLED:
         notes.append(f"task was already {task.state.value}; only cleanup steps ran")
     agent = stop_attempt(conn, task, grace=0.0 if options.force else options.grace_seconds)
-    saved = _save_work(conn, task)
+    saved = _save_work(ctx, conn, task)
     removed = task.worktree_removed
     if options.cleanup and not removed:
         _remove_worktree(ctx, conn, task)
@@ -154,14 +157,25 @@ def stop_attempt(conn: sqlite3.Connection, task: Task, *, grace: float) -> str:
     return outcome
 
 
-def _save_work(conn: sqlite3.Connection, task: Task) -> str | None:
+def _save_work(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> str | None:
     if not task.worktree or task.worktree_removed:
         return None
-    sha = save_work(
-        Path(task.worktree),
-        message=f"worker: save uncommitted work of cancelled task {task.id}\n\n"
-        f"Committed by `worker cancel` so the work stays on {task.branch}.",
+    message = (
+        f"worker: save uncommitted work of cancelled task {task.id}\n\n"
+        f"Committed by `worker cancel` so the work stays on {task.branch}."
     )
+    path = Path(task.worktree)
+    if is_clone(path):
+        sandboxed = tools_sandboxed()
+        before = branch_sha(ctx.repo_root, task.branch)
+        saved = save_clone_work(
+            path, message=message, sandboxed=sandboxed, objects=ctx.common_dir / "objects"
+        )
+        # Its commits, also those the supervisor had not fetched yet, go to the branch.
+        after = fetch_back(ctx.repo_root, ctx.common_dir, path, task.branch, sandboxed=sandboxed)
+        sha = after if saved and after != before else None
+    else:
+        sha = save_work(path, message=message)
     if sha:
         record_event(conn, kind="work_saved", task_id=task.id, data={"commit": sha})
     return sha
@@ -172,7 +186,8 @@ def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> 
     if not task.worktree:
         return
     path = Path(task.worktree)
-    if not remove_worktree(ctx.repo_root, path):
+    gone = remove_clone(path) if is_clone(path) else remove_worktree(ctx.repo_root, path)
+    if not gone:
         raise WorktreeError(
             task_id=task.id,
             path=str(path),

@@ -141,11 +141,20 @@ def store_problems(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
+def _task_clones(conn: sqlite3.Connection) -> list[Path]:
+    """Other tasks' workspaces that are clones (not listed by `git worktree list`)."""
+    rows = conn.execute("SELECT worktree FROM tasks WHERE worktree IS NOT NULL"
+                        " AND worktree_removed = 0")
+    found = [Path(path).resolve() for (path,) in rows]
+    return [p for p in found if (p / ".git").is_dir()]
+
+
 def take_snapshot(conn: sqlite3.Connection, attempt: Attempt, repo: Path) -> dict[str, Any]:
     """Everything outside `attempt`'s worktree that it must leave alone, as data."""
     own = Path(attempt.worktree).resolve()
+    places = sorted(set(_worktrees(repo)) | set(_task_clones(conn)))
     return {
-        "checkouts": {str(p): checkout_state(p) for p in _worktrees(repo) if p != own},
+        "checkouts": {str(p): checkout_state(p) for p in places if p != own},
         "refs": _refs(repo),
         "store": store_problems(conn),
         "main": str(repo.resolve()),

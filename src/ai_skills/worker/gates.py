@@ -14,13 +14,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ai_skills.git import git_env, run_git
+from ai_skills.worker.clones import clone_dirty, clone_head, is_clone
 from ai_skills.worker.config import GatesConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ReviewRefusedError
+from ai_skills.worker.sandbox import tool_argv
 from ai_skills.worker.states import ACTIVE, TERMINAL
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import Task, get_task
-from ai_skills.worker.worktrees import branch_sha, dirty_paths, head_sha
+from ai_skills.worker.workspace import sync_branch, tools_sandboxed
+from ai_skills.worker.worktrees import branch_sha, head_sha
 
 # Gates run for a review of the task branch, or on the merged result before a merge.
 REVIEW, MERGE = "review", "merge"
@@ -83,15 +86,29 @@ def gate_argv(command: str | list[str]) -> list[str]:
 
 
 def run_gate(
-    name: str, command: str | list[str], *, checkout: Path, log_file: Path, timeout: float
+    name: str,
+    command: str | list[str],
+    *,
+    checkout: Path,
+    log_file: Path,
+    timeout: float,
+    sandbox_readonly: list[Path] | None = None,
 ) -> tuple[int | None, bool, float]:
-    """Run one gate in its own process group; (exit code, timed out, seconds)."""
+    """Run one gate in its own process group; (exit code, timed out, seconds).
+
+    A gate runs code the agent wrote (its tests, its build files): with `sandbox_readonly`
+    (paths it must read that a sandbox would hide) it runs in a sandbox that can write the
+    checkout and nothing else, so that code cannot approve or merge anything.
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    argv = gate_argv(command)
+    if sandbox_readonly is not None:
+        argv = tool_argv(checkout, argv, readonly=sandbox_readonly, writable=True, network=True)
     with open(log_file, "wb") as log:
         try:
             proc = subprocess.Popen(
-                gate_argv(command),
+                argv,
                 cwd=checkout,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -151,7 +168,8 @@ def run_gates(
         log = ctx.worker_dir / "gates" / task_id / f"{sha[:12]}-{purpose}-{name}-{stamp}.log"
         with progress(f"gate {name} on {sha[:12]} ({purpose})"):
             code, timed_out, seconds = run_gate(
-                name, command, checkout=checkout, log_file=log, timeout=gates.timeout_seconds
+                name, command, checkout=checkout, log_file=log, timeout=gates.timeout_seconds,
+                sandbox_readonly=_gate_readable(ctx) if tools_sandboxed() else None,
             )
         text = command if isinstance(command, str) else json.dumps(command)
         result = GateResult(name, sha, purpose, text, code, timed_out, round(seconds, 3), str(log))
@@ -249,16 +267,17 @@ def review_checkout(ctx: RepoContext, task: Task) -> tuple[Path, str]:
             task_id=task.id, detail=f"is {task.state.value} and has no worktree"
         )
     checkout = Path(task.worktree)
+    sync_branch(ctx, task)
     tip = branch_sha(ctx.repo_root, task.branch)
     if tip is None or not checkout.exists():
         raise ReviewRefusedError(
             task_id=task.id, detail=f"branch {task.branch} or worktree {checkout} is missing"
         )
-    if head_sha(checkout) != tip:
+    if _head(ctx, checkout) != tip:
         raise ReviewRefusedError(
             task_id=task.id, detail=f"worktree {checkout} is not at the head of {task.branch}"
         )
-    dirty = dirty_paths(checkout)
+    dirty = _dirty(ctx, checkout)
     if dirty:
         raise ReviewRefusedError(
             task_id=task.id,
@@ -281,8 +300,8 @@ def gate_task(
     result = run_gates(
         ctx, conn, task_id, gates, checkout=checkout, sha=sha, purpose=REVIEW, progress=progress
     )
-    now = head_sha(checkout)
-    if now != sha or _tracked_changes(checkout):
+    now = _head(ctx, checkout)
+    if now != sha or _dirty(ctx, checkout, tracked_only=True):
         # Someone committed or edited while the gates ran: they tested a moving target.
         # (Untracked files a gate writes, caches and reports, do not count.)
         moved = f"worktree {checkout} changed while the gates ran (head {str(now)[:12]})"
@@ -290,6 +309,23 @@ def gate_task(
     return result
 
 
-def _tracked_changes(checkout: Path) -> bool:
-    out = run_git(["status", "--porcelain", "--untracked-files=no"], cwd=checkout).stdout
-    return bool(out.strip())
+def _gate_readable(ctx: RepoContext) -> list[Path]:
+    """What a sandboxed gate reads that the sandbox's private /tmp could hide."""
+    home = os.environ.get("HOME")
+    return [ctx.common_dir, *([Path(home)] if home else [])]
+
+
+def _head(ctx: RepoContext, checkout: Path) -> str | None:
+    """HEAD of a task's workspace: read in a sandbox when it is the agent's clone."""
+    if not is_clone(checkout):
+        return head_sha(checkout)
+    return clone_head(checkout, sandboxed=tools_sandboxed(), objects=ctx.common_dir / "objects")
+
+
+def _dirty(ctx: RepoContext, checkout: Path, *, tracked_only: bool = False) -> list[str]:
+    if not is_clone(checkout):
+        flag = "--untracked-files=no" if tracked_only else "--untracked-files=all"
+        out = run_git(["status", "--porcelain", flag], cwd=checkout).stdout
+        return [line for line in out.splitlines() if line.strip()]
+    return clone_dirty(checkout, sandboxed=tools_sandboxed(), objects=ctx.common_dir / "objects",
+                       tracked_only=tracked_only)

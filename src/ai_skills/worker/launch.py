@@ -28,6 +28,7 @@ from ai_skills.worker.profiles import choose
 from ai_skills.worker.prompt import render_prompt, write_atomic
 from ai_skills.worker.reviews import get_review, record_change_request
 from ai_skills.worker.runtimes import build_command, check_available, worker_program
+from ai_skills.worker.sandbox import choose_mode
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import (
@@ -40,7 +41,6 @@ from ai_skills.worker.tasks import (
     transition,
     update_attempt,
 )
-from ai_skills.worker.sandbox import choose_mode
 from ai_skills.worker.workspace import link_skills, move_worktree_here, prepare_clone
 from ai_skills.worker.worktrees import branch_exists, branch_sha, dirty_paths
 
@@ -242,7 +242,16 @@ def _prepare_worktree(
             attempt_id=attempt.id,
             data={"from": str(moved), "to": str(path)},
         )
-    made = prepare_clone(ctx, task, path)
+    row = conn.execute(
+        "SELECT worktree FROM attempts WHERE task_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+        (task.id, attempt.id),
+    ).fetchone()
+    made = prepare_clone(ctx, task, path, earlier=Path(row[0]) if row else None)
+    if made.moved_from is not None:
+        record_event(
+            conn, kind="worktree_moved", task_id=task.id, attempt_id=attempt.id,
+            data={"from": str(made.moved_from), "to": str(path)},
+        )
     if made.converted:
         record_event(
             conn, kind="workspace_converted", task_id=task.id, attempt_id=attempt.id,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ai_skills.git import run_git
+from ai_skills.worker.clones import clone_dirty, clone_head, is_clone, remove_clone
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import conflict_feedback
 from ai_skills.worker.context import RepoContext
@@ -25,6 +26,7 @@ from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import get_task, record_event, transition
 from ai_skills.worker.treeops import commit_tree, commits_between, is_ancestor, rev, trial_merge
+from ai_skills.worker.workspace import tools_sandboxed
 from ai_skills.worker.worktrees import (
     branch_sha,
     delete_branch,
@@ -292,10 +294,19 @@ def _step_remove_worktree(
     if not task.worktree or task.worktree_removed:
         return
     path = Path(task.worktree)
-    if path.exists() and dirty_paths(path):
+    clone = is_clone(path)
+    objects = ctx.common_dir / "objects"
+    if path.exists() and (
+        clone_dirty(path, sandboxed=tools_sandboxed(), objects=objects)
+        if clone
+        else dirty_paths(path)
+    ):
         run.notes.append(f"worktree {path} kept: it has uncommitted changes")
         return
-    if remove_worktree(ctx.repo_root, path):
+    if clone and clone_head(path, sandboxed=tools_sandboxed(), objects=objects) != run.source_sha:
+        run.notes.append(f"worktree {path} kept: it has commits that were not merged")
+        return
+    if remove_clone(path) if clone else remove_worktree(ctx.repo_root, path):
         with transaction(conn):
             conn.execute("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (task.id,))
             append_event(conn, kind="worktree_removed", task_id=task.id, data={"path": str(path)})

@@ -76,7 +76,15 @@ def record_change_request(
 
 
 def void_if_stale(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> Task:
-    """Move an approved task back to in_review when its branch head is not the approved SHA."""
+    """Move an approved task back to in_review when its branch head is not the approved SHA.
+
+    The branch is fetched from the task's clone first (workspace.sync_branch).
+    """
+    from ai_skills.worker.workspace import sync_branch
+
+    if task.state not in (TaskState.APPROVED, TaskState.IN_REVIEW):
+        return task
+    sync_branch(ctx, task)
     if task.state != TaskState.APPROVED:
         return task
     approved = get_review(conn, task.id).approved_sha

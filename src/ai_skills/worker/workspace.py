@@ -17,11 +17,10 @@ has none of them; `link_skills` runs the same engine (`use_skills.sync_repo`) in
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import shutil
 from typing import TYPE_CHECKING
 
 from ai_skills.errors import AiSkillsError
@@ -89,16 +88,21 @@ class Prepared:
 
     created: bool
     converted: bool
+    moved_from: Path | None = None
 
 
-def prepare_clone(ctx: RepoContext, task: Task, path: Path) -> Prepared:
+def prepare_clone(
+    ctx: RepoContext, task: Task, path: Path, *, earlier: Path | None = None
+) -> Prepared:
     """Have the task's clone at `path`: converted from its linked worktree, moved from its
-    earlier place (`worktree_dir` changed), or made from its branch (created from the base)."""
+    `earlier` place (`worktree_dir` changed), or made from its branch (created from the base)."""
     path = path.resolve()
-    earlier = Path(task.worktree).resolve() if task.worktree else None
+    moved: Path | None = None
+    earlier = earlier.resolve() if earlier is not None else None
     if earlier is not None and earlier != path and is_clone(earlier) and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(earlier), str(path))
+        moved = earlier
     if not branch_exists(ctx.repo_root, task.branch):
         run_git(["branch", "--no-track", task.branch, f"refs/heads/{task.base}"],
                 cwd=ctx.repo_root)
@@ -106,7 +110,7 @@ def prepare_clone(ctx: RepoContext, task: Task, path: Path) -> Prepared:
     created = make_clone(
         ctx.repo_root, ctx.common_dir, task_id=task.id, path=path, branch=task.branch
     )
-    return Prepared(created=created, converted=converted)
+    return Prepared(created=created, converted=converted, moved_from=moved)
 
 
 def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> SkillLinks:
@@ -133,3 +137,26 @@ def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> Skil
         str(step.target.relative_to(worktree)) for step in report.steps if step.action in wanted
     )
     return SkillLinks(linked=linked, problems=[*report.errors, *report.warnings])
+
+
+def tools_sandboxed() -> bool:
+    """Whether worker's own git commands in clones (and gates) run sandboxed: when bwrap runs.
+
+    Independent of the `sandbox` setting: a clone's config is the agent's either way.
+    """
+    from ai_skills.worker.sandbox import available
+
+    return available() == ""
+
+
+def sync_branch(ctx: RepoContext, task: Task) -> None:
+    """Fetch a task's branch from its clone while no agent works there (the supervisor does
+    while one does): a commit made there after the agent exited counts, as in a worktree."""
+    from ai_skills.worker.clones import fetch_back
+    from ai_skills.worker.states import TaskState
+
+    if not task.worktree or task.worktree_removed or task.state == TaskState.RUNNING:
+        return
+    path = Path(task.worktree)
+    if is_clone(path):
+        fetch_back(ctx.repo_root, ctx.common_dir, path, task.branch, sandboxed=tools_sandboxed())

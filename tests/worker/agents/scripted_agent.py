@@ -16,13 +16,19 @@
   rogue        try `worker review --approve`, `merge`, `cancel`, `add`, `start` on its own
                task (also with the WORKER_* variables removed, from the main checkout),
                print each exit code, then act like `done`
-  escape       write a file into the main checkout, then act like `done`
-  store-write  change the state of task --victim directly in worker.db, then act like `done`
+  escape       write a file into the main checkout (--main), then act like `done`
+  store-write  change the state of task --victim directly in worker.db (of --main), then act
+               like `done`
   empty-done   report done without changing or committing anything, exit 0
   attack       the attack of issue 14: from a detached process (setsid, WORKER_* removed,
                WORKER_ALLOW_WRITES=1) approve and merge its own task from the main checkout
                (--main) once it is in review, and (double-forked, at once) cancel --victim;
                then act like `done`
+  hostile-config  set up its clone so that git run there by anyone else runs a command
+               (core.fsmonitor, a clean filter for every file, core.hooksPath) that creates
+               --marker; commit, leave a file uncommitted, report done
+  sneaky-children  start a child that leaves the process group (setsid) and one that stays,
+               commit, then sleep until killed
   orphan-maker start a child in the agent's process group that outlives the agent (its pid
                goes to the log as `child pid N`), commit, then sleep until killed
 
@@ -42,6 +48,9 @@ import time
 from pathlib import Path
 
 
+MAIN = ""  # --main: where the main checkout is (a clone's git dir does not say)
+
+
 def git(*args: str) -> None:
     subprocess.run(["git", *args], check=True, capture_output=True)
 
@@ -59,6 +68,8 @@ def worker(*args: str, env: dict[str, str] | None = None, cwd: str | None = None
 
 
 def main_checkout() -> Path:
+    if MAIN:
+        return Path(MAIN)
     common = subprocess.run(
         ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
         check=True,
@@ -93,6 +104,20 @@ def attack(task: str, main: str, victim: str) -> None:
     now = f"cd {shlex.quote(main)} && {w} cancel {victim} --reason pwned; echo attack cancel: $?"
     subprocess.run(["bash", "-c", f"( {hide} bash -c {shlex.quote(now)} & )"], **quiet)
     time.sleep(1)
+
+
+def hostile_config(marker: str) -> None:
+    # Only outside the agent: the agent's own git runs these too, and that is its business.
+    touch = f'test -n "$WORKER_TASK_ID" || touch {marker}; true'
+    git("config", "core.fsmonitor", touch)
+    git("config", "filter.evil.clean", f"{touch}; cat")
+    git("config", "filter.evil.required", "false")
+    Path("hooks").mkdir(exist_ok=True)
+    hook = Path("hooks/pre-commit")
+    hook.write_text(f"#!/bin/sh\n{touch}\n")
+    hook.chmod(0o755)
+    git("config", "core.hooksPath", str(Path("hooks").resolve()))
+    Path(".gitattributes").write_text("* filter=evil\n")
 
 
 def store_write(victim: str) -> None:
@@ -147,7 +172,10 @@ def main() -> int:
     parser.add_argument("--victim", default="")
     parser.add_argument("--write", action="append", default=[])
     parser.add_argument("--main", default="")
+    parser.add_argument("--marker", default="")
     args = parser.parse_args()
+    global MAIN
+    MAIN = args.main
     prompt = sys.stdin.read()
     task = os.environ["WORKER_TASK_ID"]
     print(
@@ -171,7 +199,7 @@ def main() -> int:
     if args.mode == "rogue":
         rogue(task)
     if args.mode == "attack":
-        attack(task, args.main, args.victim)
+        attack(task, str(main_checkout()), args.victim)
     if args.mode == "escape":
         (main_checkout() / "escaped.txt").write_text("written by a worker\n")
     if args.mode == "store-write":
@@ -187,6 +215,13 @@ def main() -> int:
         sleep_forever()
     if args.mode == "empty-done":
         return report("done", "nothing needed changing")
+    if args.mode == "hostile-config":
+        hostile_config(args.marker)
+    if args.mode == "sneaky-children":
+        loop = [sys.executable, "-c", "import time\nwhile True: time.sleep(0.2)"]
+        subprocess.Popen(["setsid", *loop], stdin=subprocess.DEVNULL)
+        subprocess.Popen(loop, stdin=subprocess.DEVNULL)
+        print("children started", flush=True)
     if args.mode == "orphan-maker":
         child = subprocess.Popen(
             [sys.executable, "-c", "import time\nwhile True: time.sleep(0.2)"],
@@ -199,8 +234,10 @@ def main() -> int:
     git("add", "-A")
     git("commit", "-q", "-m", f"agent work for {task}")
     print("committed", flush=True)
-    if args.mode in ("hang", "orphan-maker"):
+    if args.mode in ("hang", "orphan-maker", "sneaky-children"):
         sleep_forever()
+    if args.mode == "hostile-config":
+        edit("left-over.txt", "not committed\n")
     if args.mode == "crash":
         return 3
     if args.mode == "silent":

@@ -1,0 +1,215 @@
+"""The sandbox: each agent can write only its own clone; writes elsewhere are blocked and are
+findings of that task alone; what it started ends with it; its clone's git config never runs
+on worker's side. (The attack of issue 14 is in test_sandbox_attack.py.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from worker_helpers import (
+    add,
+    agent_command,
+    git,
+    processes_gone,
+    start_with,
+    visible_path,
+    wait_agent_running,
+    wait_for,
+    wait_log,
+    wait_state,
+    write_config,
+)
+
+from ai_skills.worker.cancel import CancelOptions, cancel_task
+from ai_skills.worker.config import load_config
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.gates import gate_task
+from ai_skills.worker.launch import start_task
+from ai_skills.worker.reconcile import reconcile
+from ai_skills.worker.sandbox import available
+from ai_skills.worker.tasks import get_attempt, get_task
+from ai_skills.worker.watch import read_events
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(autouse=True)
+def _bwrap() -> None:
+    why = available()
+    if why:
+        if IN_CI:
+            pytest.fail(f"{why} (.ci/run installs bubblewrap)")
+        pytest.skip(why)
+
+
+def attempt_processes_by_environ(attempt_id: int) -> list[int]:
+    """Every live process carrying the attempt's WORKER_ATTEMPT_ID (setsid or not)."""
+    mark = f"WORKER_ATTEMPT_ID={attempt_id}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{name}/environ").read_bytes().split(b"\0")
+            state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if mark in environ and state not in ("Z", "X"):
+            found.append(int(name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_write_to_the_main_checkout_is_blocked_and_found_for_that_task_only(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    # Before the sandbox, every task running at the time went to needs_human.
+    release = visible_path("release")
+    write_config(worker_repo, command=agent_command("wait-file", "--release", str(release)))
+    config = load_config(ctx.config_path)
+    add(conn, "calm")
+    assert start_task(ctx, conn, config, "calm").admitted
+    escape = agent_command("escape", "--main", str(worker_repo))
+    add(conn, "t1", runtime_command=escape.split())
+    assert start_task(ctx, conn, config, "t1").admitted
+    wait_state(conn, "t1", "needs_human")
+    release.touch()
+    wait_state(conn, "calm", "in_review")
+    wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="calm")])
+
+    assert not (worker_repo / "escaped.txt").exists()
+    assert git(worker_repo, "status", "--porcelain") == ""
+    reason = get_task(conn, "t1").reason
+    assert reason.startswith(
+        f"changed outside its worktree: main_checkout {worker_repo}: blocked 1 write(s): "
+        "escaped.txt (nothing changed there; what it wrote is kept in "
+    )
+    trap = Path(reason.rsplit("kept in ", 1)[1].rstrip(")"))
+    assert (trap / "escaped.txt").read_text() == "written by a worker\n"
+    assert [e for e in read_events(conn, task_id="calm") if e.kind == "containment"] == []
+
+
+@pytest.mark.slow
+def test_a_write_into_another_tasks_workspace_is_blocked(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    add(conn, "t0")
+    start_task(ctx, conn, load_config(ctx.config_path), "t0")
+    wait_state(conn, "t0", "in_review")
+    other = Path(get_task(conn, "t0").worktree or "")
+    start_with(
+        worker_repo, ctx, conn, "done", "--write", "mine.txt", "--write",
+        str(other / "intruder.txt"),
+    )
+    wait_state(conn, "t1", "needs_human")
+    assert not (other / "intruder.txt").exists()
+    assert get_task(conn, "t1").reason.startswith(
+        f"changed outside its worktree: workspaces {other.parent}: blocked 1 write(s): t0 "
+    )
+    assert get_task(conn, "t0").state.value == "in_review"
+
+
+@pytest.mark.slow
+def test_the_role_commands_find_no_store_in_the_sandbox(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    start_with(worker_repo, ctx, conn, "rogue", "--main", str(worker_repo))
+    wait_state(conn, "t1", "needs_human")
+    attempt = get_attempt(conn, get_task(conn, "t1").current_attempt)
+    assert attempt is not None
+    wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t1")])
+    log = Path(attempt.log_file).read_text()
+    for command in ("review", "merge", "cancel", "add", "start"):
+        assert f"worker {command}: exit 4: worker: error: `worker {command}` refused" in log
+    # With the variables removed, from the main checkout's path: there is no store there.
+    # (That `worker` opened a store of its own in the trap: the task's finding.)
+    assert "worker cancel: exit 3: worker: error: unknown task 't1'" in log
+    assert ".git/worker" in get_task(conn, "t1").reason
+    assert [t for (t,) in conn.execute("SELECT id FROM tasks")] == ["t1"]
+
+
+def test_an_agent_writes_its_own_copy_of_a_state_folder(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    state = visible_path(".agent-state")
+    state.mkdir()
+    (state / "settings.json").write_text("{}\n")
+    write_config(
+        worker_repo,
+        command=agent_command("done", "--write", str(state / "settings.json"), "--write", "x"),
+        extra=f'sandbox_state = ["~/{state.name}"]\n',
+    )
+    add(conn, "t1")
+    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    wait_state(conn, "t1", "in_review")
+    assert (state / "settings.json").read_text() == "{}\n", "the user's own copy is untouched"
+    copy = ctx.worker_dir / "homes" / "t1" / f"0-{state.name.lstrip('.')}" / "settings.json"
+    assert copy.read_text().startswith("work of t1")
+
+
+@pytest.mark.slow
+def test_cancel_stops_everything_the_agent_started_also_what_left_its_group(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    attempt_id = start_with(worker_repo, ctx, conn, "sneaky-children")
+    wait_log(conn, attempt_id, "committed")
+    assert len(attempt_processes_by_environ(attempt_id)) >= 3  # agent and two children
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="enough", grace_seconds=5))
+    assert result.agent == "terminated"
+    wait_for(lambda: attempt_processes_by_environ(attempt_id) == [], what="every process gone")
+    assert processes_gone(conn, "t1")
+
+
+@pytest.mark.slow
+def test_the_agent_gets_its_grace_and_a_stubborn_one_is_killed(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    attempt_id = start_with(worker_repo, ctx, conn, "stubborn")
+    wait_log(conn, attempt_id, "left uncommitted work")
+    started = time.monotonic()
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="x", grace_seconds=1))
+    assert result.agent == "killed" and time.monotonic() - started >= 1
+    assert processes_gone(conn, "t1")
+    assert git(ctx.repo_root, "show", "worker/t1:wip-t1.txt") == "half-done work"
+
+
+@pytest.mark.slow
+def test_a_sandboxed_agent_ends_with_its_supervisor(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    # Its report channel and fetches die with the supervisor, so it must not run on alone.
+    attempt_id = start_with(worker_repo, ctx, conn, "hang")
+    wait_agent_running(conn, attempt_id)
+    attempt = get_attempt(conn, attempt_id)
+    assert attempt is not None and attempt.supervisor_pid
+    os.kill(attempt.supervisor_pid, signal.SIGKILL)
+    wait_for(lambda: processes_gone(conn, "t1"), what="the agent to end with its supervisor")
+    conn.execute("UPDATE attempts SET lease_until = 0 WHERE id = ?", (attempt_id,))
+    (finding,) = reconcile(ctx, conn, load_config(ctx.config_path), fix=True)
+    assert (finding.kind, finding.fixed) == ("process_dead", True)
+    assert get_task(conn, "t1").state.value == "stalled"
+
+
+@pytest.mark.slow
+def test_the_clones_git_config_never_runs_on_workers_side(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    # In a linked worktree `git config` writes the main repository's config: the agent's
+    # fsmonitor ran in every `git status` of the supervisor, the main checkout included.
+    marker = visible_path("pwned")
+    write_config(worker_repo, extra='[gates]\ntest = "true"\n')
+    start_with(worker_repo, ctx, conn, "hostile-config", "--marker", str(marker))
+    wait_state(conn, "t1", "in_review")
+    wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t1")])
+    git(worker_repo, "status", "--porcelain")
+    with pytest.raises(Exception, match="uncommitted change"):
+        gate_task(ctx, conn, load_config(ctx.config_path).gates, "t1")
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="x", cleanup=True))
+    assert result.saved_commit and result.worktree_removed
+    assert git(ctx.repo_root, "show", f"{result.saved_commit}:left-over.txt") == "not committed"
+    assert not marker.exists(), "a command from the agent's git config ran on worker's side"
