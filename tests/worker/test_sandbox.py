@@ -189,9 +189,10 @@ def test_a_sandboxed_agent_ends_with_its_supervisor(
     assert attempt is not None and attempt.supervisor_pid
     os.kill(attempt.supervisor_pid, signal.SIGKILL)
     wait_for(lambda: processes_gone(conn, "t1"), what="the agent to end with its supervisor")
+    wait_for(lambda: attempt_processes_by_environ(attempt_id) == [], what="its children too")
     conn.execute("UPDATE attempts SET lease_until = 0 WHERE id = ?", (attempt_id,))
-    (finding,) = reconcile(ctx, conn, load_config(ctx.config_path), fix=True)
-    assert (finding.kind, finding.fixed) == ("process_dead", True)
+    findings = reconcile(ctx, conn, load_config(ctx.config_path), fix=True)
+    assert [(f.kind, f.fixed) for f in findings] == [("process_dead", True)], findings
     assert get_task(conn, "t1").state.value == "stalled"
 
 

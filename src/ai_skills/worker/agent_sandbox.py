@@ -107,7 +107,7 @@ class CloneWatch:
 
     def _fingerprint(self) -> tuple[Any, ...]:
         git = Path(self.attempt.worktree) / ".git"
-        marks = []
+        marks: list[tuple[int, int, int] | None] = []
         for name in ("", "HEAD", "packed-refs", "logs/HEAD", f"refs/heads/{self.attempt.branch}"):
             try:
                 st = os.lstat(git / name if name else git)

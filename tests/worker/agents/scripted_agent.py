@@ -47,7 +47,6 @@ import sys
 import time
 from pathlib import Path
 
-
 MAIN = ""  # --main: where the main checkout is (a clone's git dir does not say)
 
 
