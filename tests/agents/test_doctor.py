@@ -36,7 +36,10 @@ def test_doctor_passes_each_preset_pointed_at_an_endpoint(
     for agent in ("claude", "codex", "opencode"):
         health = found[agent]
         assert health["ok"] and PINNED[agent] in health["version"], health
-        assert [c["status"] for c in health["checks"]] == ["ok"] * 4, health["checks"]
+        checks = {c["name"]: c for c in health["checks"]}
+        assert [c["status"] for c in health["checks"]] == ["ok"] * 5, health["checks"]
+        # It runs sandboxed, with its own state folders as private copies.
+        assert checks["sandbox"]["detail"].startswith("bubblewrap: writes only its own clone")
 
     # Without the endpoint settings, each profile fails and says what to set.
     write_config(git_repo, "\n".join(f'[profiles.{a}]\nruntime = "{a}"' for a in PINNED) + "\n")

@@ -10,8 +10,10 @@ worktree.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,24 @@ ANSWER = "Say bonjour, in lower case."
 COMMIT = (
     "printf 'bonjour\\n' > greeting.txt && git add greeting.txt && git commit -qm 'Add greeting'"
 )
+
+
+# Where each program keeps a session: in the user's home, and in the task's private copy.
+SESSION_FILES = {
+    "claude": (".claude/projects", "*-claude/projects"),
+    "codex": (".codex/sessions", "*-codex/sessions"),
+    "opencode": (".local/share/opencode/opencode.db", "*-opencode/opencode.db"),
+}
+
+
+def sandboxes(repo: Path, task_id: str) -> list[str]:
+    """The sandbox each attempt's agent ran in, from the store's `agent_started` events."""
+    with sqlite3.connect(repo / ".git" / "worker" / "worker.db") as db:
+        rows = db.execute(
+            "SELECT data FROM events WHERE kind = 'agent_started' AND task_id = ? ORDER BY seq",
+            (task_id,),
+        ).fetchall()
+    return [json.loads(data).get("sandbox", "") for (data,) in rows]
 
 
 def add_repo_skill(repo: Path, store: Path) -> str:
@@ -90,6 +110,14 @@ def test_preset_runs_the_worker_loop_unattended(
     assert git(repo, "status", "--porcelain") == "", "the main checkout was changed"
     worktree = Path(done["worktree"])
     assert ".git" not in worktree.parts
+    # Both attempts ran in the sandbox; what the program wrote for itself went to the task's
+    # private copy of its state folder, not to the user's own.
+    assert sandboxes(repo, "t1") == ["bwrap", "bwrap"]
+    home = Path(env["HOME"])
+    own, private = SESSION_FILES[agent]
+    assert not (home / own).exists(), f"{agent} wrote the user's own {own}"
+    copies = repo / ".git" / "worker" / "homes" / "t1"
+    assert any(copies.glob(private)), f"{agent} kept no session in its private copy"
     assert os.path.islink(worktree / ".claude" / "skills" / skill)
     assert git(worktree, "status", "--porcelain", "--untracked-files=all").count(skill) == 0
 

@@ -214,3 +214,27 @@ def test_the_clones_git_config_never_runs_on_workers_side(
     assert result.saved_commit and result.worktree_removed
     assert git(ctx.repo_root, "show", f"{result.saved_commit}:left-over.txt") == "not committed"
     assert not marker.exists(), "a command from the agent's git config ran on worker's side"
+
+
+def test_start_and_doctor_say_when_there_is_no_sandbox(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ai_skills.cli.worker import main
+    from ai_skills.worker.config import WorkerConfig
+    from ai_skills.worker.doctor import sandbox_check
+
+    write_config(worker_repo, command=agent_command("hang"), sandbox="none")
+    monkeypatch.chdir(worker_repo)
+    monkeypatch.setenv("PWD", str(worker_repo))
+    assert main(["add", "t1", "--title", "x"]) == 0
+    assert main(["start", "t1"]) == 0
+    err = capsys.readouterr().err
+    assert 'no sandbox: sandbox = "none" in .worker.toml; the agent can write anywhere' in err
+
+    home = Path(os.environ["HOME"])
+    none = sandbox_check(WorkerConfig(sandbox="none"), ["claude", "-p"], os.environ)
+    assert (none.status, none.fix) == ("warn", 'remove sandbox = "none" from .worker.toml')
+    ok = sandbox_check(WorkerConfig(), ["claude", "-p"], os.environ)
+    assert ok.status == "ok"
+    assert f"private copies of {home / '.claude'}, {home / '.claude.json'}" in ok.detail

@@ -66,10 +66,38 @@ def diagnose(
     if not targets:
         argv = build_command(runtime=config.runtime, runtime_command=config.runtime_command)
         targets = [("(runtime)", argv, {})]
-    return [
+    found = [
         _diagnose_one(name, argv, {**env, **extra}, repo=repo, is_root=is_root)
         for name, argv, extra in targets
     ]
+    for health, (_name, argv, extra) in zip(found, targets, strict=True):
+        health.checks.append(sandbox_check(config, argv, {**env, **extra}))
+    return found
+
+
+def sandbox_check(config: WorkerConfig, argv: list[str], env: Mapping[str, str]) -> Check:
+    """Will the agent run in bubblewrap, and which of its state folders get private copies."""
+    from ai_skills.worker.sandbox import choose_mode, runtime_of, state_paths
+
+    mode, why = choose_mode(config.sandbox)
+    if mode == "none":
+        fix = (
+            'remove sandbox = "none" from .worker.toml'
+            if config.sandbox == "none"
+            else "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap)"
+        )
+        return Check(
+            "sandbox", "warn",
+            f"none ({why}): the agent can write anywhere you can; only the role checks and "
+            "containment's snapshots stand in its way", fix,
+        )
+    state = state_paths(runtime_of(argv), env, config.sandbox_state)
+    private = ", ".join(str(real) for _spec, real in state)
+    return Check(
+        "sandbox", "ok",
+        "bubblewrap: writes only its own clone"
+        + (f"; private copies of {private}" if private else ""),
+    )
 
 
 def _agent_of(argv: list[str]) -> str | None:
