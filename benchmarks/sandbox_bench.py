@@ -63,6 +63,23 @@ def one_start(repo: Path, task: str) -> tuple[float, float]:
     return returned - began, up - began
 
 
+def bwrap_alone(runs: int) -> tuple[float, float]:
+    """Median seconds of `true`, and of `true` in a sandbox like an agent's (no binds)."""
+    from ai_skills.worker.sandbox import HIDDEN, _hide
+
+    sandboxed = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                 *_hide(HIDDEN), "--unshare-pid", "--die-with-parent", "--", "true"]
+    found = []
+    for argv in (["true"], sandboxed):
+        times = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            subprocess.run(argv, check=True)
+            times.append(time.perf_counter() - began)
+        found.append(statistics.median(times))
+    return found[0], found[1]
+
+
 def python_baseline(runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -104,7 +121,10 @@ def main() -> int:
                     results[mode]["start"].append(start)
                     results[mode]["agent"].append(agent)
         base = python_baseline(args.runs)
+        plain, boxed = bwrap_alone(args.runs)
     print(f"python -c pass: {base * 1000:.1f} ms (median of {args.runs})")
+    print(f"`true`: {plain * 1000:.1f} ms; in a sandbox: {boxed * 1000:.1f} ms "
+          f"(bwrap itself adds {(boxed - plain) * 1000:+.1f} ms)")
     for what, label in (("start", "`worker start`"), ("agent", "start -> agent running")):
         none = statistics.median(results["none"][what])
         bwrap = statistics.median(results["bwrap"][what])

@@ -206,7 +206,7 @@ def report(
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Report progress from inside a task's worktree; `done` moves the task to in_review."""
+    """Report progress from inside a task, to its supervisor; `done` moves it to in_review."""
     from ai_skills.worker.errors import ReportContextError
     from ai_skills.worker.report import report as do_report
 
