@@ -238,3 +238,20 @@ def test_start_and_doctor_say_when_there_is_no_sandbox(
     ok = sandbox_check(WorkerConfig(), ["claude", "-p"], os.environ)
     assert ok.status == "ok"
     assert f"private copies of {home / '.claude'}, {home / '.claude.json'}" in ok.detail
+
+
+def test_a_gate_runs_the_agents_code_in_a_sandbox_too(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    # A gate runs what the agent wrote (tests, build files) with worker's powers otherwise.
+    outside = visible_path("gate-was-here")
+    gate = f"touch built.txt && (touch {outside} || true)"
+    write_config(worker_repo, extra=f"[gates]\ntest = {gate!r}\n".replace("'", '"'))
+    add(conn, "t1")
+    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    wait_state(conn, "t1", "in_review")
+    wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t1")])
+    verdict = gate_task(ctx, conn, load_config(ctx.config_path).gates, "t1")
+    assert verdict.passed, verdict.problem
+    assert (Path(get_task(conn, "t1").worktree or "") / "built.txt").exists()
+    assert not outside.exists()

@@ -186,7 +186,11 @@ def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> 
     if not task.worktree:
         return
     path = Path(task.worktree)
-    gone = remove_clone(path) if is_clone(path) else remove_worktree(ctx.repo_root, path)
+    gone = (
+        remove_clone(path, state=ctx.worker_dir / "homes" / task.id)
+        if is_clone(path)
+        else remove_worktree(ctx.repo_root, path)
+    )
     if not gone:
         raise WorktreeError(
             task_id=task.id,

@@ -226,8 +226,13 @@ def save_clone_work(clone: Path, *, message: str, sandboxed: bool, objects: Path
     return True
 
 
-def remove_clone(path: Path) -> bool:
-    """Delete a clone whose work the caller saved and fetched; True when it is gone."""
+def remove_clone(path: Path, *, state: Path | None = None) -> bool:
+    """Delete a clone whose work the caller saved and fetched; True when it is gone.
+
+    `state`: the task's private copies of its agent's state folders, which go with it.
+    """
+    if state is not None:
+        shutil.rmtree(state, ignore_errors=True)
     if path.exists():
         # rmtree does not follow the symlinks an agent may have left in its clone.
         shutil.rmtree(path, ignore_errors=True)

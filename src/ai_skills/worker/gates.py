@@ -92,19 +92,20 @@ def run_gate(
     checkout: Path,
     log_file: Path,
     timeout: float,
-    sandbox_readonly: list[Path] | None = None,
+    sandbox: GateSandbox | None = None,
 ) -> tuple[int | None, bool, float]:
     """Run one gate in its own process group; (exit code, timed out, seconds).
 
-    A gate runs code the agent wrote (its tests, its build files): with `sandbox_readonly`
-    (paths it must read that a sandbox would hide) it runs in a sandbox that can write the
-    checkout and nothing else, so that code cannot approve or merge anything.
+    A gate runs code the agent wrote (its tests, its build files): with a `sandbox` it runs
+    in one that can write the checkout (and the configured `sandbox_writable` folders) and
+    nothing else, so that code cannot approve or merge anything.
     """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     argv = gate_argv(command)
-    if sandbox_readonly is not None:
-        argv = tool_argv(checkout, argv, readonly=sandbox_readonly, writable=True, network=True)
+    if sandbox is not None:
+        argv = tool_argv(checkout, argv, readonly=sandbox.readonly, writable=True, network=True,
+                         shared=sandbox.shared)
     with open(log_file, "wb") as log:
         try:
             proc = subprocess.Popen(
@@ -169,7 +170,7 @@ def run_gates(
         with progress(f"gate {name} on {sha[:12]} ({purpose})"):
             code, timed_out, seconds = run_gate(
                 name, command, checkout=checkout, log_file=log, timeout=gates.timeout_seconds,
-                sandbox_readonly=_gate_readable(ctx) if tools_sandboxed() else None,
+                sandbox=gate_sandbox(ctx),
             )
         text = command if isinstance(command, str) else json.dumps(command)
         result = GateResult(name, sha, purpose, text, code, timed_out, round(seconds, 3), str(log))
@@ -309,10 +310,28 @@ def gate_task(
     return result
 
 
-def _gate_readable(ctx: RepoContext) -> list[Path]:
-    """What a sandboxed gate reads that the sandbox's private /tmp could hide."""
-    home = os.environ.get("HOME")
-    return [ctx.common_dir, *([Path(home)] if home else [])]
+@dataclass(frozen=True)
+class GateSandbox:
+    """What a sandboxed gate may read beyond the disk it sees, and write beyond its checkout."""
+
+    readonly: list[Path]
+    shared: list[Path]
+
+
+def gate_sandbox(ctx: RepoContext) -> GateSandbox | None:
+    """The gates' sandbox: as the agents' setting says (`sandbox`, `sandbox_writable`)."""
+    from ai_skills.worker.config import load_config
+
+    config = load_config(ctx.config_path)
+    if config.sandbox == "none" or not tools_sandboxed():
+        return None
+    home = os.environ.get("HOME", "")
+    readonly = [ctx.common_dir, *([Path(home)] if home else [])]
+    shared = [
+        Path(os.path.expandvars(p.replace("~", home, 1) if p.startswith("~") else p))
+        for p in config.sandbox_writable
+    ]
+    return GateSandbox(readonly, [p for p in shared if p.is_absolute() and p.exists()])
 
 
 def _head(ctx: RepoContext, checkout: Path) -> str | None:

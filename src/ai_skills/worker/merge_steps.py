@@ -306,7 +306,8 @@ def _step_remove_worktree(
     if clone and clone_head(path, sandboxed=tools_sandboxed(), objects=objects) != run.source_sha:
         run.notes.append(f"worktree {path} kept: it has commits that were not merged")
         return
-    if remove_clone(path) if clone else remove_worktree(ctx.repo_root, path):
+    homes = ctx.worker_dir / "homes" / task.id
+    if remove_clone(path, state=homes) if clone else remove_worktree(ctx.repo_root, path):
         with transaction(conn):
             conn.execute("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (task.id,))
             append_event(conn, kind="worktree_removed", task_id=task.id, data={"path": str(path)})

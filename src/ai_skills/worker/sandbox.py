@@ -211,6 +211,7 @@ def tool_argv(
     readonly: Sequence[Path] = (),
     writable: bool = False,
     network: bool = False,
+    shared: Sequence[Path] = (),
 ) -> list[str]:
     """`bwrap ... -- COMMAND` for worker's own commands in a workspace the agent wrote.
 
@@ -223,6 +224,8 @@ def tool_argv(
         if path.exists():
             args += ["--ro-bind", str(path), str(path)]
     args += ["--bind" if writable else "--ro-bind", str(workspace), str(workspace)]
+    for path in shared:
+        args += ["--bind", str(path), str(path)]
     args += ["--unshare-pid", "--die-with-parent", "--new-session"]
     if not network:
         args.append("--unshare-net")
