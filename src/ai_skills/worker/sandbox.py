@@ -174,7 +174,10 @@ def trap_mounts(layout: Layout) -> list[tuple[Path, str]]:
     skills = layout.main / ".ai-skills"
     if skills.is_dir():
         shown.append((skills, "ro"))
-    return [(p, mode) for p, mode in shown if _is_under(p, layout.main)]
+    # Skill folders inside the checkout (AI_SKILLS_PATH=$PWD/skills): the clone links to them.
+    shown += [(p, "ro") for p in layout.readonly if p.is_dir() and p != layout.main]
+    unique = dict.fromkeys(p for p, _ in shown if _is_under(p, layout.main))
+    return [(p, "ro") for p in unique]
 
 
 def agent_argv(
