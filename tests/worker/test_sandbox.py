@@ -47,21 +47,35 @@ def _bwrap() -> None:
         pytest.skip(why)
 
 
-def attempt_processes_by_environ(attempt_id: int) -> list[int]:
-    """Every live process carrying the attempt's WORKER_ATTEMPT_ID (setsid or not)."""
-    mark = f"WORKER_ATTEMPT_ID={attempt_id}".encode()
+def attempt_processes_by_environ(conn: sqlite3.Connection, attempt_id: int) -> list[int]:
+    """Every live process started for the attempt (setsid or not): it carries the attempt's
+    id and its workspace (unique to this test) in its environment."""
+    attempt = get_attempt(conn, attempt_id)
+    assert attempt is not None
+    marks = {f"WORKER_ATTEMPT_ID={attempt_id}".encode(), f"PWD={attempt.worktree}".encode()}
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
-            environ = Path(f"/proc/{name}/environ").read_bytes().split(b"\0")
+            environ = set(Path(f"/proc/{name}/environ").read_bytes().split(b"\0"))
             state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if mark in environ and state not in ("Z", "X"):
+        if marks <= environ and state not in ("Z", "X"):
             found.append(int(name))
     return found
+
+
+def wait_gone(conn: sqlite3.Connection, attempt_id: int) -> None:
+    """Until nothing of the attempt runs; fail naming what still does."""
+
+    def alive() -> str:
+        pids = attempt_processes_by_environ(conn, attempt_id)
+        return "; ".join(Path(f"/proc/{p}/stat").read_text()[:80] for p in pids)
+
+    wait_for(lambda: not attempt_processes_by_environ(conn, attempt_id),
+             what=lambda: f"every process of the attempt to end (still: {alive()})")
 
 
 @pytest.mark.slow
@@ -158,10 +172,10 @@ def test_cancel_stops_everything_the_agent_started_also_what_left_its_group(
 ) -> None:
     attempt_id = start_with(worker_repo, ctx, conn, "sneaky-children")
     wait_log(conn, attempt_id, "committed")
-    assert len(attempt_processes_by_environ(attempt_id)) >= 3  # agent and two children
+    assert len(attempt_processes_by_environ(conn, attempt_id)) >= 3  # agent and two children
     result = cancel_task(ctx, conn, "t1", CancelOptions(reason="enough", grace_seconds=5))
     assert result.agent == "terminated"
-    wait_for(lambda: attempt_processes_by_environ(attempt_id) == [], what="every process gone")
+    wait_gone(conn, attempt_id)
     assert processes_gone(conn, "t1")
 
 
@@ -185,11 +199,14 @@ def test_a_sandboxed_agent_ends_with_its_supervisor(
     # Its report channel and fetches die with the supervisor, so it must not run on alone.
     attempt_id = start_with(worker_repo, ctx, conn, "hang")
     wait_agent_running(conn, attempt_id)
+    # Once the agent runs: in bwrap's first moments its inner process may not have armed
+    # --die-with-parent yet (it then outlives us, and reconcile names it as an orphan).
+    wait_log(conn, attempt_id, "committed")
     attempt = get_attempt(conn, attempt_id)
     assert attempt is not None and attempt.supervisor_pid
     os.kill(attempt.supervisor_pid, signal.SIGKILL)
     wait_for(lambda: processes_gone(conn, "t1"), what="the agent to end with its supervisor")
-    wait_for(lambda: attempt_processes_by_environ(attempt_id) == [], what="its children too")
+    wait_gone(conn, attempt_id)
     conn.execute("UPDATE attempts SET lease_until = 0 WHERE id = ?", (attempt_id,))
     findings = reconcile(ctx, conn, load_config(ctx.config_path), fix=True)
     assert [(f.kind, f.fixed) for f in findings] == [("process_dead", True)], findings
@@ -255,3 +272,19 @@ def test_a_gate_runs_the_agents_code_in_a_sandbox_too(
     assert verdict.passed, verdict.problem
     assert (Path(get_task(conn, "t1").worktree or "") / "built.txt").exists()
     assert not outside.exists()
+
+
+@pytest.mark.slow
+def test_a_stalled_sandboxed_agent_is_stopped_with_everything_it_started(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    write_config(worker_repo, command=agent_command("sneaky-children"),
+                 extra="stall_after_seconds = 1\n")
+    add(conn, "t1")
+    attempt_id = start_task(ctx, conn, load_config(ctx.config_path), "t1").attempt_id
+    assert attempt_id is not None
+    wait_log(conn, attempt_id, "committed")
+    wait_state(conn, "t1", "stalled")
+    wait_gone(conn, attempt_id)
+    wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t1")])
+    assert get_task(conn, "t1").state.value == "stalled"  # not failed by the TERM

@@ -20,6 +20,7 @@ from ai_skills.worker.sandbox import (
     Layout,
     agent_argv,
     env_inside,
+    existing_paths,
     prepare_state,
     readonly_inside,
     runtime_of,
@@ -60,19 +61,8 @@ def build_layout(ctx: RepoContext, attempt: Attempt, runtime: AttemptRuntime,
         state=private,
         readonly=readonly,
         state_readonly=[_real(p) for p in readonly_inside(state)],
-        shared=[_real(p) for p in _expanded(runtime.sandbox_writable, env)],
+        shared=[_real(p) for p in existing_paths(runtime.sandbox_writable, env)],
     )
-
-
-def _expanded(paths: list[str], env: Mapping[str, str]) -> list[Path]:
-    home = env.get("HOME", "")
-    found = []
-    for text in paths:
-        text = text.replace("~", home, 1) if text.startswith("~") else text
-        path = Path(os.path.expandvars(text))
-        if path.is_absolute() and path.exists():
-            found.append(path)
-    return found
 
 
 @dataclass

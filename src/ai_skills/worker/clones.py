@@ -29,10 +29,9 @@ from ai_skills.errors import CommandError
 from ai_skills.git import git_env, run_git
 from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.sandbox import tool_argv
+from ai_skills.worker.worktrees import FALLBACK_IDENTITY
 
 _TIMEOUT = 300
-# Only when the repository has no identity, so saving work can never fail on it.
-_FALLBACK_IDENTITY = ["-c", "user.name=worker", "-c", "user.email=worker@localhost"]
 _IDENTITY_KEYS = ("user.name", "user.email")
 # The fetching side: check what comes in, and no housekeeping in the middle of a run.
 _FETCH_CONFIG = ["-c", "fetch.fsckObjects=true", "-c", "gc.auto=0", "-c", "maintenance.auto=false"]
@@ -220,7 +219,7 @@ def save_clone_work(clone: Path, *, message: str, sandboxed: bool, objects: Path
     clone_git(clone, ["add", "-A"], sandboxed=sandboxed, objects=objects, writable=True)
     ident = clone_git(clone, ["var", "GIT_COMMITTER_IDENT"], sandboxed=sandboxed,
                       objects=objects, check=False)
-    identity = [] if ident.returncode == 0 else _FALLBACK_IDENTITY
+    identity = [] if ident.returncode == 0 else FALLBACK_IDENTITY
     clone_git(clone, [*identity, "commit", "-q", "--no-verify", "-m", message],
               sandboxed=sandboxed, objects=objects, writable=True)
     return True

@@ -18,7 +18,7 @@ from ai_skills.worker.clones import clone_dirty, clone_head, is_clone
 from ai_skills.worker.config import GatesConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ReviewRefusedError
-from ai_skills.worker.sandbox import tool_argv
+from ai_skills.worker.sandbox import existing_paths, tool_argv
 from ai_skills.worker.states import ACTIVE, TERMINAL
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import Task, get_task
@@ -327,11 +327,7 @@ def gate_sandbox(ctx: RepoContext) -> GateSandbox | None:
         return None
     home = os.environ.get("HOME", "")
     readonly = [ctx.common_dir, *([Path(home)] if home else [])]
-    shared = [
-        Path(os.path.expandvars(p.replace("~", home, 1) if p.startswith("~") else p))
-        for p in config.sandbox_writable
-    ]
-    return GateSandbox(readonly, [p for p in shared if p.is_absolute() and p.exists()])
+    return GateSandbox(readonly, existing_paths(config.sandbox_writable, os.environ))
 
 
 def _head(ctx: RepoContext, checkout: Path) -> str | None:

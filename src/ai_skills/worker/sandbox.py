@@ -105,6 +105,18 @@ def expand(path: str, env: Mapping[str, str]) -> Path | None:
     return None
 
 
+def existing_paths(paths: Sequence[str], env: Mapping[str, str]) -> list[Path]:
+    """Configured folders (`~`, `$VAR` allowed) that exist, as absolute paths."""
+    home = env.get("HOME", "")
+    found = []
+    for text in paths:
+        text = text.replace("~", home, 1) if text.startswith("~") else text
+        path = Path(os.path.expandvars(text))
+        if path.is_absolute() and path.exists():
+            found.append(path)
+    return found
+
+
 @functools.lru_cache(maxsize=1)
 def available() -> str:
     """"" when bwrap runs here, else why not (run once per process: about 5 ms)."""

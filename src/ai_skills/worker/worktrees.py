@@ -9,7 +9,7 @@ from ai_skills.git import git_out, run_git
 from ai_skills.worker.errors import WorktreeError
 
 # Used only when the repository has no identity, so saving work can never fail on it.
-_FALLBACK_IDENTITY = ["-c", "user.name=worker", "-c", "user.email=worker@localhost"]
+FALLBACK_IDENTITY = ["-c", "user.name=worker", "-c", "user.email=worker@localhost"]
 
 
 def branch_exists(repo: Path, branch: str) -> bool:
@@ -89,7 +89,7 @@ def save_work(checkout: Path, *, message: str) -> str | None:
     if not checkout.exists() or not dirty_paths(checkout):
         return None
     run_git(["add", "-A"], cwd=checkout)
-    identity = [] if _has_identity(checkout) else _FALLBACK_IDENTITY
+    identity = [] if _has_identity(checkout) else FALLBACK_IDENTITY
     # --no-verify: a hook must not stand between a cancelled agent's work and the branch.
     run_git([*identity, "commit", "-q", "--no-verify", "-m", message], cwd=checkout)
     return git_out(["rev-parse", "HEAD"], cwd=checkout)
