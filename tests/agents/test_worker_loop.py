@@ -32,9 +32,9 @@ COMMIT = (
 
 # Where each program keeps a session: in the user's home, and in the task's private copy.
 SESSION_FILES = {
-    "claude": (".claude/projects", "*-claude/projects"),
-    "codex": (".codex/sessions", "*-codex/sessions"),
-    "opencode": (".local/share/opencode/opencode.db", "*-opencode/opencode.db"),
+    "claude": (".claude/projects", "claude-*/projects"),
+    "codex": (".codex/sessions", "codex-*/sessions"),
+    "opencode": (".local/share/opencode/opencode.db", "opencode-*/opencode.db"),
 }
 
 

@@ -3,6 +3,7 @@ report channel, fetching its branch back, and the trap's findings after it exits
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import time
@@ -44,8 +45,10 @@ def build_layout(ctx: RepoContext, attempt: Attempt, runtime: AttemptRuntime,
     run_dir = _real(Path(attempt.log_file).parent)
     state = state_paths(runtime_of(attempt.command), env, runtime.sandbox_state)
     private: list[tuple[Path, Path]] = []
-    for index, (spec, real) in enumerate(state):
-        copy = ctx.worker_dir / "homes" / attempt.task_id / f"{index}-{real.name.lstrip('.')}"
+    for spec, real in state:
+        # Named after the real path: two profiles of a task may use two CODEX_HOMEs.
+        tag = hashlib.sha256(str(real).encode()).hexdigest()[:8]
+        copy = ctx.worker_dir / "homes" / attempt.task_id / f"{real.name.lstrip('.')}-{tag}"
         prepare_state(spec, real, copy)
         private.append((_real(copy), _real(real)))
     readonly = [_real(env["HOME"])] if env.get("HOME") else []
