@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ai_skills.skill import SKILL_FILE, name_problems
+from ai_skills.skill import SKILL_FILE, name_error, name_problems
 from ai_skills.sources import GitEntry
 
 _SKIPPED_PARTS = frozenset({"node_modules", ".git"})
@@ -107,16 +107,6 @@ def skill_md_problem(name: str, skill_md: bytes) -> str | None:
         return None
     _, line, message = error
     return f"{SKILL_FILE}{f':{line}' if line else ''}: {message}"
-
-
-def name_error(name: str) -> str | None:
-    """Why `name` cannot be a skill's folder and link name, or None when it can."""
-    errors = [message for severity, message in name_problems(name) if severity == "error"]
-    if errors:
-        return errors[0]
-    if "/" in name or name.startswith("."):
-        return f"name '{name}' is not a plain folder name"
-    return None
 
 
 def skill_md_error(name: str, skill_md: bytes) -> tuple[str, int | None, str] | None:

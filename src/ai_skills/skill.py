@@ -95,21 +95,41 @@ def name_problems(name: str) -> list[tuple[Severity, str]]:
         return [("error", "name must not be empty")]
     normal = unicodedata.normalize("NFKC", name.strip())
     found: list[tuple[Severity, str]] = []
+    shown = quoted(normal[:MAX_NAME * 2])
     if len(normal) > MAX_NAME:
-        found.append(("error", f"name '{normal}' is {len(normal)} characters; at most {MAX_NAME}"))
+        found.append(("error", f"name {shown} is {len(normal)} characters; at most {MAX_NAME}"))
     if normal != normal.lower():
-        found.append(("error", f"name '{normal}' must be lowercase"))
+        found.append(("error", f"name {shown} must be lowercase"))
     if normal.startswith("-") or normal.endswith("-"):
-        found.append(("error", f"name '{normal}' must not start or end with a hyphen"))
+        found.append(("error", f"name {shown} must not start or end with a hyphen"))
     if "--" in normal:
-        found.append(("error", f"name '{normal}' must not contain '--'"))
+        found.append(("error", f"name {shown} must not contain '--'"))
     if not all(c.isalnum() or c == "-" for c in normal):
         found.append(
-            ("error", f"name '{normal}' may only hold lowercase letters, digits and hyphens")
+            ("error", f"name {shown} may only hold lowercase letters, digits and hyphens")
         )
     if not found and not PORTABLE_NAME.match(normal):
-        found.append(("warning", f"name '{normal}' is not plain ASCII; OpenCode will skip it"))
+        found.append(("warning", f"name {shown} is not plain ASCII; OpenCode will skip it"))
     return found
+
+
+def name_error(name: str) -> str | None:
+    """Why `name` cannot be a skill's folder, link and `.skills` line, or None when it can.
+
+    Stricter than `name_problems`, which forgives what a YAML or `.skills` reader strips:
+    a name read from a lock is used exactly as written.
+    """
+    errors = [message for severity, message in name_problems(name) if severity == "error"]
+    if errors:
+        return errors[0]
+    if unicodedata.normalize("NFKC", name.strip()) != name:
+        return f"name {quoted(name)} has spaces around it or is not in NFKC form"
+    return None
+
+
+def quoted(text: str) -> str:
+    """`'text'`, with escapes shown when it holds a newline or another unprintable character."""
+    return f"'{text}'" if text.isprintable() else repr(text)
 
 
 def validate_skill(folder: Path, *, strict: bool = False) -> SkillReport:
