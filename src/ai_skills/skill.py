@@ -19,6 +19,10 @@ MAX_DESCRIPTION = 1024
 MAX_COMPATIBILITY = 500
 RECOMMENDED_MAX_LINES = 500
 LARGE_FILE_BYTES = 1_000_000
+# Front matter comes from strangers' repositories and is read on every direnv reload of a
+# new skill: these bounds hold before YAML builds anything (see _unsafe_yaml).
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+MAX_FRONT_MATTER_DEPTH = 32
 
 SPEC_FIELDS = frozenset(
     {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
@@ -216,10 +220,22 @@ def _parse_yaml(
     front: str, first_line: int, skill_md: Path, report: SkillReport
 ) -> dict[str, tuple[Any, int]] | None:
     """Front matter as {key: (plain value, line)}; None after reporting a parse problem."""
+    size = len(front.encode("utf-8", "surrogatepass"))
+    if size > MAX_FRONT_MATTER_BYTES:
+        report.problems.append(Problem(
+            "error", skill_md, first_line, f"front matter is {size} bytes; at most "
+            f"{MAX_FRONT_MATTER_BYTES} (move long text into the body)"))
+        return None
     import yaml  # only when a SKILL.md is really read: keeps `use-skills` no-ops fast
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        unsafe = _unsafe_yaml(front, loader)
+        if unsafe is not None:
+            index, message = unsafe
+            line = first_line + front.count("\n", 0, index)
+            report.problems.append(Problem("error", skill_md, line, message))
+            return None
         node = yaml.compose(front, Loader=loader)
         mapping = _as_mapping(node, front, first_line, skill_md, report)
     except RecursionError:
@@ -234,6 +250,45 @@ def _parse_yaml(
         report.problems.append(Problem("error", skill_md, line, f"invalid YAML: {problem}"))
         return None
     return mapping
+
+
+def _unsafe_yaml(front: str, loader: Any) -> tuple[int, str] | None:
+    """(character offset, why) of the first anchor, alias or too-deep nesting, else None.
+
+    Read from the parser's events, which never expand anything: an alias is only resolved
+    when nodes are composed, and nine nested aliases ("billion laughs") expand to 9**9
+    strings. The Agent Skills format needs neither anchors nor aliases.
+    """
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(front, Loader=loader):
+        where = event.start_mark.index if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent):
+            return where, f"front matter uses a YAML alias ('*{event.anchor}'){_NO_ANCHORS}"
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            return where, f"front matter uses a YAML anchor ('&{anchor}'){_NO_ANCHORS}"
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_FRONT_MATTER_DEPTH:
+                return where, f"front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels"
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
+_NO_ANCHORS = "; the Agent Skills format needs no anchors or aliases: write each value out"
+
+
+def front_matter_fields(text: str) -> dict[str, Any]:
+    """The front matter of a SKILL.md's text as plain data; {} when it is missing or refused."""
+    report = SkillReport(Path(SKILL_FILE))
+    front, first_line = _front_matter(text, Path(SKILL_FILE), report)
+    if front is None:
+        return {}
+    mapping = _parse_yaml(front, first_line, Path(SKILL_FILE), report)
+    return {key: value for key, (value, _) in (mapping or {}).items()}
 
 
 def _as_mapping(
