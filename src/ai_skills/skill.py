@@ -19,6 +19,7 @@ MAX_DESCRIPTION = 1024
 MAX_COMPATIBILITY = 500
 RECOMMENDED_MAX_LINES = 500
 LARGE_FILE_BYTES = 1_000_000
+MAX_SKILL_MD_BYTES = 16 * 2**20
 # Front matter comes from strangers' repositories and is read on every direnv reload of a
 # new skill: these bounds hold before YAML builds anything (see _unsafe_yaml).
 MAX_FRONT_MATTER_BYTES = 64 * 1024
@@ -168,7 +169,17 @@ def _report_missing_skill_md(report: SkillReport, folder: Path) -> None:
 
 
 def _read_text(skill_md: Path, report: SkillReport) -> str | None:
-    data = skill_md.read_bytes()
+    try:
+        with open(skill_md, "rb") as handle:
+            data = handle.read(MAX_SKILL_MD_BYTES + 1)
+    except OSError as exc:
+        report.problems.append(Problem("error", skill_md, None,
+                                       f"cannot read it ({exc.strerror or exc})"))
+        return None
+    if len(data) > MAX_SKILL_MD_BYTES:
+        report.problems.append(Problem("error", skill_md, None, f"larger than "
+                                       f"{MAX_SKILL_MD_BYTES // 2**20} MiB; agents load it whole"))
+        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

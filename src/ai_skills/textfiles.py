@@ -28,17 +28,18 @@ def read_text(
         raise
     except OSError as exc:
         raise error(f"{path}: cannot read it ({_reason(exc)}); {fix}") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
             raise error(f"{path}: is {what}; {fix}")
-        try:
-            data = handle.read(max_bytes + 1)
-        except OSError as exc:
-            raise error(f"{path}: cannot read it ({_reason(exc)}); {fix}") from None
+        data = _read_at_most(fd, max_bytes + 1)
+    except OSError as exc:
+        raise error(f"{path}: cannot read it ({_reason(exc)}); {fix}") from None
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:
-        raise error(f"{path}: larger than {max_bytes // 1024} KiB, too large to be read; {fix}")
+        raise error(f"{path}: larger than {_size(max_bytes)}, too large to be read; {fix}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -61,6 +62,21 @@ def read_json(path: Path, *, error: type[AiSkillsError], fix: str) -> Any:
         raise error(f"{path}: not JSON ({exc}); {fix}") from None
     except RecursionError:
         raise error(f"{path}: JSON nested too deeply; {fix}") from None
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks = []
+    while limit > 0:
+        chunk = os.read(fd, min(limit, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        limit -= len(chunk)
+    return b"".join(chunks)
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:g} MiB" if count >= 2**20 else f"{count / 1024:g} KiB"
 
 
 def _reason(exc: OSError) -> str:
