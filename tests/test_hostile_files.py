@@ -21,10 +21,12 @@ from ai_skills.worker.prompt import render_prompt
 from tests.helpers import make_skill
 from tests.source_repos import commit_all, git, make_source, url_of
 from tests.test_add_cli import run
+from tests.test_security_git import installed as installed_fixture
 
 BIN = Path(sys.executable).parent
 LOCK = "ai-skills.lock.json"
 LOCK_COMMANDS = ["add", "install", "update", "check", "remove", "list"]
+installed = installed_fixture  # a repo with alpha installed by `ai-skills add`
 
 
 def deep(path: Path) -> None:
@@ -62,8 +64,8 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "folder": (folder, f"{LOCK}: is a folder"),
     "fifo": (fifo, f"{LOCK}: is not a regular file"),
     "loop": (symlink_loop, f"{LOCK}: cannot read it (Too many levels of symbolic links)"),
-    "string-version": (string_version, "not a valid ai-skills lock file (version: Input should "
-                                       "be a valid integer)"),
+    "string-version": (string_version, f"{LOCK}: version: '1' is not a lock file version "
+                                       "(this ai-skills writes the number 1)"),
 }
 
 
@@ -128,14 +130,6 @@ def test_huge_skill_md_is_refused_unread(tmp_path: Path) -> None:
     result = run(tmp_path, "validate", str(folder))
     assert result.returncode == 1
     assert f"{folder / 'SKILL.md'}: error: larger than 16 MiB" in result.stdout
-
-
-@pytest.fixture
-def installed(tmp_path: Path, git_repo: Path) -> Path:
-    source = make_source(tmp_path / "source", ["alpha"])
-    added = run(git_repo, "add", url_of(source), "-s", "alpha", "--yes")
-    assert added.returncode == 0, added.stderr
-    return git_repo
 
 
 @pytest.mark.parametrize("name", ["alpha\nhq", "alpha\n", " alpha", "../alpha", ".alpha",

@@ -92,6 +92,10 @@ def _validated_lock(path: Path, data: Any) -> dict[str, LockedSkill]:
 
     from ai_skills.lock_schema import LockFileModel
 
+    version = data.get("version") if isinstance(data, dict) else None
+    if version is not None and type(version) is not int:
+        raise LockFileError(f"{path}: version: {version!r} is not a lock file version "
+                            f"(this ai-skills writes the number {LOCK_VERSION}); {_RESTORE}")
     try:
         lock = LockFileModel.model_validate(data)
     except ValidationError as exc:
