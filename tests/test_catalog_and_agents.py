@@ -50,28 +50,28 @@ def test_list_command_shows_origin_and_shadows(tmp_path: Path) -> None:
     assert rows["review-gate"]["valid"] is True
 
 
-def test_agent_folders_follow_their_override_variables(tmp_path: Path) -> None:
+def test_agent_folders_follow_their_override_variables() -> None:
     env = {"HOME": "/home/u"}
-    assert global_skills_dir("claude", env, cwd=tmp_path) == Path("/home/u/.claude/skills")
-    assert global_skills_dir("opencode", env, cwd=tmp_path) == Path(
-        "/home/u/.config/opencode/skills")
-    assert global_skills_dir("codex", env, cwd=tmp_path) == Path("/home/u/.codex/skills")
+    assert global_skills_dir("claude", env) == Path("/home/u/.claude/skills")
+    assert global_skills_dir("opencode", env) == Path("/home/u/.config/opencode/skills")
+    assert global_skills_dir("codex", env) == Path("/home/u/.codex/skills")
     env = {"HOME": "/home/u", "CLAUDE_CONFIG_DIR": "/c", "XDG_CONFIG_HOME": "/x",
            "CODEX_HOME": "/k"}
-    assert global_skills_dir("claude", env, cwd=tmp_path) == Path("/c/skills")
-    assert global_skills_dir("opencode", env, cwd=tmp_path) == Path("/x/opencode/skills")
-    assert global_skills_dir("codex", env, cwd=tmp_path) == Path("/k/skills")
+    assert global_skills_dir("claude", env) == Path("/c/skills")
+    assert global_skills_dir("opencode", env) == Path("/x/opencode/skills")
+    assert global_skills_dir("codex", env) == Path("/k/skills")
 
 
-def test_per_repo_codex_needs_codex_home_and_relative_is_from_the_repo(tmp_path: Path) -> None:
-    assert repo_skills_dir("codex", tmp_path, {}) is None
-    assert repo_skills_dir("codex", tmp_path, {"CODEX_HOME": ".codex"}) == tmp_path / (
-        ".codex/skills")
+def test_per_repo_codex_uses_codex_home_when_set_else_the_shared_folder(tmp_path: Path) -> None:
+    assert repo_skills_dir("codex", tmp_path, {}) == tmp_path / ".agents/skills"
+    assert repo_skills_dir("codex", tmp_path, {"CODEX_HOME": "/k"}) == Path("/k/skills")
     assert repo_skills_dir("claude", tmp_path, {"CLAUDE_CONFIG_DIR": "/c"}) == tmp_path / (
         ".claude/skills")
 
 
 def test_agent_list_parsing() -> None:
     assert parse_agent_list(" claude, codex ,claude") == ["claude", "codex"]
-    with pytest.raises(AgentError, match="unknown agent 'cursor'; known agents: claude"):
-        parse_agent_list("claude,cursor")
+    assert parse_agent_list("claude-code gemini,cursor") == ["claude", "gemini-cli", "cursor"]
+    with pytest.raises(AgentError, match="unknown agent 'curser' \\(did you mean 'cursor'\\?\\)"):
+        parse_agent_list("claude,curser")
+

@@ -53,9 +53,30 @@ def test_links_named_skills_for_claude_and_opencode(git_repo: Path, env: dict[st
 def test_codex_gets_links_only_when_codex_home_is_set(git_repo: Path, env: dict[str, str],
                                                        catalog: Path) -> None:
     (git_repo / ".skills").write_text("alpha\n")
-    env["CODEX_HOME"] = ".codex"  # relative: taken against the repo root
     sync_repo(git_repo, env)
+    assert not (git_repo / ".codex").exists() and not (git_repo / ".agents").exists()
+    env["CODEX_HOME"] = f"{git_repo}/.codex"  # what `export CODEX_HOME=$PWD/.codex` gives
+    assert sync_repo(git_repo, env).errors == []
     assert os.readlink(git_repo / ".codex/skills/alpha") == str(catalog / "alpha")
+
+
+def test_relative_codex_home_is_refused_in_one_line_and_nothing_dangles(
+    git_repo: Path, env: dict[str, str], catalog: Path
+) -> None:
+    (git_repo / ".skills").write_text("alpha\n")
+    env["CODEX_HOME"] = f"{git_repo}/.codex"
+    sync_repo(git_repo, env)
+    env["CODEX_HOME"] = ".codex"
+    report = sync_repo(git_repo, env)
+    assert report.errors == [
+        "codex: CODEX_HOME='.codex' is a relative path; agents would read it from whatever "
+        "folder they run in. Set it to an absolute folder (in .envrc: "
+        "`export CODEX_HOME=$PWD/.codex`)"
+    ]
+    # The other agents are still synced; the links Codex had are left alone, not guessed at.
+    assert os.readlink(git_repo / ".claude/skills/alpha") == str(catalog / "alpha")
+    assert os.readlink(git_repo / ".codex/skills/alpha") == str(catalog / "alpha")
+    assert not (git_repo / ".codex/.codex").exists()
 
 
 def test_removed_skill_is_unlinked_and_foreign_files_are_byte_identical(

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 STAMP_VERSION = 1
 STAMP_FILE = "stamp.marshal"
 # Environment variables whose value changes what a sync does.
-ENV_INPUTS = ("AI_SKILLS_PATH", "CODEX_HOME", "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+ENV_INPUTS = (
+    "AI_SKILLS_AGENTS", "AI_SKILLS_PATH", "CODEX_HOME", "HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"
+)
 
 
 def stat_key(path: str) -> list[int] | None:

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ai_skills import deploy as engine
-from ai_skills.agents import AGENT_NAMES, global_skills_dir
+from ai_skills.agents import (
+    AgentError,
+    all_global_dirs,
+    canonical_names,
+    global_skills_dir,
+    table,
+)
 from ai_skills.catalog import search_path
 from ai_skills.errors import AiSkillsError
 from ai_skills.manifest import read_manifest_file
@@ -60,22 +66,46 @@ def selected_names(env: Mapping[str, str], skills: Sequence[str]) -> tuple[list[
     return manifest.names, warnings
 
 
+def selected_agents(env: Mapping[str, str], agents: Sequence[str] | None) -> list[str]:
+    """`--agents` if given, else the `agents:` line of the user's skills file, else the
+    table's defaults; names and aliases become table names."""
+    if agents is not None:
+        return canonical_names(agents)
+    path = config_dir(env) / "skills"
+    try:
+        line = parse_manifest(path.read_text(encoding="utf-8")).agents
+    except FileNotFoundError:
+        line = None
+    if line is None:
+        return list(table().defaults)
+    try:
+        return canonical_names(line.names)
+    except AgentError as error:
+        raise AgentError(f"{path}:{line.line}: {error}") from None
+
+
 def deploy_global(
     env: Mapping[str, str],
     *,
-    agents: Sequence[str],
+    agents: Sequence[str] | None,
     skills: Sequence[str] = (),
     dry_run: bool,
-    cwd: Path,
+    cwd: Path | None = None,
 ) -> GlobalDeployReport:
-    """Link the selected skills into each agent's user-wide folder, own links only."""
+    """Link the selected skills into each agent's user-wide folder, own links only.
+
+    `agents` None: the `agents:` line of the user's skills file, else the defaults. `cwd`
+    no longer matters (a relative agent home is refused, not taken against it).
+    """
     names, warnings = selected_names(env, skills)
+    chosen = selected_agents(env, agents)
     dirs = search_path(env, repo=None)
-    selection = select_from(dirs, {agent: names for agent in agents}, env, cwd=cwd)
+    selection = select_from(dirs, {agent: names for agent in chosen}, env)
     desired = {target: str(source) for target, source in selection.links.items()}
-    managed = tuple(global_skills_dir(agent, env, cwd=cwd) for agent in agents)
-    # Agents not named this time keep the links an earlier deploy gave them.
-    held = tuple(global_skills_dir(a, env, cwd=cwd) for a in AGENT_NAMES if a not in agents)
+    managed = tuple(dict.fromkeys(global_skills_dir(agent, env) for agent in chosen))
+    # Agents not named this time keep the links an earlier deploy gave them, except in a
+    # folder a chosen agent shares with them: that one is managed, one link per skill.
+    held = tuple(d for d in all_global_dirs(env) if d not in managed)
     result = engine.deploy(
         desired, global_state_dir(env), dry_run=dry_run, managed_dirs=managed, held_dirs=held
     )

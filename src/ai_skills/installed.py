@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ai_skills import install
-from ai_skills.agents import DEFAULT_AGENTS
+from ai_skills.agents import table
 from ai_skills.contenthash import FileState, diff_states, folder_states
 from ai_skills.deploy import Step
 from ai_skills.discover import FoundSkill, discover
@@ -154,7 +154,7 @@ def apply_add(
         for skill in plan.selected:
             install.refuse_foreign(scope, skill.name)
         staged = [install.stage_skill(scope, item) for item in checked]
-        user_agents = list(agents or DEFAULT_AGENTS) if scope.kind == "user" else None
+        user_agents = list(agents or table().defaults) if scope.kind == "user" else None
         for item, skill in zip(staged, plan.selected, strict=True):
             old = lock.get(item.name)
             action = "installed" if old is None else "updated"
@@ -187,10 +187,18 @@ def _merge_agents(
 
 
 def install_locked(
-    scope: Scope, cache: SourceCache, env: Mapping[str, str], *, cwd: Path
+    scope: Scope,
+    cache: SourceCache,
+    env: Mapping[str, str],
+    *,
+    cwd: Path,
+    agents: Sequence[str] | None = None,
 ) -> Report:
-    """Make the installed folders exactly what the lock pins (verified by hash), then link."""
+    """Make the installed folders exactly what the lock pins (verified by hash), then link
+    (for `agents` too, when given: recorded in the user lock, or the repo's `.skills`)."""
     report = Report()
+    if agents and scope.kind == "user":
+        _add_user_agents(scope, list(agents))
     lock = read_lock(scope.lock_path)
     broken = [name for name, entry in lock.items()
               if install.installed_hash(scope, name) != entry.hash]
@@ -206,8 +214,22 @@ def install_locked(
                 _restore(scope, cache, name, entry)
                 report.changes.append(Change(name, action, None, entry.commit))
             install.collect_garbage(scope)
-    _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+    _link(scope, lock, env, agents=agents, cwd=cwd, report=report)
     return report
+
+
+def _add_user_agents(scope: Scope, agents: list[str]) -> None:
+    """Record `agents` for every skill of the user lock, so later runs keep their links."""
+    install.prepare_scope(scope)
+    with file_lock(scope.mutation_lock, timeout=600):
+        lock = read_lock(scope.lock_path)
+        merged = {
+            name: replace(entry, agents=tuple(
+                dict.fromkeys([*(entry.agents or table().defaults), *agents])))
+            for name, entry in lock.items()
+        }
+        if merged != lock:
+            write_lock(scope.lock_path, merged)
 
 
 def _restore(scope: Scope, cache: SourceCache, name: str, entry: LockedSkill) -> None:

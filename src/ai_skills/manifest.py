@@ -1,4 +1,8 @@
-"""The `.skills` manifest: one skill name per line, `#` comments, blank lines ignored."""
+"""The `.skills` manifest: one skill name per line, `#` comments, blank lines ignored.
+
+One optional `agents: NAME, NAME` line chooses the agents a repo links for (names are
+checked against the agent table by the caller; this module stays import-light).
+"""
 
 from __future__ import annotations
 
@@ -26,11 +30,22 @@ class ManifestProblem(NamedTuple):
     message: str
 
 
+class AgentsLine(NamedTuple):
+    """The agents named on the manifest's `agents:` line."""
+
+    names: list[str]
+    line: int
+
+
+AGENTS_PREFIX = "agents:"
+
+
 class Manifest(NamedTuple):
-    """The parsed manifest: valid requests in order, and the problems found."""
+    """The parsed manifest: valid requests in order, the `agents:` line, the problems found."""
 
     entries: list[ManifestLine]
     problems: list[ManifestProblem]
+    agents: AgentsLine | None = None
 
     @property
     def names(self) -> list[str]:
@@ -54,7 +69,9 @@ def read_manifest_file(path: Path) -> Manifest:
 
 def parse_manifest(text: str) -> Manifest:
     """Parse manifest text; never raises on content, reports problems per line."""
-    manifest = Manifest([], [])
+    entries: list[ManifestLine] = []
+    problems: list[ManifestProblem] = []
+    agents: AgentsLine | None = None
     seen: dict[str, int] = {}
     # "\n" only: str.splitlines() also splits at form feeds and U+2028, shifting line numbers.
     for number, raw in enumerate(text.split("\n"), start=1):
@@ -62,16 +79,27 @@ def parse_manifest(text: str) -> Manifest:
         name = unicodedata.normalize("NFKC", raw.split("#", 1)[0].strip())
         if not name:
             continue
+        if name.startswith(AGENTS_PREFIX):
+            names = name[len(AGENTS_PREFIX):].replace(",", " ").split()
+            if agents is not None:
+                message = f"a second `agents:` line (the first is line {agents.line}); merge them"
+                problems.append(ManifestProblem(number, "error", message))
+            elif not names:
+                message = "`agents:` names no agent; list some (`agents: claude, cursor`)"
+                problems.append(ManifestProblem(number, "error", message))
+            else:
+                agents = AgentsLine(names, number)
+            continue
         problem = _name_problem(name)
         if problem:
-            manifest.problems.append(ManifestProblem(number, "error", problem))
+            problems.append(ManifestProblem(number, "error", problem))
         elif name in seen:
             message = f"'{name}' is already listed on line {seen[name]}"
-            manifest.problems.append(ManifestProblem(number, "warning", message))
+            problems.append(ManifestProblem(number, "warning", message))
         else:
             seen[name] = number
-            manifest.entries.append(ManifestLine(name, number))
-    return manifest
+            entries.append(ManifestLine(name, number))
+    return Manifest(entries, problems, agents)
 
 
 def _name_problem(name: str) -> str | None:

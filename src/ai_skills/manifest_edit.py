@@ -1,4 +1,5 @@
-"""Surgical edits of a repo's `.skills`: append one line, or drop the lines naming a skill.
+"""Surgical edits of a repo's `.skills`: append one line, drop the lines naming a skill, or
+set the `agents:` line.
 
 Everything else in the file (comments, order, blank lines, a missing final newline) is
 kept byte for byte.
@@ -6,10 +7,11 @@ kept byte for byte.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 from ai_skills.fsutil import atomic_write_bytes
-from ai_skills.manifest import parse_manifest
+from ai_skills.manifest import AGENTS_PREFIX, parse_manifest
 
 
 def _line_name(line: bytes) -> str:
@@ -40,4 +42,29 @@ def remove_name(path: Path, name: str) -> bool:
     if len(kept) == len(lines):
         return False
     atomic_write_bytes(path, b"".join(kept))
+    return True
+
+
+def set_agents(path: Path, names: list[str]) -> bool:
+    """Make the `agents:` line name `names`: rewrite that one line (keeping its comment), or
+    insert it as the first line; True if written."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    text = b"agents: " + ", ".join(names).encode("utf-8")
+    lines = data.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        # NFKC, as the parser reads it: a full-width `ａｇｅｎｔｓ:` is the same line.
+        if unicodedata.normalize("NFKC", _line_name(line)).startswith(AGENTS_PREFIX):
+            body = line.rstrip(b"\r\n")
+            comment = body[body.index(b"#"):] if b"#" in body else b""
+            new = text + (b"  " + comment if comment else b"") + line[len(body):]
+            if new == line:
+                return False
+            lines[index] = new
+            break
+    else:
+        lines.insert(0, text + b"\n")
+    atomic_write_bytes(path, b"".join(lines))
     return True

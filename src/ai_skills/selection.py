@@ -70,17 +70,19 @@ def select_global(
     *,
     cwd: Path,
 ) -> GlobalSelection:
-    """Links for `selection` (agent -> skill names) found in `catalog_dirs`, first match wins."""
+    """Links for `selection` (agent -> skill names) found in `catalog_dirs`, first match wins.
+
+    Agents sharing a user folder get one link there. `cwd` is unused since a relative agent
+    home is refused rather than taken against it (kept so callers need not change).
+    """
     dirs = [CatalogDir(Path(d), "catalog") for d in catalog_dirs]
-    return select_from(dirs, selection, env, cwd=cwd)
+    return select_from(dirs, selection, env)
 
 
 def select_from(
     dirs: Sequence[CatalogDir],
     selection: Mapping[str, Sequence[str]],
     env: Mapping[str, str],
-    *,
-    cwd: Path,
 ) -> GlobalSelection:
     """Like `select_global`, over labelled catalog folders."""
     result = GlobalSelection()
@@ -88,7 +90,7 @@ def select_from(
     for agent, names in selection.items():
         if not names:
             continue
-        target_dir = global_skills_dir(agent, env, cwd=cwd)
+        target_dir = global_skills_dir(agent, env)
         for name in dict.fromkeys(names):
             if name not in verdicts:
                 verdicts[name] = judge_skill(name, dirs)

@@ -13,10 +13,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills import deploy as engine
 from ai_skills import fastpath, verified_cache
-from ai_skills.agents import AGENT_NAMES, DEFAULT_AGENTS, repo_skills_dir
+from ai_skills.agents import (
+    AgentError,
+    all_repo_dirs,
+    canonical_names,
+    default_agents,
+    parse_agent_list,
+    repo_skills_dir,
+    table,
+)
 from ai_skills.catalog import CatalogDir, find_skill, search_path, unknown_skill_message
 from ai_skills.fsutil import (
     atomic_write_bytes,
@@ -29,6 +38,7 @@ from ai_skills.git import common_dir_of, git_dir_of
 from ai_skills.manifest import Manifest, read_manifest_file
 
 MANIFEST = ".skills"
+AGENTS_VARIABLE = "AI_SKILLS_AGENTS"
 EXCLUDE_BEGIN = "# >>> ai-skills: links made by use-skills (managed; do not edit) >>>"
 EXCLUDE_END = "# <<< ai-skills <<<"
 
@@ -64,36 +74,80 @@ def read_manifest(repo: Path) -> Manifest:
         return Manifest([], [])
 
 
+class AgentChoice(NamedTuple):
+    """The agents a sync links for; `hold_others`: leave other agents' links as they are."""
+
+    names: list[str]
+    hold_others: bool
+
+
+def choose_agents(
+    manifest: Manifest, env: Mapping[str, str], agents: Sequence[str] | None, report: SyncReport
+) -> AgentChoice:
+    """The agents to link for: `--agents`, else AI_SKILLS_AGENTS, else `.skills`' `agents:`
+    line, else the defaults.
+
+    `--agents` is a one-off, so other agents keep their links; the other three say what the
+    repo wants, so links for agents no longer chosen go. A bad `agents:` line is reported
+    and its good names used, and nothing else is unlinked because of a typo.
+    """
+    if agents is not None:
+        return AgentChoice(canonical_names(agents), hold_others=True)
+    if env.get(AGENTS_VARIABLE, "").strip():
+        try:
+            return AgentChoice(parse_agent_list(env[AGENTS_VARIABLE]), hold_others=False)
+        except AgentError as error:
+            raise AgentError(f"{AGENTS_VARIABLE}: {error}") from None
+    line = manifest.agents
+    if line is None:
+        return AgentChoice(default_agents(env), hold_others=False)
+    found = [table().find(name) for name in line.names]
+    known = [agent.name for agent in found if agent is not None]
+    if len(known) < len(found):
+        try:
+            canonical_names(line.names)
+        except AgentError as error:
+            report.errors.append(f"{MANIFEST}:{line.line}: {error}")
+    return AgentChoice(list(dict.fromkeys(known)), hold_others=len(known) < len(found))
+
+
 def _agent_dirs(
-    repo: Path, env: Mapping[str, str], agents: Sequence[str] | None, report: SyncReport
+    repo: Path,
+    env: Mapping[str, str],
+    choice: AgentChoice,
+    record: engine.Record,
+    report: SyncReport,
 ) -> tuple[list[Path], list[Path]]:
-    """Usable per-repo skill folders, and folders we must leave alone this run."""
-    explicit = agents is not None
-    chosen = list(agents) if agents is not None else list(DEFAULT_AGENTS)
-    usable: list[Path] = []
-    held: list[Path] = []
-    for agent in chosen:
-        folder = repo_skills_dir(agent, repo, env)
-        if folder is None:
-            if explicit:
-                report.errors.append(
-                    "codex: CODEX_HOME is not set; add `export CODEX_HOME=$PWD/.codex` to "
-                    ".envrc (before `use skills`) to give Codex per-repo skills"
-                )
+    """Usable per-repo skill folders (each once), and folders we must leave alone this run."""
+    usable: dict[Path, None] = {}
+    held: dict[Path, None] = {}
+    hold_others = choice.hold_others
+    for agent in choice.names:
+        try:
+            folder = repo_skills_dir(agent, repo, env)
+        except AgentError as error:
+            report.errors.append(f"{agent}: {error}")
+            hold_others = True  # where its links live now is unknown: unlink nothing
             continue
+        if folder is None:
+            report.errors.append(f"{agent}: has no per-repo skills folder")
+            continue
+        if folder in usable or folder in held:
+            continue  # another chosen agent reads the same folder: one link serves both
         blocker = _file_in_the_way(folder)
         if blocker is not None:
             report.errors.append(
                 f"{agent}: {blocker} is a file, not a folder; cannot link skills into {folder}"
             )
-            held.append(folder)
+            held[folder] = None
             continue
-        usable.append(folder)
-    if explicit:
-        # Agents not named this time keep the links an earlier sync gave them.
-        others = (repo_skills_dir(a, repo, env) for a in AGENT_NAMES if a not in chosen)
-        held.extend(folder for folder in others if folder is not None)
-    return usable, held
+        usable[folder] = None
+    if hold_others:
+        # Every folder holding our links, or some agent's, stays as it is, except the ones a
+        # chosen agent reads: a folder shared with a chosen agent is managed, one link per skill.
+        recorded = (Path(target).parent for target in record.links | record.pending)
+        held.update((f, None) for f in (*all_repo_dirs(repo, env), *recorded) if f not in usable)
+    return list(usable), list(held)
 
 
 def _file_in_the_way(folder: Path) -> Path | None:
@@ -161,9 +215,10 @@ def sync_repo(
     for problem in manifest.problems:
         line = f"{MANIFEST}:{problem.line}: {problem.message}"
         (report.errors if problem.severity == "error" else report.warnings).append(line)
-    folders, held = _agent_dirs(repo, env, agents, report)
     state_dir = state_dir_for(repo, env)
     record = engine.read_record(state_dir / "links.json")
+    choice = choose_agents(manifest, env, agents, report)
+    folders, held = _agent_dirs(repo, env, choice, record, report)
     dirs = search_path(env, repo=repo)
     user_cache = verified_cache.cache_path(env)
     known = {**verified_cache.load_verified(user_cache), **record.verified}

@@ -15,8 +15,13 @@ _DEFAULTS = {
 
 
 def xdg_home(env: Mapping[str, str], variable: str) -> str:
-    """`$VARIABLE` if set, else its XDG default under `$HOME` (e.g. `~/.local/state`)."""
-    value = env.get(variable)
-    if value:
-        return os.path.expanduser(value)
+    """`$VARIABLE` if set to an absolute path, else its XDG default under `$HOME`.
+
+    The XDG Base Directory spec says a relative value is invalid and must be ignored; taken
+    against the current folder it would scatter state and links across every folder a
+    command happens to run in.
+    """
+    value = os.path.expanduser(env.get(variable) or "")
+    if os.path.isabs(value):
+        return value
     return os.path.join(os.path.expanduser(env.get("HOME") or "~"), _DEFAULTS[variable])

@@ -21,6 +21,14 @@ from ai_skills.cli.add_run import (
 from ai_skills.cli.render import emit_json, note, say
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+AgentsOption = Annotated[
+    str | None,
+    typer.Option("--agents", help="Comma-separated agent names or aliases (`ai-skills agents` "
+                 "lists them). Repo: added to the `agents:` line of .skills (which starts "
+                 "from the defaults), so every later sync keeps them. --global: the agents "
+                 "the skill is linked for, added to those it had (default: "
+                 "claude,opencode,codex)."),
+]
 GlobalOption = Annotated[
     bool,
     typer.Option("--global", "-g", help="User-wide scope ($XDG_DATA_HOME/ai-skills/skills) "
@@ -44,12 +52,7 @@ def add(
     ref: Annotated[
         str | None, typer.Option("--ref", help="Branch, tag or commit (default: remote HEAD).")
     ] = None,
-    agents: Annotated[
-        str | None,
-        typer.Option("--agents", help="Comma-separated: claude,opencode,codex,agents. Repo: "
-                     "the agents synced now (default: use-skills' defaults). --global: the "
-                     "agents it is linked for (default: claude,opencode,codex)."),
-    ] = None,
+    agents: AgentsOption = None,
     global_: GlobalOption = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before installing.")] = False,
     as_json: JsonOption = False,
@@ -62,17 +65,19 @@ def add(
     agents' user folders; the pin goes to $XDG_CONFIG_HOME/ai-skills/lock.json.
     """
     if source is None:
-        raise typer.Exit(do_install(global_=global_, as_json=as_json))
+        raise typer.Exit(do_install(global_=global_, as_json=as_json, agents=agents))
     raise typer.Exit(do_add(source, skills=skill or [], all_skills=all_, ref=ref, agents=agents,
                             global_=global_, yes=yes, as_json=as_json))
 
 
-def install(global_: GlobalOption = False, as_json: JsonOption = False) -> None:
+def install(
+    global_: GlobalOption = False, agents: AgentsOption = None, as_json: JsonOption = False
+) -> None:
     """Install exactly what the lock file pins (verified by content hash), then link.
 
     Use it after cloning a repo with an ai-skills.lock.json. Quiet when all is in place.
     """
-    raise typer.Exit(do_install(global_=global_, as_json=as_json))
+    raise typer.Exit(do_install(global_=global_, as_json=as_json, agents=agents))
 
 
 def update(

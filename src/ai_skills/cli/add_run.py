@@ -130,9 +130,12 @@ def do_add(
     return render_report(report, as_json=as_json)
 
 
-def do_install(*, global_: bool, as_json: bool) -> int:
+def do_install(*, global_: bool, as_json: bool, agents: str | None = None) -> int:
     """`ai-skills install`; returns the exit code."""
+    from ai_skills.agents import parse_agent_list
     from ai_skills.installed import install_locked
 
-    report = install_locked(scope_for(global_), make_cache(), os.environ, cwd=Path.cwd())
+    chosen = parse_agent_list(agents) if agents else None
+    report = install_locked(scope_for(global_), make_cache(), os.environ, cwd=Path.cwd(),
+                            agents=chosen)
     return render_report(report, as_json=as_json)

@@ -25,8 +25,8 @@ def _parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--skill", "-s", action="append", default=[])
         parser.add_argument("--all", action="store_true", dest="all_skills")
         parser.add_argument("--ref")
-        parser.add_argument("--agents")
         parser.add_argument("--yes", "-y", action="store_true")
+    parser.add_argument("--agents")
     parser.add_argument("--global", "-g", action="store_true", dest="global_")
     parser.add_argument("--json", action="store_true", dest="as_json")
     return parser
@@ -47,7 +47,8 @@ def fast_command(argv: list[str]) -> Callable[[], int] | None:
     from ai_skills.cli import add_run
 
     if argv[0] == "install" or args.source is None:
-        return lambda: add_run.do_install(global_=args.global_, as_json=args.as_json)
+        return lambda: add_run.do_install(global_=args.global_, as_json=args.as_json,
+                                          agents=args.agents)
     return lambda: add_run.do_add(
         args.source, skills=args.skill, all_skills=args.all_skills, ref=args.ref,
         agents=args.agents, global_=args.global_, yes=args.yes, as_json=args.as_json,

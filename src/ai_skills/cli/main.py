@@ -10,6 +10,7 @@ import typer
 
 from ai_skills import __version__
 from ai_skills.cli import add as _add_commands
+from ai_skills.cli import agents as _agents_command
 from ai_skills.cli.release import app as release_app
 from ai_skills.cli.render import emit_json, note, run_guarded, say
 
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="ai-skills",
     help=(
-        "Ship, validate and deploy agent skills for Claude Code, OpenCode and Codex.\n\n"
+        "Ship, validate and deploy agent skills for Claude Code, OpenCode, Codex and every "
+        "other agent `ai-skills agents` lists.\n\n"
         "Per-repo deploys are done by `use-skills` (run by direnv); this command validates "
         "skills, lists the catalog, installs skills from git repositories (pinned in a lock "
         "file) and deploys user-wide."
@@ -138,19 +140,22 @@ def deploy(
                      "~/.config/ai-skills/skills."),
     ] = None,
     agents: Annotated[
-        str, typer.Option("--agents", help="Comma-separated: claude,opencode,codex,agents.")
-    ] = "claude,opencode,codex",
+        str | None,
+        typer.Option("--agents", help="Comma-separated agent names or aliases (`ai-skills "
+                     "agents` lists them). Default: the `agents:` line of "
+                     "~/.config/ai-skills/skills, else claude,opencode,codex."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
     check: Annotated[
         bool, typer.Option("--check", help="Change nothing; exit 1 if anything would change.")
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Link skills into ~/.claude/skills, ~/.config/opencode/skills and $CODEX_HOME/skills.
+    """Link skills into each agent's user folder (~/.claude/skills, ~/.gemini/skills, ...).
 
     For people without home-manager: same selection rules and targets as the
-    `services.ai-skills` module. Only links this command made are replaced or removed.
-    For one repo, use `use-skills` instead.
+    `services.ai-skills` module. Agents sharing a folder get one link there. Only links
+    this command made are replaced or removed. For one repo, use `use-skills` instead.
     """
     from ai_skills.agents import parse_agent_list
     from ai_skills.cli.deploy_render import render_global
@@ -160,10 +165,9 @@ def deploy(
         raise typer.BadParameter("per-repo deploys are done by `use-skills`; pass --global")
     report = deploy_global(
         os.environ,
-        agents=parse_agent_list(agents),
+        agents=parse_agent_list(agents) if agents is not None else None,
         skills=skill or [],
         dry_run=dry_run or check,
-        cwd=Path.cwd(),
     )
     render_global(report, planned=dry_run or check, as_json=as_json)
     failed = bool(report.errors or report.refused)
@@ -237,6 +241,7 @@ def version() -> None:
 
 
 _add_commands.register(app)
+_agents_command.register(app)
 
 
 def run() -> None:

@@ -1,4 +1,4 @@
-"""`use-skills`: link the skills named in `.skills` for Claude Code, OpenCode and Codex.
+"""`use-skills`: link the skills named in `.skills` for the agents a repo chooses.
 
 Unlike the other command groups this one uses argparse, not typer: it runs on every direnv
 reload and typer's import alone costs more than the whole no-op sync.
@@ -17,11 +17,13 @@ if TYPE_CHECKING:
     from ai_skills.use_skills import SyncReport
 
 DESCRIPTION = """\
-Link the skills named in REPO/.skills into each agent's per-repo skills folder:
+Link the skills named in REPO/.skills into each agent's per-repo skills folder. Default:
   claude    REPO/.claude/skills/NAME
   opencode  REPO/.opencode/skills/NAME
   codex     $CODEX_HOME/skills/NAME  (only when CODEX_HOME is set)
-  agents    REPO/.agents/skills/NAME (opt-in: --agents claude,agents)
+Other agents (`ai-skills agents` lists them all, e.g. cursor, gemini-cli): the first of
+--agents, AI_SKILLS_AGENTS, or an `agents: claude, cursor` line in .skills chooses.
+Agents sharing a folder (.agents/skills) share one link.
 
 .skills holds one skill name per line; '#' starts a comment. Skills are looked up in
 AI_SKILLS_PATH (colon-separated folders), then skills installed with `ai-skills add`,
@@ -57,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--agents",
         metavar="LIST",
-        help="comma-separated agents (default: claude,opencode,codex; codex needs CODEX_HOME)",
+        help="agents to sync this once (names or aliases, comma-separated); others keep "
+        "their links",
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="also list unchanged links")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
