@@ -73,7 +73,7 @@ def selected_agents(env: Mapping[str, str], agents: Sequence[str] | None) -> lis
         return canonical_names(agents)
     path = config_dir(env) / "skills"
     try:
-        line = parse_manifest(path.read_text(encoding="utf-8")).agents
+        line = read_manifest_file(path).agents
     except FileNotFoundError:
         line = None
     if line is None:

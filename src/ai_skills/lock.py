@@ -65,7 +65,7 @@ def read_lock(path: Path) -> dict[str, LockedSkill]:
 
 def entry_problem(name: str, entry: LockedSkill) -> str | None:
     """`skills.NAME.FIELD: why` for the first value that may not reach git or a path."""
-    from ai_skills.agents import AGENT_NAMES
+    from ai_skills.agents import table
     from ai_skills.skill import name_error
 
     reason = name_error(name)
@@ -79,10 +79,10 @@ def entry_problem(name: str, entry: LockedSkill) -> str | None:
         problem = check(value)
         if problem is not None:
             return f"skills.{name}.{field_name}: {shown(value)} is not {what} ({problem})"
-    unknown = [a for a in entry.agents or () if a not in AGENT_NAMES]
+    unknown = [a for a in entry.agents or () if table().find(a) is None]
     if unknown:
         return (f"skills.{name}.agents: unknown agent {shown(unknown[0])} "
-                f"(known: {', '.join(AGENT_NAMES)})")
+                "(`ai-skills agents` lists the known ones)")
     return None
 
 
