@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 from ai_skills.skill import name_problems
 
-MAX_MANIFEST_BYTES = 1024 * 1024
+# As large as a lock may be: a huge hostile `agents:` line still gets its one short error.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 
 class ManifestLine(NamedTuple):
