@@ -20,8 +20,8 @@ from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.prompt import render_prompt
 from tests.helpers import make_skill
 from tests.source_repos import commit_all, git, make_source, url_of
-from tests.test_add_cli import run
 from tests.test_security_git import installed as installed_fixture
+from tests.test_security_git import run
 
 BIN = Path(sys.executable).parent
 LOCK = "ai-skills.lock.json"

@@ -7,14 +7,22 @@ Each test is an attack tried for real: a value that, passed to git unchecked, ma
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.source_repos import make_source, url_of
-from tests.test_add_cli import run
+from tests.test_add_cli import AI_SKILLS
 
 LOCK = "ai-skills.lock.json"
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ai-skills ARGS` in `cwd`; a hang (a FIFO read, an expanding bomb) fails, not blocks."""
+    assert AI_SKILLS, "ai-skills is not installed next to this Python"
+    return subprocess.run([AI_SKILLS, *args], cwd=cwd, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120)
 
 
 @pytest.fixture
