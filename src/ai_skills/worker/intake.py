@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ai_skills.errors import UsageError
+from ai_skills.git_values import ref_problem, shown
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import BaseBranchError
@@ -50,6 +51,9 @@ def new_task(
     if runtime:
         build_command(runtime=runtime, runtime_command=None)  # an unknown preset fails now
     base = base or config.integration_branch or current_branch(ctx.repo_root) or "main"
+    problem = ref_problem(base)
+    if problem:
+        raise UsageError(f"--base: {shown(base)} is not a branch name ({problem})")
     if not branch_exists(ctx.repo_root, base):
         raise BaseBranchError(branch=base, repo=str(ctx.repo_root))
     return NewTask(
