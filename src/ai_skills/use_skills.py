@@ -272,6 +272,7 @@ def _write_stamp(
         for d in dirs[: [c.path for c in dirs].index(source.parent)]
     ]
     stamp = {
+        "at": str(state_dir),
         "options": ",".join(agents) if agents is not None else "default",
         "env": fastpath.env_key(dict(env)),
         "stats": {str(p): fastpath.stat_key(str(p)) for p in stats},
