@@ -23,11 +23,14 @@ from tests.source_repos import make_source, url_of
 # Every git call ai-skills makes against a source: subcommand, options (from our code only),
 # and `-c` settings. Anything else in a recorded call came from the input.
 GIT_SUBCOMMANDS = frozenset({"fetch", "ls-remote", "rev-parse", "update-ref", "cat-file",
-                             "ls-tree", "rev-list"})
+                             "ls-tree", "rev-list", "status"})
+# Options of git itself, before the subcommand (local_changes.py: pathspecs taken literally).
+GIT_GLOBAL_OPTIONS = frozenset({"--literal-pathspecs", "--no-optional-locks"})
 GIT_OPTIONS = frozenset({
     "-q", "--no-tags", "--depth=1", "--filter=blob:none", "--tags", "--no-write-fetch-head",
     "--stdin", "--verify", "--show-toplevel", "-r", "-z", "--full-tree", "--batch", "-e",
     "--batch-check=%(objectname) %(objectsize)", "--objects", "--missing=print", "--no-walk",
+    "--porcelain=v1", "--untracked-files=all", "--no-renames",
 })
 GIT_CONFIG = frozenset({
     "core.hooksPath=/dev/null", "core.fsmonitor=false", "submodule.recurse=false",
@@ -174,11 +177,15 @@ def git_call_problem(args: list[str]) -> str | None:
         if len(rest) < 2 or rest[1] not in GIT_CONFIG:
             return f"unexpected config {rest[1:2]}"
         rest = rest[2:]
+    while rest[:1] and rest[0] in GIT_GLOBAL_OPTIONS:
+        rest = rest[1:]
     if not rest or rest[0] not in GIT_SUBCOMMANDS:
         return f"unexpected subcommand {rest[:1]}"
     options = rest[1:]
-    if "--end-of-options" in options:
-        options = options[:options.index("--end-of-options")]
+    # Operands follow --end-of-options, or `--` for pathspecs (`git status -- FOLDER`).
+    for marker in ("--end-of-options", "--"):
+        if marker in options:
+            options = options[:options.index(marker)]
     unexpected = [o for o in options if o not in GIT_OPTIONS]
     return f"unexpected options {unexpected}" if unexpected else None
 
