@@ -57,8 +57,10 @@ class Programs:
         return self.bin_dir / agent
 
 
-def find_programs(env: Mapping[str, str] | None = None) -> tuple[Programs | None, str]:
-    """The programs, or None and why they are missing."""
+def find_programs(
+    env: Mapping[str, str] | None = None, names: tuple[str, ...] = AGENTS
+) -> tuple[Programs | None, str]:
+    """The programs (the worker runtimes, or `names`), or None and why they are missing."""
     env = os.environ if env is None else env
     node = env.get("AI_SKILLS_NODE22_BIN", "")
     if not node or not (Path(node) / "node").exists():
@@ -68,7 +70,7 @@ def find_programs(env: Mapping[str, str] | None = None) -> tuple[Programs | None
         folder = str(Path(env["AI_SKILLS_SKILLS_CLI"]).parent)
     if not folder:
         return None, "set AI_SKILLS_AGENT_BIN (or AI_SKILLS_SKILLS_CLI) to the npm .bin folder"
-    missing = [a for a in (*AGENTS, *OTHER_CLIS) if not (Path(folder) / a).exists()]
+    missing = [a for a in names if not (Path(folder) / a).exists()]
     if missing:
         return None, f"{folder} lacks {', '.join(missing)} (.ci/run installs them)"
     return Programs(Path(folder), Path(node)), ""

@@ -25,7 +25,7 @@ IN_CI = os.environ.get("CI") == "true"
 @pytest.fixture(scope="session")
 def programs() -> Programs:
     """The real CLIs; skip locally, fail in CI, when they are missing."""
-    found, why = find_programs()
+    found, why = find_programs(names=(*AGENTS, *OTHER_CLIS))
     if found is None:
         if IN_CI:
             pytest.fail(f"agent CLIs missing: {why}")
