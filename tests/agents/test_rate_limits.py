@@ -60,9 +60,7 @@ def test_a_limited_profile_hands_the_task_to_the_next_within_a_minute(
         profiles = _profile(
             "limited", agent, _endpoint(agent, limited.url, agent_env, tmp_path / "codex-a")
         ) + _profile("spare", agent, _endpoint(agent, spare.url, agent_env, tmp_path / "codex-b"))
-        # autostart off: the clock starts at `worker start`, not when the daemon finds t1.
-        write_config(repo, 'profile = "limited"\nfallback = ["spare"]\nautostart = false\n'
-                     + profiles)
+        write_config(repo, f'profile = "limited"\nfallback = ["spare"]\n{profiles}')
         main_before = git(repo, "rev-parse", "main")
         worker(agent_env, repo, "add", "t1", "--title", "Limited", "--description", "Any.")
         worker(agent_env, repo, "daemon", "start")
