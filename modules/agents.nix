@@ -6,8 +6,8 @@
 #   name              the agent's name in options and selections
 #   displayName       for messages and option descriptions
 #   userDir           the user-wide skills folder, relative to the home folder
-#   env.var           the variable that moves it ...
-#   env.replaces      ... by replacing this leading part of userDir (env = null: none does)
+#   env.var           the variable that moves it to $var + env.below (env = null: none does)
+#   env.below         the part of userDir below the variable's folder, from "/" on
 #   followsSymlinks   whether the agent reads a skill folder that is a symlink (else: copy);
 #                     the table leaves it unknown for most agents, which get links as npx
 #                     skills gives them
@@ -24,12 +24,17 @@ let
     opencode = "opencode";
   };
 
+  # "~" -> "", "~/.claude" -> ".claude"
   homeRelative =
     agent: path:
-    if builtins.substring 0 2 path == "~/" then
+    if path == "~" then
+      ""
+    else if builtins.substring 0 2 path == "~/" then
       builtins.substring 2 (-1) path
     else
-      throw "agents.json: ${agent.name}'s user folder '${path}' does not start with ~/";
+      throw "agents.json: ${agent.name}'s user folder '${path}' is neither ~ nor below ~/";
+
+  join = a: b: if a == "" then b else if b == "" then a else "${a}/${b}";
 
   shape =
     agent:
@@ -40,14 +45,14 @@ let
     {
       inherit (agent) name;
       displayName = agent.display_name;
-      userDir = base + (if location.subpath == "" then "" else "/${location.subpath}");
+      userDir = join base location.subpath;
       env =
         if location.env == null then
           null
         else
           {
             var = location.env;
-            replaces = base;
+            below = if location.subpath == "" then "" else "/${location.subpath}";
           };
       followsSymlinks = agent.follows_symlinks != false;
       homeManager = homeManagerModules.${agent.name} or null;

@@ -230,7 +230,7 @@ let
     if moved == null then
       absolutePath "${env.HOME}/${entry.userDir}"
     else
-      "${moved}${substring (stringLength entry.env.replaces) (-1) entry.userDir}";
+      "${moved}${entry.env.below}";
 
   # An absolute path with `.`, `..`, doubled and trailing slashes resolved by their text (the
   # way the module compares folders; links are not followed), or null when not absolute.

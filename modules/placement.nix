@@ -126,7 +126,6 @@ let
         else
           exported agent.env.var;
       expanded = aiLib.expandHome home value;
-      below = lib.removePrefix agent.env.replaces agent.userDir;
     in
     if value == null then
       { dir = "${home}/${agent.userDir}"; }
@@ -141,7 +140,7 @@ let
           + "services.ai-skills.agents.${name}.enable = false.";
       }
     else
-      { dir = "${expanded.path}${below}"; };
+      { dir = "${expanded.path}${agent.env.below}"; };
 
   codexHomeProblem = lib.optional (cfg.codexHome != null && codexHome == null) (
     "services.ai-skills.codexHome must be an absolute path, not '${cfg.codexHome}'."

@@ -43,6 +43,7 @@ def isolated_home(
     for var in ("CODEX_HOME", "CLAUDE_CONFIG_DIR", "AI_SKILLS_PATH", "GIT_DIR", "GIT_WORK_TREE",
                 "WORKER_TASK_ID", "WORKER_ATTEMPT_ID", "WORKER_PROMPT_FILE", "DIRENV_DIR"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv("GEMINI_CLI_HOME", raising=False)  # moves Gemini CLI's user folders
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.invalid")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Author")

@@ -111,6 +111,9 @@ def test_absolute_homes_as_direnv_writes_them_keep_working(tmp_path: Path) -> No
     assert global_skills_dir("claude", {"HOME": "/h", "CLAUDE_CONFIG_DIR": "~/cc"}) == Path(
         "/h/cc/skills")
     assert env_folder({"CODEX_HOME": ""}, "CODEX_HOME") is None
+    # Gemini CLI's variable names its home: both of its user folders move below it.
+    assert global_skills_dir("gemini-cli", {"HOME": "/h", "GEMINI_CLI_HOME": "/g"}) == Path(
+        "/g/.gemini/skills")
 
 
 def test_an_agent_without_a_user_folder_says_so() -> None:
@@ -135,7 +138,8 @@ NPX_ENVS = {
     "defaults": {},
     "overrides": {"XDG_CONFIG_HOME": "/xdg", "CLAUDE_CONFIG_DIR": "/claude-dir",
                   "CODEX_HOME": "/codex-home", "VIBE_HOME": "/vibe", "HERMES_HOME": "/hermes",
-                  "AUTOHAND_HOME": "/autohand", "GROK_HOME": "/grok", "SARVAM_HOME": "/sarvam"},
+                  "AUTOHAND_HOME": "/autohand", "GROK_HOME": "/grok", "SARVAM_HOME": "/sarvam",
+                  "GEMINI_CLI_HOME": "/gemini-home"},
 }
 
 
@@ -173,8 +177,9 @@ def test_every_npx_agent_is_ours_with_its_folders_or_a_note(case: str, tmp_path:
                 f"'{name}': npx skills {theirs['version']} says {facts['skillsDir']} and "
                 f"{their_global}; ours gives {our_project} and {our_global}, with no note why"
             )
-    # The agents whose real CLIs were checked here are the ones allowed to differ today.
-    assert set(differ) <= {"codex", "opencode"}, differ
+    # The agents whose real CLIs were checked here are the ones allowed to differ today
+    # (tests/agents/test_skill_visibility.py).
+    assert set(differ) <= {"codex", "opencode", "gemini-cli"}, differ
 
 
 # ---- the schema, read with Nix builtins only ----------------------------------------------
@@ -206,7 +211,7 @@ builtins.listToAttrs (map (a: { name = a.name; value =
 @pytest.mark.parametrize("env", [
     {"HOME": "/h"},
     {"HOME": "/h", "XDG_CONFIG_HOME": "/x", "CLAUDE_CONFIG_DIR": "~/cc", "CODEX_HOME": "/k",
-     "GROK_HOME": "/g"},
+     "GROK_HOME": "/g", "GEMINI_CLI_HOME": "/gh"},
     {"HOME": "/h", "XDG_CONFIG_HOME": "relative", "CODEX_HOME": ""},
 ])
 def test_nix_builtins_read_the_table_to_the_same_user_folders(env: dict[str, str],

@@ -158,13 +158,6 @@ DELIBERATE_DIFFERENCES: list[Difference] = [
         "front matter with full YAML parsers, which accept it",
     ),
     Difference(
-        Case("yaml-anchor-and-alias", "pdf",
-             fm("name: &n pdf", "description: *n"), True),
-        reference_valid=False,
-        reason="strictyaml rejects anchors and aliases; full YAML parsers (agents, ours) "
-        "resolve them",
-    ),
-    Difference(
         Case("allowed-tools-as-list", "pdf",
              named("pdf", "allowed-tools:", "  - Read", "  - Grep"), False),
         reference_valid=True,
@@ -177,6 +170,10 @@ DELIBERATE_DIFFERENCES: list[Difference] = [
         reason="the spec defines license as a string; the reference does not check its type",
     ),
 ]
+
+# Anchors and aliases were a deliberate difference until a nine-level alias bomb in a
+# stranger's SKILL.md hung every reader: now refused, as the reference does.
+AGREED += [Case("yaml-anchor-and-alias", "pdf", fm("name: &n pdf", "description: *n"), False)]
 
 # Block scalars as the last key once lost their final newline here (fixed; kept as cases).
 AGREED += [

@@ -125,6 +125,8 @@ def test_front_matter_errors(text: str, reason: str) -> None:
         ("opencode", {"HOME": "/h", "XDG_CONFIG_HOME": "rel"}, "/h/.config/opencode/skills"),
         ("agents", {"HOME": "/h", "CODEX_HOME": "/c"}, "/h/.agents/skills"),
         ("gemini-cli", {"HOME": "/h/"}, "/h/.gemini/skills"),
+        ("gemini-cli", {"HOME": "/h", "GEMINI_CLI_HOME": "/g/"}, "/g/.gemini/skills"),
+        ("gemini-cli", {"HOME": "/h", "GEMINI_CLI_HOME": ""}, "/h/.gemini/skills"),
         ("universal", {"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "/x/agents/skills"),
     ],
 )

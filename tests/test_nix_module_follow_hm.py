@@ -76,6 +76,18 @@ def test_a_session_variable_set_by_hand_moves_the_folder_too(
     assert "claude/skills/beta" in ours(result)
 
 
+def test_gemini_cli_home_moves_the_gemini_links_below_it(
+    hm: HomeManager, catalogs: dict[str, Path]
+) -> None:
+    # Gemini CLI 0.61 reads $GEMINI_CLI_HOME/.gemini/skills (its home, not its config folder).
+    variables = {"home": {"sessionVariables": {"GEMINI_CLI_HOME": "$HOME/gem"}}}
+    agents = {"gemini-cli": {"enable": True}}
+    result = hm.evaluate(ai_skills(catalogs, skills=["beta"], agents=agents), variables)
+    assert "gem/.gemini/skills/beta" in ours(result)
+    assert ".gemini/skills/beta" not in ours(result)
+    assert result["failedAssertions"] == []
+
+
 def test_a_variable_only_the_shell_can_expand_is_an_assertion(
     hm: HomeManager, catalogs: dict[str, Path]
 ) -> None:

@@ -109,7 +109,7 @@ def test_unreadable_manifest_changes_nothing(git_repo: Path, env: dict[str, str]
     (git_repo / ".skills").write_text("alpha\n")
     sync_repo(git_repo, env)
     (git_repo / ".skills").write_bytes(b"alpha\n\xff\xfe\n")
-    with pytest.raises(ManifestError, match=r"\.skills: cannot read it"):
+    with pytest.raises(ManifestError, match=r"\.skills:2: not UTF-8 text \(byte 0xff\)"):
         sync_repo(git_repo, env)
     assert ".claude/skills/alpha" in links_under(git_repo)
 

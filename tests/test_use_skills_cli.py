@@ -187,3 +187,20 @@ def test_verbose_also_lists_unchanged_links(setup: tuple[Path, dict[str, str], P
         "use-skills: unchanged .claude/skills/alpha",
         "use-skills: unchanged .opencode/skills/alpha",
     ]
+
+
+def test_a_copied_repo_is_synced_not_taken_for_a_no_op(
+    setup: tuple[Path, dict[str, str], Path], tmp_path: Path
+) -> None:
+    # `cp -a` copies .git/ai-skills/stamp.marshal too; every path in it names the original.
+    import shutil
+
+    repo, env, catalog = setup
+    run_use_skills(repo, env)
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy, symlinks=True)
+    (copy / ".skills").write_text("beta\n")
+    result = run_use_skills(copy, env)
+    assert result.returncode == 0
+    assert f"linked .claude/skills/beta -> {catalog / 'beta'}" in result.stderr
+    assert (copy / ".claude/skills/beta").resolve() == catalog / "beta"

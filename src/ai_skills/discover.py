@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ai_skills.skill import SKILL_FILE, name_problems
+from ai_skills.skill import SKILL_FILE, front_matter_fields, name_error, name_problems
 from ai_skills.sources import GitEntry
 
 _SKIPPED_PARTS = frozenset({"node_modules", ".git"})
@@ -51,23 +51,6 @@ def skill_folders(entries: list[GitEntry], subpath: str) -> list[str]:
     )
 
 
-def front_matter(text: str) -> dict[str, object]:
-    """The YAML front matter of a SKILL.md as a dict; {} when it has none or is broken."""
-    import yaml
-
-    lines = text.splitlines()
-    if not lines or lines[0].rstrip() != "---":
-        return {}
-    for index, line in enumerate(lines[1:], start=1):
-        if line.rstrip() == "---":
-            try:
-                data = yaml.safe_load("\n".join(lines[1:index]))
-            except yaml.YAMLError:
-                return {}
-            return data if isinstance(data, dict) else {}
-    return {}
-
-
 def discover(
     entries: list[GitEntry],
     subpath: str,
@@ -81,7 +64,7 @@ def discover(
     found: dict[str, FoundSkill] = {}
     warnings: list[str] = []
     for folder, path in zip(folders, paths, strict=True):
-        fields = front_matter(blobs[oids[path]].decode("utf-8", "replace"))
+        fields = front_matter_fields(blobs[oids[path]].decode("utf-8", "replace"))
         name = _install_name(folder, fields.get("name"))
         description = str(fields.get("description") or "").strip()
         if name in found:
@@ -107,16 +90,6 @@ def skill_md_problem(name: str, skill_md: bytes) -> str | None:
         return None
     _, line, message = error
     return f"{SKILL_FILE}{f':{line}' if line else ''}: {message}"
-
-
-def name_error(name: str) -> str | None:
-    """Why `name` cannot be a skill's folder and link name, or None when it can."""
-    errors = [message for severity, message in name_problems(name) if severity == "error"]
-    if errors:
-        return errors[0]
-    if "/" in name or name.startswith("."):
-        return f"name '{name}' is not a plain folder name"
-    return None
 
 
 def skill_md_error(name: str, skill_md: bytes) -> tuple[str, int | None, str] | None:

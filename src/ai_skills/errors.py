@@ -23,14 +23,31 @@ class UsageError(AiSkillsError):
 
 
 class CommandError(AiSkillsError):
-    """An external command (git, nix, ...) failed."""
+    """An external command (git, nix, ...) failed: what was run, its exit code, all it said."""
 
     def __init__(self, *, argv: list[str], returncode: int, stderr: str) -> None:
-        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no error output"
-        super().__init__(f"`{' '.join(argv)}` exited with {returncode}: {detail}")
+        import shlex
+
+        # Every line, not just the last: git often ends with advice ("and the repository
+        # exists.") after the line that says what went wrong.
+        detail = " ".join(printable(stderr).split()) or "no error output"
+        if len(detail) > MAX_DETAIL:
+            detail = detail[:MAX_DETAIL] + " ..."
+        command = shlex.join(printable(arg) for arg in argv)
+        super().__init__(f"`{command}` exited with {returncode}: {detail}")
         self.argv = argv
         self.returncode = returncode
         self.stderr = stderr
+
+
+MAX_DETAIL = 2000
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: control characters (escape sequences) become '?'."""
+    return "".join(
+        c if c in "\n\t" or not (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) else "?" for c in text
+    )
 
 
 class ManifestError(AiSkillsError):

@@ -19,7 +19,7 @@ TYPE_CHECKING = False  # `typing` itself costs milliseconds here
 if TYPE_CHECKING:
     from typing import Any
 
-STAMP_VERSION = 1
+STAMP_VERSION = 2
 STAMP_FILE = "stamp.marshal"
 # Environment variables whose value changes what a sync does.
 ENV_INPUTS = (
@@ -112,6 +112,10 @@ def stamp_holds(stamp_path: str, env: dict[str, str] | os._Environ[str], options
         return False
     try:
         if stamp["version"] != STAMP_VERSION or stamp["options"] != options:
+            return False
+        # A repo copied with its .git (cp -a, rsync) carries a stamp whose paths all name
+        # the original: it proves nothing about the copy.
+        if stamp["at"] != os.path.dirname(stamp_path):
             return False
         if stamp["env"] != env_key(env):
             return False

@@ -45,14 +45,12 @@ def run_git(
     import subprocess  # not at module level: use-skills finds repos without running git
 
     argv = ["git", *args]
-    proc = subprocess.run(
-        argv,
-        cwd=cwd,
-        env=git_env(env),
-        input=input_text,
-        capture_output=True,
-        text=True,
-    )
+    try:
+        # surrogateescape: a path or message that is not UTF-8 round-trips, never raises.
+        proc = subprocess.run(argv, cwd=cwd, env=git_env(env), input=input_text,
+                              capture_output=True, encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:  # no git on PATH, or cwd gone
+        raise CommandError(argv=argv, returncode=127, stderr=str(exc)) from None
     if check and proc.returncode != 0:
         raise CommandError(argv=argv, returncode=proc.returncode, stderr=proc.stderr)
     return proc
@@ -60,10 +58,9 @@ def run_git(
 
 def git_bytes(args: list[str], *, cwd: Path) -> bytes:
     """Raw stdout of a successful git command (`git archive`, blobs)."""
-    import subprocess
 
     argv = ["git", *args]
-    proc = subprocess.run(argv, cwd=cwd, env=git_env(), capture_output=True)
+    proc = _run_bytes(argv, cwd=cwd, env=git_env(), input_bytes=None)
     if proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", "replace")
         raise CommandError(argv=argv, returncode=proc.returncode, stderr=stderr)
@@ -105,11 +102,21 @@ def run_git_bytes(
     input_bytes: bytes | None = None,
 ) -> bytes:
     """Run `git ARGS` in `cwd` with binary stdin/stdout (file contents); raise CommandError."""
-    import subprocess
 
     argv = ["git", *args]
-    proc = subprocess.run(argv, cwd=cwd, env=git_env(env), input=input_bytes, capture_output=True)
+    proc = _run_bytes(argv, cwd=cwd, env=git_env(env), input_bytes=input_bytes)
     if proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", "replace")
         raise CommandError(argv=argv, returncode=proc.returncode, stderr=stderr)
     return proc.stdout
+
+
+def _run_bytes(
+    argv: list[str], *, cwd: Path, env: dict[str, str], input_bytes: bytes | None
+) -> subprocess.CompletedProcess[bytes]:
+    import subprocess
+
+    try:
+        return subprocess.run(argv, cwd=cwd, env=env, input=input_bytes, capture_output=True)
+    except OSError as exc:  # no git on PATH, or cwd gone
+        raise CommandError(argv=argv, returncode=127, stderr=str(exc)) from None

@@ -27,7 +27,7 @@ from ai_skills.agents import (
 )
 from ai_skills.catalog import search_path
 from ai_skills.errors import AiSkillsError
-from ai_skills.manifest import parse_manifest
+from ai_skills.manifest import read_manifest_file
 from ai_skills.selection import SelectionError, select_from
 from ai_skills.xdg import xdg_home
 
@@ -83,7 +83,7 @@ def selected_names(env: Mapping[str, str], skills: Sequence[str]) -> tuple[list[
         return list(dict.fromkeys(skills)), []
     path = config_dir(env) / "skills"
     try:
-        manifest = parse_manifest(path.read_text(encoding="utf-8"))
+        manifest = read_manifest_file(path)
     except FileNotFoundError:
         raise NothingSelectedError(
             f"no skills selected: pass --skill NAME, or list names in {path} (one per line)"
@@ -99,7 +99,7 @@ def selected_agents(env: Mapping[str, str], agents: Sequence[str] | None) -> lis
         return canonical_names(agents)
     path = config_dir(env) / "skills"
     try:
-        line = parse_manifest(path.read_text(encoding="utf-8")).agents
+        line = read_manifest_file(path).agents
     except FileNotFoundError:
         line = None
     if line is None:

@@ -108,10 +108,11 @@ def plan_add(
     by_name = {skill.name: skill for skill in found}
     if all_skills:
         selected = [skill for skill in found if skill.problem is None]
-        warnings += [f"{where}: skipping '{s.name}' ({s.path or '.'}/{s.problem})"
-                     for s in found if s.problem is not None]
-        if not selected:
-            raise SelectionError(f"{where}: no valid skill to install; see the warnings")
+        reasons = [f"'{s.name}' ({s.path or '.'}/{s.problem})"
+                   for s in found if s.problem is not None]
+        if not selected:  # the plan (and its warnings) is never shown: say why here
+            raise SelectionError(f"{where}: no valid skill to install: {'; '.join(reasons)}")
+        warnings += [f"{where}: skipping {reason}" for reason in reasons]
     elif skills:
         missing = [name for name in skills if name not in by_name]
         if missing:

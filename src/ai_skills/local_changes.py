@@ -20,7 +20,10 @@ _SHOWN = 5
 
 def changed_files(top: Path, folder: str) -> list[str]:
     """Paths (relative to `folder`) that differ from HEAD in the work tree at `top`."""
-    args = [*SAFE_GIT_CONFIG, "--literal-pathspecs", "status", "--porcelain=v1", "-z",
+    # --no-optional-locks: status would otherwise refresh the user's index, a write to
+    # their repository that nobody asked for.
+    args = [*SAFE_GIT_CONFIG, "--no-optional-locks", "--literal-pathspecs", "status",
+            "--porcelain=v1", "-z",
             "--untracked-files=all", "--no-renames", "--", folder or "."]
     try:
         out = run_git(args, cwd=top, env=SAFE_GIT_ENV).stdout

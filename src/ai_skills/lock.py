@@ -15,10 +15,13 @@ from typing import Any
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.fsutil import atomic_write_text
+from ai_skills.git_values import ref_problem, shown, subpath_problem, url_problem
 from ai_skills.schema_errors import first_problem
+from ai_skills.textfiles import read_json
 
 LOCK_VERSION = 1
 REPO_LOCK_FILE = "ai-skills.lock.json"
+_RESTORE = "restore it from git or remove it and add the skills again"
 
 
 class LockFileError(AiSkillsError):
@@ -45,27 +48,60 @@ class LockedSkill:
 
 
 def read_lock(path: Path) -> dict[str, LockedSkill]:
-    """Name -> pinned skill; a missing file is an empty lock."""
+    """Name -> pinned skill; a missing file is an empty lock; every value checked."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_json(path, error=LockFileError, fix=_RESTORE)
     except FileNotFoundError:
         return {}
-    except OSError as exc:
-        raise LockFileError(f"{path}: cannot read it ({exc.strerror})") from exc
-    quick = _plain_lock(text)
-    if quick is not None:
-        return quick
+    skills = _plain_lock(data)
+    if skills is None:
+        skills = _validated_lock(path, data)
+    for name, entry in skills.items():
+        problem = entry_problem(name, entry)
+        if problem is not None:
+            raise LockFileError(f"{path}: {problem}; {_RESTORE}")
+    return skills
+
+
+def entry_problem(name: str, entry: LockedSkill) -> str | None:
+    """`skills.NAME.FIELD: why` for the first value that may not reach git or a path."""
+    from ai_skills.agents import table
+    from ai_skills.skill import name_error
+
+    reason = name_error(name)
+    if reason is not None:
+        return f"skills: {shown(name)} is not a skill name ({reason})"
+    checks = [("source", entry.source, url_problem, "a git URL"),
+              ("path", entry.path, subpath_problem, "a folder inside the source")]
+    if entry.ref is not None:
+        checks.append(("ref", entry.ref, ref_problem, "a git ref"))
+    for field_name, value, check, what in checks:
+        problem = check(value)
+        if problem is not None:
+            return f"skills.{name}.{field_name}: {shown(value)} is not {what} ({problem})"
+    unknown = [a for a in entry.agents or () if table().find(a) is None]
+    if unknown:
+        return (f"skills.{name}.agents: unknown agent {shown(unknown[0])} "
+                "(`ai-skills agents` lists the known ones)")
+    return None
+
+
+def _validated_lock(path: Path, data: Any) -> dict[str, LockedSkill]:
+    """The lock as pydantic reads it (any shape our fast reader does not take)."""
     from pydantic import ValidationError
 
     from ai_skills.lock_schema import LockFileModel
 
+    version = data.get("version") if isinstance(data, dict) else None
+    if version is not None and type(version) is not int:
+        raise LockFileError(f"{path}: version: {version!r} is not a lock file version "
+                            f"(this ai-skills writes the number {LOCK_VERSION}); {_RESTORE}")
     try:
-        lock = LockFileModel.model_validate_json(text)
+        lock = LockFileModel.model_validate(data)
     except ValidationError as exc:
         where, problem = first_problem(exc)
         raise LockFileError(
-            f"{path}: not a valid ai-skills lock file ({where}: {problem}); "
-            "restore it from git or remove it and add the skills again"
+            f"{path}: not a valid ai-skills lock file ({where}: {problem}); {_RESTORE}"
         ) from None
     if lock.version != LOCK_VERSION:
         raise LockFileError(
@@ -87,16 +123,12 @@ _COMMIT = re.compile(r"[0-9a-f]{40}")
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")
 
 
-def _plain_lock(text: str) -> dict[str, LockedSkill] | None:
+def _plain_lock(data: Any) -> dict[str, LockedSkill] | None:
     """The lock when it is exactly in the shape we write, else None (pydantic then judges).
 
     Importing pydantic costs more than a whole no-op `ai-skills install`, so a lock that
     passes these strict checks (a subset of what `lock_schema` accepts) skips it.
     """
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
     if not isinstance(data, dict) or set(data) != {"version", "skills"}:
         return None
     if type(data["version"]) is not int or data["version"] != LOCK_VERSION:
@@ -139,6 +171,6 @@ def write_lock(path: Path, skills: dict[str, LockedSkill]) -> None:
     try:
         if path.read_text(encoding="utf-8") == text:
             return
-    except OSError:
+    except (OSError, ValueError):
         pass
     atomic_write_text(path, text)

@@ -6,7 +6,7 @@ for importing pydantic.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class LockedSkillModel(BaseModel):
@@ -27,5 +27,5 @@ class LockFileModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int
+    version: StrictInt  # "1" (a string) is not a version this tool wrote
     skills: dict[str, LockedSkillModel] = Field(default_factory=dict)

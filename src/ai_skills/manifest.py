@@ -7,9 +7,13 @@ checked against the agent table by the caller; this module stays import-light).
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 from typing import NamedTuple
 
 from ai_skills.skill import name_problems
+
+# As large as a lock may be: a huge hostile `agents:` line still gets its one short error.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 
 class ManifestLine(NamedTuple):
@@ -48,6 +52,20 @@ class Manifest(NamedTuple):
     def names(self) -> list[str]:
         """The requested names, in manifest order, each once."""
         return [entry.name for entry in self.entries]
+
+
+def read_manifest_file(path: Path) -> Manifest:
+    """The parsed manifest at `path`; FileNotFoundError when there is none.
+
+    Anything else that keeps it from being read (a folder, not UTF-8, too large) is a
+    ManifestError: never an empty manifest, which would unlink every skill.
+    """
+    from ai_skills.errors import ManifestError
+    from ai_skills.textfiles import read_text
+
+    fix = "nothing was changed; make it a UTF-8 file with one skill name per line"
+    return parse_manifest(read_text(path, error=ManifestError, fix=fix,
+                                    max_bytes=MAX_MANIFEST_BYTES))
 
 
 def parse_manifest(text: str) -> Manifest:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ai_skills.errors import AiSkillsError
+from ai_skills.git_values import ref_problem, shown, subpath_problem, text_problem
 from ai_skills.schema_errors import first_problem
+from ai_skills.skill import name_error
 from ai_skills.sources import SourceSpec, parse_source
+from ai_skills.textfiles import read_json
 
 PROJECT_LOCK = "skills-lock.json"
 _IMPORTABLE = ("git", "github", "gitlab", "local")
@@ -69,23 +72,47 @@ def global_lock_path(env: Mapping[str, str]) -> Path:
 
 
 def read_npx_lock(path: Path, *, scope: str) -> list[NpxSkill]:
-    """The skills in one `npx skills` lock file; [] when there is none."""
+    """The skills in one `npx skills` lock file; [] when there is none; every value checked."""
+    fix = "fix it, or reinstall with `npx skills`"
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_json(path, error=NpxLockError, fix=fix)
     except FileNotFoundError:
         return []
-    except OSError as exc:
-        raise NpxLockError(f"{path}: cannot read it ({exc.strerror})") from exc
     try:
-        lock = _NpxLock.model_validate_json(text)
+        lock = _NpxLock.model_validate(data)
     except ValidationError as exc:
         where, problem = first_problem(exc)
         raise NpxLockError(f"{path}: not an npx skills lock file ({where}: {problem})") from None
+    for name, entry in lock.skills.items():
+        refused = _entry_problem(name, entry)
+        if refused is not None:
+            raise NpxLockError(f"{path}: {refused}; {fix}")
     return [
         NpxSkill(name, scope, e.source, e.sourceType or "unknown", e.sourceUrl, e.skillPath,
                  e.ref, path)
         for name, e in sorted(lock.skills.items())
     ]
+
+
+def _entry_problem(name: str, entry: _NpxEntry) -> str | None:
+    """`skills.NAME.FIELD: why` for the first value that may not reach git or a path."""
+    reason = name_error(name)
+    if reason is not None:
+        return f"skills: {shown(name)} is not a skill name ({reason})"
+    def source_problem(value: str) -> str | None:
+        return text_problem(value, spaces=True)
+
+    checks: list[tuple[str, str | None, Callable[[str], str | None], str]] = [
+        ("source", entry.source, source_problem, "a git URL"),
+        ("sourceUrl", entry.sourceUrl, source_problem, "a git URL"),
+        ("ref", entry.ref, ref_problem, "a git ref"),
+        ("skillPath", entry.skillPath, subpath_problem, "a path inside the source"),
+    ]
+    for field_name, value, check, what in checks:
+        problem = check(value) if value is not None else None
+        if problem is not None:
+            return f"skills.{name}.{field_name}: {shown(value or '')} is not {what} ({problem})"
+    return None
 
 
 def scope_skills(repo: Path | None, env: Mapping[str, str]) -> list[NpxSkill]:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from ai_skills.agents import global_skills_dir
 from ai_skills.catalog import CatalogDir, find_skill, unknown_skill_message
-from ai_skills.skill import SKILL_FILE, name_problems, validate_skill
+from ai_skills.skill import SKILL_FILE, name_error, quoted, validate_skill
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ class Verdict(NamedTuple):
 
 def judge_skill(name: str, dirs: Sequence[CatalogDir]) -> Verdict:
     """Find `name` in `dirs` (first match wins) and check it can be deployed."""
-    if any(severity == "error" for severity, _ in name_problems(name)) or "/" in name:
-        return Verdict(None, "invalid-name", f"invalid skill name '{name}'")
+    if name_error(name) is not None:
+        return Verdict(None, "invalid-name", f"invalid skill name {quoted(name)}")
     entry = find_skill(name, dirs)
     if entry is None:
         if any((d.path / name).is_dir() for d in dirs):

@@ -19,6 +19,11 @@ MAX_DESCRIPTION = 1024
 MAX_COMPATIBILITY = 500
 RECOMMENDED_MAX_LINES = 500
 LARGE_FILE_BYTES = 1_000_000
+MAX_SKILL_MD_BYTES = 16 * 2**20
+# Front matter comes from strangers' repositories and is read on every direnv reload of a
+# new skill: these bounds hold before YAML builds anything (see _unsafe_yaml).
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+MAX_FRONT_MATTER_DEPTH = 32
 
 SPEC_FIELDS = frozenset(
     {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
@@ -95,21 +100,41 @@ def name_problems(name: str) -> list[tuple[Severity, str]]:
         return [("error", "name must not be empty")]
     normal = unicodedata.normalize("NFKC", name.strip())
     found: list[tuple[Severity, str]] = []
+    shown = quoted(normal[:MAX_NAME * 2])
     if len(normal) > MAX_NAME:
-        found.append(("error", f"name '{normal}' is {len(normal)} characters; at most {MAX_NAME}"))
+        found.append(("error", f"name {shown} is {len(normal)} characters; at most {MAX_NAME}"))
     if normal != normal.lower():
-        found.append(("error", f"name '{normal}' must be lowercase"))
+        found.append(("error", f"name {shown} must be lowercase"))
     if normal.startswith("-") or normal.endswith("-"):
-        found.append(("error", f"name '{normal}' must not start or end with a hyphen"))
+        found.append(("error", f"name {shown} must not start or end with a hyphen"))
     if "--" in normal:
-        found.append(("error", f"name '{normal}' must not contain '--'"))
+        found.append(("error", f"name {shown} must not contain '--'"))
     if not all(c.isalnum() or c == "-" for c in normal):
         found.append(
-            ("error", f"name '{normal}' may only hold lowercase letters, digits and hyphens")
+            ("error", f"name {shown} may only hold lowercase letters, digits and hyphens")
         )
     if not found and not PORTABLE_NAME.match(normal):
-        found.append(("warning", f"name '{normal}' is not plain ASCII; OpenCode will skip it"))
+        found.append(("warning", f"name {shown} is not plain ASCII; OpenCode will skip it"))
     return found
+
+
+def name_error(name: str) -> str | None:
+    """Why `name` cannot be a skill's folder, link and `.skills` line, or None when it can.
+
+    Stricter than `name_problems`, which forgives what a YAML or `.skills` reader strips:
+    a name read from a lock is used exactly as written.
+    """
+    errors = [message for severity, message in name_problems(name) if severity == "error"]
+    if errors:
+        return errors[0]
+    if unicodedata.normalize("NFKC", name.strip()) != name:
+        return f"name {quoted(name)} has spaces around it or is not in NFKC form"
+    return None
+
+
+def quoted(text: str) -> str:
+    """`'text'`, with escapes shown when it holds a newline or another unprintable character."""
+    return f"'{text}'" if text.isprintable() else repr(text)
 
 
 def validate_skill(folder: Path, *, strict: bool = False) -> SkillReport:
@@ -144,7 +169,17 @@ def _report_missing_skill_md(report: SkillReport, folder: Path) -> None:
 
 
 def _read_text(skill_md: Path, report: SkillReport) -> str | None:
-    data = skill_md.read_bytes()
+    try:
+        with open(skill_md, "rb") as handle:
+            data = handle.read(MAX_SKILL_MD_BYTES + 1)
+    except OSError as exc:
+        report.problems.append(Problem("error", skill_md, None,
+                                       f"cannot read it ({exc.strerror or exc})"))
+        return None
+    if len(data) > MAX_SKILL_MD_BYTES:
+        report.problems.append(Problem("error", skill_md, None, f"larger than "
+                                       f"{MAX_SKILL_MD_BYTES // 2**20} MiB; agents load it whole"))
+        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -196,10 +231,22 @@ def _parse_yaml(
     front: str, first_line: int, skill_md: Path, report: SkillReport
 ) -> dict[str, tuple[Any, int]] | None:
     """Front matter as {key: (plain value, line)}; None after reporting a parse problem."""
+    size = len(front.encode("utf-8", "surrogatepass"))
+    if size > MAX_FRONT_MATTER_BYTES:
+        report.problems.append(Problem(
+            "error", skill_md, first_line, f"front matter is {size} bytes; at most "
+            f"{MAX_FRONT_MATTER_BYTES} (move long text into the body)"))
+        return None
     import yaml  # only when a SKILL.md is really read: keeps `use-skills` no-ops fast
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        unsafe = _unsafe_yaml(front, loader)
+        if unsafe is not None:
+            index, message = unsafe
+            line = first_line + front.count("\n", 0, index)
+            report.problems.append(Problem("error", skill_md, line, message))
+            return None
         node = yaml.compose(front, Loader=loader)
         mapping = _as_mapping(node, front, first_line, skill_md, report)
     except RecursionError:
@@ -214,6 +261,45 @@ def _parse_yaml(
         report.problems.append(Problem("error", skill_md, line, f"invalid YAML: {problem}"))
         return None
     return mapping
+
+
+def _unsafe_yaml(front: str, loader: Any) -> tuple[int, str] | None:
+    """(character offset, why) of the first anchor, alias or too-deep nesting, else None.
+
+    Read from the parser's events, which never expand anything: an alias is only resolved
+    when nodes are composed, and nine nested aliases ("billion laughs") expand to 9**9
+    strings. The Agent Skills format needs neither anchors nor aliases.
+    """
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(front, Loader=loader):
+        where = event.start_mark.index if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent):
+            return where, f"front matter uses a YAML alias ('*{event.anchor}'){_NO_ANCHORS}"
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            return where, f"front matter uses a YAML anchor ('&{anchor}'){_NO_ANCHORS}"
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_FRONT_MATTER_DEPTH:
+                return where, f"front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels"
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
+_NO_ANCHORS = "; the Agent Skills format needs no anchors or aliases: write each value out"
+
+
+def front_matter_fields(text: str) -> dict[str, Any]:
+    """The front matter of a SKILL.md's text as plain data; {} when it is missing or refused."""
+    report = SkillReport(Path(SKILL_FILE))
+    front, first_line = _front_matter(text, Path(SKILL_FILE), report)
+    if front is None:
+        return {}
+    mapping = _parse_yaml(front, first_line, Path(SKILL_FILE), report)
+    return {key: value for key, (value, _) in (mapping or {}).items()}
 
 
 def _as_mapping(

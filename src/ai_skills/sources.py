@@ -17,14 +17,16 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ai_skills.errors import AiSkillsError, CommandError
 from ai_skills.fsutil import file_lock
-from ai_skills.git import git_out, run_git, run_git_bytes
+from ai_skills.git import run_git, run_git_bytes
+from ai_skills.git_values import FULL_SHA as _FULL_SHA
+from ai_skills.git_values import SCP_LIKE, operand_problem, shown, url_problem
 from ai_skills.xdg import xdg_home
 
 # Protocols a source may use. `ext::` and friends can run commands; plain http is unsigned.
@@ -44,10 +46,8 @@ SAFE_GIT_CONFIG = (
     "-c", "fetch.recurseSubmodules=false",
     "-c", "protocol.version=2",
 )
-FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
-_SHORTHAND = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-# user@host:path; user and host may not start with '-' (they reach ssh's command line).
-_SCP_LIKE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9][A-Za-z0-9_.-]*:[^/].*$")
+FULL_SHA = re.compile(f"^{_FULL_SHA.pattern}$")
+_SHORTHAND = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
 _URL_SCHEMES = ("file://", "https://", "ssh://", "git://")
 
 Progress = Callable[[str], AbstractContextManager[None]]
@@ -78,11 +78,15 @@ class GitEntry:
 def parse_source(text: str, *, cwd: Path) -> SourceSpec:
     """Turn what the user typed (URL, owner/repo, local path) into a SourceSpec."""
     text = text.strip()
+    if text.startswith("-") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise SourceError(f"{shown(text)} is not a git URL, an owner/repo shorthand or a "
+                          "folder (it starts with '-' or holds a control character)")
     if text.startswith("http://"):
         raise SourceError(f"{text}: plain http is not allowed; use an https:// URL")
-    if text.startswith(_URL_SCHEMES) or _SCP_LIKE.match(text):
-        if re.match(r"^[a-z]+://-", text):
-            raise SourceError(f"{text}: a host may not start with '-'")
+    if text.startswith(_URL_SCHEMES) or SCP_LIKE.fullmatch(text):
+        problem = url_problem(text)
+        if problem is not None:
+            raise SourceError(f"{shown(text)} is not a git URL ({problem})")
         return SourceSpec(text.rstrip("/"))
     if "://" in text or text.startswith("ext::"):
         raise SourceError(
@@ -102,7 +106,7 @@ def _local_source(path: Path, text: str) -> SourceSpec:
     if not path.is_dir():
         raise SourceError(f"{text}: no such folder")
     try:
-        top = Path(git_out(["rev-parse", "--show-toplevel"], cwd=path)).resolve()
+        top = Path(_git(git_command("rev-parse", "--show-toplevel"), path).strip()).resolve()
     except CommandError:
         raise SourceError(
             f"{path}: not inside a git repository; installs are pinned to a commit, so "
@@ -152,6 +156,9 @@ class SourceCache:
     @contextlib.contextmanager
     def locked(self, url: str) -> Iterator[Path]:
         """Hold the per-URL lock; yield the (created if needed) bare repository."""
+        problem = url_problem(url)
+        if problem is not None:  # it becomes the cache's remote URL in a config file
+            raise SourceError(f"{shown(url)} is not a git URL ({problem})")
         repo = self.repo_dir(url)
         with file_lock(self.root / f"{cache_key(url)}.lock", timeout=600):
             if not (repo / "HEAD").exists():
@@ -196,31 +203,34 @@ class SourceCache:
                     raise SourceError(f"{url}: commit {ref} not found on the server")
                 sha = ref
             else:
-                sha = _git(["rev-parse", "--verify", "FETCH_HEAD^{commit}"], repo).strip()
-            _git(["update-ref", f"refs/ai-skills/{sha}", sha], repo)
+                sha = _git(git_command("rev-parse", "--verify",
+                                       operands=[("ref", "FETCH_HEAD^{commit}")]), repo).strip()
+            _git(git_command("update-ref", operands=[("ref", f"refs/ai-skills/{sha}"),
+                                                      ("ref", sha)]), repo)
             return sha
 
     def _fetch(self, repo: Path, url: str, ref: str) -> None:
-        attempts = [["--depth", "1", "--filter=blob:none"], ["--filter=blob:none"], []]
+        attempts = [["--depth=1", "--filter=blob:none"], ["--filter=blob:none"], []]
         last: CommandError | None = None
         for extra in attempts:
             try:
-                _git(["fetch", "-q", "--no-tags", *extra, "origin", ref], repo)
+                _git(git_command("fetch", "-q", "--no-tags", *extra,
+                                 operands=[("remote", "origin"), ("ref", ref)]), repo)
                 return
             except CommandError as exc:  # server refuses shallow or filter: try plainer
                 last = exc
         if FULL_SHA.match(ref):
             # Old servers refuse a want by SHA: fetch every branch and tag, then look.
             with contextlib.suppress(CommandError):
-                _git(["fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+                _git(git_command("fetch", "-q", "--tags", operands=[("remote", "origin")],
+                                 config=["remote.origin.fetch=+refs/heads/*:refs/remotes/origin/*"]),
                      repo)
-                _git(["update-ref", "FETCH_HEAD", ref], repo)
+                _git(git_command("update-ref", operands=[("ref", "FETCH_HEAD"), ("ref", ref)]),
+                     repo)
                 return
         assert last is not None
-        lines = last.stderr.strip().splitlines()
-        detail = lines[-1] if lines else f"git exited with {last.returncode}"
         raise SourceError(
-            f"{url}: cannot fetch '{ref}' ({detail}); check the URL, the ref and your access"
+            f"{url}: cannot fetch {shown(ref)}; check the URL, the ref and your access. {last}"
         ) from last
 
     def tree(self, url: str, sha: str) -> list[GitEntry]:
@@ -228,7 +238,7 @@ class SourceCache:
         if (url, sha) in self._trees:
             return self._trees[(url, sha)]
         with self.locked(url) as repo:
-            args = [*SAFE_GIT_CONFIG, "ls-tree", "-r", "-z", "--full-tree", sha]
+            args = git_command("ls-tree", "-r", "-z", "--full-tree", operands=[("ref", sha)])
             raw = run_git_bytes(args, cwd=repo, env=SAFE_GIT_ENV)
         entries = []
         for record in raw.split(b"\0"):
@@ -244,7 +254,7 @@ class SourceCache:
         """Size of each blob, fetching the missing ones in one batch first."""
         with self.locked(url) as repo:
             self._prefetch(repo, url, sha, oids)
-            out = _git(["cat-file", "--batch-check=%(objectname) %(objectsize)"], repo,
+            out = _git(git_command("cat-file", "--batch-check=%(objectname) %(objectsize)"), repo,
                        input_text="".join(o + "\n" for o in oids))
         sizes = {}
         for line in out.splitlines():
@@ -256,7 +266,7 @@ class SourceCache:
         """The contents of the given blobs (after `blob_sizes` made sure they are here)."""
         with self.locked(url) as repo:
             wanted = "".join(o + "\n" for o in oids).encode()
-            raw = run_git_bytes([*SAFE_GIT_CONFIG, "cat-file", "--batch"], cwd=repo,
+            raw = run_git_bytes(git_command("cat-file", "--batch"), cwd=repo,
                                 env=SAFE_GIT_ENV, input_bytes=wanted)
         blobs: dict[str, bytes] = {}
         pos = 0
@@ -271,7 +281,8 @@ class SourceCache:
     def _prefetch(self, repo: Path, url: str, sha: str, oids: list[str]) -> None:
         if (url, sha) in self._complete:
             return
-        listing = _git(["rev-list", "--objects", "--missing=print", "--no-walk", sha], repo)
+        listing = _git(git_command("rev-list", "--objects", "--missing=print", "--no-walk",
+                                   operands=[("ref", sha)]), repo)
         missing = {line[1:].split()[0] for line in listing.splitlines() if line.startswith("?")}
         if not missing:
             self._complete.add((url, sha))
@@ -280,15 +291,17 @@ class SourceCache:
             with self.progress(f"fetching {len(wanted)} file(s) from {url}"):
                 # No negotiation, as git's own lazy fetch does: told that we have the
                 # commit, the server would assume we have its blobs too and send nothing.
-                _git(["-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags",
-                      "--no-write-fetch-head", "--filter=blob:none", "--stdin", "origin"], repo,
+                _git(git_command("fetch", "-q", "--no-tags", "--no-write-fetch-head",
+                                 "--filter=blob:none", "--stdin", operands=[("remote", "origin")],
+                                 config=["fetch.negotiationAlgorithm=noop"]), repo,
                      input_text="".join(oid + "\n" for oid in wanted))
 
 
 def remote_commit(url: str, ref: str | None, *, cwd: Path) -> str | None:
     """What `ref` (default HEAD) points at on the server now, or None when it is gone."""
     name = ref or "HEAD"
-    out = _git(["ls-remote", url, name, f"{name}^{{}}"], cwd)
+    out = _git(git_command("ls-remote", operands=[("url", url), ("ref", name),
+                                                  ("ref", f"{name}^{{}}")]), cwd)
     found: dict[str, str] = {}
     for line in out.splitlines():
         oid, _, refname = line.partition("\t")
@@ -300,11 +313,34 @@ def remote_commit(url: str, ref: str | None, *, cwd: Path) -> str | None:
 
 
 def _has_commit(repo: Path, sha: str) -> bool:
-    proc = run_git([*SAFE_GIT_CONFIG, "cat-file", "-e", f"{sha}^{{commit}}"], cwd=repo,
-                   env=SAFE_GIT_ENV, check=False)
+    proc = run_git(git_command("cat-file", "-e", operands=[("ref", f"{sha}^{{commit}}")]),
+                   cwd=repo, env=SAFE_GIT_ENV, check=False)
     return proc.returncode == 0
 
 
+def git_command(
+    command: str,
+    *options: str,
+    operands: Sequence[tuple[str, str]] = (),
+    config: Sequence[str] = (),
+) -> list[str]:
+    """Arguments for `git COMMAND OPTIONS --end-of-options OPERANDS` against a source.
+
+    The one builder of git command lines that carry outside input (URLs and refs from lock
+    files and the command line): each operand is checked against the grammar of its kind
+    ('url', 'ref', 'remote') and comes after `--end-of-options`, so even a value that slipped
+    past its reader cannot become an option. Options and config are this module's constants.
+    """
+    if any(not option.startswith("-") for option in options):
+        raise ValueError(f"git options must start with '-': {options}")
+    for kind, value in operands:
+        problem = operand_problem("ref" if kind == "remote" else kind, value)
+        if problem is not None:
+            raise SourceError(f"{shown(value)} is not a git {kind} ({problem}); not run")
+    extra = [arg for item in config for arg in ("-c", item)]
+    tail = ["--end-of-options", *(value for _, value in operands)] if operands else []
+    return [*SAFE_GIT_CONFIG, *extra, command, *options, *tail]
+
+
 def _git(args: list[str], cwd: Path, *, input_text: str | None = None) -> str:
-    return run_git([*SAFE_GIT_CONFIG, *args], cwd=cwd, env=SAFE_GIT_ENV,
-                   input_text=input_text).stdout
+    return run_git(args, cwd=cwd, env=SAFE_GIT_ENV, input_text=input_text).stdout

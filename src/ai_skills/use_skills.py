@@ -35,7 +35,7 @@ from ai_skills.fsutil import (
     shown_path,
 )
 from ai_skills.git import common_dir_of, git_dir_of
-from ai_skills.manifest import Manifest, parse_manifest
+from ai_skills.manifest import Manifest, read_manifest_file
 
 MANIFEST = ".skills"
 AGENTS_VARIABLE = "AI_SKILLS_AGENTS"
@@ -68,18 +68,10 @@ def state_dir_for(repo: Path, env: Mapping[str, str]) -> Path:
 
 def read_manifest(repo: Path) -> Manifest:
     """The repo's `.skills`; a missing file is an empty manifest (unlinks what we made)."""
-    from ai_skills.errors import ManifestError
-
-    path = repo / MANIFEST
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_manifest_file(repo / MANIFEST)
     except FileNotFoundError:
         return Manifest([], [])
-    except (OSError, UnicodeDecodeError) as exc:
-        # Never treat an unreadable manifest as empty: that would unlink every skill.
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ManifestError(f"{MANIFEST}: cannot read it ({reason}); nothing was changed") from exc
-    return parse_manifest(text)
 
 
 class AgentChoice(NamedTuple):
@@ -280,6 +272,7 @@ def _write_stamp(
         for d in dirs[: [c.path for c in dirs].index(source.parent)]
     ]
     stamp = {
+        "at": str(state_dir),
         "options": ",".join(agents) if agents is not None else "default",
         "env": fastpath.env_key(dict(env)),
         "stats": {str(p): fastpath.stat_key(str(p)) for p in stats},

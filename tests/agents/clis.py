@@ -1,11 +1,11 @@
-"""The real agent CLIs (Claude Code, Codex, OpenCode), pointed at a `ModelServer`.
+"""The real agent CLIs (Claude Code, Codex, OpenCode, Gemini CLI), pointed at a `ModelServer`.
 
 Where the programs are: `AI_SKILLS_AGENT_BIN` (a folder holding `claude`, `codex`,
-`opencode`), else the folder of `AI_SKILLS_SKILLS_CLI` (`.ci/run` installs all of them into
-one npm prefix). Node 22 comes from `AI_SKILLS_NODE22_BIN` and goes first on PATH.
+`opencode`, `gemini`), else the folder of `AI_SKILLS_SKILLS_CLI` (`.ci/run` installs all of
+them into one npm prefix). Node 22 comes from `AI_SKILLS_NODE22_BIN` and goes first on PATH.
 
-`endpoint_env` gives the environment (and writes the config file Codex needs) that sends an
-agent's model requests to the server and nowhere else; that is all a test, a demo or a
+`endpoint_env` gives the environment (and writes the config file Codex or Gemini CLI needs)
+that sends an agent's model requests to the server and nowhere else; that is all a test, a demo or a
 sandbox needs to run one of these programs offline.
 """
 
@@ -19,10 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-AGENTS = ("claude", "codex", "opencode")
+AGENTS = ("claude", "codex", "opencode")  # the worker's runtimes
+# CLIs the suite runs that are not worker runtimes: Gemini CLI (which skills it reads).
+OTHER_CLIS = ("gemini",)
 # The series .ci/run installs; a test fails when another one is found, so the facts in
 # docs/worker.md and docs/agent-paths.md are re-checked before they are trusted.
 PINNED = {"claude": "2.1.", "codex": "0.171.", "opencode": "1.18."}
+OTHER_PINNED = {"gemini": "0.61."}
 
 # Quiet, offline, no self-update: the same for every run.
 QUIET_ENV = {
@@ -54,8 +57,10 @@ class Programs:
         return self.bin_dir / agent
 
 
-def find_programs(env: Mapping[str, str] | None = None) -> tuple[Programs | None, str]:
-    """The programs, or None and why they are missing."""
+def find_programs(
+    env: Mapping[str, str] | None = None, names: tuple[str, ...] = AGENTS
+) -> tuple[Programs | None, str]:
+    """The programs (the worker runtimes, or `names`), or None and why they are missing."""
     env = os.environ if env is None else env
     node = env.get("AI_SKILLS_NODE22_BIN", "")
     if not node or not (Path(node) / "node").exists():
@@ -65,7 +70,7 @@ def find_programs(env: Mapping[str, str] | None = None) -> tuple[Programs | None
         folder = str(Path(env["AI_SKILLS_SKILLS_CLI"]).parent)
     if not folder:
         return None, "set AI_SKILLS_AGENT_BIN (or AI_SKILLS_SKILLS_CLI) to the npm .bin folder"
-    missing = [a for a in AGENTS if not (Path(folder) / a).exists()]
+    missing = [a for a in names if not (Path(folder) / a).exists()]
     if missing:
         return None, f"{folder} lacks {', '.join(missing)} (.ci/run installs them)"
     return Programs(Path(folder), Path(node)), ""
@@ -117,11 +122,32 @@ def opencode_config(url: str, *, model: str = "scripted") -> str:
     )
 
 
+def gemini_settings(*, model: str = "scripted") -> str:
+    """Gemini CLI's `settings.json`: an API key as the auth method, a fixed model, quiet.
+
+    The key (GEMINI_API_KEY) and the server (GOOGLE_GEMINI_BASE_URL) come from the
+    environment. Gemini CLI 0.61 refuses to start headless when GOOGLE_GEMINI_BASE_URL alone
+    chooses the auth method ("Invalid auth method selected"), so the setting names it. A
+    fixed model skips its router, which first asks another model which one to use; usage
+    statistics, telemetry and update checks would each reach Google's servers.
+    """
+    return json.dumps(
+        {
+            "security": {"auth": {"selectedType": "gemini-api-key"}},
+            "model": {"name": model},
+            "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
+            "privacy": {"usageStatisticsEnabled": False},
+            "telemetry": {"enabled": False},
+        },
+        indent=1,
+    )
+
+
 def endpoint_env(agent: str, url: str, env: Mapping[str, str]) -> dict[str, str]:
     """Variables that send `agent`'s requests to `url` (Codex's config is written as a file).
 
-    `env` is the agent's environment as it will be (HOME, CODEX_HOME ...), so the Codex
-    config goes where that Codex will read it.
+    `env` is the agent's environment as it will be (HOME, CODEX_HOME, GEMINI_CLI_HOME ...),
+    so the Codex or Gemini CLI config goes where that program will read it.
     """
     if agent == "claude":
         return {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": "scripted"}
@@ -132,11 +158,25 @@ def endpoint_env(agent: str, url: str, env: Mapping[str, str]) -> dict[str, str]
         return {"SCRIPTED_KEY": "scripted"}
     if agent == "opencode":
         return {"OPENCODE_CONFIG_CONTENT": opencode_config(url)}
+    if agent == "gemini":
+        home = Path(env.get("GEMINI_CLI_HOME") or env["HOME"]) / ".gemini"
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "settings.json").write_text(gemini_settings(), encoding="utf-8")
+        return {"GOOGLE_GEMINI_BASE_URL": url, "GEMINI_API_KEY": "scripted"}
     raise ValueError(f"unknown agent {agent!r}")
+
+
+# Headless runs of the CLIs that are no worker runtime; the prompt is the next argument.
+# Gemini CLI: --skip-trust, or it refuses a folder nobody trusted yet (and reads a repo's
+# skills only in a trusted one); yolo, as the worker presets bypass permissions, or it
+# withholds its activate_skill tool from a headless run.
+OTHER_HEADLESS = {"gemini": ("gemini", "--skip-trust", "--approval-mode", "yolo", "--prompt")}
 
 
 def headless_argv(programs: Programs, agent: str) -> list[str]:
     """The agent run headless, as the worker presets run it (absolute program path)."""
+    if agent in OTHER_HEADLESS:
+        return [str(programs.program(agent)), *OTHER_HEADLESS[agent][1:]]
     from ai_skills.worker.runtimes import PRESETS
 
     return [str(programs.program(agent)), *PRESETS[agent][1:]]

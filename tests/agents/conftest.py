@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .clis import AGENTS, QUIET_ENV, Programs, find_programs, shared_npm_cache, version
+from .clis import AGENTS, OTHER_CLIS, QUIET_ENV, Programs, find_programs, shared_npm_cache, version
 from .model_server import ModelServer, Script
 
 IN_CI = os.environ.get("CI") == "true"
@@ -25,7 +25,7 @@ IN_CI = os.environ.get("CI") == "true"
 @pytest.fixture(scope="session")
 def programs() -> Programs:
     """The real CLIs; skip locally, fail in CI, when they are missing."""
-    found, why = find_programs()
+    found, why = find_programs(names=(*AGENTS, *OTHER_CLIS))
     if found is None:
         if IN_CI:
             pytest.fail(f"agent CLIs missing: {why}")
@@ -36,7 +36,7 @@ def programs() -> Programs:
 @pytest.fixture(scope="session")
 def versions(programs: Programs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """`--version` of each CLI, also written to `agent-versions.json` in the session's tmp."""
-    found = {agent: version(programs, agent) for agent in AGENTS}
+    found = {agent: version(programs, agent) for agent in (*AGENTS, *OTHER_CLIS)}
     out = tmp_path_factory.getbasetemp() / "agent-versions.json"
     out.write_text(json.dumps(found, indent=2))
     return found

@@ -1,12 +1,14 @@
 """A scripted model server on 127.0.0.1 that real coding-agent CLIs talk to, offline.
 
-It speaks three wire formats, each as the real API streams it (server-sent events):
+It speaks four wire formats, each as the real API streams it (server-sent events):
 
 - Anthropic Messages, `POST /v1/messages` (Claude Code, via `ANTHROPIC_BASE_URL`);
 - OpenAI Responses, `POST /v1/responses` (Codex, via a `[model_providers.x]` entry with
   `wire_api = "responses"`);
 - OpenAI chat completions, `POST /v1/chat/completions` (OpenCode, via an `opencode.json`
-  provider using `@ai-sdk/openai-compatible`).
+  provider using `@ai-sdk/openai-compatible`);
+- Gemini API, `POST /v1beta/models/MODEL:streamGenerateContent?alt=sse` (Gemini CLI, via
+  `GOOGLE_GEMINI_BASE_URL`), and its unstreamed `:generateContent` for side requests.
 
 A `Script` says what to answer, turn by turn: text, a shell tool call, an HTTP 429, or the
 provider's quota error. Every request body is recorded (`server.requests`), which is how the
@@ -14,7 +16,7 @@ tests see what an agent sent: its prompt, its tools, and the skills it found.
 
 Only requests that offer tools take a turn from the script: agents also ask the model for
 side jobs (a session title, a summary) without tools, and those get a short text answer.
-Another wire format (Gemini's, say) is one more `Wire` subclass and one more entry in
+Another wire format is one more `Wire` subclass and one more entry in
 `ROUTES`. The server listens on 127.0.0.1 only: an agent in a sandbox reaches it as long as
 the sandbox shares the host's network (bubblewrap without `--unshare-net`).
 
@@ -153,11 +155,15 @@ class Wire:
     """One provider's API: which requests offer tools, and how answers are framed."""
 
     name = ""
+    streamed = True  # False: `complete` gives one JSON body instead of `stream`'s events
 
     def has_tools(self, body: dict[str, Any]) -> bool:
         return bool(body.get("tools"))
 
     def stream(self, body: dict[str, Any], turn: Answer) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def complete(self, body: dict[str, Any], turn: Answer) -> dict[str, Any]:
         raise NotImplementedError
 
     def error(self, turn: Status | Quota) -> tuple[int, dict[str, str], dict[str, Any]]:
@@ -390,12 +396,94 @@ class ChatCompletions(Wire):
         return _openai_error(turn)
 
 
-# Path pattern -> wire format. Gemini's, say, would be one more entry:
-# `re.compile(r"/v1beta/models/[^/:]+:streamGenerateContent$")`.
+class Gemini(Wire):
+    """Gemini API (`POST /v1beta/models/MODEL:streamGenerateContent?alt=sse`): Gemini CLI.
+
+    Tools come as `tools: [{functionDeclarations: [...]}]`; an answer is a
+    GenerateContentResponse (`candidates[0].content.parts`: text and `functionCall`s), one
+    per server-sent event when streamed.
+    """
+
+    name = "gemini"
+
+    def has_tools(self, body: dict[str, Any]) -> bool:
+        return bool(self._declared(body))
+
+    @staticmethod
+    def _declared(body: dict[str, Any]) -> list[str]:
+        tools = body.get("tools") or []
+        return [str(decl.get("name", "")) for tool in tools if isinstance(tool, dict)
+                for decl in tool.get("functionDeclarations") or [] if isinstance(decl, dict)]
+
+    def tool_name(self, body: dict[str, Any]) -> str:
+        return _pick(self._declared(body), ("run_shell_command",), self.name)
+
+    def _response(self, body: dict[str, Any], turn: Answer) -> dict[str, Any]:
+        parts: list[dict[str, Any]] = [
+            {"text": turn.text if isinstance(turn, Text) else turn.note}]
+        if not isinstance(turn, Text):
+            name, args = self.call(body, turn)
+            parts.append({"functionCall": {"name": name, "args": json.loads(args)}})
+        return {
+            "candidates": [{"content": {"role": "model", "parts": parts},
+                            "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5,
+                              "totalTokenCount": 15},
+            "modelVersion": "scripted",
+            "responseId": _id("resp"),
+        }
+
+    def stream(self, body: dict[str, Any], turn: Answer) -> Iterator[bytes]:
+        yield sse(None, self._response(body, turn))
+
+    def complete(self, body: dict[str, Any], turn: Answer) -> dict[str, Any]:
+        return self._response(body, turn)
+
+    def error(self, turn: Status | Quota) -> tuple[int, dict[str, str], dict[str, Any]]:
+        headers = _retry_after(turn.retry_after)
+        if isinstance(turn, Quota):
+            # The free tier's daily quota: Gemini CLI stops on it instead of retrying.
+            delay = [] if turn.retry_after is None else [
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                 "retryDelay": f"{int(turn.retry_after)}s"}]
+            return 429, headers, _google_error(
+                429, "RESOURCE_EXHAUSTED",
+                "You exceeded your current quota, please check your plan and billing details.",
+                [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                  "violations": [{"quotaMetric": "generativelanguage.googleapis.com/"
+                                  "generate_content_free_tier_requests",
+                                  "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                                  "quotaDimensions": {"model": "scripted"},
+                                  "quotaValue": "250"}]}, *delay])
+        if turn.code == 429:
+            return 429, headers, _google_error(
+                429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).")
+        if turn.code == 503:
+            return 503, headers, _google_error(503, "UNAVAILABLE", "The model is overloaded.")
+        return turn.code, headers, _google_error(turn.code, "INTERNAL", f"status {turn.code}")
+
+
+class GeminiUnstreamed(Gemini):
+    """`POST /v1beta/models/MODEL:generateContent`: the same answers as one JSON body."""
+
+    streamed = False
+
+
+def _google_error(code: int, status: str, message: str,
+                  details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+# Path pattern -> wire format.
 ROUTES: list[tuple[re.Pattern[str], Wire]] = [
     (re.compile(r"/v1/messages$"), Anthropic()),
     (re.compile(r"/v1/responses$"), Responses()),
     (re.compile(r"/v1/chat/completions$"), ChatCompletions()),
+    (re.compile(r"/v1beta/models/[^/:]+:streamGenerateContent$"), Gemini()),
+    (re.compile(r"/v1beta/models/[^/:]+:generateContent$"), GeminiUnstreamed()),
 ]
 
 
@@ -506,7 +594,10 @@ def _handler_for(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 code, headers, payload = wire.error(turn)
                 self._json(code, headers, payload)
                 return
-            self._stream(wire.stream(body, turn))
+            if wire.streamed:
+                self._stream(wire.stream(body, turn))
+            else:
+                self._json(200, {}, wire.complete(body, turn))
 
         def _json(self, code: int, headers: dict[str, str], payload: Any) -> None:
             data = json.dumps(payload).encode()

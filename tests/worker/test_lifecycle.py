@@ -17,6 +17,7 @@ from worker_helpers import (
     agent_command,
     event_kinds,
     git,
+    processes_gone,
     start_with,
     wait_agent_running,
     wait_for,
@@ -265,6 +266,8 @@ def test_retry_through_the_cli_and_what_it_refuses(
     assert main(["start", "t1"]) == 0
     wait_state(conn, "t1", "failed")
     wait_for(lambda: "agent_exited" in event_kinds(conn, "t1"))
+    # The slot frees when the attempt's processes are gone, not at its exit event.
+    wait_for(lambda: processes_gone(conn, "t1"))
     capsys.readouterr()
     assert main(["start", "t1"]) == 4
     assert "`worker retry t1`" in capsys.readouterr().err
@@ -272,6 +275,7 @@ def test_retry_through_the_cli_and_what_it_refuses(
     assert "t1: running (attempt 2" in capsys.readouterr().out
     wait_state(conn, "t1", "failed")
     wait_for(lambda: event_kinds(conn, "t1").count("agent_exited") == 2)
+    wait_for(lambda: processes_gone(conn, "t1"))
     assert main(["retry", "t1", "--message", "again", "--json"]) == 0
     wait_state(conn, "t1", "failed")
     wait_for(lambda: event_kinds(conn, "t1").count("agent_exited") == 3)

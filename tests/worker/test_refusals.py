@@ -126,6 +126,23 @@ def test_an_empty_runtime_command_flag_is_an_error(
     assert code == 2 and "runtime command is empty" in err
 
 
+@pytest.mark.parametrize("branch", ["--upload-pack=touch PWNED", "a..b", "x y"])
+def test_a_base_branch_that_is_no_branch_name_is_refused_before_git_sees_it(
+    worker_repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    branch: str,
+) -> None:
+    monkeypatch.chdir(worker_repo)
+    code, _, err = run(capsys, "add", "t1", "--title", "x", "--base", branch)
+    assert code == 2 and "is not a branch name" in err
+    # .worker.toml comes with pull requests too.
+    (worker_repo / ".worker.toml").write_text(f"integration_branch = {branch!r}\n")
+    code, _, err = run(capsys, "add", "t2", "--title", "x")
+    assert code == 6 and "integration_branch" in err and "is not a branch name" in err
+    assert not (worker_repo / "PWNED").exists()
+
+
 @pytest.mark.parametrize("bad", ["ends.", "a.lock", "x/y", "a..b", ".x", "-x"])
 def test_task_ids_that_make_a_bad_branch_name_are_refused_at_add(
     worker_repo: Path,

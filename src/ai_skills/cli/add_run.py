@@ -110,9 +110,14 @@ def do_add(
 ) -> int:
     """`ai-skills add SOURCE ...`; returns the exit code."""
     from ai_skills.agents import parse_agent_list
+    from ai_skills.errors import UsageError
+    from ai_skills.git_values import ref_problem, shown
     from ai_skills.installed import apply_add, plan_add
     from ai_skills.sources import parse_source
 
+    problem = ref_problem(ref) if ref is not None else None
+    if problem is not None:
+        raise UsageError(f"--ref: {shown(ref or '')} is not a git ref ({problem})")
     scope = scope_for(global_)
     chosen = parse_agent_list(agents) if agents else None
     cache = make_cache()

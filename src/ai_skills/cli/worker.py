@@ -315,6 +315,22 @@ register_ops_commands(app)
 register_profile_commands(app)
 
 
+def check_text_arguments(args: list[str]) -> None:
+    """Refuse an argument that is not UTF-8 (titles, messages): the store holds only text."""
+    for index, arg in enumerate(args):
+        bad = next((c for c in arg if "\udc80" <= c <= "\udcff"), None)
+        if bad is None:
+            continue
+        if arg.startswith("--") and "=" in arg:
+            where = arg.split("=", 1)[0]
+        elif index > 0 and args[index - 1].startswith("-"):
+            where = args[index - 1]
+        else:
+            where = f"argument {index + 1}"
+        raise UsageError(f"{where}: not UTF-8 text (byte 0x{ord(bad) - 0xDC00:02x}); "
+                         "pass UTF-8 text")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (errors become one line on stderr)."""
     from ai_skills.worker.roles import check_command
@@ -326,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"worker {__version__}")
         return 0
     try:
+        check_text_arguments(args)
         check_command(args)  # roles first: a refused command never reaches its own code
         app(args=args, prog_name="worker", standalone_mode=True)
     except SystemExit as exc:

@@ -39,8 +39,9 @@ def show_start(result: Any, *, as_json: bool) -> None:
     if as_json:
         emit_json(result.as_dict())
     elif result.admitted:
+        said = "already running" if result.reason == "already running" else "running"
         say(
-            f"{task_id}: running (attempt {result.attempt}, supervisor pid "
+            f"{task_id}: {said} (attempt {result.attempt}, supervisor pid "
             f"{result.supervisor_pid}) in {result.worktree}"
         )
     else:

@@ -162,6 +162,17 @@ class WorkerConfig(BaseModel):
             raise ValueError("is empty; give a program to run, or remove the setting")
         return value
 
+    @field_validator("integration_branch")
+    @classmethod
+    def _branch_name(cls, value: str | None) -> str | None:
+        # .worker.toml arrives in pull requests; its branch reaches git's command line.
+        from ai_skills.git_values import ref_problem
+
+        problem = None if value is None else ref_problem(value)
+        if problem:
+            raise ValueError(f"is not a branch name ({problem})")
+        return value
+
     @model_validator(mode="after")
     def _known_profiles(self) -> WorkerConfig:
         for name in [self.profile, *self.fallback]:

@@ -5,12 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from ai_skills.errors import UsageError
+from ai_skills.git_values import ref_problem, shown
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import BaseBranchError
 from ai_skills.worker.runtimes import build_command, split_command
 from ai_skills.worker.tasks import NewTask, validate_task_id
 from ai_skills.worker.worktrees import branch_exists, current_branch
+
+MAX_DESCRIPTION_BYTES = 1024 * 1024
+
+
+def _read_description(path: Path) -> str:
+    from ai_skills.textfiles import read_text
+
+    fix = "pass --description-file a UTF-8 text file"
+    try:
+        return read_text(path, error=UsageError, fix=fix, max_bytes=MAX_DESCRIPTION_BYTES)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file; {fix}") from None
 
 
 def new_task(
@@ -34,13 +47,13 @@ def new_task(
     if runtime and runtime_command is not None:
         raise UsageError("give --runtime or --runtime-command, not both")
     if description_file is not None:
-        try:
-            description = description_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{description_file}: cannot read description: {exc}") from exc
+        description = _read_description(description_file)
     if runtime:
         build_command(runtime=runtime, runtime_command=None)  # an unknown preset fails now
     base = base or config.integration_branch or current_branch(ctx.repo_root) or "main"
+    problem = ref_problem(base)
+    if problem:
+        raise UsageError(f"--base: {shown(base)} is not a branch name ({problem})")
     if not branch_exists(ctx.repo_root, base):
         raise BaseBranchError(branch=base, repo=str(ctx.repo_root))
     return NewTask(

@@ -163,6 +163,8 @@ def start_task(
     attempt's prompt. `walking_queue`: the caller (tick) tries waiting tasks in queue order.
     """
     task = get_task(conn, task_id)
+    if task.state == TaskState.RUNNING and not (message or runtime or runtime_command):
+        return already_running(conn, task)
     choice = choose(conn, task, config, explicit=bool(runtime) or runtime_command is not None)
     argv = choice.argv or resolve_command(
         task, config, runtime=runtime, runtime_command=runtime_command
@@ -206,6 +208,27 @@ def start_task(
     return replace(result, warnings=warnings)
 
 
+def already_running(conn: sqlite3.Connection, task: Task) -> StartResult:
+    """`start` of a task that runs already (the daemon's autostart, or a second `start`).
+
+    A supervisor that runs `worker add` then `worker start` while the daemon autostarts
+    queued work races it; the outcome it asked for holds, so this is not an error.
+    """
+    attempt = get_attempt(conn, task.current_attempt)
+    assert attempt is not None
+    return StartResult(
+        task.id,
+        task.state.value,
+        True,
+        "already running",
+        attempt.id,
+        attempt.worktree,
+        attempt.branch,
+        attempt.supervisor_pid,
+        attempt=attempt.number,
+    )
+
+
 def launch_attempt(
     ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, attempt_id: int
 ) -> StartResult:
@@ -224,7 +247,14 @@ def launch_attempt(
         mark_step(conn, task.id, "launch", attempt_id=attempt_id, done=True)
     state = get_task(conn, task.id).state.value
     return StartResult(
-        task.id, state, True, "", attempt_id, attempt.worktree, attempt.branch, pid,
+        task.id,
+        state,
+        True,
+        "",
+        attempt_id,
+        attempt.worktree,
+        attempt.branch,
+        pid,
         attempt=attempt.number,
     )
 
@@ -261,7 +291,10 @@ def _prepare_worktree(
     links = link_skills(ctx.repo_root, path.resolve(), os.environ)
     if links.linked or links.problems:
         record_event(
-            conn, kind="skills_linked", task_id=task.id, attempt_id=attempt.id,
+            conn,
+            kind="skills_linked",
+            task_id=task.id,
+            attempt_id=attempt.id,
             data=links.as_dict(),
         )
     if attempt.base_sha is None:

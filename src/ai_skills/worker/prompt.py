@@ -16,9 +16,9 @@ def render_prompt(context: dict[str, Any], *, template_path: Path | None = None)
     if template_path is not None:
         try:
             source = template_path.read_text(encoding="utf-8")
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(
-                path=str(template_path), detail=f"cannot read template: {exc}"
+                path=str(template_path), detail=f"cannot read template (save it as UTF-8): {exc}"
             ) from exc
     else:
         source = (Path(__file__).parent / "templates" / "prompt.md.j2").read_text(encoding="utf-8")
