@@ -147,7 +147,7 @@ def test_start_of_a_task_autostart_already_started_says_so_and_succeeds(
     monkeypatch.chdir(worker_repo)
     # A supervisor runs `worker add` then `worker start` while the daemon autostarts queued
     # work; whichever comes first, the task runs once and `start` is not an error.
-    release = tmp_path / "release"
+    release = visible_path("release")
     waiting_agents(worker_repo, release, max_running=2)
     add(conn, "a")
     [started] = tick(ctx, conn, load_config(ctx.config_path)).started
