@@ -288,3 +288,28 @@ def test_a_stalled_sandboxed_agent_is_stopped_with_everything_it_started(
     wait_gone(conn, attempt_id)
     wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t1")])
     assert get_task(conn, "t1").state.value == "stalled"  # not failed by the TERM
+
+
+def test_a_report_through_the_channel_applies_to_its_own_attempt_only(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    from ai_skills.worker.channel import send
+
+    write_config(worker_repo, command=agent_command("hang"))
+    config = load_config(ctx.config_path)
+    for task_id in ("t1", "victim"):
+        add(conn, task_id)
+        assert start_task(ctx, conn, config, task_id).admitted
+    attempt = get_attempt(conn, get_task(conn, "t1").current_attempt)
+    victim = get_task(conn, "victim")
+    assert attempt is not None
+    wait_agent_running(conn, attempt.id)
+    socket = Path(attempt.log_file).parent / "report.sock"
+    reply = send(socket, {"status": "done", "message": "not mine", "task_id": "victim",
+                          "attempt_id": victim.current_attempt, "task": "victim"})
+    assert reply["result"]["task_id"] == "t1" and reply["result"]["accepted"]
+    assert get_task(conn, "t1").state.value == "in_review"
+    assert get_task(conn, "victim").state.value == "running"
+    # The idempotency key is the attempt's own: another command's stored result stays hidden.
+    again = send(socket, {"status": "working", "key": "k"})
+    assert "error" in again and "in_review" in again["error"]

@@ -228,13 +228,17 @@ def save_clone_work(clone: Path, *, message: str, sandboxed: bool, objects: Path
 def remove_clone(path: Path, *, state: Path | None = None) -> bool:
     """Delete a clone whose work the caller saved and fetched; True when it is gone.
 
-    `state`: the task's private copies of its agent's state folders, which go with it.
+    The clone is first renamed aside, so a removal killed half-way never leaves a broken
+    clone in its place; the next removal finishes it. `state`: the task's private copies
+    of its agent's state folders, which go with it.
     """
     if state is not None:
         shutil.rmtree(state, ignore_errors=True)
     if path.exists():
+        os.replace(path, path.parent / f".{path.name}.removing-{os.getpid()}")
+    for leftover in path.parent.glob(f".{path.name}.removing-*"):
         # rmtree does not follow the symlinks an agent may have left in its clone.
-        shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(leftover, ignore_errors=True)
     gone = not path.exists()
     if gone and path.parent.name.endswith(".worktrees"):
         with contextlib.suppress(OSError):
