@@ -85,6 +85,8 @@ def make_clone(repo: Path, common_dir: Path, *, task_id: str, path: Path, branch
             path=str(path),
             detail="exists and is not a workspace of this repository; move it away",
         )
+    # A worktree deleted by hand leaves a registration that still holds its branch.
+    run_git(["worktree", "prune"], cwd=repo)
     path.parent.mkdir(parents=True, exist_ok=True)
     run_git(
         ["clone", "-q", "--shared", "--no-tags", "--branch", branch, "--", str(repo), str(path)],

@@ -74,7 +74,7 @@ def move_worktree_here(repo: Path, *, task_id: str, branch: str, path: Path) -> 
             detail=f"exists, so the worktree at {old} cannot move there; move it away",
         )
     if not old.exists():
-        return None  # deleted by hand: `ensure_worktree` prunes it and makes a new one
+        return None  # deleted by hand: `make_clone` prunes it and makes a clone there
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.rmdir()

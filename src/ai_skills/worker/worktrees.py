@@ -6,7 +6,6 @@ import contextlib
 from pathlib import Path
 
 from ai_skills.git import git_out, run_git
-from ai_skills.worker.errors import WorktreeError
 
 # Used only when the repository has no identity, so saving work can never fail on it.
 FALLBACK_IDENTITY = ["-c", "user.name=worker", "-c", "user.email=worker@localhost"]
@@ -54,34 +53,6 @@ def registered_worktrees(repo: Path) -> dict[Path, str | None]:
         elif line.startswith("branch ") and current is not None:
             found[current] = line.removeprefix("branch refs/heads/")
     return found
-
-
-def ensure_worktree(repo: Path, *, task_id: str, path: Path, branch: str, base: str) -> bool:
-    """Have `path` checked out on `branch` (created from `base`); True when created now."""
-    path = path.resolve()
-    known = registered_worktrees(repo)
-    if path in known and path.exists():
-        if known[path] != branch:
-            raise WorktreeError(
-                task_id=task_id,
-                path=str(path),
-                detail=f"is on {known[path]!r}, expected {branch!r}",
-            )
-        return False
-    if path.exists() and any(path.iterdir()):
-        raise WorktreeError(
-            task_id=task_id,
-            path=str(path),
-            detail="exists and is not a worktree of this repository; move it away",
-        )
-    # A worktree deleted by hand leaves a registration that blocks `worktree add`.
-    run_git(["worktree", "prune"], cwd=repo)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if branch_exists(repo, branch):
-        run_git(["worktree", "add", str(path), branch], cwd=repo)
-    else:
-        run_git(["worktree", "add", "-b", branch, str(path), base], cwd=repo)
-    return True
 
 
 def save_work(checkout: Path, *, message: str) -> str | None:
