@@ -313,3 +313,21 @@ def test_a_report_through_the_channel_applies_to_its_own_attempt_only(
     # The idempotency key is the attempt's own: another command's stored result stays hidden.
     again = send(socket, {"status": "working", "key": "k"})
     assert "error" in again and "in_review" in again["error"]
+
+
+def test_an_agent_program_under_tmp_still_runs_in_the_private_tmp(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    # The sandbox's /tmp is empty; the program (and its PATH) are shown where they were.
+    script = tmp_path / "bin" / "my-agent"
+    script.parent.mkdir()
+    script.write_text(
+        "#!/bin/sh\necho work > work.txt && git add work.txt && git commit -qm work\n"
+        f"exec {agent_command('empty-done')}\n"
+    )
+    script.chmod(0o755)
+    write_config(worker_repo, command=str(script))
+    add(conn, "t1")
+    start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    wait_state(conn, "t1", "in_review")
+    assert git(ctx.repo_root, "show", "worker/t1:work.txt") == "work"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -53,6 +54,10 @@ def build_layout(ctx: RepoContext, attempt: Attempt, runtime: AttemptRuntime,
         private.append((_real(copy), _real(real)))
     readonly = [_real(env["HOME"])] if env.get("HOME") else []
     readonly += [_real(p) for p in env.get("AI_SKILLS_PATH", "").split(os.pathsep) if p]
+    # The agent program and its PATH stay visible where the private /tmp would hide them.
+    program = shutil.which(attempt.command[0], path=env.get("PATH")) if attempt.command else None
+    readonly += [_real(program)] if program else []
+    readonly += [_real(p) for p in env.get("PATH", "").split(os.pathsep) if p.startswith("/")]
     objects = _real(ctx.common_dir / "objects")
     readonly.append(objects)
     return Layout(
