@@ -11,14 +11,8 @@ import pytest
 
 from ai_skills.contenthash import hash_folder
 from ai_skills.install import Scope, repo_scope, user_scope
-from ai_skills.installed import (
-    SelectionError,
-    apply_add,
-    install_locked,
-    plan_add,
-    remove_skills,
-    update_skills,
-)
+from ai_skills.installed import SelectionError, install_locked, remove_skills, update_skills
+from ai_skills.installed_add import apply_add, plan_add
 from ai_skills.installed_check import CheckResult, check_skills
 from ai_skills.lock import read_lock
 from ai_skills.sources import SourceCache, cache_root, parse_source

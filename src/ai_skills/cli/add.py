@@ -165,7 +165,8 @@ def import_npx(
     run `ai-skills install` to link the pinned copies.
     """
     from ai_skills.errors import AiSkillsError
-    from ai_skills.installed import Report, apply_add, plan_add
+    from ai_skills.installed import Report
+    from ai_skills.installed_add import apply_add, plan_add
     from ai_skills.npx_interop import NpxLockError, import_spec, scope_skills
 
     scope = scope_for(global_)

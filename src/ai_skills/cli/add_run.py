@@ -18,7 +18,8 @@ from ai_skills.cli.steps import step_line
 
 if TYPE_CHECKING:
     from ai_skills.install import Scope
-    from ai_skills.installed import AddPlan, Change, Report
+    from ai_skills.installed import Change, Report
+    from ai_skills.installed_add import AddPlan
     from ai_skills.sources import SourceCache
 
 # Slow fetches get a progress line; fast ones (and cache hits) print nothing.
@@ -112,7 +113,7 @@ def do_add(
     from ai_skills.agents import parse_agent_list
     from ai_skills.errors import UsageError
     from ai_skills.git_values import ref_problem, shown
-    from ai_skills.installed import apply_add, plan_add
+    from ai_skills.installed_add import apply_add, plan_add
     from ai_skills.sources import parse_source
 
     problem = ref_problem(ref) if ref is not None else None
