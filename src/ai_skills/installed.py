@@ -20,10 +20,11 @@ from ai_skills.agents import table
 from ai_skills.contenthash import FileState, diff_states, folder_states
 from ai_skills.deploy import Step
 from ai_skills.errors import AiSkillsError, ManifestError
+from ai_skills.git_values import FULL_SHA
 from ai_skills.install import InstallError, Scope
 from ai_skills.install_links import edit_manifest, link_scope
 from ai_skills.lock import LockedSkill, read_lock, write_lock
-from ai_skills.sources import FULL_SHA, SourceCache
+from ai_skills.sources import SourceCache
 
 
 class SelectionError(AiSkillsError):
@@ -184,7 +185,7 @@ def _update_one(
     resolved: dict[tuple[str, str | None], str],
 ) -> Change:
     entry = lock[name]
-    if entry.ref is not None and FULL_SHA.match(entry.ref):
+    if entry.ref is not None and FULL_SHA.fullmatch(entry.ref):
         return Change(name, "pinned", entry.commit, entry.commit)
     key = (entry.source, entry.ref)
     if key not in resolved:

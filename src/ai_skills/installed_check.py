@@ -15,10 +15,11 @@ from pathlib import Path
 from ai_skills import install
 from ai_skills.contenthash import diff_states, folder_states
 from ai_skills.errors import CommandError
+from ai_skills.git_values import FULL_SHA
 from ai_skills.install import Scope
 from ai_skills.install_links import link_problems
 from ai_skills.lock import LockedSkill, read_lock
-from ai_skills.sources import FULL_SHA, remote_commit
+from ai_skills.sources import remote_commit
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def check_skills(
         local = "missing" if current is None else "ok" if current == entry.hash else "modified"
         files = _changed_files(scope, name) if local == "modified" else ()
         state, remote = "current", None
-        if entry.ref is not None and FULL_SHA.match(entry.ref):
+        if entry.ref is not None and FULL_SHA.fullmatch(entry.ref):
             state = "pinned"
         elif upstream:
             key = (entry.source, entry.ref)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.fsutil import atomic_write_text
-from ai_skills.git_values import ref_problem, shown, subpath_problem, url_problem
+from ai_skills.git_values import FULL_SHA, ref_problem, shown, subpath_problem, url_problem
 from ai_skills.schema_errors import first_problem
 from ai_skills.textfiles import read_json
 
@@ -119,7 +119,6 @@ def _validated_lock(path: Path, data: Any) -> dict[str, LockedSkill]:
 
 _FIELDS = {"source": str, "commit": str, "path": str, "hash": str, "ref": str, "agents": list}
 _REQUIRED = frozenset({"source", "commit", "path", "hash"})
-_COMMIT = re.compile(r"[0-9a-f]{40}")
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")
 
 
@@ -144,7 +143,7 @@ def _plain_lock(data: Any) -> dict[str, LockedSkill] | None:
         agents = entry.get("agents")
         if agents is not None and not all(type(a) is str for a in agents):
             return None
-        if not _COMMIT.fullmatch(entry["commit"]) or not _HASH.fullmatch(entry["hash"]):
+        if not FULL_SHA.fullmatch(entry["commit"]) or not _HASH.fullmatch(entry["hash"]):
             return None
         if not entry["source"]:
             return None
