@@ -20,7 +20,7 @@ def try_add(source: Path, repo: Path, *skills: str) -> None:
     cache = SourceCache(cache_root(os.environ))
     plan = plan_add(cache, parse_source(url_of(source), cwd=repo), skills=skills,
                     all_skills=not skills, ref=None)
-    apply_add(repo_scope(repo), cache, plan, dict(os.environ), agents=None, cwd=repo)
+    apply_add(repo_scope(repo), cache, plan, dict(os.environ), agents=None)
 
 
 def assert_nothing_written(repo: Path) -> None:

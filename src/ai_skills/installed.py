@@ -74,7 +74,6 @@ def install_locked(
     cache: SourceCache,
     env: Mapping[str, str],
     *,
-    cwd: Path,
     agents: Sequence[str] | None = None,
 ) -> Report:
     """Make the installed folders exactly what the lock pins (verified by hash), then link
@@ -85,7 +84,7 @@ def install_locked(
     report = Report()
     lock = read_lock(scope.lock_path)
     if not agents and not _needs_change(scope, lock):
-        link_and_report(scope, lock, env, agents=None, cwd=cwd, report=report)
+        link_and_report(scope, lock, env, agents=None, report=report)
         return report
     with install.locked(scope):
         if agents and scope.kind == "user":
@@ -103,7 +102,7 @@ def install_locked(
                 continue
             report.changes.append(Change(name, action, None, entry.commit))
         try:
-            link_and_report(scope, lock, env, agents=agents, cwd=cwd, report=report, edit=True)
+            link_and_report(scope, lock, env, agents=agents, report=report, edit=True)
         except AiSkillsError as exc:
             report.errors.append(str(exc))
     return report
@@ -160,7 +159,7 @@ def _restore(scope: Scope, cache: SourceCache, name: str, entry: LockedSkill) ->
 
 
 def update_skills(
-    scope: Scope, cache: SourceCache, names: Sequence[str], env: Mapping[str, str], *, cwd: Path
+    scope: Scope, cache: SourceCache, names: Sequence[str], env: Mapping[str, str]
 ) -> Report:
     """Move each pin to what its ref names now; report old -> new commit and changed files."""
     report = Report()
@@ -173,7 +172,7 @@ def update_skills(
         for name in _known(scope, lock, names):
             report.changes.append(_update_one(scope, cache, name, lock, resolved))
         write_lock(scope.lock_path, lock)
-        link_and_report(scope, lock, env, agents=None, cwd=cwd, report=report, edit=True)
+        link_and_report(scope, lock, env, agents=None, report=report, edit=True)
     return report
 
 
@@ -224,9 +223,7 @@ def _known(scope: Scope, lock: Mapping[str, LockedSkill], names: Sequence[str]) 
     return list(dict.fromkeys(names)) if names else sorted(lock)
 
 
-def remove_skills(
-    scope: Scope, names: Sequence[str], env: Mapping[str, str], *, cwd: Path
-) -> Report:
+def remove_skills(scope: Scope, names: Sequence[str], env: Mapping[str, str]) -> Report:
     """Unpin, unlink and delete installed skills (only what ai-skills installed)."""
     from ai_skills.manifest_edit import remove_name
     from ai_skills.use_skills import MANIFEST
@@ -244,7 +241,7 @@ def remove_skills(
                 remove_name(manifest, name)
             report.changes.append(Change(name, "removed"))
         write_lock(scope.lock_path, lock)
-        link_and_report(scope, lock, env, agents=None, cwd=cwd, report=report)
+        link_and_report(scope, lock, env, agents=None, report=report)
     return report
 
 
@@ -254,7 +251,6 @@ def link_and_report(
     env: Mapping[str, str],
     *,
     agents: Sequence[str] | None,
-    cwd: Path,
     report: Report,
     edit: bool = False,
 ) -> None:
@@ -265,7 +261,7 @@ def link_and_report(
         edited = edit_manifest(scope, list(lock), env, agents)
         report.errors.extend(edited.errors)
         report.warnings.extend(edited.warnings)
-    linked = link_scope(scope, lock, env, agents=agents, cwd=cwd)
+    linked = link_scope(scope, lock, env, agents=agents)
     report.linked.extend(linked.steps)
     report.errors.extend(linked.errors)
     report.warnings.extend(linked.warnings)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ai_skills import install
 from ai_skills.agents import table
@@ -97,7 +96,6 @@ def apply_add(
     env: Mapping[str, str],
     *,
     agents: Sequence[str] | None,
-    cwd: Path,
     link: bool = True,
     force: bool = False,
 ) -> Report:
@@ -142,7 +140,7 @@ def apply_add(
             )
         write_lock(scope.lock_path, lock)
         if link:
-            link_and_report(scope, lock, env, agents=agents, cwd=cwd, report=report, edit=True)
+            link_and_report(scope, lock, env, agents=agents, report=report, edit=True)
     return report
 
 

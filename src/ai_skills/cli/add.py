@@ -97,7 +97,7 @@ def update(
     from ai_skills.installed import update_skills
 
     scope = scope_for(global_)
-    report = update_skills(scope, make_cache(), names or [], os.environ, cwd=Path.cwd())
+    report = update_skills(scope, make_cache(), names or [], os.environ)
     if not as_json and not any(c.action == "updated" for c in report.changes):
         note("ai-skills: everything is up to date")
     raise typer.Exit(render_report(report, as_json=as_json))
@@ -112,7 +112,7 @@ def remove(
     """Unlink, delete and unpin installed skills (only what ai-skills installed)."""
     from ai_skills.installed import remove_skills
 
-    report = remove_skills(scope_for(global_), names, os.environ, cwd=Path.cwd())
+    report = remove_skills(scope_for(global_), names, os.environ)
     raise typer.Exit(render_report(report, as_json=as_json))
 
 
@@ -191,8 +191,7 @@ def import_npx(
         if not yes and sys.stdin.isatty() and not confirm("Pin it?"):
             continue
         try:
-            report = apply_add(scope, cache, plan, os.environ, agents=None, cwd=Path.cwd(),
-                               link=False)
+            report = apply_add(scope, cache, plan, os.environ, agents=None, link=False)
         except AiSkillsError as exc:  # e.g. the name is pinned from elsewhere: pin the rest
             total.errors.append(str(exc))
             continue

@@ -128,8 +128,7 @@ def do_add(
         show_plan(plan)
     if not yes and sys.stdin.isatty() and not confirm("Install?"):
         return 1
-    report = apply_add(scope, cache, plan, os.environ, agents=chosen, cwd=Path.cwd(),
-                       force=force)
+    report = apply_add(scope, cache, plan, os.environ, agents=chosen, force=force)
     if as_json:  # in text they were shown with the plan
         report.warnings[:0] = plan.warnings
     return render_report(report, as_json=as_json)
@@ -141,6 +140,5 @@ def do_install(*, global_: bool, as_json: bool, agents: str | None = None) -> in
     from ai_skills.installed import install_locked
 
     chosen = parse_agent_list(agents) if agents else None
-    report = install_locked(scope_for(global_), make_cache(), os.environ, cwd=Path.cwd(),
-                            agents=chosen)
+    report = install_locked(scope_for(global_), make_cache(), os.environ, agents=chosen)
     return render_report(report, as_json=as_json)
