@@ -180,12 +180,14 @@ def import_npx(
     total = Report()
     for npx_skill in skills:
         try:
-            spec = import_spec(npx_skill)
+            plan = plan_add(cache, import_spec(npx_skill), skills=[npx_skill.name],
+                            all_skills=False, ref=npx_skill.ref)
         except NpxLockError as exc:  # e.g. a well-known source: report it, pin the rest
             total.warnings.append(str(exc))
             continue
-        plan = plan_add(cache, spec, skills=[npx_skill.name], all_skills=False,
-                        ref=npx_skill.ref)
+        except AiSkillsError as exc:  # a source gone or unreachable: report it, pin the rest
+            total.errors.append(str(exc))
+            continue
         if not as_json:
             show_plan(plan)
         if not yes and sys.stdin.isatty() and not confirm("Pin it?"):
