@@ -25,9 +25,9 @@ AgentsOption = Annotated[
     str | None,
     typer.Option("--agents", help="Comma-separated agent names or aliases (`ai-skills agents` "
                  "lists them). Repo: added to the `agents:` line of .skills (which starts "
-                 "from the defaults), so every later sync keeps them. --global: the agents "
-                 "the skill is linked for, added to those it had (default: "
-                 "claude,opencode,codex)."),
+                 "from the defaults), so every later sync keeps them. --global: added to the "
+                 "agents each skill is linked for, in the user lock (`add`: the skills "
+                 "added; `install`: every skill; default: claude,opencode,codex)."),
 ]
 GlobalOption = Annotated[
     bool,
