@@ -56,6 +56,8 @@ SAFE_GIT_CONFIG = (
 _SHORTHAND = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
 _URL_SCHEMES = tuple(f"{scheme}://" for scheme in URL_SCHEMES)
 
+DEFAULT_GIT_TIMEOUT = 600.0
+
 Progress = Callable[[str], AbstractContextManager[None]]
 
 
@@ -349,5 +351,23 @@ def git_command(
     return [*SAFE_GIT_CONFIG, *extra, command, *options, *tail]
 
 
+def git_timeout(env: Mapping[str, str]) -> float:
+    """Seconds one git run against a source may take (`AI_SKILLS_GIT_TIMEOUT`, else 600).
+
+    A source named in a lock can be a server that accepts the connection and never
+    answers; `ai-skills check` runs in CI on pull requests, so it must end on its own.
+    """
+    value = env.get("AI_SKILLS_GIT_TIMEOUT", "")
+    try:
+        seconds = float(value) if value else DEFAULT_GIT_TIMEOUT
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds < float("inf"):
+        raise SourceError(f"AI_SKILLS_GIT_TIMEOUT={value!r} is not a number of seconds above 0")
+    return seconds
+
+
 def _git(args: list[str], cwd: Path, *, input_text: str | None = None) -> str:
-    return run_git(args, cwd=cwd, env=SAFE_GIT_ENV, input_text=input_text).stdout
+    timeout = git_timeout(os.environ)
+    return run_git(args, cwd=cwd, env=SAFE_GIT_ENV, input_text=input_text,
+                   timeout=timeout).stdout
