@@ -11,14 +11,8 @@ import pytest
 
 from ai_skills.contenthash import hash_folder
 from ai_skills.install import Scope, repo_scope, user_scope
-from ai_skills.installed import (
-    SelectionError,
-    apply_add,
-    install_locked,
-    plan_add,
-    remove_skills,
-    update_skills,
-)
+from ai_skills.installed import SelectionError, install_locked, remove_skills, update_skills
+from ai_skills.installed_add import apply_add, plan_add
 from ai_skills.installed_check import CheckResult, check_skills
 from ai_skills.lock import read_lock
 from ai_skills.sources import SourceCache, cache_root, parse_source
@@ -45,7 +39,7 @@ def add(scope: Scope, source: str, *, cwd: Path, skills: tuple[str, ...] = (),
     c = cache()
     plan = plan_add(c, parse_source(source, cwd=cwd), skills=skills, all_skills=all_skills,
                     ref=ref)
-    return apply_add(scope, c, plan, env or env_for(cwd), agents=None, cwd=cwd)
+    return apply_add(scope, c, plan, env or env_for(cwd), agents=None)
 
 
 @pytest.fixture
@@ -88,7 +82,7 @@ def test_skills_file_is_edited_surgically(source: Path, git_repo: Path) -> None:
     (git_repo / ".skills").write_text(original)
     add(repo_scope(git_repo), url_of(source), cwd=git_repo, skills=("alpha",))
     assert (git_repo / ".skills").read_text() == original + "\nalpha\n"
-    remove_skills(repo_scope(git_repo), ["alpha"], env_for(git_repo), cwd=git_repo)
+    remove_skills(repo_scope(git_repo), ["alpha"], env_for(git_repo))
     assert (git_repo / ".skills").read_text() == original + "\n"
 
 
@@ -104,7 +98,7 @@ def test_reinstall_in_fresh_clone_is_bit_identical(source: Path, git_repo: Path,
     git(tmp_path, "clone", "-q", str(git_repo), str(clone))
     assert not (clone / ".ai-skills").exists()  # installed files are not committed
     shutil.rmtree(cache_root(os.environ))  # another machine: empty cache
-    report = install_locked(repo_scope(clone), cache(), env_for(clone), cwd=clone)
+    report = install_locked(repo_scope(clone), cache(), env_for(clone))
     assert report.errors == []
     old = git_repo / ".ai-skills/skills/alpha"
     new = clone / ".ai-skills/skills/alpha"
@@ -117,7 +111,7 @@ def test_reinstall_in_fresh_clone_is_bit_identical(source: Path, git_repo: Path,
 def test_install_is_a_no_op_when_in_place(source: Path, git_repo: Path) -> None:
     add(repo_scope(git_repo), url_of(source), cwd=git_repo, skills=("alpha",))
     lock_before = (git_repo / "ai-skills.lock.json").stat().st_mtime_ns
-    report = install_locked(repo_scope(git_repo), cache(), env_for(git_repo), cwd=git_repo)
+    report = install_locked(repo_scope(git_repo), cache(), env_for(git_repo))
     assert (report.changes, report.linked, report.errors) == ([], [], [])
     assert (git_repo / "ai-skills.lock.json").stat().st_mtime_ns == lock_before
 
@@ -129,7 +123,7 @@ def test_install_restores_a_modified_folder(source: Path, git_repo: Path) -> Non
     skill_md.write_text(original + "tampered\n")
     results = checked(git_repo)
     assert [(r.name, r.local, r.ok) for r in results] == [("alpha", "modified", False)]
-    report = install_locked(repo_scope(git_repo), cache(), env_for(git_repo), cwd=git_repo)
+    report = install_locked(repo_scope(git_repo), cache(), env_for(git_repo))
     assert [(c.name, c.action) for c in report.changes] == [("alpha", "restored")]
     assert skill_md.read_text() == original
 
@@ -142,7 +136,7 @@ def test_install_refuses_content_that_does_not_match_the_lock(source: Path,
     data["skills"]["alpha"]["hash"] = "sha256:" + "0" * 64
     lock_path.write_text(json.dumps(data))
     link_before = os.readlink(git_repo / ".ai-skills/skills/alpha")
-    report = install_locked(repo_scope(git_repo), cache(), env_for(git_repo), cwd=git_repo)
+    report = install_locked(repo_scope(git_repo), cache(), env_for(git_repo))
     assert len(report.errors) == 1 and "the lock pins sha256:0000" in report.errors[0]
     assert os.readlink(git_repo / ".ai-skills/skills/alpha") == link_before
 
@@ -157,7 +151,7 @@ def test_update_moves_pin_and_lists_changed_files(source: Path, git_repo: Path) 
     new = commit_all(source, "v2")
     moved = checked(git_repo)[0]
     assert (moved.upstream, moved.remote, moved.ok) == ("moved", new, False)
-    report = update_skills(repo_scope(git_repo), cache(), [], env_for(git_repo), cwd=git_repo)
+    report = update_skills(repo_scope(git_repo), cache(), [], env_for(git_repo))
     (change,) = report.changes
     assert (change.action, change.old_commit, change.new_commit) == ("updated", old, new)
     assert change.files == (("added", "new.md"), ("removed", "refs/guide.md"),
@@ -166,7 +160,7 @@ def test_update_moves_pin_and_lists_changed_files(source: Path, git_repo: Path) 
     assert (git_repo / ".ai-skills/skills/alpha/new.md").read_text() == "new\n"
     versions = os.listdir(git_repo / ".ai-skills/skills/.versions")
     assert len(versions) == 1  # the old version was cleaned up
-    again = update_skills(repo_scope(git_repo), cache(), [], env_for(git_repo), cwd=git_repo)
+    again = update_skills(repo_scope(git_repo), cache(), [], env_for(git_repo))
     assert [c.action for c in again.changes] == ["unchanged"]
 
 
@@ -189,7 +183,7 @@ def test_remove_deletes_only_own_files(source: Path, git_repo: Path) -> None:
     add(repo_scope(git_repo), url_of(source), cwd=git_repo, all_skills=True)
     mine = git_repo / ".claude/skills/mine"
     make_skill(git_repo / ".claude/skills", "mine")
-    report = remove_skills(repo_scope(git_repo), ["alpha"], env_for(git_repo), cwd=git_repo)
+    report = remove_skills(repo_scope(git_repo), ["alpha"], env_for(git_repo))
     assert [c.action for c in report.changes] == ["removed"]
     assert not os.path.lexists(git_repo / ".ai-skills/skills/alpha")
     assert not os.path.lexists(git_repo / ".claude/skills/alpha")
@@ -197,7 +191,7 @@ def test_remove_deletes_only_own_files(source: Path, git_repo: Path) -> None:
     assert (mine / "SKILL.md").is_file()
     assert set(read_lock(git_repo / "ai-skills.lock.json")) == {"beta"}
     with pytest.raises(SelectionError, match="'alpha' not installed"):
-        remove_skills(repo_scope(git_repo), ["alpha"], env_for(git_repo), cwd=git_repo)
+        remove_skills(repo_scope(git_repo), ["alpha"], env_for(git_repo))
 
 
 def test_add_refuses_a_foreign_folder_in_the_way(source: Path, git_repo: Path) -> None:
@@ -250,7 +244,7 @@ def test_global_add_links_user_folders_and_removes_cleanly(source: Path, tmp_pat
     c = cache()
     plan = plan_add(c, parse_source(url_of(source), cwd=tmp_path), skills=("alpha",),
                     all_skills=False, ref=None)
-    report = apply_add(scope, c, plan, env, agents=["claude", "codex"], cwd=tmp_path)
+    report = apply_add(scope, c, plan, env, agents=["claude", "codex"])
     assert report.errors == []
     installed = Path(env["XDG_DATA_HOME"]) / "ai-skills/skills/alpha"
     assert os.readlink(isolated_home / ".claude/skills/alpha") == str(installed)
@@ -258,7 +252,7 @@ def test_global_add_links_user_folders_and_removes_cleanly(source: Path, tmp_pat
     assert not os.path.lexists(isolated_home / ".config/opencode/skills/alpha")
     lock = read_lock(Path(env["XDG_CONFIG_HOME"]) / "ai-skills/lock.json")
     assert lock["alpha"].agents == ("claude", "codex")
-    remove_skills(scope, ["alpha"], env, cwd=tmp_path)
+    remove_skills(scope, ["alpha"], env)
     assert not os.path.lexists(isolated_home / ".claude/skills/alpha")
     assert not os.path.lexists(installed)
 
@@ -338,7 +332,7 @@ def test_update_fetches_once_per_source_and_ref(source: Path, git_repo: Path,
         return real_resolve(self, url, ref)
 
     monkeypatch.setattr(SourceCache, "resolve", counting)
-    report = update_skills(repo_scope(git_repo), cache(), [], env_for(git_repo), cwd=git_repo)
+    report = update_skills(repo_scope(git_repo), cache(), [], env_for(git_repo))
     assert [(c.name, c.action, c.new_commit) for c in report.changes] == [
         ("alpha", "updated", new), ("beta", "updated", new)]
     assert fetched == [url_of(source)]

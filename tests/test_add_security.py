@@ -10,7 +10,7 @@ import pytest
 from ai_skills import materialize
 from ai_skills.errors import AiSkillsError
 from ai_skills.install import repo_scope
-from ai_skills.installed import apply_add, plan_add
+from ai_skills.installed_add import apply_add, plan_add
 from ai_skills.sources import SourceCache, SourceError, cache_root, parse_source
 from tests.helpers import make_skill
 from tests.source_repos import commit_all, git, make_hostile_source, make_source, url_of
@@ -20,7 +20,7 @@ def try_add(source: Path, repo: Path, *skills: str) -> None:
     cache = SourceCache(cache_root(os.environ))
     plan = plan_add(cache, parse_source(url_of(source), cwd=repo), skills=skills,
                     all_skills=not skills, ref=None)
-    apply_add(repo_scope(repo), cache, plan, dict(os.environ), agents=None, cwd=repo)
+    apply_add(repo_scope(repo), cache, plan, dict(os.environ), agents=None)
 
 
 def assert_nothing_written(repo: Path) -> None:

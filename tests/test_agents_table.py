@@ -25,6 +25,7 @@ from ai_skills.agents import (
     table,
 )
 from ai_skills.cli.agents_render import as_markdown
+from ai_skills.fastpath import ENV_INPUTS
 from ai_skills.xdg import xdg_home
 from tests.conftest import require_env_tool, require_tool
 
@@ -81,6 +82,13 @@ def test_names_and_aliases_resolve_to_table_names() -> None:
     assert parse_agent_list("claude-code,gemini copilot cursor") == [
         "claude", "gemini-cli", "github-copilot", "cursor"]
     assert len(table().agents) >= 80
+
+
+def test_the_no_op_stamp_watches_every_variable_that_moves_a_repo_folder() -> None:
+    # fastpath cannot read the table (it must stay cheap), so its list is kept by hand: a
+    # variable missing there would let a no-op keep links in a folder the agent left.
+    moving = {a.project_override.env for a in table().agents if a.project_override}
+    assert moving and moving <= set(ENV_INPUTS)
 
 
 def test_relative_xdg_values_are_ignored_as_the_spec_says() -> None:

@@ -55,13 +55,13 @@ def test_selection_file_is_used_when_no_skill_option(env: dict[str, str],
     config = Path(env["XDG_CONFIG_HOME"]) / "ai-skills"
     config.mkdir(parents=True)
     (config / "skills").write_text("# mine\nbeta\n")
-    report = deploy_global(env, agents=["claude"], dry_run=False, cwd=Path.cwd())
+    report = deploy_global(env, agents=["claude"], dry_run=False)
     assert [s.target.name for s in report.done] == ["beta"]
 
 
 def test_nothing_selected_says_how_to_select(env: dict[str, str]) -> None:
     with pytest.raises(NothingSelectedError, match="pass --skill NAME, or list names in"):
-        deploy_global(env, agents=["claude"], dry_run=False, cwd=Path.cwd())
+        deploy_global(env, agents=["claude"], dry_run=False)
     result = cli(env)
     assert result.returncode == 1
     assert result.stderr.startswith("ai-skills: error: no skills selected")
@@ -88,13 +88,11 @@ def test_check_and_unknown_skill(env: dict[str, str]) -> None:
     assert "unknown skill 'alpah' (did you mean 'alpha'?)" in bad.stderr
 
 
-def test_same_result_as_the_module_selection(env: dict[str, str], isolated_home: Path,
-                                             tmp_path: Path) -> None:
+def test_same_result_as_the_module_selection(env: dict[str, str], isolated_home: Path) -> None:
     from ai_skills.selection import select_global
 
     selection = select_global([Path(env["AI_SKILLS_PATH"])],
-                              {a: ["alpha"] for a in ("claude", "opencode", "codex")},
-                              env, cwd=tmp_path)
+                              {a: ["alpha"] for a in ("claude", "opencode", "codex")}, env)
     cli(env, "--skill", "alpha")
     made = {isolated_home / p: Path(t) for p, t in links_under(isolated_home).items()}
     assert made == selection.links

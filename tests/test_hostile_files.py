@@ -229,3 +229,16 @@ def test_prompt_template_that_is_not_utf8(tmp_path: Path) -> None:
     template.write_bytes(b"Do {{ task.title }}\n\xff\n")
     with pytest.raises(ConfigError, match="cannot read template"):
         render_prompt({"task": {"title": "x"}}, template_path=template)
+
+
+@pytest.mark.parametrize("command", ["install", "update", "remove"])
+def test_huge_manifest_is_never_read_whole_nor_rewritten(installed: Path, command: str) -> None:
+    # 17 MiB of comments and no `alpha` line: install and update would list alpha, remove
+    # would drop a line; each would read the whole file first and write it back.
+    manifest = installed / ".skills"
+    padding = ("# " + "x" * 1000 + "\n") * (17 * 1024)
+    manifest.write_text(padding + ("alpha\n" if command == "remove" else ""))
+    before = manifest.read_bytes()
+    result = run(installed, *args_for(command, installed))
+    assert_one_line_error(result, ".skills: larger than 16 MiB, too large to be read")
+    assert manifest.read_bytes() == before

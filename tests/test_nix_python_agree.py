@@ -64,7 +64,7 @@ def test_nix_and_python_agree_on_generated_front_matter(seed: int, tmp_path: Pat
         (catalog / name / "SKILL.md").write_text(generated_skill_md(rng, name))
 
     python = {name: "linked" for name in names}
-    result = select_global([catalog], {"claude": names}, {"HOME": "/h"}, cwd=Path("/"))
+    result = select_global([catalog], {"claude": names}, {"HOME": "/h"})
     python.update({e.skill: e.kind for e in result.errors})
 
     nix = {name: "linked" for name in names}

@@ -114,6 +114,24 @@ def test_import_npx_skips_a_source_it_cannot_pin(tmp_path: Path, git_repo: Path)
         result.stderr)
 
 
+def test_import_npx_pins_the_rest_when_one_source_is_gone(tmp_path: Path,
+                                                         git_repo: Path) -> None:
+    source = make_source(tmp_path / "src", ["alpha"])
+    gone = (tmp_path / "gone").as_uri()
+    write_project_lock(git_repo, {
+        "aaa-gone": {"source": gone, "sourceUrl": gone, "sourceType": "git",
+                     "skillPath": "skills/aaa-gone/SKILL.md", "computedHash": "x"},
+        "aab-moved": {"source": "../moved", "sourceType": "local", "computedHash": "x"},
+        "alpha": {"source": url_of(source), "sourceUrl": url_of(source), "sourceType": "git",
+                  "skillPath": "skills/alpha/SKILL.md", "computedHash": "x"},
+    })
+    result = run(git_repo, "import-npx", "--yes")
+    assert result.returncode == 1, result.stderr
+    assert set(read_lock(git_repo / "ai-skills.lock.json")) == {"alpha"}
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 2 and gone in errors[0] and "moved: no such folder" in errors[1]
+
+
 def test_import_spec_of_a_skill_at_the_top_of_a_local_source(tmp_path: Path,
                                                              git_repo: Path) -> None:
     source = make_source(tmp_path / "src", ["alpha"])

@@ -6,8 +6,10 @@ Each test is an attack tried for real: a value that, passed to git unchecked, ma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,44 @@ def test_add_ref_option_is_never_an_option(tmp_path: Path, git_repo: Path, pwned
 def test_add_source_starting_with_dash_is_refused(git_repo: Path, pwned: Path) -> None:
     result = run(git_repo, "add", "-s", "alpha", "--yes", "--", upload_pack(pwned))
     assert_refused(result, pwned, f"'{upload_pack(pwned)}' is not a git URL")
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A git:// address whose server accepts connections and never says a word."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"git://127.0.0.1:{listener.getsockname()[1]}/skills.git"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("command", ["check", "update"])
+def test_a_source_that_never_answers_cannot_hang_the_tool(
+    installed: Path, silent_server: str, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # `check` runs in CI on every pull request; a lock naming a server that holds the
+    # connection open must end the run with an error, not keep the job until it is killed.
+    edit_lock(installed, source=silent_server)
+    monkeypatch.setenv("AI_SKILLS_GIT_TIMEOUT", "3")
+    result = run(installed, command)
+    assert result.returncode == 1, result.stderr
+    said = result.stdout + result.stderr  # check reports per skill on stdout
+    assert "no answer from git within 3 s" in said, said
+    assert "Traceback" not in said

@@ -18,9 +18,7 @@ from global_selection_vectors import VECTOR_FILES, label_of, load, materialise
 def test_select_global_matches_vector(vector_file: Path, tmp_path: Path) -> None:
     vector = load(vector_file)
     dirs = materialise(vector, tmp_path)
-    result = select_global(
-        dirs, vector.data["selection"], vector.data["env"], cwd=Path(vector.data["cwd"])
-    )
+    result = select_global(dirs, vector.data["selection"], vector.data["env"])
     links = {str(target): label_of(source, tmp_path) for target, source in result.links.items()}
     assert links == vector.expected_links
     errors = sorted((e.kind, e.skill, e.agent) for e in result.errors)

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ai_skills.skill import SKILL_FILE, front_matter_fields, name_error, name_problems
+from ai_skills.front_matter import front_matter_fields
+from ai_skills.skill import SKILL_FILE, name_error, name_problems
 from ai_skills.sources import GitEntry
 
 _SKIPPED_PARTS = frozenset({"node_modules", ".git"})

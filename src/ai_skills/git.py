@@ -40,20 +40,48 @@ def run_git(
     check: bool = True,
     env: dict[str, str] | None = None,
     input_text: str | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `git ARGS` in `cwd`; raise CommandError with command, code and stderr on failure."""
+    """Run `git ARGS` in `cwd`; raise CommandError with command, code and stderr on failure.
+
+    With `timeout`, git and the helpers it started (ssh, git-remote-https) are killed
+    when it has not finished by then, and that is a CommandError too.
+    """
     import subprocess  # not at module level: use-skills finds repos without running git
 
     argv = ["git", *args]
     try:
         # surrogateescape: a path or message that is not UTF-8 round-trips, never raises.
-        proc = subprocess.run(argv, cwd=cwd, env=git_env(env), input=input_text,
-                              capture_output=True, encoding="utf-8", errors="surrogateescape")
+        with subprocess.Popen(
+            argv, cwd=cwd, env=git_env(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, encoding="utf-8", errors="surrogateescape",
+            start_new_session=timeout is not None,
+        ) as child:
+            try:
+                out, err = child.communicate(input_text, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(child)
+                raise CommandError(
+                    argv=argv, returncode=-9,
+                    stderr=f"no answer from git within {timeout:g} s; stopped it "
+                    "(AI_SKILLS_GIT_TIMEOUT sets the limit)",
+                ) from None
     except OSError as exc:  # no git on PATH, or cwd gone
         raise CommandError(argv=argv, returncode=127, stderr=str(exc)) from None
+    proc = subprocess.CompletedProcess(argv, child.returncode, out, err)
     if check and proc.returncode != 0:
         raise CommandError(argv=argv, returncode=proc.returncode, stderr=proc.stderr)
     return proc
+
+
+def _kill_group(child: subprocess.Popen[str]) -> None:
+    """Kill a child started in its own session, with everything it started, and reap it."""
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.communicate()
 
 
 def git_bytes(args: list[str], *, cwd: Path) -> bytes:

@@ -116,12 +116,10 @@ def deploy_global(
     agents: Sequence[str] | None,
     skills: Sequence[str] = (),
     dry_run: bool,
-    cwd: Path | None = None,
 ) -> GlobalDeployReport:
     """Link the selected skills into each agent's user-wide folder, own links only.
 
-    `agents` None: the `agents:` line of the user's skills file, else the defaults. `cwd`
-    no longer matters (a relative agent home is refused, not taken against it).
+    `agents` None: the `agents:` line of the user's skills file, else the defaults.
     """
     names, warnings = selected_names(env, skills)
     chosen = selected_agents(env, agents)

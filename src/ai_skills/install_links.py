@@ -51,10 +51,8 @@ def link_scope(
     env: Mapping[str, str],
     *,
     agents: Sequence[str] | None,
-    cwd: Path,
 ) -> Linked:
-    """Link every locked skill of `scope` for its agents (repo: as `.skills` says). `cwd` is
-    no longer needed: a relative agent home is refused, not taken against it."""
+    """Link every locked skill of `scope` for its agents (repo: as `.skills` says)."""
     if scope.repo is not None:
         return _link_repo(scope.repo, lock, env)
     return _link_user(scope, lock, env)

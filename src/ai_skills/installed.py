@@ -1,8 +1,8 @@
-"""`ai-skills add / install / update / remove`: installed skills, pinned in a lock.
+"""`ai-skills install / update / remove`: installed skills, pinned in a lock (`add` is in
+`installed_add.py`; both report through `Report`).
 
-Everything that can be judged without changing anything (the source's files, the names
-already pinned, the agents asked for, what is in the way of a link) is judged first, so a
-refused command leaves no trace. Then each operation takes the scope's lock
+What can be judged without changing anything (names, an uneditable `.skills`) is judged
+first, so a refused command leaves no trace. Then each operation takes the scope's lock
 (`install.locked`), reads the lock file again, and inside that one lock changes the
 installed folders, writes the lock file (atomically, after every folder is in place),
 lists the names in `.skills` and links the skills for the agents: a repo scope through
@@ -19,32 +19,18 @@ from ai_skills import install
 from ai_skills.agents import table
 from ai_skills.contenthash import FileState, diff_states, folder_states
 from ai_skills.deploy import Step
-from ai_skills.discover import FoundSkill, discover
 from ai_skills.errors import AiSkillsError, ManifestError
+from ai_skills.git_values import FULL_SHA
 from ai_skills.install import InstallError, Scope
-from ai_skills.install_links import edit_manifest, link_scope, preflight
-from ai_skills.local_changes import uncommitted_warning
+from ai_skills.install_links import edit_manifest, link_scope
 from ai_skills.lock import LockedSkill, read_lock, write_lock
-from ai_skills.materialize import MAX_FILE_BYTES
-from ai_skills.sources import FULL_SHA, SourceCache, SourceSpec, normalise_url
+from ai_skills.sources import SourceCache
 
 
 class SelectionError(AiSkillsError):
     """The skills asked for are not in the source."""
 
     exit_code = 2
-
-
-@dataclass
-class AddPlan:
-    """A fetched source, the skills it holds, and the ones chosen for install."""
-
-    spec: SourceSpec
-    ref: str | None
-    commit: str
-    found: list[FoundSkill]
-    selected: list[FoundSkill]
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -83,145 +69,11 @@ class Report:
         }
 
 
-def plan_add(
-    cache: SourceCache,
-    spec: SourceSpec,
-    *,
-    skills: Sequence[str],
-    all_skills: bool,
-    ref: str | None,
-) -> AddPlan:
-    """Fetch the source, discover its skills and pick the ones asked for."""
-    commit = cache.resolve(spec.url, ref)
-    entries = cache.tree(spec.url, commit)
-
-    def read(oids: list[str]) -> dict[str, bytes]:
-        # An oversized SKILL.md is not read for the listing; installing it is refused later.
-        sizes = cache.blob_sizes(spec.url, commit, oids)
-        small = [oid for oid in oids if sizes[oid] <= MAX_FILE_BYTES]
-        return {oid: b"" for oid in oids} | cache.read_blobs(spec.url, small)
-
-    found, warnings = discover(entries, spec.subpath, read)
-    where = f"{spec.url}{'/' + spec.subpath if spec.subpath else ''} @ {commit[:12]}"
-    if not found:
-        raise SelectionError(f"{where}: no SKILL.md found (looked in the whole tree)")
-    by_name = {skill.name: skill for skill in found}
-    if all_skills:
-        selected = [skill for skill in found if skill.problem is None]
-        reasons = [f"'{s.name}' ({s.path or '.'}/{s.problem})"
-                   for s in found if s.problem is not None]
-        if not selected:  # the plan (and its warnings) is never shown: say why here
-            raise SelectionError(f"{where}: no valid skill to install: {'; '.join(reasons)}")
-        warnings += [f"{where}: skipping {reason}" for reason in reasons]
-    elif skills:
-        missing = [name for name in skills if name not in by_name]
-        if missing:
-            raise SelectionError(
-                f"{where}: no skill named {', '.join(repr(m) for m in missing)} "
-                f"(available: {', '.join(sorted(by_name))})"
-            )
-        selected = [by_name[name] for name in dict.fromkeys(skills)]
-    elif len(found) == 1:
-        selected = found
-    else:
-        raise SelectionError(
-            f"{where}: holds {len(found)} skills ({', '.join(sorted(by_name))}); "
-            "pass --skill NAME (repeatable) or --all"
-        )
-    for skill in selected:
-        warning = uncommitted_warning(spec.url, skill.path, name=skill.name, commit=commit)
-        if warning is not None:
-            warnings.append(warning)
-    return AddPlan(spec, ref, commit, found, selected, warnings)
-
-
-def apply_add(
-    scope: Scope,
-    cache: SourceCache,
-    plan: AddPlan,
-    env: Mapping[str, str],
-    *,
-    agents: Sequence[str] | None,
-    cwd: Path,
-    link: bool = True,
-    force: bool = False,
-) -> Report:
-    """Install the planned skills, pin them, and (unless `link` is off) list and link them.
-
-    A name already pinned from another source (or folder) is refused unless `force`.
-    """
-    report = Report()  # the plan's own warnings are the caller's to show (with the plan)
-    checked = [
-        install.check_skill(cache, name=s.name, url=plan.spec.url, commit=plan.commit,
-                            path=s.path)
-        for s in plan.selected
-    ]
-
-    def refuse_now(lock: Mapping[str, LockedSkill]) -> None:
-        _refuse_replacing(scope, lock, plan, force=force)
-        for skill in plan.selected:
-            install.refuse_foreign(scope, skill.name)
-        if link:
-            preflight(scope, [s.name for s in plan.selected], env, agents=agents)
-
-    refuse_now(read_lock(scope.lock_path))
-    with install.locked(scope):
-        lock = read_lock(scope.lock_path)
-        refuse_now(lock)  # again: another run may have changed the scope while we waited
-        staged = [install.stage_skill(scope, item) for item in checked]
-        user_agents = list(agents or table().defaults) if scope.kind == "user" else None
-        for item, skill in zip(staged, plan.selected, strict=True):
-            old = lock.get(item.name)
-            action = "installed" if old is None else "updated"
-            if old is not None and old.hash == item.digest and install.installed_hash(
-                scope, item.name
-            ) == item.digest:
-                action = "unchanged"
-            install.activate(scope, item)
-            lock[item.name] = LockedSkill(
-                source=plan.spec.url, ref=plan.ref, commit=plan.commit, path=skill.path,
-                hash=item.digest, agents=_merge_agents(old, user_agents),
-            )
-            report.changes.append(
-                Change(item.name, action, old.commit if old else None, plan.commit)
-            )
-        write_lock(scope.lock_path, lock)
-        if link:
-            _link(scope, lock, env, agents=agents, cwd=cwd, report=report, edit=True)
-    return report
-
-
-def _refuse_replacing(
-    scope: Scope, lock: Mapping[str, LockedSkill], plan: AddPlan, *, force: bool
-) -> None:
-    """Raise when a planned name is pinned from another source or folder (unless forced)."""
-    for skill in plan.selected:
-        old = lock.get(skill.name)
-        if old is None or force:
-            continue
-        if (normalise_url(old.source), old.path) != (normalise_url(plan.spec.url), skill.path):
-            raise InstallError(
-                f"{scope.lock_path}: '{skill.name}' is pinned from {old.source} "
-                f"({old.path or '.'}); this add would replace it with {plan.spec.url} "
-                f"({skill.path or '.'}); pass --force to replace it"
-            )
-
-
-def _merge_agents(
-    old: LockedSkill | None, agents: list[str] | None
-) -> tuple[str, ...] | None:
-    if agents is None:
-        return None
-    before = old.agents if old is not None and old.agents else ()
-    return tuple(dict.fromkeys([*before, *agents]))
-
-
 def install_locked(
     scope: Scope,
     cache: SourceCache,
     env: Mapping[str, str],
     *,
-    cwd: Path,
     agents: Sequence[str] | None = None,
 ) -> Report:
     """Make the installed folders exactly what the lock pins (verified by hash), then link
@@ -232,7 +84,7 @@ def install_locked(
     report = Report()
     lock = read_lock(scope.lock_path)
     if not agents and not _needs_change(scope, lock):
-        _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+        link_and_report(scope, lock, env, agents=None, report=report)
         return report
     with install.locked(scope):
         if agents and scope.kind == "user":
@@ -250,7 +102,7 @@ def install_locked(
                 continue
             report.changes.append(Change(name, action, None, entry.commit))
         try:
-            _link(scope, lock, env, agents=agents, cwd=cwd, report=report, edit=True)
+            link_and_report(scope, lock, env, agents=agents, report=report, edit=True)
         except AiSkillsError as exc:
             report.errors.append(str(exc))
     return report
@@ -307,7 +159,7 @@ def _restore(scope: Scope, cache: SourceCache, name: str, entry: LockedSkill) ->
 
 
 def update_skills(
-    scope: Scope, cache: SourceCache, names: Sequence[str], env: Mapping[str, str], *, cwd: Path
+    scope: Scope, cache: SourceCache, names: Sequence[str], env: Mapping[str, str]
 ) -> Report:
     """Move each pin to what its ref names now; report old -> new commit and changed files."""
     report = Report()
@@ -320,7 +172,7 @@ def update_skills(
         for name in _known(scope, lock, names):
             report.changes.append(_update_one(scope, cache, name, lock, resolved))
         write_lock(scope.lock_path, lock)
-        _link(scope, lock, env, agents=None, cwd=cwd, report=report, edit=True)
+        link_and_report(scope, lock, env, agents=None, report=report, edit=True)
     return report
 
 
@@ -332,7 +184,7 @@ def _update_one(
     resolved: dict[tuple[str, str | None], str],
 ) -> Change:
     entry = lock[name]
-    if entry.ref is not None and FULL_SHA.match(entry.ref):
+    if entry.ref is not None and FULL_SHA.fullmatch(entry.ref):
         return Change(name, "pinned", entry.commit, entry.commit)
     key = (entry.source, entry.ref)
     if key not in resolved:
@@ -371,9 +223,7 @@ def _known(scope: Scope, lock: Mapping[str, LockedSkill], names: Sequence[str]) 
     return list(dict.fromkeys(names)) if names else sorted(lock)
 
 
-def remove_skills(
-    scope: Scope, names: Sequence[str], env: Mapping[str, str], *, cwd: Path
-) -> Report:
+def remove_skills(scope: Scope, names: Sequence[str], env: Mapping[str, str]) -> Report:
     """Unpin, unlink and delete installed skills (only what ai-skills installed)."""
     from ai_skills.manifest_edit import remove_name
     from ai_skills.use_skills import MANIFEST
@@ -391,17 +241,16 @@ def remove_skills(
                 remove_name(manifest, name)
             report.changes.append(Change(name, "removed"))
         write_lock(scope.lock_path, lock)
-        _link(scope, lock, env, agents=None, cwd=cwd, report=report)
+        link_and_report(scope, lock, env, agents=None, report=report)
     return report
 
 
-def _link(
+def link_and_report(
     scope: Scope,
     lock: Mapping[str, LockedSkill],
     env: Mapping[str, str],
     *,
     agents: Sequence[str] | None,
-    cwd: Path,
     report: Report,
     edit: bool = False,
 ) -> None:
@@ -412,7 +261,7 @@ def _link(
         edited = edit_manifest(scope, list(lock), env, agents)
         report.errors.extend(edited.errors)
         report.warnings.extend(edited.warnings)
-    linked = link_scope(scope, lock, env, agents=agents, cwd=cwd)
+    linked = link_scope(scope, lock, env, agents=agents)
     report.linked.extend(linked.steps)
     report.errors.extend(linked.errors)
     report.warnings.extend(linked.warnings)

@@ -15,10 +15,11 @@ from pathlib import Path
 from ai_skills import install
 from ai_skills.contenthash import diff_states, folder_states
 from ai_skills.errors import CommandError
+from ai_skills.git_values import FULL_SHA
 from ai_skills.install import Scope
 from ai_skills.install_links import link_problems
 from ai_skills.lock import LockedSkill, read_lock
-from ai_skills.sources import FULL_SHA, remote_commit
+from ai_skills.sources import remote_commit
 
 
 @dataclass(frozen=True)
@@ -53,19 +54,29 @@ def check_skills(
         current = install.installed_hash(scope, name)
         local = "missing" if current is None else "ok" if current == entry.hash else "modified"
         files = _changed_files(scope, name) if local == "modified" else ()
-        state, remote = "current", None
-        if entry.ref is not None and FULL_SHA.match(entry.ref):
-            state = "pinned"
-        elif upstream:
-            key = (entry.source, entry.ref)
-            if key not in asked:
-                asked[key] = _remote_state(entry, cwd=cwd)
-            state, remote = asked[key]
-            if remote is not None and remote != entry.commit:
-                state = "moved"
+        state, remote = _upstream(entry, asked, cwd=cwd, online=upstream)
         results.append(CheckResult(name, local, state, entry.commit, remote, files,
                                    tuple(missing_links.get(name, ()))))
     return results
+
+
+def _upstream(
+    entry: LockedSkill,
+    asked: dict[tuple[str, str | None], tuple[str, str | None]],
+    *,
+    cwd: Path,
+    online: bool,
+) -> tuple[str, str | None]:
+    """(upstream state, the server's commit when asked), asking each (source, ref) once."""
+    if entry.ref is not None and FULL_SHA.fullmatch(entry.ref):
+        return "pinned", None
+    if not online:
+        return "current", None
+    key = (entry.source, entry.ref)
+    if key not in asked:
+        asked[key] = _remote_state(entry, cwd=cwd)
+    state, remote = asked[key]
+    return ("moved" if remote is not None and remote != entry.commit else state), remote
 
 
 def _changed_files(scope: Scope, name: str) -> tuple[tuple[str, str], ...]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.fsutil import atomic_write_text
-from ai_skills.git_values import ref_problem, shown, subpath_problem, url_problem
+from ai_skills.git_values import FULL_SHA, ref_problem, shown, subpath_problem, url_problem
 from ai_skills.schema_errors import first_problem
 from ai_skills.textfiles import read_json
 
@@ -63,22 +64,36 @@ def read_lock(path: Path) -> dict[str, LockedSkill]:
     return skills
 
 
-def entry_problem(name: str, entry: LockedSkill) -> str | None:
-    """`skills.NAME.FIELD: why` for the first value that may not reach git or a path."""
-    from ai_skills.agents import table
+# (field, its value or None, the check of a value, what the value must be)
+FieldCheck = tuple[str, str | None, Callable[[str], str | None], str]
+
+
+def named_entry_problem(name: str, checks: Sequence[FieldCheck]) -> str | None:
+    """`skills: ...` when `name` is no skill name, else `skills.NAME.FIELD: ...` for the
+    first value (not None) its check refuses; None when all pass. For every lock format."""
     from ai_skills.skill import name_error
 
     reason = name_error(name)
     if reason is not None:
         return f"skills: {shown(name)} is not a skill name ({reason})"
-    checks = [("source", entry.source, url_problem, "a git URL"),
-              ("path", entry.path, subpath_problem, "a folder inside the source")]
-    if entry.ref is not None:
-        checks.append(("ref", entry.ref, ref_problem, "a git ref"))
     for field_name, value, check, what in checks:
-        problem = check(value)
+        problem = check(value) if value is not None else None
         if problem is not None:
-            return f"skills.{name}.{field_name}: {shown(value)} is not {what} ({problem})"
+            return f"skills.{name}.{field_name}: {shown(value or '')} is not {what} ({problem})"
+    return None
+
+
+def entry_problem(name: str, entry: LockedSkill) -> str | None:
+    """`skills.NAME.FIELD: why` for the first value that may not reach git or a path."""
+    from ai_skills.agents import table
+
+    problem = named_entry_problem(name, [
+        ("source", entry.source, url_problem, "a git URL"),
+        ("path", entry.path, subpath_problem, "a folder inside the source"),
+        ("ref", entry.ref, ref_problem, "a git ref"),
+    ])
+    if problem is not None:
+        return problem
     unknown = [a for a in entry.agents or () if table().find(a) is None]
     if unknown:
         return (f"skills.{name}.agents: unknown agent {shown(unknown[0])} "
@@ -119,7 +134,6 @@ def _validated_lock(path: Path, data: Any) -> dict[str, LockedSkill]:
 
 _FIELDS = {"source": str, "commit": str, "path": str, "hash": str, "ref": str, "agents": list}
 _REQUIRED = frozenset({"source", "commit", "path", "hash"})
-_COMMIT = re.compile(r"[0-9a-f]{40}")
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")
 
 
@@ -144,7 +158,7 @@ def _plain_lock(data: Any) -> dict[str, LockedSkill] | None:
         agents = entry.get("agents")
         if agents is not None and not all(type(a) is str for a in agents):
             return None
-        if not _COMMIT.fullmatch(entry["commit"]) or not _HASH.fullmatch(entry["hash"]):
+        if not FULL_SHA.fullmatch(entry["commit"]) or not _HASH.fullmatch(entry["hash"]):
             return None
         if not entry["source"]:
             return None

@@ -82,12 +82,9 @@ def parse_manifest(text: str) -> Manifest:
             continue
         if name.startswith(AGENTS_PREFIX):
             names = name[len(AGENTS_PREFIX):].replace(",", " ").split()
-            if agents is not None:
-                message = f"a second `agents:` line (the first is line {agents.line}); merge them"
-                problems.append(ManifestProblem(number, "error", message))
-            elif not names:
-                message = "`agents:` names no agent; list some (`agents: claude, cursor`)"
-                problems.append(ManifestProblem(number, "error", message))
+            problem = _agents_line_problem(names, agents)
+            if problem:
+                problems.append(ManifestProblem(number, "error", problem))
             else:
                 agents = AgentsLine(names, number)
             continue
@@ -101,6 +98,14 @@ def parse_manifest(text: str) -> Manifest:
             seen[name] = number
             entries.append(ManifestLine(name, number))
     return Manifest(entries, problems, agents)
+
+
+def _agents_line_problem(names: list[str], first: AgentsLine | None) -> str | None:
+    if first is not None:
+        return f"a second `agents:` line (the first is line {first.line}); merge them"
+    if not names:
+        return "`agents:` names no agent; list some (`agents: claude, cursor`)"
+    return None
 
 
 def _name_problem(name: str) -> str | None:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ai_skills.errors import ManifestError
 from ai_skills.fsutil import atomic_write_bytes
-from ai_skills.manifest import AGENTS_PREFIX, parse_manifest
+from ai_skills.manifest import AGENTS_PREFIX, MAX_MANIFEST_BYTES, parse_manifest
+from ai_skills.textfiles import read_bytes
 
 
 def problem(path: Path) -> str | None:
@@ -53,11 +54,11 @@ def _read(path: Path) -> bytes:
     if reason is not None:
         raise ManifestError(reason)
     try:
-        return path.read_bytes()
+        # Bounded as `use-skills` reads it: a huge `.skills` is refused, not read and rewritten.
+        return read_bytes(path, error=ManifestError, fix="nothing was changed",
+                          max_bytes=MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         return b""
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot read it ({exc.strerror})") from exc
 
 
 def _line_name(line: bytes) -> str:

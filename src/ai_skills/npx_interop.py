@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ai_skills.errors import AiSkillsError
-from ai_skills.git_values import ref_problem, shown, subpath_problem, text_problem
+from ai_skills.git_values import ref_problem, subpath_problem, text_problem
+from ai_skills.lock import named_entry_problem
 from ai_skills.schema_errors import first_problem
-from ai_skills.skill import name_error
 from ai_skills.sources import SourceSpec, parse_source
 from ai_skills.textfiles import read_json
 
@@ -96,23 +96,15 @@ def read_npx_lock(path: Path, *, scope: str) -> list[NpxSkill]:
 
 def _entry_problem(name: str, entry: _NpxEntry) -> str | None:
     """`skills.NAME.FIELD: why` for the first value that may not reach git or a path."""
-    reason = name_error(name)
-    if reason is not None:
-        return f"skills: {shown(name)} is not a skill name ({reason})"
     def source_problem(value: str) -> str | None:
         return text_problem(value, spaces=True)
 
-    checks: list[tuple[str, str | None, Callable[[str], str | None], str]] = [
+    return named_entry_problem(name, [
         ("source", entry.source, source_problem, "a git URL"),
         ("sourceUrl", entry.sourceUrl, source_problem, "a git URL"),
         ("ref", entry.ref, ref_problem, "a git ref"),
         ("skillPath", entry.skillPath, subpath_problem, "a path inside the source"),
-    ]
-    for field_name, value, check, what in checks:
-        problem = check(value) if value is not None else None
-        if problem is not None:
-            return f"skills.{name}.{field_name}: {shown(value or '')} is not {what} ({problem})"
-    return None
+    ])
 
 
 def scope_skills(repo: Path | None, env: Mapping[str, str]) -> list[NpxSkill]:

@@ -67,13 +67,10 @@ def select_global(
     catalog_dirs: Sequence[Path],
     selection: Mapping[str, Sequence[str]],
     env: Mapping[str, str],
-    *,
-    cwd: Path,
 ) -> GlobalSelection:
     """Links for `selection` (agent -> skill names) found in `catalog_dirs`, first match wins.
 
-    Agents sharing a user folder get one link there. `cwd` is unused since a relative agent
-    home is refused rather than taken against it (kept so callers need not change).
+    Agents sharing a user folder get one link there.
     """
     dirs = [CatalogDir(Path(d), "catalog") for d in catalog_dirs]
     return select_from(dirs, selection, env)

@@ -1,8 +1,7 @@
-"""SKILL.md: read the front matter safely and check it against the Agent Skills spec.
+"""SKILL.md: check a skill folder against the Agent Skills spec.
 
-Every problem is collected (not just the first) and points at `file:line`. Scalars are read
-as plain strings, as the reference validator (PyPI `skills-ref`, strictyaml) reads them, so
-`name: 123` or `description: yes` mean the same text to both.
+Every problem is collected (not just the first) and points at `file:line`. The front
+matter is read by `front_matter.py` (bounded, no YAML anchors or aliases).
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from ai_skills.front_matter import read_front_matter
+
 SKILL_FILE = "SKILL.md"
 MAX_NAME = 64
 MAX_DESCRIPTION = 1024
@@ -20,10 +21,6 @@ MAX_COMPATIBILITY = 500
 RECOMMENDED_MAX_LINES = 500
 LARGE_FILE_BYTES = 1_000_000
 MAX_SKILL_MD_BYTES = 16 * 2**20
-# Front matter comes from strangers' repositories and is read on every direnv reload of a
-# new skill: these bounds hold before YAML builds anything (see _unsafe_yaml).
-MAX_FRONT_MATTER_BYTES = 64 * 1024
-MAX_FRONT_MATTER_DEPTH = 32
 
 SPEC_FIELDS = frozenset(
     {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
@@ -150,12 +147,12 @@ def validate_skill(folder: Path, *, strict: bool = False) -> SkillReport:
     text = _read_text(skill_md, report)
     if text is None:
         return report
-    front, first_line = _front_matter(text, skill_md, report)
-    if front is None:
+    front = read_front_matter(text)
+    report.problems += [Problem("error", skill_md, line, why) for line, why in front.problems]
+    if not front.delimited:
         return report
-    mapping = _parse_yaml(front, first_line, skill_md, report)
-    if mapping is not None:
-        _check_fields(mapping, folder, skill_md, report, strict=strict)
+    if front.fields is not None:
+        _check_fields(front.fields, folder, skill_md, report, strict=strict)
     _check_body(text, skill_md, report)
     return report
 
@@ -204,137 +201,6 @@ def _read_text(skill_md: Path, report: SkillReport) -> str | None:
             )
         )
     return text
-
-
-def _front_matter(text: str, skill_md: Path, report: SkillReport) -> tuple[str | None, int]:
-    """The YAML between the opening and closing `---` lines, and its first line number."""
-    # Split on line ends only (CRLF, CR, LF): str.splitlines() also breaks at form feeds and
-    # U+2028, which YAML and editors do not count as new lines, so line numbers would drift.
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if lines[0].rstrip() != "---":
-        report.problems.append(
-            Problem("error", skill_md, 1, "must start with YAML front matter ('---' line)")
-        )
-        return None, 0
-    for index, line in enumerate(lines[1:], start=1):
-        if line.rstrip() == "---":
-            # Keep the newline that ends the last YAML line: a block scalar (`|`, `>`) there
-            # would otherwise lose its final newline and measure one character short.
-            return "".join(line + "\n" for line in lines[1:index]), 2
-    report.problems.append(
-        Problem("error", skill_md, 1, "front matter is never closed with a '---' line")
-    )
-    return None, 0
-
-
-def _parse_yaml(
-    front: str, first_line: int, skill_md: Path, report: SkillReport
-) -> dict[str, tuple[Any, int]] | None:
-    """Front matter as {key: (plain value, line)}; None after reporting a parse problem."""
-    size = len(front.encode("utf-8", "surrogatepass"))
-    if size > MAX_FRONT_MATTER_BYTES:
-        report.problems.append(Problem(
-            "error", skill_md, first_line, f"front matter is {size} bytes; at most "
-            f"{MAX_FRONT_MATTER_BYTES} (move long text into the body)"))
-        return None
-    import yaml  # only when a SKILL.md is really read: keeps `use-skills` no-ops fast
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        unsafe = _unsafe_yaml(front, loader)
-        if unsafe is not None:
-            index, message = unsafe
-            line = first_line + front.count("\n", 0, index)
-            report.problems.append(Problem("error", skill_md, line, message))
-            return None
-        node = yaml.compose(front, Loader=loader)
-        mapping = _as_mapping(node, front, first_line, skill_md, report)
-    except RecursionError:
-        report.problems.append(
-            Problem("error", skill_md, first_line, "front matter is nested too deeply")
-        )
-        return None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = first_line + mark.line if mark is not None else first_line
-        problem = getattr(exc, "problem", None) or str(exc)
-        report.problems.append(Problem("error", skill_md, line, f"invalid YAML: {problem}"))
-        return None
-    return mapping
-
-
-def _unsafe_yaml(front: str, loader: Any) -> tuple[int, str] | None:
-    """(character offset, why) of the first anchor, alias or too-deep nesting, else None.
-
-    Read from the parser's events, which never expand anything: an alias is only resolved
-    when nodes are composed, and nine nested aliases ("billion laughs") expand to 9**9
-    strings. The Agent Skills format needs neither anchors nor aliases.
-    """
-    import yaml
-
-    depth = 0
-    for event in yaml.parse(front, Loader=loader):
-        where = event.start_mark.index if event.start_mark is not None else 0
-        if isinstance(event, yaml.AliasEvent):
-            return where, f"front matter uses a YAML alias ('*{event.anchor}'){_NO_ANCHORS}"
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            return where, f"front matter uses a YAML anchor ('&{anchor}'){_NO_ANCHORS}"
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_FRONT_MATTER_DEPTH:
-                return where, f"front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels"
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-    return None
-
-
-_NO_ANCHORS = "; the Agent Skills format needs no anchors or aliases: write each value out"
-
-
-def front_matter_fields(text: str) -> dict[str, Any]:
-    """The front matter of a SKILL.md's text as plain data; {} when it is missing or refused."""
-    report = SkillReport(Path(SKILL_FILE))
-    front, first_line = _front_matter(text, Path(SKILL_FILE), report)
-    if front is None:
-        return {}
-    mapping = _parse_yaml(front, first_line, Path(SKILL_FILE), report)
-    return {key: value for key, (value, _) in (mapping or {}).items()}
-
-
-def _as_mapping(
-    node: Any, front: str, first_line: int, skill_md: Path, report: SkillReport
-) -> dict[str, tuple[Any, int]] | None:
-    """A composed YAML node as {key: (plain value, line)}, reporting duplicate keys."""
-    import yaml
-
-    if not isinstance(node, yaml.MappingNode):
-        report.problems.append(
-            Problem("error", skill_md, first_line, "front matter must be a YAML mapping")
-        )
-        return None
-    mapping: dict[str, tuple[Any, int]] = {}
-    for key_node, value_node in node.value:
-        # From the character offset, not mark.line: YAML also counts U+2028 and U+0085 as
-        # line breaks, editors do not.
-        line = first_line + front.count("\n", 0, key_node.start_mark.index)
-        key = str(key_node.value)
-        if key in mapping:
-            report.problems.append(Problem("error", skill_md, line, f"duplicate key '{key}'"))
-            continue
-        mapping[key] = (_plain(value_node), line)
-    return mapping
-
-
-def _plain(node: Any) -> Any:
-    """A YAML node as Python data with every scalar kept as its text."""
-    import yaml
-
-    if isinstance(node, yaml.ScalarNode):
-        return node.value
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item) for item in node.value]
-    return {str(k.value): _plain(v) for k, v in node.value}
 
 
 def _check_fields(

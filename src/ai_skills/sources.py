@@ -25,12 +25,19 @@ from pathlib import Path
 from ai_skills.errors import AiSkillsError, CommandError
 from ai_skills.fsutil import file_lock
 from ai_skills.git import run_git, run_git_bytes
-from ai_skills.git_values import FULL_SHA as _FULL_SHA
-from ai_skills.git_values import SCP_LIKE, operand_problem, shown, url_problem
+from ai_skills.git_values import (
+    FULL_SHA,
+    SCP_LIKE,
+    URL_SCHEMES,
+    operand_problem,
+    shown,
+    text_problem,
+    url_problem,
+)
 from ai_skills.xdg import xdg_home
 
 # Protocols a source may use. `ext::` and friends can run commands; plain http is unsigned.
-ALLOWED_PROTOCOLS = "file:https:ssh:git"
+ALLOWED_PROTOCOLS = ":".join(URL_SCHEMES)
 # Environment for every git run against a source: no system config, no prompts, no LFS.
 SAFE_GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
@@ -46,9 +53,10 @@ SAFE_GIT_CONFIG = (
     "-c", "fetch.recurseSubmodules=false",
     "-c", "protocol.version=2",
 )
-FULL_SHA = re.compile(f"^{_FULL_SHA.pattern}$")
 _SHORTHAND = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
-_URL_SCHEMES = ("file://", "https://", "ssh://", "git://")
+_URL_SCHEMES = tuple(f"{scheme}://" for scheme in URL_SCHEMES)
+
+DEFAULT_GIT_TIMEOUT = 600.0
 
 Progress = Callable[[str], AbstractContextManager[None]]
 
@@ -78,9 +86,10 @@ class GitEntry:
 def parse_source(text: str, *, cwd: Path) -> SourceSpec:
     """Turn what the user typed (URL, owner/repo, local path) into a SourceSpec."""
     text = text.strip()
-    if text.startswith("-") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    problem = text_problem(text, spaces=True) if text else None
+    if problem is not None:
         raise SourceError(f"{shown(text)} is not a git URL, an owner/repo shorthand or a "
-                          "folder (it starts with '-' or holds a control character)")
+                          f"folder ({problem})")
     if text.startswith("http://"):
         raise SourceError(f"{text}: plain http is not allowed; use an https:// URL")
     if text.startswith(_URL_SCHEMES) or SCP_LIKE.fullmatch(text):
@@ -194,11 +203,11 @@ class SourceCache:
     def resolve(self, url: str, ref: str | None) -> str:
         """The commit `ref` (default: the remote HEAD) names, fetching it into the cache."""
         with self.locked(url) as repo:
-            if ref is not None and FULL_SHA.match(ref) and _has_commit(repo, ref):
+            if ref is not None and FULL_SHA.fullmatch(ref) and _has_commit(repo, ref):
                 return ref  # a pinned commit already here: no network, nothing shown
             with self.progress(f"fetching {url}" + (f" ({ref})" if ref else "")):
                 self._fetch(repo, url, ref or "HEAD")
-            if ref is not None and FULL_SHA.match(ref):
+            if ref is not None and FULL_SHA.fullmatch(ref):
                 if not _has_commit(repo, ref):
                     raise SourceError(f"{url}: commit {ref} not found on the server")
                 sha = ref
@@ -219,7 +228,7 @@ class SourceCache:
                 return
             except CommandError as exc:  # server refuses shallow or filter: try plainer
                 last = exc
-        if FULL_SHA.match(ref):
+        if FULL_SHA.fullmatch(ref):
             # Old servers refuse a want by SHA: fetch every branch and tag, then look.
             with contextlib.suppress(CommandError):
                 _git(git_command("fetch", "-q", "--tags", operands=[("remote", "origin")],
@@ -342,5 +351,23 @@ def git_command(
     return [*SAFE_GIT_CONFIG, *extra, command, *options, *tail]
 
 
+def git_timeout(env: Mapping[str, str]) -> float:
+    """Seconds one git run against a source may take (`AI_SKILLS_GIT_TIMEOUT`, else 600).
+
+    A source named in a lock can be a server that accepts the connection and never
+    answers; `ai-skills check` runs in CI on pull requests, so it must end on its own.
+    """
+    value = env.get("AI_SKILLS_GIT_TIMEOUT", "")
+    try:
+        seconds = float(value) if value else DEFAULT_GIT_TIMEOUT
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds < float("inf"):
+        raise SourceError(f"AI_SKILLS_GIT_TIMEOUT={value!r} is not a number of seconds above 0")
+    return seconds
+
+
 def _git(args: list[str], cwd: Path, *, input_text: str | None = None) -> str:
-    return run_git(args, cwd=cwd, env=SAFE_GIT_ENV, input_text=input_text).stdout
+    timeout = git_timeout(os.environ)
+    return run_git(args, cwd=cwd, env=SAFE_GIT_ENV, input_text=input_text,
+                   timeout=timeout).stdout

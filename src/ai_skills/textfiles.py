@@ -21,6 +21,21 @@ def read_text(
     path: Path, *, error: type[AiSkillsError], fix: str, max_bytes: int = MAX_TEXT_BYTES
 ) -> str:
     """The UTF-8 text of the regular file `path`; FileNotFoundError when there is none."""
+    data = read_bytes(path, error=error, fix=fix, max_bytes=max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); {fix}"
+        ) from None
+
+
+def read_bytes(
+    path: Path, *, error: type[AiSkillsError], fix: str, max_bytes: int = MAX_TEXT_BYTES
+) -> bytes:
+    """The bytes of the regular file `path`, at most `max_bytes`; FileNotFoundError when
+    there is none."""
     try:
         # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -40,13 +55,7 @@ def read_text(
         os.close(fd)
     if len(data) > max_bytes:
         raise error(f"{path}: larger than {_size(max_bytes)}, too large to be read; {fix}")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise error(
-            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); {fix}"
-        ) from None
+    return data
 
 
 def read_json(path: Path, *, error: type[AiSkillsError], fix: str) -> Any:

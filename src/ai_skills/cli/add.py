@@ -25,9 +25,9 @@ AgentsOption = Annotated[
     str | None,
     typer.Option("--agents", help="Comma-separated agent names or aliases (`ai-skills agents` "
                  "lists them). Repo: added to the `agents:` line of .skills (which starts "
-                 "from the defaults), so every later sync keeps them. --global: the agents "
-                 "the skill is linked for, added to those it had (default: "
-                 "claude,opencode,codex)."),
+                 "from the defaults), so every later sync keeps them. --global: added to the "
+                 "agents each skill is linked for, in the user lock (`add`: the skills "
+                 "added; `install`: every skill; default: claude,opencode,codex)."),
 ]
 GlobalOption = Annotated[
     bool,
@@ -97,7 +97,7 @@ def update(
     from ai_skills.installed import update_skills
 
     scope = scope_for(global_)
-    report = update_skills(scope, make_cache(), names or [], os.environ, cwd=Path.cwd())
+    report = update_skills(scope, make_cache(), names or [], os.environ)
     if not as_json and not any(c.action == "updated" for c in report.changes):
         note("ai-skills: everything is up to date")
     raise typer.Exit(render_report(report, as_json=as_json))
@@ -112,7 +112,7 @@ def remove(
     """Unlink, delete and unpin installed skills (only what ai-skills installed)."""
     from ai_skills.installed import remove_skills
 
-    report = remove_skills(scope_for(global_), names, os.environ, cwd=Path.cwd())
+    report = remove_skills(scope_for(global_), names, os.environ)
     raise typer.Exit(render_report(report, as_json=as_json))
 
 
@@ -165,7 +165,8 @@ def import_npx(
     run `ai-skills install` to link the pinned copies.
     """
     from ai_skills.errors import AiSkillsError
-    from ai_skills.installed import Report, apply_add, plan_add
+    from ai_skills.installed import Report
+    from ai_skills.installed_add import apply_add, plan_add
     from ai_skills.npx_interop import NpxLockError, import_spec, scope_skills
 
     scope = scope_for(global_)
@@ -179,19 +180,20 @@ def import_npx(
     total = Report()
     for npx_skill in skills:
         try:
-            spec = import_spec(npx_skill)
+            plan = plan_add(cache, import_spec(npx_skill), skills=[npx_skill.name],
+                            all_skills=False, ref=npx_skill.ref)
         except NpxLockError as exc:  # e.g. a well-known source: report it, pin the rest
             total.warnings.append(str(exc))
             continue
-        plan = plan_add(cache, spec, skills=[npx_skill.name], all_skills=False,
-                        ref=npx_skill.ref)
+        except AiSkillsError as exc:  # a source gone or unreachable: report it, pin the rest
+            total.errors.append(str(exc))
+            continue
         if not as_json:
             show_plan(plan)
         if not yes and sys.stdin.isatty() and not confirm("Pin it?"):
             continue
         try:
-            report = apply_add(scope, cache, plan, os.environ, agents=None, cwd=Path.cwd(),
-                               link=False)
+            report = apply_add(scope, cache, plan, os.environ, agents=None, link=False)
         except AiSkillsError as exc:  # e.g. the name is pinned from elsewhere: pin the rest
             total.errors.append(str(exc))
             continue

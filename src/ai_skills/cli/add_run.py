@@ -18,7 +18,8 @@ from ai_skills.cli.steps import step_line
 
 if TYPE_CHECKING:
     from ai_skills.install import Scope
-    from ai_skills.installed import AddPlan, Change, Report
+    from ai_skills.installed import Change, Report
+    from ai_skills.installed_add import AddPlan
     from ai_skills.sources import SourceCache
 
 # Slow fetches get a progress line; fast ones (and cache hits) print nothing.
@@ -112,7 +113,7 @@ def do_add(
     from ai_skills.agents import parse_agent_list
     from ai_skills.errors import UsageError
     from ai_skills.git_values import ref_problem, shown
-    from ai_skills.installed import apply_add, plan_add
+    from ai_skills.installed_add import apply_add, plan_add
     from ai_skills.sources import parse_source
 
     problem = ref_problem(ref) if ref is not None else None
@@ -127,8 +128,7 @@ def do_add(
         show_plan(plan)
     if not yes and sys.stdin.isatty() and not confirm("Install?"):
         return 1
-    report = apply_add(scope, cache, plan, os.environ, agents=chosen, cwd=Path.cwd(),
-                       force=force)
+    report = apply_add(scope, cache, plan, os.environ, agents=chosen, force=force)
     if as_json:  # in text they were shown with the plan
         report.warnings[:0] = plan.warnings
     return render_report(report, as_json=as_json)
@@ -140,6 +140,5 @@ def do_install(*, global_: bool, as_json: bool, agents: str | None = None) -> in
     from ai_skills.installed import install_locked
 
     chosen = parse_agent_list(agents) if agents else None
-    report = install_locked(scope_for(global_), make_cache(), os.environ, cwd=Path.cwd(),
-                            agents=chosen)
+    report = install_locked(scope_for(global_), make_cache(), os.environ, agents=chosen)
     return render_report(report, as_json=as_json)
