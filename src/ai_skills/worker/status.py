@@ -18,6 +18,9 @@ from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, li
 from ai_skills.worker.worktrees import progress_counts
 
 
+_CHUNK = 1 << 20  # an agent's log may be gigabytes: stream it, never hold it whole
+
+
 @dataclass(frozen=True)
 class TaskStatus:
     """One line of `worker status`."""
@@ -149,7 +152,7 @@ def follow_file(path: Path, *, finished: Callable[[], bool], poll: float = 0.25)
         if path.exists():
             with open(path, "rb") as handle:
                 handle.seek(offset)
-                chunk = handle.read()
+                chunk = handle.read(_CHUNK)
         if chunk:
             offset += len(chunk)
             yield chunk
