@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ai_skills.worker.agent_procs import stop_attempt_processes
+from ai_skills.worker.agent_procs import launched, stop_attempt_processes
 from ai_skills.worker.clones import fetch_back, is_clone, remove_clone, save_clone_work
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import WorktreeError
@@ -126,17 +126,7 @@ def stop_attempt(conn: sqlite3.Connection, task: Task, *, grace: float) -> str:
     attempt = get_attempt(conn, task.current_attempt)
     if attempt is None:
         return "none"
-    # A supervisor that is still launching records its agent in a moment; wait for it so
-    # the agent is stopped by its (pid, token) rather than orphaned.
-    deadline = time.monotonic() + 5
-    while (
-        attempt.agent_pid is None
-        and attempt.ended_at is None
-        and is_alive(attempt.supervisor_pid, attempt.supervisor_token)
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)
-        attempt = get_attempt(conn, attempt.id) or attempt
+    attempt = launched(conn, attempt)
     # The whole group, also children that outlived a killed agent (agent_procs.py).
     outcome = stop_attempt_processes(attempt, grace=grace)
     # Give the supervisor a moment to record the exit code before it is stopped too.

@@ -17,7 +17,6 @@ from ai_skills.worker.profiles import attempt_profiles
 from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, list_tasks
 from ai_skills.worker.worktrees import progress_counts
 
-
 _CHUNK = 1 << 20  # an agent's log may be gigabytes: stream it, never hold it whole
 
 
