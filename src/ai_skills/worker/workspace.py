@@ -139,21 +139,12 @@ def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> Skil
     return SkillLinks(linked=linked, problems=[*report.errors, *report.warnings])
 
 
-def tools_sandboxed() -> bool:
-    """Whether worker's own git commands in clones (and gates) run sandboxed: when bwrap runs.
-
-    Independent of the `sandbox` setting: a clone's config is the agent's either way.
-    """
-    from ai_skills.worker.sandbox import available
-
-    return available() == ""
-
-
 def sync_branch(ctx: RepoContext, task: Task) -> None:
     """Fetch a task's branch from its clone while no agent works there (the supervisor does
     while one does): a commit made there after the agent exited counts, as in a worktree."""
     from ai_skills.worker.clones import fetch_back
     from ai_skills.worker.states import TaskState
+    from ai_skills.worker.workspace_git import tools_sandboxed
 
     if not task.worktree or task.worktree_removed or task.state == TaskState.RUNNING:
         return
