@@ -184,8 +184,4 @@ def remove_clone(path: Path, *, state: Path | None = None) -> bool:
     for leftover in path.parent.glob(f".{path.name}.removing-*"):
         # rmtree does not follow the symlinks an agent may have left in its clone.
         shutil.rmtree(leftover, ignore_errors=True)
-    gone = not path.exists()
-    if gone and path.parent.name.endswith(".worktrees"):
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()
-    return gone
+    return not path.exists()

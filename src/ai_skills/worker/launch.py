@@ -41,7 +41,12 @@ from ai_skills.worker.tasks import (
     transition,
     update_attempt,
 )
-from ai_skills.worker.workspace import link_skills, move_worktree_here, prepare_clone
+from ai_skills.worker.workspace import (
+    link_skills,
+    move_worktree_here,
+    prepare_clone,
+    workspace_path,
+)
 from ai_skills.worker.worktrees import branch_exists, branch_sha, dirty_paths
 
 
@@ -63,14 +68,6 @@ class StartResult:
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
         return asdict(self)
-
-
-def worktree_path(ctx: RepoContext, config: WorkerConfig, task_id: str) -> Path:
-    """Where a task's worktree lives."""
-    if config.worktree_dir:
-        root = Path(config.worktree_dir)
-        return (root if root.is_absolute() else ctx.repo_root / root) / task_id
-    return ctx.default_worktree(task_id)
 
 
 def resolve_command(
@@ -182,7 +179,7 @@ def start_task(
         record_change_request(conn, task_id, message, count=False)
     plan = LaunchPlan(
         command=argv,
-        worktree=worktree_path(ctx, config, task_id),
+        worktree=workspace_path(ctx, config, task_id),
         runs_dir=ctx.worker_dir / "runs" / task_id,
         lease_seconds=config.lease_seconds,
         runtime=replace(

@@ -30,6 +30,7 @@ from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.worktrees import branch_exists, registered_worktrees
 
 if TYPE_CHECKING:
+    from ai_skills.worker.config import WorkerConfig
     from ai_skills.worker.context import RepoContext
     from ai_skills.worker.tasks import Task
 
@@ -52,9 +53,17 @@ class SkillLinks:
         return {"linked": self.linked, "problems": self.problems}
 
 
-def default_worktree_root(repo_root: Path) -> Path:
-    """`<parent>/<repo>.worktrees`: beside the main checkout, outside every `.git`."""
-    return repo_root.parent / f"{repo_root.name}.worktrees"
+def workspace_root(ctx: RepoContext, config: WorkerConfig) -> Path:
+    """The folder of task workspaces: `worktree_dir` (relative to the main checkout), else
+    `<parent>/<repo>.worktrees`, beside the main checkout and outside every `.git`."""
+    if config.worktree_dir:
+        return ctx.repo_root / config.worktree_dir  # an absolute setting replaces repo_root
+    return ctx.repo_root.parent / f"{ctx.repo_root.name}.worktrees"
+
+
+def workspace_path(ctx: RepoContext, config: WorkerConfig, task_id: str) -> Path:
+    """Where a task's workspace (its clone) lives."""
+    return workspace_root(ctx, config) / task_id
 
 
 def move_worktree_here(repo: Path, *, task_id: str, branch: str, path: Path) -> Path | None:

@@ -8,6 +8,7 @@ most. A linked worktree shares the main repository's config, so git runs there a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
@@ -103,5 +104,11 @@ def remove_workspace(ctx: RepoContext, task_id: str, path: Path) -> bool:
     A clone takes the task's private copies of its agent's state folders with it.
     """
     if is_clone(path):
-        return remove_clone(path, state=ctx.worker_dir / "homes" / task_id)
-    return remove_worktree(ctx.repo_root, path)
+        gone = remove_clone(path, state=ctx.worker_dir / "homes" / task_id)
+    else:
+        gone = remove_worktree(ctx.repo_root, path)
+    if gone and path.parent.name.endswith(".worktrees"):
+        # The default folder beside the repo (workspace.py) goes with its last workspace.
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+    return gone

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from ai_skills.git import git_out, run_git
@@ -62,12 +61,7 @@ def remove_worktree(repo: Path, path: Path) -> bool:
         # --force only drops ignored and untracked leftovers: the caller saved the work.
         run_git(["worktree", "remove", "--force", str(path)], cwd=repo)
     run_git(["worktree", "prune"], cwd=repo)
-    gone = not path.exists() and path not in registered_worktrees(repo)
-    if gone and path.parent.name.endswith(".worktrees"):
-        # The default folder beside the repo (workspace.py) goes with its last worktree.
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()
-    return gone
+    return not path.exists() and path not in registered_worktrees(repo)
 
 
 def is_merged(repo: Path, branch: str, into: str) -> bool:
