@@ -28,6 +28,12 @@ def branch_sha(repo: Path, branch: str) -> str | None:
     return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
+def task_branches(repo: Path) -> set[str]:
+    """The task branches (`worker/*`) that exist, in one git run."""
+    out = git_out(["for-each-ref", "--format=%(refname)", "refs/heads/worker/"], cwd=repo)
+    return {line.removeprefix("refs/heads/") for line in out.splitlines()}
+
+
 def current_branch(repo: Path) -> str | None:
     """The branch checked out in `repo`, or None when detached."""
     proc = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=repo, check=False)
