@@ -22,7 +22,7 @@ from ai_skills.worker.agent_procs import (
 from ai_skills.worker.cancel import CancelOptions, cancel_task
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch import launch_attempt
+from ai_skills.worker.launch_steps import launch_attempt
 from ai_skills.worker.liveness import seal_if_unsupervised
 from ai_skills.worker.merge import merge_busy, merge_task, unfinished_merges
 from ai_skills.worker.procs import is_alive

@@ -99,14 +99,29 @@ class Prepared:
     converted: bool
     moved_from: Path | None = None
 
+    def events(self, path: Path) -> list[tuple[str, dict[str, object]]]:
+        """The events that say so (kind, data): a move, a conversion."""
+        found: list[tuple[str, dict[str, object]]] = []
+        if self.moved_from is not None:
+            found.append(("worktree_moved", {"from": str(self.moved_from), "to": str(path)}))
+        if self.converted:
+            found.append(
+                ("workspace_converted",
+                 {"path": str(path), "from": "linked worktree", "to": "clone"})
+            )
+        return found
+
 
 def prepare_clone(
     ctx: RepoContext, task: Task, path: Path, *, earlier: Path | None = None
 ) -> Prepared:
-    """Have the task's clone at `path`: converted from its linked worktree, moved from its
-    `earlier` place (`worktree_dir` changed), or made from its branch (created from the base)."""
-    path = path.resolve()
-    moved: Path | None = None
+    """Have the task's clone at `path`: moved from its `earlier` place (`worktree_dir` or
+    the default changed), converted from its linked worktree, or made from its branch
+    (created from the base)."""
+    unresolved, path = path, path.resolve()
+    # A linked worktree (from before clones) moves with `git worktree move`, a clone by rename.
+    moved = move_worktree_here(ctx.repo_root, task_id=task.id, branch=task.branch,
+                               path=unresolved)
     earlier = earlier.resolve() if earlier is not None else None
     if earlier is not None and earlier != path and is_clone(earlier) and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
