@@ -137,6 +137,29 @@ def prepare_clone(
     return Prepared(created=created, converted=converted, moved_from=moved)
 
 
+def _escaping_folders(worktree: Path, env: Mapping[str, str]) -> list[str]:
+    """Folders `link_skills` would write in that lead outside the workspace.
+
+    The workspace is the agent's: a `.claude` it committed as a symlink to the user's
+    `~/.claude`, or a `.git/info` linked into the main repository, would have the links
+    and the exclude block written there, by us, outside its sandbox.
+    """
+    from ai_skills.agents import repo_skills_dir
+
+    root = worktree.resolve()
+    folders: list[tuple[str, Path | None]] = [(".git/info", worktree / ".git" / "info")]
+    folders += [(name, repo_skills_dir(name, worktree, env)) for name in WORKSPACE_AGENTS]
+    found = []
+    for name, folder in folders:
+        real = folder.resolve() if folder is not None else root
+        if real != root and root not in real.parents:
+            found.append(
+                f"{name}: {folder} leads outside the workspace (to {real}); no skills were "
+                "linked: remove that link from the task's branch"
+            )
+    return found
+
+
 def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> SkillLinks:
     """Link the skills the worktree's `.skills` names, as `use-skills` does, for every agent.
 
@@ -149,6 +172,9 @@ def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> Skil
 
     if not (worktree / ".skills").is_file():
         return SkillLinks()
+    escapes = _escaping_folders(worktree, env)
+    if escapes:
+        return SkillLinks(problems=escapes)
     installed = str(repo_root / INSTALLED_REPO_DIR)
     search = os.pathsep.join(p for p in (env.get("AI_SKILLS_PATH", ""), installed) if p)
     sync_env = {**env, "AI_SKILLS_PATH": search}
