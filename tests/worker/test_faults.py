@@ -250,3 +250,17 @@ def test_worktree_deleted_while_the_agent_runs(
     assert result.state == "cancelled" and result.agent == "killed"
     assert result.branch_kept
     assert git(ctx.repo_root, "log", "-1", "--format=%s", "worker/t1") == "agent work for t1"
+
+
+def test_cancel_says_once_why_the_branch_is_kept() -> None:
+    from ai_skills.worker.cancel import CancelResult
+    from ai_skills.worker.text import cancel_lines
+
+    result = CancelResult(
+        task_id="docs", state="cancelled", already_cancelled=False, agent="gone",
+        saved_commit=None, worktree="/w/docs", worktree_removed=True, branch="worker/docs",
+        branch_kept=True, notes=["branch worker/docs kept: it has commits not merged into main"],
+    )
+    assert [line for line in cancel_lines(result) if "branch" in line] == [
+        "  branch worker/docs kept: it has commits not merged into main"
+    ]

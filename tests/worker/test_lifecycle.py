@@ -31,7 +31,7 @@ from ai_skills.worker.admission import LaunchPlan, admit
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import IllegalTransitionError
-from ai_skills.worker.launch import start_task, worktree_path
+from ai_skills.worker.launch import start_task
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.reconcile import reconcile
 from ai_skills.worker.report import report
@@ -41,6 +41,7 @@ from ai_skills.worker.store import transaction
 from ai_skills.worker.supervisor import finish
 from ai_skills.worker.tasks import get_attempt, get_task, transition
 from ai_skills.worker.tick import tick
+from ai_skills.worker.workspace import workspace_path
 
 
 def running(pid: int) -> bool:
@@ -95,7 +96,7 @@ def _admitted(ctx: RepoContext, conn: sqlite3.Connection, task_id: str) -> int:
     add(conn, task_id)
     plan = LaunchPlan(
         command=shlex.split(str(config.runtime_command)),
-        worktree=worktree_path(ctx, config, task_id),
+        worktree=workspace_path(ctx, config, task_id),
         runs_dir=ctx.worker_dir / "runs" / task_id,
         lease_seconds=config.lease_seconds,
     )

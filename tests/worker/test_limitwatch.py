@@ -77,11 +77,16 @@ def _sleeper(tmp_path: Path, lines: list[str]) -> tuple[Path, subprocess.Popen[b
     return log, proc
 
 
+def _wait_lines(log: Path, count: int) -> None:
+    """Until the sleeper has printed its `count` lines (starting Python may take a while)."""
+    wait_for(lambda: log.read_bytes().count(b"\n") >= count, what=f"{count} lines in {log}")
+
+
 def test_three_retries_stop_the_agent_and_progress_resets_the_count(tmp_path: Path) -> None:
     assistant = '{"type":"assistant","message":{"content":[]}}'
     log, proc = _sleeper(tmp_path, [CLAUDE_RETRY, CLAUDE_RETRY, assistant, CLAUDE_RETRY])
     watch = LimitWatch(log, RateLimitRules(switch_after_retries=3))
-    time.sleep(1)
+    _wait_lines(log, 4)
     assert watch.check(proc.pid, now=time.time()) == "" and proc.poll() is None
     with open(log, "a") as more:
         # Two more retries in a row, and half a line that does not count yet.
@@ -93,7 +98,7 @@ def test_three_retries_stop_the_agent_and_progress_resets_the_count(tmp_path: Pa
 
 def test_a_quota_stops_at_once_and_zero_turns_the_watch_off(tmp_path: Path) -> None:
     log, proc = _sleeper(tmp_path, [OPENCODE_QUOTA])
-    time.sleep(1)
+    _wait_lines(log, 1)
     assert LimitWatch(log, RateLimitRules(switch_after_retries=0)).check(proc.pid, now=0) == ""
     verdict = LimitWatch(log, RateLimitRules()).check(proc.pid, now=time.time())
     assert "You exceeded your current quota" in verdict

@@ -16,8 +16,9 @@ from ai_skills.cli.worker import main
 from ai_skills.worker.config import WorkerConfig, load_config
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ConfigError
+from ai_skills.worker.fallback import retry_wait
 from ai_skills.worker.launch import start_task
-from ai_skills.worker.profiles import choose, profile_command, retry_wait
+from ai_skills.worker.profiles import choose, profile_command
 from ai_skills.worker.ratelimit import RateLimitRules, backoff_delay, classify
 from ai_skills.worker.reconcile import reconcile
 from ai_skills.worker.runtimes import PRESETS

@@ -14,12 +14,13 @@ from ai_skills.worker.admission import LaunchPlan, admit
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ConfigError
-from ai_skills.worker.launch import start_task, worktree_path
+from ai_skills.worker.launch import start_task
 from ai_skills.worker.prompt import render_prompt
 from ai_skills.worker.reconcile import reconcile
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction
 from ai_skills.worker.tasks import get_task, mark_step, transition
+from ai_skills.worker.workspace import workspace_path
 
 
 def _age_steps(conn: sqlite3.Connection, seconds: float) -> None:
@@ -34,7 +35,7 @@ def test_interrupted_launch_is_named_and_resumed_by_reconcile_fix(
     # `worker start` died right after admission: running, attempt created, nothing launched.
     plan = LaunchPlan(
         command=shlex.split(str(config.runtime_command)),
-        worktree=worktree_path(ctx, config, "t1"),
+        worktree=workspace_path(ctx, config, "t1"),
         runs_dir=ctx.worker_dir / "runs" / "t1",
         lease_seconds=config.lease_seconds,
     )

@@ -141,7 +141,9 @@ def test_answered_question_restarts_the_agent_with_the_answer_in_its_prompt(
     start_task(ctx, conn, config, "t1")
     wait_state(conn, "t1", "needs_input")
     first = get_task(conn, "t1").current_attempt
-    wait_for(lambda: "agent_exited" in kinds(conn, "t1"), what="agent exit")
+    # Not the `agent_exited` event: its supervisor still runs a moment after writing it, and
+    # a task that asked may restart only once nothing of its attempt runs.
+    wait_for(lambda: processes_gone(conn, "t1"), what="agent and supervisor exit")
     write_config(worker_repo, command=agent_command("done"))
     result = start_task(
         ctx, conn, load_config(ctx.config_path), "t1", message="Use SQLite; no server."

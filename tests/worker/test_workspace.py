@@ -173,3 +173,16 @@ def test_a_linked_worktree_from_before_clones_becomes_a_clone_with_its_work(
     assert git(worker_repo, "show", "worker/t1:README.md") == "edited, not staged"
     kinds = [e.kind for e in read_events(conn, task_id="t1")]
     assert "workspace_converted" in kinds
+
+
+def test_reconcile_names_a_folder_among_the_workspaces_that_no_task_owns(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    from ai_skills.worker.reconcile import reconcile
+
+    add(conn, "t1")
+    (worker_repo.parent / f"{worker_repo.name}.worktrees" / "ghost").mkdir(parents=True)
+    (worker_repo.parent / f"{worker_repo.name}.worktrees" / "t1").mkdir()
+    found = [f for f in reconcile(ctx, conn, load_config(ctx.config_path), fix=False)
+             if f.kind == "orphan_worktree"]
+    assert len(found) == 1 and "ghost" in found[0].detail

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from ai_skills.worker.agent_procs import launched, stop_attempt_processes
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.launch import start_task
-from ai_skills.worker.procs import is_alive, stop_group, stop_process
+from ai_skills.worker.procs import is_alive, stop_process
 from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task
 
 
@@ -88,20 +89,10 @@ def stop_everything(connection: sqlite3.Connection) -> None:
     """Leave no agent or supervisor behind a test (also one that is still launching)."""
     for (attempt_id,) in connection.execute("SELECT id FROM attempts").fetchall():
         attempt = get_attempt(connection, attempt_id)
-        deadline = time.monotonic() + 5
-        while (
-            attempt is not None
-            and attempt.agent_pid is None
-            and attempt.ended_at is None
-            and is_alive(attempt.supervisor_pid, attempt.supervisor_token)
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.05)
-            attempt = get_attempt(connection, attempt_id)
         if attempt is None:
             continue
-        if attempt.agent_pid:
-            stop_group(attempt.agent_pid, attempt.agent_token, grace=0)
+        attempt = launched(connection, attempt)
+        stop_attempt_processes(attempt, grace=0)
         stop_process(attempt.supervisor_pid, attempt.supervisor_token, grace=0)
 
 

@@ -1,4 +1,4 @@
-"""`worker`: run coding agents on tasks, each in its own git worktree.
+"""`worker`: run coding agents on tasks, each in its own clone of the repository.
 
 Wiring only: parse, call one core function, render, choose the exit code. Core modules are
 imported inside the commands so `worker report` and `worker status` start fast.
@@ -40,8 +40,10 @@ EPILOG = "`worker --version` prints the version.\n\n\b\nExit codes:\n" + "\n".jo
 app = typer.Typer(
     name="worker",
     help="Run coding agents (Claude Code, Codex, OpenCode or any command) on tasks, each in "
-    "its own git worktree, with a state machine in SQLite shared by every worktree of the "
-    "repository.",
+    "its own clone of the repository on branch worker/ID (beside the repository, in "
+    "<repo>.worktrees/ID), inside a bubblewrap sandbox that can write only that clone; "
+    "one SQLite store under .git/worker records every task, attempt and event. "
+    "Start with `worker doctor`, `worker add`, `worker start`; docs/worker.md has a first session.",
     epilog=EPILOG,
     no_args_is_help=True,
     add_completion=False,

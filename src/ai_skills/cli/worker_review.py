@@ -36,7 +36,7 @@ _progress = progress_after("worker", 1.0)
 def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
     """Run the [gates] commands in the task's worktree at its head commit; exit 8 on failure."""
     from ai_skills.worker.gates import gate_task
-    from ai_skills.worker.review import check_task
+    from ai_skills.worker.review_findings import check_task
 
     ctx, conn, config = open_workspace()
     result = gate_task(ctx, conn, config.gates, task_id, progress=_progress)

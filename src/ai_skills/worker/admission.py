@@ -10,8 +10,9 @@ from pathlib import Path
 
 from ai_skills.worker.agent_procs import Groups, attempt_processes, may_run, process_groups
 from ai_skills.worker.errors import IllegalTransitionError
+from ai_skills.worker.fallback import retry_wait
 from ai_skills.worker.procs import is_alive
-from ai_skills.worker.profiles import AttemptRuntime, record_attempt_runtime, retry_wait
+from ai_skills.worker.profiles import AttemptRuntime, record_attempt_runtime
 from ai_skills.worker.scopes import scopes_overlap
 from ai_skills.worker.states import ACTIVE, TaskState
 from ai_skills.worker.store import append_event, transaction

@@ -17,11 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
-from ai_skills.worker.procs import boot_id, is_alive, signal_group
-from ai_skills.worker.tasks import Attempt
+from ai_skills.worker.procs import boot_id, is_alive, signal_group, stat_fields
+from ai_skills.worker.tasks import Attempt, get_attempt
 
 _PROC = Path("/proc")
 
@@ -38,12 +39,8 @@ def process_groups() -> Groups:
     for name in names:
         if not name.isdigit():
             continue
-        try:
-            raw = (_PROC / name / "stat").read_text()
-        except (OSError, ValueError):
-            continue
-        fields = raw[raw.rfind(")") + 2 :].split()
-        if len(fields) < 20 or fields[0] in ("Z", "X"):
+        fields = stat_fields(name)
+        if fields is None or len(fields) < 20 or fields[0] in ("Z", "X"):
             continue
         groups.setdefault(int(fields[2]), []).append((int(name), int(fields[19])))
     return groups
@@ -125,6 +122,24 @@ def _term(attempt: Attempt, members: list[int]) -> None:
         if pid != attempt.agent_pid:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGTERM)
+
+
+def launched(conn: sqlite3.Connection, attempt: Attempt, *, timeout: float = 5) -> Attempt:
+    """The attempt once its supervisor has recorded its agent (or ended, or died).
+
+    A supervisor still launching records its agent in a moment; stopping before that would
+    leave the agent orphaned instead of stopped by its (pid, token).
+    """
+    deadline = time.monotonic() + timeout
+    while (
+        attempt.agent_pid is None
+        and attempt.ended_at is None
+        and is_alive(attempt.supervisor_pid, attempt.supervisor_token)
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+        attempt = get_attempt(conn, attempt.id) or attempt
+    return attempt
 
 
 def stop_attempt_processes(attempt: Attempt, *, grace: float, poll: float = 0.05) -> str:

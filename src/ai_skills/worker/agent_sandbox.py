@@ -133,7 +133,7 @@ def report_handler(db: Path, attempt: Attempt, watch: CloneWatch) -> Any:
 
     def handle(request: dict[str, Any]) -> dict[str, Any]:
         status = str(request.get("status", ""))
-        message = str(request.get("message", ""))[:20_000]
+        message = str(request.get("message", ""))  # report() bounds it
         key = request.get("key")
         conn = connect(db)
         try:

@@ -12,22 +12,20 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ai_skills.worker.agent_procs import stop_attempt_processes
-from ai_skills.worker.clones import fetch_back, is_clone, remove_clone, save_clone_work
+from ai_skills.worker.agent_procs import launched, stop_attempt_processes
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.procs import is_alive, stop_process
 from ai_skills.worker.states import TERMINAL, TaskState
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import Task, get_attempt, get_task, mark_step, record_event, transition
-from ai_skills.worker.workspace import tools_sandboxed
+from ai_skills.worker.workspace import sync_branch
+from ai_skills.worker.workspace_git import remove_workspace, save_workspace_work
 from ai_skills.worker.worktrees import (
     branch_exists,
     branch_sha,
     delete_branch,
     is_merged,
-    remove_worktree,
-    save_work,
 )
 
 
@@ -126,17 +124,7 @@ def stop_attempt(conn: sqlite3.Connection, task: Task, *, grace: float) -> str:
     attempt = get_attempt(conn, task.current_attempt)
     if attempt is None:
         return "none"
-    # A supervisor that is still launching records its agent in a moment; wait for it so
-    # the agent is stopped by its (pid, token) rather than orphaned.
-    deadline = time.monotonic() + 5
-    while (
-        attempt.agent_pid is None
-        and attempt.ended_at is None
-        and is_alive(attempt.supervisor_pid, attempt.supervisor_token)
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)
-        attempt = get_attempt(conn, attempt.id) or attempt
+    attempt = launched(conn, attempt)
     # The whole group, also children that outlived a killed agent (agent_procs.py).
     outcome = stop_attempt_processes(attempt, grace=grace)
     # Give the supervisor a moment to record the exit code before it is stopped too.
@@ -165,17 +153,12 @@ def _save_work(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> str | 
         f"Committed by `worker cancel` so the work stays on {task.branch}."
     )
     path = Path(task.worktree)
-    if is_clone(path):
-        sandboxed = tools_sandboxed()
-        before = branch_sha(ctx.repo_root, task.branch)
-        saved = save_clone_work(
-            path, message=message, sandboxed=sandboxed, objects=ctx.common_dir / "objects"
-        )
-        # Its commits, also those the supervisor had not fetched yet, go to the branch.
-        after = fetch_back(ctx.repo_root, ctx.common_dir, path, task.branch, sandboxed=sandboxed)
-        sha = after if saved and after != before else None
-    else:
-        sha = save_work(path, message=message)
+    before = branch_sha(ctx.repo_root, task.branch)
+    saved = save_workspace_work(ctx, path, message=message)
+    # Its commits, also those the supervisor had not fetched from its clone, go to the branch.
+    sync_branch(ctx, task)
+    after = branch_sha(ctx.repo_root, task.branch)
+    sha = after if saved and after != before else None
     if sha:
         record_event(conn, kind="work_saved", task_id=task.id, data={"commit": sha})
     return sha
@@ -186,12 +169,7 @@ def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> 
     if not task.worktree:
         return
     path = Path(task.worktree)
-    gone = (
-        remove_clone(path, state=ctx.worker_dir / "homes" / task.id)
-        if is_clone(path)
-        else remove_worktree(ctx.repo_root, path)
-    )
-    if not gone:
+    if not remove_workspace(ctx, task.id, path):
         raise WorktreeError(
             task_id=task.id,
             path=str(path),

@@ -7,12 +7,13 @@ refs of its own; the supervisor fetches `worker/<ID>` back into the main reposit
 
 The clone is the agent's: its config, hooks, attributes, refs and alternates were written by
 it. worker never runs git there on its own side: when bubblewrap is available every git
-command in a clone (`status`, `add`, `commit`, and the `upload-pack` a fetch starts there)
-runs in a sandbox (sandbox.tool_argv) that can write that clone at most. `git fetch` from a
-local path runs `git-upload-pack` in the remote repository, which reads that repository's
-config; git 2.39 runs no command named there (`uploadpack.packObjectsHook` is honoured only
-from protected config), but pack-objects, alternates and includes are read there, and
-future versions may read more, so it runs sandboxed and without network. The fetched
+command in a clone (`status`, `add`, `commit`: workspace_git.py, and the `upload-pack` a
+fetch starts there) runs in a sandbox (sandbox.tool_argv) that can write that clone at
+most. `git fetch` from a local path runs `git-upload-pack` in the remote repository, which
+reads that repository's config; git 2.39 runs no command named there
+(`uploadpack.packObjectsHook` is honoured only from protected config), but pack-objects,
+alternates and includes are read there, and future versions may read more, so it runs
+sandboxed and without network. The fetched
 objects are checked (`fetch.fsckObjects`) before the main repository keeps them.
 """
 
@@ -22,14 +23,12 @@ import contextlib
 import os
 import shlex
 import shutil
-import subprocess
 from pathlib import Path
 
 from ai_skills.errors import CommandError
-from ai_skills.git import git_env, run_git
+from ai_skills.git import run_git
 from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.sandbox import tool_argv
-from ai_skills.worker.worktrees import FALLBACK_IDENTITY
 
 _TIMEOUT = 300
 _IDENTITY_KEYS = ("user.name", "user.email")
@@ -47,28 +46,6 @@ def is_linked_worktree(path: Path) -> bool:
     """True when `path` has a `.git` file (a linked worktree of some repository)."""
     git = path / ".git"
     return git.is_file() and not git.is_symlink()
-
-
-def clone_git(
-    clone: Path,
-    args: list[str],
-    *,
-    sandboxed: bool,
-    objects: Path,
-    writable: bool = False,
-    check: bool = True,
-) -> subprocess.CompletedProcess[str]:
-    """`git ARGS` in a clone; in a sandbox that may write the clone at most (`writable`)."""
-    argv = ["git", *args]
-    if sandboxed:
-        argv = tool_argv(clone, argv, readonly=[objects], writable=writable)
-    proc = subprocess.run(
-        argv, cwd=clone, env=git_env(), capture_output=True, text=True, timeout=_TIMEOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    if check and proc.returncode != 0:
-        raise CommandError(argv=["git", *args], returncode=proc.returncode, stderr=proc.stderr)
-    return proc
 
 
 def make_clone(repo: Path, common_dir: Path, *, task_id: str, path: Path, branch: str) -> bool:
@@ -183,48 +160,14 @@ def fetch_back(
             "--no-recurse-submodules", "--upload-pack", shlex.join(upload), "--",
             str(clone), refspec]
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=repo, env=git_env(), capture_output=True, text=True,
-            timeout=_TIMEOUT, stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
+        proc = run_git(args, cwd=repo, check=False, timeout=_TIMEOUT)
+    except CommandError:  # no answer in time
         return None
     if proc.returncode != 0:
         return None
     out = run_git(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=repo,
                   check=False)
     return out.stdout.strip() or None
-
-
-def clone_head(clone: Path, *, sandboxed: bool, objects: Path) -> str | None:
-    """HEAD of a clone (read by git in the clone's sandbox), or None."""
-    if not clone.exists():
-        return None
-    proc = clone_git(clone, ["rev-parse", "--verify", "--quiet", "HEAD"], sandboxed=sandboxed,
-                     objects=objects, check=False)
-    return proc.stdout.strip() or None
-
-
-def clone_dirty(clone: Path, *, sandboxed: bool, objects: Path, tracked_only: bool = False
-                ) -> list[str]:
-    """`git status --porcelain` lines of a clone."""
-    untracked = "--untracked-files=no" if tracked_only else "--untracked-files=all"
-    out = clone_git(clone, ["status", "--porcelain", untracked], sandboxed=sandboxed,
-                    objects=objects).stdout
-    return [line for line in out.splitlines() if line.strip()]
-
-
-def save_clone_work(clone: Path, *, message: str, sandboxed: bool, objects: Path) -> bool:
-    """Commit everything uncommitted in a clone (no hooks); True when there was something."""
-    if not clone.exists() or not clone_dirty(clone, sandboxed=sandboxed, objects=objects):
-        return False
-    clone_git(clone, ["add", "-A"], sandboxed=sandboxed, objects=objects, writable=True)
-    ident = clone_git(clone, ["var", "GIT_COMMITTER_IDENT"], sandboxed=sandboxed,
-                      objects=objects, check=False)
-    identity = [] if ident.returncode == 0 else FALLBACK_IDENTITY
-    clone_git(clone, [*identity, "commit", "-q", "--no-verify", "-m", message],
-              sandboxed=sandboxed, objects=objects, writable=True)
-    return True
 
 
 def remove_clone(path: Path, *, state: Path | None = None) -> bool:
@@ -241,8 +184,4 @@ def remove_clone(path: Path, *, state: Path | None = None) -> bool:
     for leftover in path.parent.glob(f".{path.name}.removing-*"):
         # rmtree does not follow the symlinks an agent may have left in its clone.
         shutil.rmtree(leftover, ignore_errors=True)
-    gone = not path.exists()
-    if gone and path.parent.name.endswith(".worktrees"):
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()
-    return gone
+    return not path.exists()

@@ -8,7 +8,7 @@ from itertools import combinations
 
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.review import Change, integration_of, task_change
+from ai_skills.worker.review_findings import Change, integration_of, task_change
 from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.scopes import scopes_overlap
 from ai_skills.worker.states import TERMINAL, TaskState

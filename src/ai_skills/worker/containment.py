@@ -22,7 +22,7 @@ from typing import Any
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.git import run_git
-from ai_skills.worker.profiles import record_outcome
+from ai_skills.worker.fallback import record_outcome
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import Attempt, get_task, record_event, transition

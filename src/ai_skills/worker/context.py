@@ -31,12 +31,6 @@ class RepoContext:
         """`.worker.toml` at the root of the main checkout."""
         return self.repo_root / ".worker.toml"
 
-    def default_worktree(self, task_id: str) -> Path:
-        """Where a task's worktree goes unless `.worker.toml` says otherwise (workspace.py)."""
-        from ai_skills.worker.workspace import default_worktree_root
-
-        return default_worktree_root(self.repo_root) / task_id
-
 
 def find_repo(start: Path) -> RepoContext:
     """The repository containing `start` (a main checkout or any linked worktree)."""

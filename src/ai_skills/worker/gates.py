@@ -13,8 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ai_skills.git import git_env, run_git
-from ai_skills.worker.clones import clone_dirty, clone_head, is_clone
+from ai_skills.git import git_env
 from ai_skills.worker.config import GatesConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ReviewRefusedError
@@ -22,8 +21,9 @@ from ai_skills.worker.sandbox import existing_paths, tool_argv
 from ai_skills.worker.states import ACTIVE, TERMINAL
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import Task, get_task
-from ai_skills.worker.workspace import sync_branch, tools_sandboxed
-from ai_skills.worker.worktrees import branch_sha, head_sha
+from ai_skills.worker.workspace import sync_branch
+from ai_skills.worker.workspace_git import tools_sandboxed, workspace_dirty, workspace_head
+from ai_skills.worker.worktrees import branch_sha
 
 # Gates run for a review of the task branch, or on the merged result before a merge.
 REVIEW, MERGE = "review", "merge"
@@ -274,11 +274,11 @@ def review_checkout(ctx: RepoContext, task: Task) -> tuple[Path, str]:
         raise ReviewRefusedError(
             task_id=task.id, detail=f"branch {task.branch} or worktree {checkout} is missing"
         )
-    if _head(ctx, checkout) != tip:
+    if workspace_head(ctx, checkout) != tip:
         raise ReviewRefusedError(
             task_id=task.id, detail=f"worktree {checkout} is not at the head of {task.branch}"
         )
-    dirty = _dirty(ctx, checkout)
+    dirty = workspace_dirty(ctx, checkout)
     if dirty:
         raise ReviewRefusedError(
             task_id=task.id,
@@ -301,8 +301,8 @@ def gate_task(
     result = run_gates(
         ctx, conn, task_id, gates, checkout=checkout, sha=sha, purpose=REVIEW, progress=progress
     )
-    now = _head(ctx, checkout)
-    if now != sha or _dirty(ctx, checkout, tracked_only=True):
+    now = workspace_head(ctx, checkout)
+    if now != sha or workspace_dirty(ctx, checkout, tracked_only=True):
         # Someone committed or edited while the gates ran: they tested a moving target.
         # (Untracked files a gate writes, caches and reports, do not count.)
         moved = f"worktree {checkout} changed while the gates ran (head {str(now)[:12]})"
@@ -328,19 +328,3 @@ def gate_sandbox(ctx: RepoContext) -> GateSandbox | None:
     home = os.environ.get("HOME", "")
     readonly = [ctx.common_dir, *([Path(home)] if home else [])]
     return GateSandbox(readonly, existing_paths(config.sandbox_writable, os.environ))
-
-
-def _head(ctx: RepoContext, checkout: Path) -> str | None:
-    """HEAD of a task's workspace: read in a sandbox when it is the agent's clone."""
-    if not is_clone(checkout):
-        return head_sha(checkout)
-    return clone_head(checkout, sandboxed=tools_sandboxed(), objects=ctx.common_dir / "objects")
-
-
-def _dirty(ctx: RepoContext, checkout: Path, *, tracked_only: bool = False) -> list[str]:
-    if not is_clone(checkout):
-        flag = "--untracked-files=no" if tracked_only else "--untracked-files=all"
-        out = run_git(["status", "--porcelain", flag], cwd=checkout).stdout
-        return [line for line in out.splitlines() if line.strip()]
-    return clone_dirty(checkout, sandboxed=tools_sandboxed(), objects=ctx.common_dir / "objects",
-                       tracked_only=tracked_only)

@@ -32,6 +32,9 @@ _QUOTA = re.compile(r"quota|usage.?limit|billing", re.IGNORECASE)
 _ERROR_LINE = re.compile(r"\berror\b", re.IGNORECASE)
 _KILL_AFTER = 10.0  # seconds between TERM and KILL
 _MAX_READ = 1 << 20  # never read more than this per check
+# An unfinished line is kept only this long: an agent may print megabytes without a newline,
+# and no event the watch looks for is longer (its start is dropped, so it reads as noise).
+_MAX_LINE = 64 * 1024
 
 
 class LimitWatch:
@@ -84,7 +87,7 @@ class LimitWatch:
             return []
         self.offset += len(data)
         lines = (self.partial + data).split(b"\n")
-        self.partial = lines.pop()
+        self.partial = lines.pop()[-_MAX_LINE:]
         return [line.decode("utf-8", errors="replace") for line in lines]
 
 

@@ -33,7 +33,7 @@ from ai_skills.worker.merge_steps import (
     step_finish,
 )
 from ai_skills.worker.procs import is_alive, start_token
-from ai_skills.worker.review import integration_of
+from ai_skills.worker.review_findings import integration_of
 from ai_skills.worker.reviews import get_review, void_if_stale
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ai_skills.git import run_git
-from ai_skills.worker.clones import clone_dirty, clone_head, is_clone, remove_clone
+from ai_skills.worker.clones import is_clone
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import conflict_feedback
 from ai_skills.worker.context import RepoContext
@@ -26,13 +26,11 @@ from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.tasks import get_task, record_event, transition
 from ai_skills.worker.treeops import commit_tree, commits_between, is_ancestor, rev, trial_merge
-from ai_skills.worker.workspace import tools_sandboxed
+from ai_skills.worker.workspace_git import remove_workspace, workspace_dirty, workspace_head
 from ai_skills.worker.worktrees import (
     branch_sha,
     delete_branch,
-    dirty_paths,
     registered_worktrees,
-    remove_worktree,
 )
 
 # A branch that a human keeps moving is re-merged this often before we give up for now.
@@ -294,20 +292,13 @@ def _step_remove_worktree(
     if not task.worktree or task.worktree_removed:
         return
     path = Path(task.worktree)
-    clone = is_clone(path)
-    objects = ctx.common_dir / "objects"
-    if path.exists() and (
-        clone_dirty(path, sandboxed=tools_sandboxed(), objects=objects)
-        if clone
-        else dirty_paths(path)
-    ):
+    if path.exists() and workspace_dirty(ctx, path):
         run.notes.append(f"worktree {path} kept: it has uncommitted changes")
         return
-    if clone and clone_head(path, sandboxed=tools_sandboxed(), objects=objects) != run.source_sha:
+    if is_clone(path) and workspace_head(ctx, path) != run.source_sha:
         run.notes.append(f"worktree {path} kept: it has commits that were not merged")
         return
-    homes = ctx.worker_dir / "homes" / task.id
-    if remove_clone(path, state=homes) if clone else remove_worktree(ctx.repo_root, path):
+    if remove_workspace(ctx, task.id, path):
         with transaction(conn):
             conn.execute("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (task.id,))
             append_event(conn, kind="worktree_removed", task_id=task.id, data={"path": str(path)})

@@ -1,11 +1,9 @@
-"""Runtime profiles and fallback: which profile an attempt runs, and re-queueing after a limit.
+"""Runtime profiles: which profile an attempt runs (re-queueing after a limit: fallback.py).
 
 A task's profile chain is its own (`worker add --profile A --fallback B,C`) or the global
 one (`profile` and `fallback` in `.worker.toml`). Each attempt records the profile it ran,
 its environment and the rate-limit rules in `attempt_runtime`, decided at admission, so the
-supervisor needs no config. When an attempt ends rate-limited, the task goes back to
-`queued` on the next profile, startable at once; after the last profile it starts over at
-the first one, after a wait that grows each round (it never fails for a rate limit).
+supervisor needs no config.
 """
 
 from __future__ import annotations
@@ -14,24 +12,19 @@ import json
 import os
 import sqlite3
 import string
-import time
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ai_skills.errors import UsageError
 from ai_skills.worker.errors import ConfigError
-from ai_skills.worker.ratelimit import RateLimitRules, backoff_delay, classify, read_tail
+from ai_skills.worker.ratelimit import RateLimitRules
 from ai_skills.worker.runtimes import PRESETS, split_command
-from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import append_event
-from ai_skills.worker.tasks import Task, get_attempt, transition
+from ai_skills.worker.tasks import Task
 
 if TYPE_CHECKING:
     from ai_skills.worker.config import WorkerConfig
     from ai_skills.worker.profile_config import ProfileConfig
 
-RATE_LIMITED = "rate_limited"
 
 
 @dataclass(frozen=True)
@@ -126,13 +119,14 @@ def set_task_profiles(
     )
 
 
-def _task_row(conn: sqlite3.Connection, task_id: str) -> sqlite3.Row | None:
+def task_profile_row(conn: sqlite3.Connection, task_id: str) -> sqlite3.Row | None:
+    """The task's own profile chain and where it is on it (`task_profiles`), if any."""
     return conn.execute("SELECT * FROM task_profiles WHERE task_id = ?", (task_id,)).fetchone()
 
 
 def task_chain(conn: sqlite3.Connection, task: Task, config: WorkerConfig) -> list[str]:
     """The task's profiles in order: its own, else none if it names a runtime, else global."""
-    row = _task_row(conn, task.id)
+    row = task_profile_row(conn, task.id)
     own = [row["profile"], *json.loads(row["fallback"])] if row else []
     if any(own):
         return _dedupe(own)
@@ -167,7 +161,7 @@ def choose(
     chain = [] if explicit else task_chain(conn, task, config)
     if not chain:
         return ProfileChoice(None, AttemptRuntime(rules=rules, containment=config.containment))
-    row = _task_row(conn, task.id)
+    row = task_profile_row(conn, task.id)
     position = int(row["position"]) % len(chain) if row else 0
     name = chain[position]
     if name not in config.profiles:
@@ -229,126 +223,33 @@ def agent_extra_env(conn: sqlite3.Connection, attempt_id: int) -> dict[str, str]
     return env
 
 
-def retry_wait(conn: sqlite3.Connection, task_id: str, *, now: float) -> str:
-    """Why a rate-limited task may not start yet ("" once its retry time has come)."""
-    row = _task_row(conn, task_id)
-    if row is None or row["not_before"] is None or now >= float(row["not_before"]):
-        return ""
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(row["not_before"])))
-    last = conn.execute(
-        "SELECT id FROM attempts WHERE task_id = ? ORDER BY number DESC LIMIT 1", (task_id,)
-    ).fetchone()
-    chain = attempt_runtime(conn, int(last[0])).chain if last else []
-    on = f" on profile {chain[int(row['position']) % len(chain)]!r}" if chain else ""
-    return f"rate limited: next retry at {when}{on}"
-
-
-def rate_limit_verdict(conn: sqlite3.Connection, attempt_id: int, exit_code: int) -> str:
-    """Why the attempt's end is a rate limit, or "" (reads the end of its log)."""
-    attempt = get_attempt(conn, attempt_id)
-    if attempt is None:
-        return ""
-    rules = attempt_runtime(conn, attempt_id).rules
-    return classify(exit_code, read_tail(Path(attempt.log_file), limit=rules.tail_bytes), rules)
-
-
-def record_outcome(conn: sqlite3.Connection, attempt_id: int, outcome: str, detail: str) -> None:
-    """Remember how an attempt ended (inside the caller's transaction)."""
-    conn.execute(
-        "INSERT INTO attempt_runtime (attempt_id, outcome, detail) VALUES (?, ?, ?)"
-        " ON CONFLICT (attempt_id) DO UPDATE SET outcome = excluded.outcome,"
-        " detail = excluded.detail",
-        (attempt_id, outcome, detail),
-    )
-
-
-def requeue_rate_limited(
-    conn: sqlite3.Connection, task: Task, attempt_id: int, why: str, *, now: float
-) -> Task:
-    """Send a rate-limited task back to `queued` on its next profile, with a retry time."""
-    runtime = attempt_runtime(conn, attempt_id)
-    chain = runtime.chain
-    row = _task_row(conn, task.id)
-    count = (int(row["rate_limits"]) if row else 0) + 1
-    position = runtime.position + 1
-    exhausted = position >= len(chain)
-    position = 0 if exhausted else position
-    # A limit on one profile says nothing about the next one: move on at once. Only going
-    # round to the first profile again waits (and each further round waits longer).
-    delay = backoff_delay(count, runtime.rules, chain_length=len(chain)) if exhausted else 0.0
-    retry_at = now + delay
-    nxt = chain[position] if chain else None
-    reason = _requeue_reason(runtime.profile, why, nxt, exhausted, len(chain), retry_at)
-    conn.execute(
-        "INSERT INTO task_profiles (task_id, position, rate_limits, not_before) VALUES"
-        " (?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET position = excluded.position,"
-        " rate_limits = excluded.rate_limits, not_before = excluded.not_before",
-        (task.id, position, count, retry_at),
-    )
-    record_outcome(conn, attempt_id, RATE_LIMITED, why)
-    data = {
-        "profile": runtime.profile,
-        "next_profile": nxt,
-        "retry_at": retry_at,
-        "delay": delay,
-        "exhausted": exhausted,
-        "evidence": why,
-    }
-    append_event(
-        conn, kind=RATE_LIMITED, task_id=task.id, attempt_id=attempt_id, data=data, now=now
-    )
-    task = transition(
-        conn, task, TaskState.QUEUED, action="rate limit", reason=reason, data=data, now=now
-    )
-    conn.execute(
-        "UPDATE tasks SET start_requested = 1, waiting_reason = ? WHERE id = ?", (reason, task.id)
-    )
-    return task
-
-
-def clear_rate_limits(conn: sqlite3.Connection, task_id: str) -> None:
-    """An attempt ended for another reason: the next limit starts the backoff afresh."""
-    conn.execute(
-        "UPDATE task_profiles SET rate_limits = 0, not_before = NULL WHERE task_id = ?", (task_id,)
-    )
-
-
-def _requeue_reason(
-    profile: str | None, why: str, nxt: str | None, exhausted: bool, count: int, at: float
-) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
-    ran = f"profile {profile!r}" if profile else "the agent"
-    head = f"rate limited on {ran} ({why})"
-    if nxt is None:
-        return f"{head}; retry at {when}"
-    if not exhausted:
-        return f"{head}; next: profile {nxt!r}, now"
-    tried = f"all {count} profiles are limited" if count > 1 else "no other profile to try"
-    return f"{head}; {tried}; retry on {nxt!r} at {when}"
-
-
-def attempt_profiles(conn: sqlite3.Connection, task_id: str) -> list[AttemptProfile]:
-    """Every attempt of a task with the profile it ran and how it ended, oldest first."""
+def attempt_profiles(
+    conn: sqlite3.Connection, task_id: str | None = None
+) -> dict[str, list[AttemptProfile]]:
+    """Every attempt (of one task, or of all) with the profile it ran and how it ended,
+    by task, oldest first: one query, whatever the number of tasks `status` shows."""
     rows = conn.execute(
-        "SELECT a.id, a.number, a.exit_code, a.started_at, a.ended_at,"
+        "SELECT a.task_id, a.id, a.number, a.exit_code, a.started_at, a.ended_at,"
         " r.profile, r.outcome, r.detail"
         " FROM attempts a LEFT JOIN attempt_runtime r ON r.attempt_id = a.id"
-        " WHERE a.task_id = ? ORDER BY a.number",
+        " WHERE ?1 IS NULL OR a.task_id = ?1 ORDER BY a.task_id, a.number",
         (task_id,),
     ).fetchall()
-    return [
-        AttemptProfile(
-            number=int(r["number"]),
-            attempt_id=int(r["id"]),
-            profile=r["profile"],
-            exit_code=r["exit_code"],
-            outcome=r["outcome"],
-            detail=r["detail"] or "",
-            started_at=float(r["started_at"]),
-            ended_at=r["ended_at"],
+    found: dict[str, list[AttemptProfile]] = {}
+    for r in rows:
+        found.setdefault(r["task_id"], []).append(
+            AttemptProfile(
+                number=int(r["number"]),
+                attempt_id=int(r["id"]),
+                profile=r["profile"],
+                exit_code=r["exit_code"],
+                outcome=r["outcome"],
+                detail=r["detail"] or "",
+                started_at=float(r["started_at"]),
+                ended_at=r["ended_at"],
+            )
         )
-        for r in rows
-    ]
+    return found
 
 
 def check_profile_names(config: WorkerConfig, names: list[str]) -> None:

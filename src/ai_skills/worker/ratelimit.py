@@ -97,7 +97,8 @@ def read_tail(path: Path, *, limit: int) -> str:
             handle.seek(0, 2)
             size = handle.tell()
             handle.seek(max(0, size - limit))
-            return handle.read().decode("utf-8", errors="replace")
+            # read(limit): the agent may still be writing, so the end may have moved on.
+            return handle.read(limit).decode("utf-8", errors="replace")
     except OSError:
         return ""
 

@@ -22,7 +22,7 @@ from ai_skills.worker.agent_procs import (
 from ai_skills.worker.cancel import CancelOptions, cancel_task
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch import launch_attempt, worktree_path
+from ai_skills.worker.launch_steps import launch_attempt
 from ai_skills.worker.liveness import seal_if_unsupervised
 from ai_skills.worker.merge import merge_busy, merge_task, unfinished_merges
 from ai_skills.worker.procs import is_alive
@@ -42,6 +42,7 @@ from ai_skills.worker.tasks import (
     unfinished_steps,
 )
 from ai_skills.worker.watch import load_cursor, read_events, save_cursor
+from ai_skills.worker.workspace import workspace_root
 from ai_skills.worker.worktrees import branch_sha, is_ancestor
 
 STALE_CURSOR = "reconcile-stale-signals"
@@ -264,7 +265,7 @@ def _stale_signals(conn: sqlite3.Connection) -> list[Finding]:
 def _orphan_worktrees(
     ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig
 ) -> list[Finding]:
-    root = worktree_path(ctx, config, "x").parent
+    root = workspace_root(ctx, config)
     if not root.is_dir():
         return []
     known = {t.id for t in list_tasks(conn)}

@@ -11,6 +11,10 @@ from ai_skills.worker.states import TaskState, can_transition
 from ai_skills.worker.store import append_event, recall_result, remember_result, transaction
 from ai_skills.worker.tasks import get_task, transition, update_attempt
 
+# An agent's message becomes the task's reason and an event: the store keeps this much of it.
+MAX_MESSAGE = 20_000
+_CUT = " [message cut at {} characters]"
+
 STATUS_TARGETS: dict[str, TaskState] = {
     "working": TaskState.RUNNING,
     "needs-input": TaskState.NEEDS_INPUT,
@@ -52,6 +56,7 @@ def report(
             detail=f"unknown status {status!r}; use one of {', '.join(STATUS_TARGETS)}"
         )
     now = time.time() if now is None else now
+    message = bounded_message(message)
     refused: IllegalTransitionError | None = None
     with transaction(conn):
         earlier = recall_result(conn, key)
@@ -126,6 +131,14 @@ def report(
     if refused is not None:
         raise refused
     return result
+
+
+def bounded_message(message: str) -> str:
+    """An agent's report message, cut to `MAX_MESSAGE` characters with a note saying so."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    cut = _CUT.format(MAX_MESSAGE)
+    return message[: MAX_MESSAGE - len(cut)] + cut
 
 
 def _number(conn: sqlite3.Connection, attempt_id: int) -> str:

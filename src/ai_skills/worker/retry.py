@@ -14,6 +14,7 @@ from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ReviewRefusedError
 from ai_skills.worker.launch import StartResult, start_task
+from ai_skills.worker.ratelimit import read_tail
 from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction
@@ -74,14 +75,7 @@ def failure_feedback(attempt: Attempt | None, message: str = "") -> str:
 
 
 def _log_tail(path: Path) -> str:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - _TAIL_BYTES))
-            data = handle.read().decode(errors="replace")
-    except OSError:
-        return ""
+    data = read_tail(path, limit=_TAIL_BYTES)
     # Backticks could close the fence and turn the agent's output into prompt text.
     lines = data.replace("```", "'''").splitlines()[-_TAIL_LINES:]
     return "\n".join(lines).strip()

@@ -28,6 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ai_skills.worker.errors import EXIT_CONFLICT, WorkerError
+from ai_skills.worker.procs import stat_fields
 
 ALLOW_WRITES_VARIABLE = "WORKER_ALLOW_WRITES"
 
@@ -271,12 +272,10 @@ def ancestor_pids(pid: int | None = None) -> list[int]:
     found: list[int] = []
     current = os.getpid() if pid is None else pid
     while current > 1 and len(found) < 256:
-        try:
-            raw = Path(f"/proc/{current}/stat").read_text()
-        except OSError:
+        fields = stat_fields(current)
+        if fields is None:
             break
-        # Field 4 is the parent pid; the command name (field 2) may hold spaces and ')'.
-        parent = int(raw[raw.rfind(")") + 2 :].split()[1])
+        parent = int(fields[1])
         if parent <= 1:
             break
         found.append(parent)

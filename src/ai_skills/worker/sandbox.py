@@ -300,8 +300,3 @@ def env_inside() -> dict[str, str]:
         "WORKER_REPORT_SOCKET": f"{ATTEMPT_DIR}/report.sock",
         "WORKER_SANDBOX": "bwrap",
     }
-
-
-def in_sandbox(env: Mapping[str, str] | None = None) -> bool:
-    """True inside an agent's sandbox (the supervisor says so in the environment)."""
-    return (os.environ if env is None else env).get("WORKER_SANDBOX") == "bwrap"

@@ -15,7 +15,9 @@ from ai_skills.worker.errors import NoAttemptError
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.profiles import attempt_profiles
 from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, list_tasks
-from ai_skills.worker.worktrees import progress_counts
+from ai_skills.worker.worktrees import progress_counts, task_branches
+
+_CHUNK = 1 << 20  # an agent's log may be gigabytes: stream it, never hold it whole
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,16 @@ def task_statuses(
     now = time.time() if now is None else now
     tasks = [get_task(conn, task_id)] if task_id else list_tasks(conn)
     attempts = _current_attempts(conn)
+    histories = attempt_profiles(conn, task_id)
+    # One git run finds the branches that exist: a merged task's is gone, and counting
+    # commits on it would be two git runs per task for nothing.
+    branches = task_branches(ctx.repo_root) if with_git else set()
     rows: list[TaskStatus] = []
     for task in tasks:
         attempt = attempts.get(task.current_attempt) if task.current_attempt else None
-        row = _status_of(ctx, task, attempt, with_git=with_git, now=now)
-        history = attempt_profiles(conn, task.id)
+        counted = task.branch in branches
+        row = _status_of(ctx, task, attempt, with_git=counted, now=now)
+        history = histories.get(task.id, [])
         current = [h.profile for h in history if h.attempt_id == task.current_attempt]
         rows.append(
             replace(
@@ -149,7 +156,7 @@ def follow_file(path: Path, *, finished: Callable[[], bool], poll: float = 0.25)
         if path.exists():
             with open(path, "rb") as handle:
                 handle.seek(offset)
-                chunk = handle.read()
+                chunk = handle.read(_CHUNK)
         if chunk:
             offset += len(chunk)
             yield chunk

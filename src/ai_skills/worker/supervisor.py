@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from ai_skills.git import git_env
-from ai_skills.worker import agent_sandbox, containment, profiles
+from ai_skills.worker import agent_sandbox, containment, fallback, profiles
 from ai_skills.worker.agent_procs import stop_attempt_processes
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.limitwatch import LimitWatch
@@ -181,11 +181,11 @@ def finish(
 ) -> None:
     """Record the agent's exit; a running task whose agent left without `done` stops running.
 
-    A rate-limit outcome (profiles.py; `limited`: seen live, limitwatch.py) sends the task
+    A rate-limit outcome (fallback.py; `limited`: seen live, limitwatch.py) sends the task
     back to the queue instead. A task already `stalled` stays so, whatever the code: it was
     stopped because it stalled.
     """
-    limited = limited or profiles.rate_limit_verdict(conn, attempt_id, exit_code)
+    limited = limited or fallback.rate_limit_verdict(conn, attempt_id, exit_code)
     with transaction(conn):
         update_attempt(conn, attempt_id, exit_code=exit_code, ended_at=now, lease_until=now)
         attempt = get_attempt(conn, attempt_id)
@@ -199,7 +199,7 @@ def finish(
             now=now,
         )
         if not limited:
-            profiles.clear_rate_limits(conn, attempt.task_id)
+            fallback.clear_rate_limits(conn, attempt.task_id)
         task = get_task(conn, attempt.task_id)
         if task.current_attempt != attempt_id or task.state not in (
             TaskState.RUNNING,
@@ -207,7 +207,7 @@ def finish(
         ):
             return
         if limited:
-            profiles.requeue_rate_limited(conn, task, attempt_id, limited, now=now)
+            fallback.requeue_rate_limited(conn, task, attempt_id, limited, now=now)
             return
         if task.state == TaskState.RUNNING:
             target, reason = exit_verdict(task.id, exit_code)

@@ -7,6 +7,7 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ai_skills.worker.errors import (
@@ -188,6 +189,15 @@ def get_attempt(conn: sqlite3.Connection, attempt_id: int | None) -> Attempt | N
         return None
     row = conn.execute("SELECT * FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
     return None if row is None else attempt_from_row(row)
+
+
+def earlier_workspace(conn: sqlite3.Connection, task_id: str, attempt_id: int) -> Path | None:
+    """Where the attempt before `attempt_id` of a task worked (`worktree_dir` may change)."""
+    row = conn.execute(
+        "SELECT worktree FROM attempts WHERE task_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+        (task_id, attempt_id),
+    ).fetchone()
+    return Path(row[0]) if row else None
 
 
 def transition(

@@ -41,7 +41,9 @@ def cancel_lines(result: CancelResult) -> list[str]:
         lines.append(f"  uncommitted work saved as {result.saved_commit[:12]} on {result.branch}")
     if result.worktree_removed and result.worktree:
         lines.append(f"  worktree {result.worktree} removed")
-    lines.append(f"  branch {result.branch} {'kept' if result.branch_kept else 'deleted (merged)'}")
+    branch = f"branch {result.branch} "
+    if not any(note.startswith(branch) for note in result.notes):  # a note says it better
+        lines.append(f"  {branch}{'kept' if result.branch_kept else 'deleted (merged)'}")
     lines += [f"  {note}" for note in result.notes]
     return lines
 

@@ -12,7 +12,7 @@ from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.launch import StartResult, start_task
 from ai_skills.worker.liveness import Verdict, liveness_pass
-from ai_skills.worker.review import review_pass
+from ai_skills.worker.review_findings import review_pass
 from ai_skills.worker.store import transaction
 from ai_skills.worker.tasks import get_task
 

@@ -30,6 +30,7 @@ from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.worktrees import branch_exists, registered_worktrees
 
 if TYPE_CHECKING:
+    from ai_skills.worker.config import WorkerConfig
     from ai_skills.worker.context import RepoContext
     from ai_skills.worker.tasks import Task
 
@@ -52,9 +53,17 @@ class SkillLinks:
         return {"linked": self.linked, "problems": self.problems}
 
 
-def default_worktree_root(repo_root: Path) -> Path:
-    """`<parent>/<repo>.worktrees`: beside the main checkout, outside every `.git`."""
-    return repo_root.parent / f"{repo_root.name}.worktrees"
+def workspace_root(ctx: RepoContext, config: WorkerConfig) -> Path:
+    """The folder of task workspaces: `worktree_dir` (relative to the main checkout), else
+    `<parent>/<repo>.worktrees`, beside the main checkout and outside every `.git`."""
+    if config.worktree_dir:
+        return ctx.repo_root / config.worktree_dir  # an absolute setting replaces repo_root
+    return ctx.repo_root.parent / f"{ctx.repo_root.name}.worktrees"
+
+
+def workspace_path(ctx: RepoContext, config: WorkerConfig, task_id: str) -> Path:
+    """Where a task's workspace (its clone) lives."""
+    return workspace_root(ctx, config) / task_id
 
 
 def move_worktree_here(repo: Path, *, task_id: str, branch: str, path: Path) -> Path | None:
@@ -90,14 +99,29 @@ class Prepared:
     converted: bool
     moved_from: Path | None = None
 
+    def events(self, path: Path) -> list[tuple[str, dict[str, object]]]:
+        """The events that say so (kind, data): a move, a conversion."""
+        found: list[tuple[str, dict[str, object]]] = []
+        if self.moved_from is not None:
+            found.append(("worktree_moved", {"from": str(self.moved_from), "to": str(path)}))
+        if self.converted:
+            found.append(
+                ("workspace_converted",
+                 {"path": str(path), "from": "linked worktree", "to": "clone"})
+            )
+        return found
+
 
 def prepare_clone(
     ctx: RepoContext, task: Task, path: Path, *, earlier: Path | None = None
 ) -> Prepared:
-    """Have the task's clone at `path`: converted from its linked worktree, moved from its
-    `earlier` place (`worktree_dir` changed), or made from its branch (created from the base)."""
-    path = path.resolve()
-    moved: Path | None = None
+    """Have the task's clone at `path`: moved from its `earlier` place (`worktree_dir` or
+    the default changed), converted from its linked worktree, or made from its branch
+    (created from the base)."""
+    unresolved, path = path, path.resolve()
+    # A linked worktree (from before clones) moves with `git worktree move`, a clone by rename.
+    moved = move_worktree_here(ctx.repo_root, task_id=task.id, branch=task.branch,
+                               path=unresolved)
     earlier = earlier.resolve() if earlier is not None else None
     if earlier is not None and earlier != path and is_clone(earlier) and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +137,29 @@ def prepare_clone(
     return Prepared(created=created, converted=converted, moved_from=moved)
 
 
+def _escaping_folders(worktree: Path, env: Mapping[str, str]) -> list[str]:
+    """Folders `link_skills` would write in that lead outside the workspace.
+
+    The workspace is the agent's: a `.claude` it committed as a symlink to the user's
+    `~/.claude`, or a `.git/info` linked into the main repository, would have the links
+    and the exclude block written there, by us, outside its sandbox.
+    """
+    from ai_skills.agents import repo_skills_dir
+
+    root = worktree.resolve()
+    folders: list[tuple[str, Path | None]] = [(".git/info", worktree / ".git" / "info")]
+    folders += [(name, repo_skills_dir(name, worktree, env)) for name in WORKSPACE_AGENTS]
+    found = []
+    for name, folder in folders:
+        real = folder.resolve() if folder is not None else root
+        if real != root and root not in real.parents:
+            found.append(
+                f"{name}: {folder} leads outside the workspace (to {real}); no skills were "
+                "linked: remove that link from the task's branch"
+            )
+    return found
+
+
 def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> SkillLinks:
     """Link the skills the worktree's `.skills` names, as `use-skills` does, for every agent.
 
@@ -125,6 +172,9 @@ def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> Skil
 
     if not (worktree / ".skills").is_file():
         return SkillLinks()
+    escapes = _escaping_folders(worktree, env)
+    if escapes:
+        return SkillLinks(problems=escapes)
     installed = str(repo_root / INSTALLED_REPO_DIR)
     search = os.pathsep.join(p for p in (env.get("AI_SKILLS_PATH", ""), installed) if p)
     sync_env = {**env, "AI_SKILLS_PATH": search}
@@ -139,21 +189,12 @@ def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> Skil
     return SkillLinks(linked=linked, problems=[*report.errors, *report.warnings])
 
 
-def tools_sandboxed() -> bool:
-    """Whether worker's own git commands in clones (and gates) run sandboxed: when bwrap runs.
-
-    Independent of the `sandbox` setting: a clone's config is the agent's either way.
-    """
-    from ai_skills.worker.sandbox import available
-
-    return available() == ""
-
-
 def sync_branch(ctx: RepoContext, task: Task) -> None:
     """Fetch a task's branch from its clone while no agent works there (the supervisor does
     while one does): a commit made there after the agent exited counts, as in a worktree."""
     from ai_skills.worker.clones import fetch_back
     from ai_skills.worker.states import TaskState
+    from ai_skills.worker.workspace_git import tools_sandboxed
 
     if not task.worktree or task.worktree_removed or task.state == TaskState.RUNNING:
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from ai_skills.git import git_out, run_git
@@ -27,6 +26,12 @@ def branch_sha(repo: Path, branch: str) -> str | None:
         check=False,
     )
     return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def task_branches(repo: Path) -> set[str]:
+    """The task branches (`worker/*`) that exist, in one git run."""
+    out = git_out(["for-each-ref", "--format=%(refname)", "refs/heads/worker/"], cwd=repo)
+    return {line.removeprefix("refs/heads/") for line in out.splitlines()}
 
 
 def current_branch(repo: Path) -> str | None:
@@ -55,35 +60,14 @@ def registered_worktrees(repo: Path) -> dict[Path, str | None]:
     return found
 
 
-def save_work(checkout: Path, *, message: str) -> str | None:
-    """Commit everything uncommitted in `checkout`; the new commit's sha, or None if clean."""
-    if not checkout.exists() or not dirty_paths(checkout):
-        return None
-    run_git(["add", "-A"], cwd=checkout)
-    identity = [] if _has_identity(checkout) else FALLBACK_IDENTITY
-    # --no-verify: a hook must not stand between a cancelled agent's work and the branch.
-    run_git([*identity, "commit", "-q", "--no-verify", "-m", message], cwd=checkout)
-    return git_out(["rev-parse", "HEAD"], cwd=checkout)
-
-
-def _has_identity(checkout: Path) -> bool:
-    proc = run_git(["var", "GIT_COMMITTER_IDENT"], cwd=checkout, check=False)
-    return proc.returncode == 0
-
-
 def remove_worktree(repo: Path, path: Path) -> bool:
     """Remove a worktree whose work is committed; True when it is verifiably gone."""
     path = path.resolve()
     if path in registered_worktrees(repo) and path.exists():
-        # --force only drops ignored and untracked leftovers: save_work ran before us.
+        # --force only drops ignored and untracked leftovers: the caller saved the work.
         run_git(["worktree", "remove", "--force", str(path)], cwd=repo)
     run_git(["worktree", "prune"], cwd=repo)
-    gone = not path.exists() and path not in registered_worktrees(repo)
-    if gone and path.parent.name.endswith(".worktrees"):
-        # The default folder beside the repo (workspace.py) goes with its last worktree.
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()
-    return gone
+    return not path.exists() and path not in registered_worktrees(repo)
 
 
 def is_merged(repo: Path, branch: str, into: str) -> bool:
@@ -101,14 +85,6 @@ def is_merged(repo: Path, branch: str, into: str) -> bool:
 def delete_branch(repo: Path, branch: str) -> None:
     """Delete a branch the caller proved merged."""
     run_git(["branch", "-D", branch], cwd=repo)
-
-
-def head_sha(checkout: Path) -> str | None:
-    """HEAD of a checkout, or None when it is missing."""
-    if not checkout.exists():
-        return None
-    proc = run_git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=checkout, check=False)
-    return proc.stdout.strip() or None
 
 
 def is_ancestor(repo: Path, older: str, newer: str) -> bool:
