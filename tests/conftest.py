@@ -11,8 +11,9 @@ import pytest
 
 IN_CI = os.environ.get("CI") == "true"
 
-# Fixtures for evaluating the home-manager module inside the real home-manager.
-pytest_plugins = ["hm_helpers"]
+# Fixtures for evaluating the home-manager module inside the real home-manager, and a real
+# PostgreSQL (a scratch cluster per session, a database per test).
+pytest_plugins = ["hm_helpers", "pg_helpers"]
 
 
 def require_tool(name: str) -> str:
