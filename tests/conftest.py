@@ -42,7 +42,8 @@ def isolated_home(
     ):
         monkeypatch.setenv(var, str(home / sub))
     for var in ("CODEX_HOME", "CLAUDE_CONFIG_DIR", "AI_SKILLS_PATH", "GIT_DIR", "GIT_WORK_TREE",
-                "WORKER_TASK_ID", "WORKER_ATTEMPT_ID", "WORKER_PROMPT_FILE", "DIRENV_DIR"):
+                "WORKER_TASK_ID", "WORKER_ATTEMPT_ID", "WORKER_PROMPT_FILE", "DIRENV_DIR",
+                "WORKER_STORE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.delenv("GEMINI_CLI_HOME", raising=False)  # moves Gemini CLI's user folders
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
