@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ai_skills.cli.worker import main
 from ai_skills.worker.config import load_config
+from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.store_setting import (
     MAX_LENGTH,
@@ -142,3 +144,53 @@ def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     path.write_text("store = [\n")
     with pytest.raises(ConfigError, match="cannot read"):
         resolve_store(path, {})
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def postgresql_configured(worker_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository whose `.worker.toml` names a PostgreSQL store."""
+    with open(worker_repo / ".worker.toml", "a") as handle:
+        handle.write(f'store = "{URL}"\n')
+    monkeypatch.chdir(worker_repo)
+    return worker_repo
+
+
+@pytest.mark.parametrize(
+    "argv", [("status",), ("add", "t1", "--title", "x"), ("stats",), ("daemon", "start")]
+)
+def test_commands_refuse_a_postgresql_store_until_it_exists(
+    postgresql_configured: Path, ctx: RepoContext, capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+) -> None:  # fmt: skip
+    code, err = run(capsys, *argv)
+    assert code == 6
+    assert err.strip().endswith(
+        f"{postgresql_configured / '.worker.toml'}: store: the PostgreSQL store is not "
+        'available yet; remove the setting (or set it to "sqlite") to use the SQLite store'
+    )
+    assert not ctx.db_path.exists()  # no silent SQLite store beside the configured one
+
+
+def test_worker_store_in_the_environment_is_refused_the_same_way(
+    in_worker_repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKER_STORE", "postgresql://ada:s3cret@127.0.0.1/work")
+    code, err = run(capsys, "status")
+    assert code == 6 and "WORKER_STORE: the PostgreSQL store is not available yet" in err
+    assert "s3cret" not in err
+    monkeypatch.setenv("WORKER_STORE", "postgresql://h/db\x01")
+    code, err = run(capsys, "status")
+    assert code == 6 and "WORKER_STORE: contains a control character" in err
+    monkeypatch.setenv("WORKER_STORE", "sqlite")
+    assert run(capsys, "status")[0] == 0
+
+
+@pytest.fixture
+def in_worker_repo(worker_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(worker_repo)
+    return worker_repo
