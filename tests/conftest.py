@@ -11,8 +11,9 @@ import pytest
 
 IN_CI = os.environ.get("CI") == "true"
 
-# Fixtures for evaluating the home-manager module inside the real home-manager.
-pytest_plugins = ["hm_helpers"]
+# Fixtures for evaluating the home-manager module inside the real home-manager, and a real
+# PostgreSQL (a scratch cluster per session, a database per test).
+pytest_plugins = ["hm_helpers", "pg_helpers"]
 
 
 def require_tool(name: str) -> str:
@@ -41,7 +42,8 @@ def isolated_home(
     ):
         monkeypatch.setenv(var, str(home / sub))
     for var in ("CODEX_HOME", "CLAUDE_CONFIG_DIR", "AI_SKILLS_PATH", "GIT_DIR", "GIT_WORK_TREE",
-                "WORKER_TASK_ID", "WORKER_ATTEMPT_ID", "WORKER_PROMPT_FILE", "DIRENV_DIR"):
+                "WORKER_TASK_ID", "WORKER_ATTEMPT_ID", "WORKER_PROMPT_FILE", "DIRENV_DIR",
+                "WORKER_STORE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.delenv("GEMINI_CLI_HOME", raising=False)  # moves Gemini CLI's user folders
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")

@@ -6,6 +6,7 @@ fast.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple
@@ -38,7 +39,15 @@ def open_store(ctx: RepoContext) -> sqlite3.Connection:
     """A connection to the repository's worker store."""
     from ai_skills.worker.store import connect
 
+    check_store(ctx)
     return connect(ctx.db_path)
+
+
+def check_store(ctx: RepoContext) -> None:
+    """Refuse a store setting that is invalid, or that this version cannot open yet."""
+    from ai_skills.worker.store_setting import require_sqlite, resolve_store
+
+    require_sqlite(resolve_store(ctx.config_path, os.environ))
 
 
 def load_worker_config(ctx: RepoContext) -> WorkerConfig:

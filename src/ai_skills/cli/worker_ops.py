@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from ai_skills.cli.render import emit_json, note, say
-from ai_skills.cli.worker_common import JsonOpt, open_repo, open_workspace
+from ai_skills.cli.worker_common import JsonOpt, check_store, open_repo, open_workspace
 from ai_skills.errors import UsageError
 from ai_skills.worker.errors import EXIT_FINDINGS
 
@@ -148,7 +148,9 @@ def daemon_start(as_json: JsonOpt = False) -> None:
     """Start the daemon (does nothing when it already runs)."""
     from ai_skills.worker.daemon import start_daemon
 
-    status = start_daemon(open_repo())
+    ctx = open_repo()
+    check_store(ctx)
+    status = start_daemon(ctx)
     _daemon_out(status, as_json=as_json)
     if not status.running:
         raise typer.Exit(1)

@@ -148,6 +148,12 @@ class WorkerConfig(BaseModel):
     merge_strategy: str = Field(
         default="merge", pattern="^(merge|squash|rebase)$", description="default merge strategy"
     )
+    # store_setting.py reads this key without pydantic, for the commands that start fast.
+    store: str = Field(
+        default="sqlite",
+        description='"sqlite" (a file in the repository\'s git folder) or a postgresql:// URL '
+        "without a password (the PostgreSQL store is coming); WORKER_STORE overrides it",
+    )
     gates: GatesConfig = Field(default_factory=GatesConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
@@ -171,6 +177,16 @@ class WorkerConfig(BaseModel):
         problem = None if value is None else ref_problem(value)
         if problem:
             raise ValueError(f"is not a branch name ({problem})")
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        from ai_skills.worker.store_setting import store_problem
+
+        problem = store_problem(value, password_allowed=False)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")

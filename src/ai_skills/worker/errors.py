@@ -146,6 +146,23 @@ class ConfigError(WorkerError):
         super().__init__(f"{path}: {detail}")
 
 
+class StoreUnavailableError(WorkerError):
+    """The configured store is one this version cannot open yet."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+    def __init__(self, *, origin: str, from_environment: bool) -> None:
+        where, remedy = (
+            (origin, f"unset {origin}")
+            if from_environment
+            else (f"{origin}: store", "remove the setting")
+        )
+        super().__init__(
+            f"{where}: the PostgreSQL store is not available yet; {remedy} "
+            '(or set it to "sqlite") to use the SQLite store'
+        )
+
+
 class ReportContextError(WorkerError):
     """`worker report` cannot tell which task or attempt it is about."""
 
