@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import signal
@@ -15,6 +14,7 @@ import traceback
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from ai_skills.fsutil import acquire_flock
 from ai_skills.git import git_env
 from ai_skills.worker.context import RepoContext, find_repo
 from ai_skills.worker.procs import is_alive, start_token, stop_process
@@ -105,11 +105,8 @@ def stop_daemon(ctx: RepoContext, *, grace: float = 10.0) -> DaemonStatus:
 
 def _claim_pid_file(ctx: RepoContext) -> int | None:
     """Hold the daemon lock for the life of the process; None when another daemon has it."""
-    fd = os.open(ctx.worker_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
+    fd = acquire_flock(ctx.worker_dir / "daemon.lock", wait=0, mode=0o644)
+    if fd is None:
         return None
     tmp = pid_file(ctx).with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"pid": os.getpid(), "token": start_token(os.getpid())}))
