@@ -14,7 +14,7 @@ import traceback
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ai_skills.fsutil import acquire_flock
+from ai_skills.fsutil import acquire_flock, atomic_write_text
 from ai_skills.git import git_env
 from ai_skills.worker.context import RepoContext, find_repo
 from ai_skills.worker.procs import is_alive, start_token, stop_process
@@ -108,9 +108,8 @@ def _claim_pid_file(ctx: RepoContext) -> int | None:
     fd = acquire_flock(ctx.worker_dir / "daemon.lock", wait=0, mode=0o644)
     if fd is None:
         return None
-    tmp = pid_file(ctx).with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "token": start_token(os.getpid())}))
-    os.replace(tmp, pid_file(ctx))
+    record = json.dumps({"pid": os.getpid(), "token": start_token(os.getpid())})
+    atomic_write_text(pid_file(ctx), record, durable=False)
     return fd
 
 
