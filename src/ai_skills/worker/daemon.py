@@ -11,17 +11,18 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ai_skills.fsutil import acquire_flock, atomic_write_text
 from ai_skills.git import git_env
+from ai_skills.results import JsonResult
 from ai_skills.worker.context import RepoContext, find_repo
 from ai_skills.worker.procs import is_alive, start_token, stop_process
 
 
 @dataclass(frozen=True)
-class DaemonStatus:
+class DaemonStatus(JsonResult):
     """Whether the daemon of a repository runs."""
 
     running: bool
@@ -29,10 +30,6 @@ class DaemonStatus:
     pid_file: str
     log_file: str
     note: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def pid_file(ctx: RepoContext) -> Path:

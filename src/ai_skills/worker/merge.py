@@ -14,11 +14,12 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from ai_skills.errors import UsageError
 from ai_skills.fsutil import acquire_flock
+from ai_skills.results import JsonResult
 from ai_skills.worker import merge_steps
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import SentBack, recheck_approved
@@ -45,7 +46,7 @@ STRATEGIES = ("merge", "squash", "rebase")
 
 
 @dataclass(frozen=True)
-class MergeResult:
+class MergeResult(JsonResult):
     """What `worker merge` did."""
 
     task_id: str
@@ -60,10 +61,6 @@ class MergeResult:
     gates: dict[str, object]
     sent_back: list[SentBack]
     notes: list[str]
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 @contextmanager
