@@ -80,7 +80,7 @@ def test_release_refuses_an_unknown_system(release_repo: Path) -> None:
 def test_the_launcher_refuses_a_python_it_has_no_compiled_modules_for(tmp_path: Path) -> None:
     boot = tmp_path / "lib" / "worker_boot.py"
     boot.parent.mkdir()
-    boot.write_text(layout.BOOT.format(version="0.1.0", supported=["3.10"]))
+    boot.write_text(layout.release_file("worker_boot.py", version="0.1.0", python="3.10"))
     result = subprocess.run([sys.executable, "-I", str(boot), "--version"],
                             capture_output=True, text=True)  # fmt: skip
     assert result.returncode == 6

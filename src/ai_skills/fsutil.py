@@ -89,24 +89,39 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
     os.replace(temp, path)
 
 
+def acquire_flock(
+    lock_path: Path, *, wait: float, poll: float = 0.02, mode: int = 0o666
+) -> int | None:
+    """An fd holding an exclusive flock on `lock_path` (created if needed), retrying for
+    `wait` seconds; None (the fd closed) when another process still holds it.
+
+    Closing the fd releases the lock, and so does the holder's death: no stale lock files.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, mode)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(poll)
+
+
 @contextlib.contextmanager
 def file_lock(lock_path: Path, *, timeout: float = 30.0) -> Iterator[None]:
     """Hold an exclusive flock on `lock_path` (created if needed) for the block."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise LockBusyError(
-                        f"{lock_path}: another ai-skills run has been busy here for "
-                        f"{timeout:.0f}s; try again when it has finished"
-                    ) from None
-                time.sleep(0.02)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    fd = acquire_flock(lock_path, wait=timeout)
+    if fd is None:
+        raise LockBusyError(
+            f"{lock_path}: another ai-skills run has been busy here for "
+            f"{timeout:.0f}s; try again when it has finished"
+        )
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -1,4 +1,4 @@
-"""The first problem pydantic found in a JSON file, for one-line error messages.
+"""Where and what pydantic found wrong in a file, for one-line error messages.
 
 pydantic is imported only for type checking: `lock` reads well-formed locks without it.
 """
@@ -11,7 +11,16 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
 
+def problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """Where (dotted field path, '' for the top) and what, for every pydantic error."""
+    return [(".".join(str(p) for p in err["loc"]), err["msg"]) for err in exc.errors()]
+
+
 def first_problem(exc: ValidationError) -> tuple[str, str]:
     """Where (dotted field path, '' for the top) and what the first pydantic error is."""
-    first = exc.errors()[0]
-    return ".".join(str(p) for p in first["loc"]), first["msg"]
+    return problems(exc)[0]
+
+
+def all_problems(exc: ValidationError) -> str:
+    """Every error as `where: what`, joined with '; ' (`(top)` for the whole document)."""
+    return "; ".join(f"{where or '(top)'}: {what}" for where, what in problems(exc))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,7 +19,7 @@ from ai_skills.cli.add_run import (
     scope_for,
     show_plan,
 )
-from ai_skills.cli.render import emit_json, note, say
+from ai_skills.cli.render import note, render
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 AgentsOption = Annotated[
@@ -130,27 +131,31 @@ def check(
 
     results = check_skills(scope_for(global_), os.environ, cwd=Path.cwd(),
                            upstream=not offline)
-    if as_json:
-        emit_json([{"name": r.name, "local": r.local, "upstream": r.upstream,
-                    "commit": r.commit, "remote": r.remote, "ok": r.ok,
-                    "files": [{"change": c, "path": p} for c, p in r.files],
-                    "links": list(r.links)} for r in results])
-    else:
-        for r in results:
-            moved = f" ({r.commit[:12]} -> {r.remote[:12]})" if r.upstream == "moved" and \
-                r.remote else ""
-            say(f"{r.name}: {r.local}, upstream {r.upstream}{moved}")
-            for change, path in r.files:
-                say(f"    {change:8} {path}")
-            if r.local == "modified" and not r.files:
-                say("    (installed before ai-skills kept a file list; `ai-skills install` "
-                    "restores the pinned files)")
-            for line in r.links:
-                say(f"    {line}")
-        if any(r.links for r in results):
-            flag = " --global" if global_ else ""
-            note(f"ai-skills: `ai-skills install{flag}` lists and links what is missing")
+    flag = " --global" if global_ else ""
+    missing = [f"ai-skills: `ai-skills install{flag}` lists and links what is missing"]
+    render(
+        [{"name": r.name, "local": r.local, "upstream": r.upstream, "commit": r.commit,
+          "remote": r.remote, "ok": r.ok, "files": [{"change": c, "path": p} for c, p in r.files],
+          "links": list(r.links)} for r in results],
+        as_json=as_json,
+        lines=lambda: _check_lines(results),
+        notes=lambda: missing if any(r.links for r in results) else [],
+    )
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+def _check_lines(results: list[Any]) -> Iterator[str]:
+    for r in results:
+        moved = f" ({r.commit[:12]} -> {r.remote[:12]})" if r.upstream == "moved" and \
+            r.remote else ""
+        yield f"{r.name}: {r.local}, upstream {r.upstream}{moved}"
+        for change, path in r.files:
+            yield f"    {change:8} {path}"
+        if r.local == "modified" and not r.files:
+            yield ("    (installed before ai-skills kept a file list; `ai-skills install` "
+                   "restores the pinned files)")
+        for line in r.links:
+            yield f"    {line}"
 
 
 def import_npx(

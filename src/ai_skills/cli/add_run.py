@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ai_skills.cli.render import emit_json, note, progress_after
+from ai_skills.cli.render import note, progress_after, render
 from ai_skills.cli.steps import step_line
 
 if TYPE_CHECKING:
@@ -49,32 +49,32 @@ def scope_for(global_: bool) -> Scope:
 
 
 def render_report(report: Report, *, as_json: bool) -> int:
-    if as_json:
-        emit_json(report.as_dict())
-    else:
-        for change in report.changes:
-            _show_change(change)
-        base = report.repo
-        for step in report.linked:
-            note(step_line("ai-skills", step, planned=False, base=base))
-        for line in report.warnings:
-            note(f"ai-skills: warning: {line}")
-        for line in report.errors:
-            note(f"ai-skills: error: {line}")
+    render(report, as_json=as_json, notes=lambda: _report_notes(report))
     return 1 if report.errors else 0
 
 
-def _show_change(change: Change) -> None:
+def _report_notes(report: Report) -> Iterator[str]:
+    for change in report.changes:
+        yield from _change_notes(change)
+    for step in report.linked:
+        yield step_line("ai-skills", step, planned=False, base=report.repo)
+    for line in report.warnings:
+        yield f"ai-skills: warning: {line}"
+    for line in report.errors:
+        yield f"ai-skills: error: {line}"
+
+
+def _change_notes(change: Change) -> Iterator[str]:
     if change.action == "unchanged":
         return
     if change.action == "updated" and change.old_commit and change.new_commit:
-        note(f"ai-skills: updated {change.name}: {change.old_commit[:12]} -> "
-             f"{change.new_commit[:12]}")
+        yield (f"ai-skills: updated {change.name}: {change.old_commit[:12]} -> "
+               f"{change.new_commit[:12]}")
         for kind, path in change.files:
-            note(f"    {kind:8} {path}")
+            yield f"    {kind:8} {path}"
         return
     at = f" @ {change.new_commit[:12]}" if change.new_commit else ""
-    note(f"ai-skills: {change.action} {change.name}{at}")
+    yield f"ai-skills: {change.action} {change.name}{at}"
 
 
 def show_plan(plan: AddPlan) -> None:

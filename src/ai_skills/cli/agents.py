@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ai_skills.cli.render import emit_json, say
+from ai_skills.cli.render import render
 
 
 def agents(
@@ -39,11 +39,8 @@ def agents(
     root = find_repo_root(os.getcwd())
     repo = Path(root) if root else None
     rows = describe_agents(os.environ, repo)
-    if as_json:
-        emit_json(agents_render.as_json(rows, repo))
-        return
-    for line in agents_render.as_lines(rows, repo):
-        say(line)
+    render(agents_render.as_json(rows, repo), as_json=as_json,
+           lines=lambda: agents_render.as_lines(rows, repo))
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,7 +13,7 @@ from ai_skills import __version__
 from ai_skills.cli import add as _add_commands
 from ai_skills.cli import agents as _agents_command
 from ai_skills.cli.release import app as release_app
-from ai_skills.cli.render import emit_json, note, run_guarded, say
+from ai_skills.cli.render import note, render, run_guarded, say
 
 if TYPE_CHECKING:
     from ai_skills.global_deploy import GlobalDeployReport
@@ -62,20 +63,15 @@ def validate(
         for path in paths
         for folder in find_skill_folders(path)
     ]
-    if as_json:
-        emit_json(
-            [
-                {"folder": str(r.folder), "name": r.name, "ok": r.ok,
-                 "problems": [p.as_dict() for p in r.problems]}
-                for r in reports
-            ]
-        )
     bad = sum(not r.ok for r in reports)
-    if not as_json:
-        for report in reports:
-            for problem in report.problems:
-                say(f"{problem.location()}: {problem.severity}: {problem.message}")
-        note(f"{len(reports)} skill(s) checked, {bad} with errors")
+    render(
+        [{"folder": str(r.folder), "name": r.name, "ok": r.ok,
+          "problems": [p.as_dict() for p in r.problems]} for r in reports],
+        as_json=as_json,
+        lines=lambda: [f"{p.location()}: {p.severity}: {p.message}"
+                       for r in reports for p in r.problems],
+        notes=lambda: [f"{len(reports)} skill(s) checked, {bad} with errors"],
+    )
     raise typer.Exit(1 if bad else 0)
 
 
@@ -112,21 +108,22 @@ def list_skills(as_json: JsonOption = False) -> None:
             }
         )
     rows.extend(npx_rows(repo, os.environ))
-    if as_json:
-        emit_json(rows)
-        return
+    render(rows, as_json=as_json, lines=lambda: _catalog_lines(rows))
+
+
+def _catalog_lines(rows: list[dict[str, Any]]) -> Iterator[str]:
     for row in rows:
         flag = "" if row["valid"] else "  [invalid: run `ai-skills validate`]"
-        say(f"{row['name']}  ({row['origin']}){flag}")
+        yield f"{row['name']}  ({row['origin']}){flag}"
         if row["description"]:
-            say(f"    {row['description'][:100]}")
-        say(f"    {row['path']}")
+            yield f"    {row['description'][:100]}"
+        yield f"    {row['path']}"
         if row["pin"]:
             pin = row["pin"]
             ref = f" ({pin['ref']})" if pin.get("ref") else ""
-            say(f"    from {pin['source']}{ref} @ {pin['commit'][:12]}")
+            yield f"    from {pin['source']}{ref} @ {pin['commit'][:12]}"
         for shadowed in row["shadows"]:
-            say(f"    shadows {shadowed}")
+            yield f"    shadows {shadowed}"
 
 
 @app.command()

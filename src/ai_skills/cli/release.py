@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ai_skills.cli.render import emit_json, note, say
+from ai_skills.cli.render import note, render
 from ai_skills.errors import UsageError
 
 app = typer.Typer(
@@ -75,15 +75,14 @@ def release_worker(
     result = build(_repo_root(), options)
     for warning in result.warnings:
         note(f"ai-skills: warning: {warning}")
-    if as_json:
-        emit_json(result.as_dict())
-        return
     rel = os.path.relpath(result.path)
     if result.status == "unchanged":
-        say(f"{rel}: already released with these bytes ({result.sha256}); nothing to do")
+        lines = [f"{rel}: already released with these bytes ({result.sha256}); nothing to do"]
+        notes = []
     else:
-        say(f"{rel}: {result.status} {result.sha256}")
-        note("Next: `ai-skills release verify`, then commit releases/.")
+        lines = [f"{rel}: {result.status} {result.sha256}"]
+        notes = ["Next: `ai-skills release verify`, then commit releases/."]
+    render(result, as_json=as_json, lines=lambda: lines, notes=lambda: notes)
 
 
 @app.command("verify")
@@ -106,16 +105,16 @@ def release_verify(
 
     folder = releases if releases is not None else _repo_root() / "releases"
     report = verify_releases(folder, use_nix=not no_nix)
-    if as_json:
-        emit_json(report.as_dict())
-    else:
-        for check in report.checks:
-            if not check.ok:
-                say(f"{check.file}: {check.method}: MISMATCH: {check.detail}")
-        files = len({c.file for c in report.checks})
-        how = "Python and Nix" if report.nix else "Python (Nix not installed)"
-        status = "ok" if report.ok else "FAILED"
-        note(f"ai-skills: release verify {status}: {files} file(s) checked with {how}")
+    files = len({c.file for c in report.checks})
+    how = "Python and Nix" if report.nix else "Python (Nix not installed)"
+    status = "ok" if report.ok else "FAILED"
+    render(
+        report,
+        as_json=as_json,
+        lines=lambda: [f"{c.file}: {c.method}: MISMATCH: {c.detail}"
+                       for c in report.checks if not c.ok],
+        notes=lambda: [f"ai-skills: release verify {status}: {files} file(s) checked with {how}"],
+    )
     for warning in report.warnings:
         note(f"ai-skills: warning: {warning}")
     raise typer.Exit(0 if report.ok else 1)

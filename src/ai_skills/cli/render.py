@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -23,6 +23,32 @@ def use_color() -> bool:
 def emit_json(data: Any) -> None:
     """Print `data` as indented JSON on stdout."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def json_ready(value: Any) -> Any:
+    """A result's JSON form: its `as_dict()` (see `results.JsonResult`), item by item in a list."""
+    if isinstance(value, list):
+        return [json_ready(item) for item in value]
+    as_dict = getattr(value, "as_dict", None)
+    return as_dict() if callable(as_dict) else value
+
+
+def render(
+    result: Any,
+    *,
+    as_json: bool,
+    lines: Callable[[], Iterable[str]] | None = None,
+    notes: Callable[[], Iterable[str]] | None = None,
+) -> None:
+    """Print a command's result: with --json, `result` as JSON on stdout; else `lines()` on
+    stdout (what a person reads) and `notes()` on stderr (summaries, hints), one per line."""
+    if as_json:
+        emit_json(json_ready(result))
+        return
+    for line in lines() if lines is not None else ():
+        say(line)
+    for line in notes() if notes is not None else ():
+        note(line)
 
 
 def say(line: str = "") -> None:

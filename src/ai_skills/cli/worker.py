@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ai_skills.cli.render import emit_json, fail, note, say
+from ai_skills.cli.render import emit_json, fail, note, render, say
 from ai_skills.cli.worker_common import (
     JsonOpt,
     RuntimeCommandOpt,
@@ -128,10 +128,9 @@ def add(
     )
     new = replace(new, profile=profile, fallback=fallbacks)
     task = add_task(open_store(ctx), new, key=key)
-    if as_json:
-        emit_json(_task_json(task))
-    else:
-        say(f"{task.id}: {task.state.value} (base {task.base}, branch {task.branch})")
+    render(_task_json(task), as_json=as_json,
+           lines=lambda: [f"{task.id}: {task.state.value} (base {task.base}, branch "
+                          f"{task.branch})"])
 
 
 def _task_json(task: Any) -> dict[str, Any]:

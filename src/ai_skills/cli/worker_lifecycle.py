@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ai_skills.cli.render import emit_json, note, say
+from ai_skills.cli.render import note, render
 from ai_skills.cli.worker_common import (
     JsonOpt,
     RuntimeCommandOpt,
@@ -36,19 +36,14 @@ def show_start(result: Any, *, as_json: bool) -> None:
     task_id = result.task_id
     for warning in result.warnings:
         note(f"worker: warning: {warning}")
-    if as_json:
-        emit_json(result.as_dict())
-    elif result.admitted:
+    if result.admitted:
         said = "already running" if result.reason == "already running" else "running"
-        say(
-            f"{task_id}: {said} (attempt {result.attempt}, supervisor pid "
-            f"{result.supervisor_pid}) in {result.worktree}"
-        )
+        line = (f"{task_id}: {said} (attempt {result.attempt}, supervisor pid "
+                f"{result.supervisor_pid}) in {result.worktree}")
     else:
-        say(
-            f"{task_id}: waiting: {result.reason}; `worker tick` or the daemon starts it "
-            "when a slot frees"
-        )
+        line = (f"{task_id}: waiting: {result.reason}; `worker tick` or the daemon starts it "
+                "when a slot frees")
+    render(result, as_json=as_json, lines=lambda: [line])
     if not result.admitted:
         raise typer.Exit(EXIT_WAITING)
 
@@ -91,13 +86,9 @@ def cancel(
         integration_branch=config.integration_branch,
     )
     result = cancel_task(ctx, open_store(ctx), target, options)
-    if as_json:
-        emit_json(result.as_dict())
-        return
     from ai_skills.worker.text import cancel_lines
 
-    for line in cancel_lines(result):
-        say(line)
+    render(result, as_json=as_json, lines=lambda: cancel_lines(result))
 
 
 def retry(

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ai_skills.cli.render import emit_json, note, say
+from ai_skills.cli.render import note, render, say
 from ai_skills.cli.worker_common import JsonOpt, check_store, open_repo, open_workspace
 from ai_skills.errors import UsageError
 from ai_skills.worker.errors import EXIT_FINDINGS
@@ -101,19 +102,19 @@ def tick(as_json: JsonOpt = False) -> None:
     from ai_skills.worker.tick import tick as do_tick
 
     report = do_tick(*open_workspace())
-    if as_json:
-        emit_json(report.as_dict())
-        return
+    render(report, as_json=as_json, lines=lambda: _tick_lines(report),
+           notes=lambda: [f"worker: {e['task_id']}: {e['error']}" for e in report.errors])
+
+
+def _tick_lines(report: Any) -> Iterator[str]:
     for v in report.stalled:
-        say(f"{v.task_id}: stalled: {v.reason}")
+        yield f"{v.task_id}: stalled: {v.reason}"
     for changed in report.reviewed:
-        say(f"{changed['task_id']}: {changed['state']}: {changed['reason']}")
+        yield f"{changed['task_id']}: {changed['state']}: {changed['reason']}"
     for r in report.started:
-        say(f"{r.task_id}: running (attempt {r.attempt})")
+        yield f"{r.task_id}: running (attempt {r.attempt})"
     for r in report.waiting:
-        say(f"{r.task_id}: waiting: {r.reason}")
-    for e in report.errors:
-        note(f"worker: {e['task_id']}: {e['error']}")
+        yield f"{r.task_id}: waiting: {r.reason}"
 
 
 def reconcile(
@@ -124,23 +125,17 @@ def reconcile(
     from ai_skills.worker.reconcile import reconcile as do_reconcile
 
     findings = do_reconcile(*open_workspace(), fix=fix)
-    if as_json:
-        emit_json([f.as_dict() for f in findings])
-    else:
-        from ai_skills.worker.text import finding_lines
+    from ai_skills.worker.text import finding_lines
 
-        for line in finding_lines(findings):
-            say(line)
+    render(findings, as_json=as_json, lines=lambda: finding_lines(findings))
     if any(not f.fixed for f in findings):
         raise typer.Exit(EXIT_FINDINGS)
 
 
 def _daemon_out(status: Any, *, as_json: bool) -> None:
-    if as_json:
-        emit_json(status.as_dict())
-    else:
-        state = f"running (pid {status.pid})" if status.running else "not running"
-        say(f"daemon {state}{'; ' + status.note if status.note else ''}; log {status.log_file}")
+    state = f"running (pid {status.pid})" if status.running else "not running"
+    line = f"daemon {state}{'; ' + status.note if status.note else ''}; log {status.log_file}"
+    render(status, as_json=as_json, lines=lambda: [line])
 
 
 @daemon_app.command("start")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import typer
 
-from ai_skills.cli.render import emit_json, say
+from ai_skills.cli.render import render
 from ai_skills.cli.worker_common import JsonOpt, load_worker_config, open_repo
 from ai_skills.worker.errors import EXIT_ENVIRONMENT
 
@@ -20,15 +23,16 @@ def profiles(as_json: JsonOpt = False) -> None:
     from ai_skills.worker.profiles import describe_profiles
 
     views = describe_profiles(load_worker_config(open_repo()))
-    if as_json:
-        emit_json([v.as_dict() for v in views])
-        return
+    render(views, as_json=as_json, lines=lambda: _profile_lines(views))
+
+
+def _profile_lines(views: list[Any]) -> Iterator[str]:
     if not views:
-        say("no profiles; define [profiles.NAME] in .worker.toml (docs/worker.md)")
+        yield "no profiles; define [profiles.NAME] in .worker.toml (docs/worker.md)"
     for v in views:
         order = "-" if v.order is None else str(v.order + 1)
         env = f"  env {', '.join(v.env)}" if v.env else ""
-        say(f"{order:>2} {v.name:<16} {' '.join(v.command)}{env}")
+        yield f"{order:>2} {v.name:<16} {' '.join(v.command)}{env}"
 
 
 def doctor(as_json: JsonOpt = False) -> None:
@@ -44,14 +48,15 @@ def doctor(as_json: JsonOpt = False) -> None:
     found = diagnose(
         load_worker_config(ctx), dict(os.environ), repo=ctx.repo_root, is_root=running_as_root()
     )
-    if as_json:
-        emit_json([h.as_dict() for h in found])
-    else:
-        for health in found:
-            say(f"{health.profile}: {' '.join(health.command)}")
-            for check in health.checks:
-                say(f"  {check.status:<4}  {check.name:<9} {check.detail}")
-                if check.fix and check.status != "ok":
-                    say(f"        fix: {check.fix}")
+    render(found, as_json=as_json, lines=lambda: _health_lines(found))
     if not all(h.ok for h in found):
         raise typer.Exit(EXIT_ENVIRONMENT)
+
+
+def _health_lines(found: list[Any]) -> Iterator[str]:
+    for health in found:
+        yield f"{health.profile}: {' '.join(health.command)}"
+        for check in health.checks:
+            yield f"  {check.status:<4}  {check.name:<9} {check.detail}"
+            if check.fix and check.status != "ok":
+                yield f"        fix: {check.fix}"

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ai_skills.cli.render import emit_json, note, progress_after, say
+from ai_skills.cli.render import progress_after, render
 from ai_skills.cli.worker_common import (
     JsonOpt,
     TaskArg,
@@ -41,15 +41,13 @@ def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
     ctx, conn, config = open_workspace()
     result = gate_task(ctx, conn, config.gates, task_id, progress=_progress)
     task = check_task(ctx, conn, config, task_id)
-    if as_json:
-        emit_json({**result.as_dict(), "task_id": task_id, "state": task.state.value})
-    else:
-        from ai_skills.worker.review_text import gate_lines
+    from ai_skills.worker.review_text import gate_lines
 
-        for line in gate_lines(task_id, result.as_dict()):
-            say(line)
-        if task.state.value == "needs_human":
-            say(f"{task_id}: needs_human: {task.reason}")
+    lines = list(gate_lines(task_id, result.as_dict()))
+    if task.state.value == "needs_human":
+        lines.append(f"{task_id}: needs_human: {task.reason}")
+    data = {**result.as_dict(), "task_id": task_id, "state": task.state.value}
+    render(data, as_json=as_json, lines=lambda: lines)
     if not result.passed:
         raise typer.Exit(EXIT_GATES)
 
@@ -109,14 +107,14 @@ def review(
         result = core.request_changes(
             ctx, conn, config, task_id, reason=reason, restart=not no_restart, human=human
         )
-        if as_json:
-            emit_json(result.as_dict())
-            return
-        say(f"{task_id}: {result.state} (change request {result.change_requests})")
-        if result.restarted:
-            say(f"  agent restarted (attempt {result.attempt}) with the feedback")
-        for line in result.notes:
-            note(f"worker: {line}")
+        restarted = f"  agent restarted (attempt {result.attempt}) with the feedback"
+        render(
+            result,
+            as_json=as_json,
+            lines=lambda: [f"{task_id}: {result.state} (change request {result.change_requests})",
+                           *([restarted] if result.restarted else [])],
+            notes=lambda: [f"worker: {line}" for line in result.notes],
+        )
         return
     if approve:
         view = core.approve(
@@ -131,13 +129,9 @@ def review(
         )
     else:
         view = core.show_review(ctx, conn, config, task_id)
-    if as_json:
-        emit_json(view.as_dict())
-        return
     from ai_skills.worker.review_text import review_lines
 
-    for line in review_lines(view):
-        say(line)
+    render(view, as_json=as_json, lines=lambda: review_lines(view))
 
 
 def merge(
@@ -162,13 +156,9 @@ def merge(
         wait=wait,
         progress=_progress,
     )
-    if as_json:
-        emit_json(result.as_dict())
-    else:
-        from ai_skills.worker.review_text import merge_lines
+    from ai_skills.worker.review_text import merge_lines
 
-        for line in merge_lines(result):
-            say(line)
+    render(result, as_json=as_json, lines=lambda: merge_lines(result))
     if result.outcome == "refused":
         raise typer.Exit(EXIT_CONFLICT)
     if result.outcome not in ("merged", "already_merged"):
@@ -180,13 +170,9 @@ def conflicts(as_json: JsonOpt = False) -> None:
     from ai_skills.worker.conflicts import find_conflicts
 
     pairs = find_conflicts(*open_workspace())
-    if as_json:
-        emit_json([p.as_dict() for p in pairs])
-    else:
-        from ai_skills.worker.review_text import conflict_lines
+    from ai_skills.worker.review_text import conflict_lines
 
-        for line in conflict_lines(pairs):
-            say(line)
+    render(pairs, as_json=as_json, lines=lambda: conflict_lines(pairs))
     if any(p.would_conflict for p in pairs):
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -197,10 +183,6 @@ def stats(as_json: JsonOpt = False) -> None:
 
     ctx = open_repo()
     result = compute_stats(open_store(ctx))
-    if as_json:
-        emit_json(result.as_dict())
-        return
     from ai_skills.worker.review_text import stats_lines
 
-    for line in stats_lines(result):
-        say(line)
+    render(result, as_json=as_json, lines=lambda: stats_lines(result))

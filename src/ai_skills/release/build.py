@@ -137,11 +137,12 @@ def _build(repo: Path, version: str, platform: layout.Platform, *, commit: str,
     }
     _merge(files, package, source=f"{PACKAGE_DIR} at {commit[:12]}")
     values = {"version": version, "file_tag": platform.file_tag, "python": layout.PYTHON,
-              "commit": commit, "supported": [layout.PYTHON]}  # fmt: skip
-    files[f"{root}/bin/worker"] = (layout.LAUNCHER.format(**values).encode(), 0o755)
-    files[f"{root}/libexec/python"] = (layout.PYTHON_WRAPPER.encode(), 0o755)
-    files[f"{root}/lib/worker_boot.py"] = (layout.BOOT.format(**values).encode(), 0o644)
-    files[f"{root}/README.md"] = (layout.README.format(**values).encode(), 0o644)
+              "commit": commit}  # fmt: skip
+    for where, name, mode in (("bin/worker", "worker.sh", 0o755),
+                              ("libexec/python", "python.sh", 0o755),
+                              ("lib/worker_boot.py", "worker_boot.py", 0o644),
+                              ("README.md", "README.md", 0o644)):  # fmt: skip
+        files[f"{root}/{where}"] = (layout.release_file(name, **values).encode(), mode)
     files[f"{root}/LICENSE"] = (tracked["LICENSE"][0], 0o644)
     return reproducible_tar_gz(files, mtime=commit_time)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from ai_skills.results import JsonResult
 from ai_skills.worker.agent_procs import launched, stop_attempt_processes
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import WorktreeError
@@ -41,7 +42,7 @@ class CancelOptions:
 
 
 @dataclass(frozen=True)
-class CancelResult:
+class CancelResult(JsonResult):
     """What cancel did, step by step."""
 
     task_id: str
@@ -54,10 +55,6 @@ class CancelResult:
     branch: str
     branch_kept: bool
     notes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def cancel_task(

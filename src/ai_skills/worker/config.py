@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from ai_skills.schema_errors import all_problems
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.profile_config import ProfileConfig, RateLimitConfig
 
@@ -209,8 +210,4 @@ def load_config(path: Path) -> WorkerConfig:
     try:
         return WorkerConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(path=str(path), detail=problems) from exc
+        raise ConfigError(path=str(path), detail=all_problems(exc)) from exc

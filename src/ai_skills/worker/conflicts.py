@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from itertools import combinations
 
+from ai_skills.results import JsonResult
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.review_findings import Change, integration_of, task_change
@@ -18,7 +19,7 @@ from ai_skills.worker.treeops import rev, trial_merge
 
 
 @dataclass(frozen=True)
-class ConflictPair:
+class ConflictPair(JsonResult):
     """Two active tasks that may step on each other."""
 
     first: str
@@ -27,10 +28,6 @@ class ConflictPair:
     shared_files: list[str]  # files both branches change
     would_conflict: bool  # git merge-tree of the two heads conflicts
     conflict_files: list[str]
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def find_conflicts(
@@ -66,15 +63,11 @@ def _pair(
 
 
 @dataclass(frozen=True)
-class SentBack:
+class SentBack(JsonResult):
     """An approved task that no longer merges cleanly."""
 
     task_id: str
     files: list[str]
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def recheck_approved(

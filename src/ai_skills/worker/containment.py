@@ -16,12 +16,13 @@ import hashlib
 import json
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.git import run_git
+from ai_skills.results import JsonResult
 from ai_skills.worker.fallback import record_outcome
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import append_event, transaction
@@ -37,16 +38,12 @@ _MERGE_STATES = ("merging", "merged")
 
 
 @dataclass(frozen=True)
-class Breach:
+class Breach(JsonResult):
     """One change outside the task's worktree."""
 
     kind: str  # main_checkout, worktree, ref, store
     where: str
     detail: str
-
-    def as_dict(self) -> dict[str, str]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.where}: {self.detail}"

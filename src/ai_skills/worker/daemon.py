@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import signal
@@ -12,16 +11,18 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ai_skills.fsutil import acquire_flock, atomic_write_text
 from ai_skills.git import git_env
+from ai_skills.results import JsonResult
 from ai_skills.worker.context import RepoContext, find_repo
 from ai_skills.worker.procs import is_alive, start_token, stop_process
 
 
 @dataclass(frozen=True)
-class DaemonStatus:
+class DaemonStatus(JsonResult):
     """Whether the daemon of a repository runs."""
 
     running: bool
@@ -29,10 +30,6 @@ class DaemonStatus:
     pid_file: str
     log_file: str
     note: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def pid_file(ctx: RepoContext) -> Path:
@@ -105,15 +102,11 @@ def stop_daemon(ctx: RepoContext, *, grace: float = 10.0) -> DaemonStatus:
 
 def _claim_pid_file(ctx: RepoContext) -> int | None:
     """Hold the daemon lock for the life of the process; None when another daemon has it."""
-    fd = os.open(ctx.worker_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
+    fd = acquire_flock(ctx.worker_dir / "daemon.lock", wait=0, mode=0o644)
+    if fd is None:
         return None
-    tmp = pid_file(ctx).with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "token": start_token(os.getpid())}))
-    os.replace(tmp, pid_file(ctx))
+    record = json.dumps({"pid": os.getpid(), "token": start_token(os.getpid())})
+    atomic_write_text(pid_file(ctx), record, durable=False)
     return fd
 
 

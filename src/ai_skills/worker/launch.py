@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
+from ai_skills.results import JsonResult
 from ai_skills.worker.admission import STARTABLE, LaunchPlan, admit, attempt_runs
 from ai_skills.worker.agent_procs import attempt_processes
 from ai_skills.worker.cancel import stop_attempt
@@ -33,7 +34,7 @@ from ai_skills.worker.worktrees import branch_exists, dirty_paths
 
 
 @dataclass(frozen=True)
-class StartResult:
+class StartResult(JsonResult):
     """What `worker start` did."""
 
     task_id: str
@@ -46,10 +47,6 @@ class StartResult:
     supervisor_pid: int | None = None
     warnings: list[str] = field(default_factory=list)
     attempt: int | None = None  # the task's own attempt number (1, 2, ...), as status shows
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def resolve_command(

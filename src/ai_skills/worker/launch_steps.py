@@ -14,12 +14,13 @@ import time
 from pathlib import Path
 
 from ai_skills.errors import AiSkillsError
+from ai_skills.fsutil import atomic_write_text
 from ai_skills.git import git_env, git_out
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import WorkerError
 from ai_skills.worker.procs import is_alive, start_token
-from ai_skills.worker.prompt import render_prompt, write_atomic
+from ai_skills.worker.prompt import render_prompt
 from ai_skills.worker.reviews import get_review
 from ai_skills.worker.runtimes import worker_program
 from ai_skills.worker.states import TaskState
@@ -123,7 +124,7 @@ def _write_prompt(
         template_path=template,
     )
     assert attempt.prompt_file is not None
-    write_atomic(Path(attempt.prompt_file), text)
+    atomic_write_text(Path(attempt.prompt_file), text, durable=False)
 
 
 def _ensure_supervisor(

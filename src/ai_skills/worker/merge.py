@@ -8,16 +8,18 @@ running `worker merge ID` again after a crash resumes where it stopped, to the s
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from pathlib import Path
 
 from ai_skills.errors import UsageError
+from ai_skills.fsutil import acquire_flock
+from ai_skills.results import JsonResult
 from ai_skills.worker import merge_steps
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import SentBack, recheck_approved
@@ -44,7 +46,7 @@ STRATEGIES = ("merge", "squash", "rebase")
 
 
 @dataclass(frozen=True)
-class MergeResult:
+class MergeResult(JsonResult):
     """What `worker merge` did."""
 
     task_id: str
@@ -60,28 +62,15 @@ class MergeResult:
     sent_back: list[SentBack]
     notes: list[str]
 
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
-
 
 @contextmanager
 def merge_lock(ctx: RepoContext, task_id: str, *, wait: float) -> Iterator[None]:
     """One merge at a time per repository; a second one waits `wait` seconds, then is refused."""
     path = ctx.worker_dir / "merge.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = acquire_flock(path, wait=wait, poll=0.05, mode=0o644)
+    if fd is None:
+        raise MergeBusyError(task_id=task_id, holder=_holder(path), waited=wait)
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = _holder(fd)
-                    raise MergeBusyError(task_id=task_id, holder=holder, waited=wait) from None
-                time.sleep(0.05)
         me = os.getpid()
         record = json.dumps({"task": task_id, "pid": me, "token": start_token(me)})
         os.ftruncate(fd, 0)
@@ -94,7 +83,7 @@ def merge_lock(ctx: RepoContext, task_id: str, *, wait: float) -> Iterator[None]
         os.close(fd)  # closing releases the lock; so does a crash
 
 
-def _holder(fd: int, *, patience: float = 2.0) -> str:
+def _holder(path: Path, *, patience: float = 2.0) -> str:
     """The task of the merge holding the lock.
 
     The holder writes its name right after taking the lock, so a reader may come in between
@@ -103,8 +92,9 @@ def _holder(fd: int, *, patience: float = 2.0) -> str:
     deadline = time.monotonic() + patience
     while True:
         try:
-            record = json.loads(os.pread(fd, 1000, 0).decode(errors="replace") or "{}")
-        except ValueError:
+            with open(path, "rb") as handle:
+                record = json.loads(handle.read(1000).decode(errors="replace") or "{}")
+        except (OSError, ValueError):
             record = {}
         if isinstance(record, dict) and is_alive(record.get("pid"), record.get("token")):
             return str(record.get("task", ""))

@@ -12,10 +12,11 @@ import json
 import os
 import sqlite3
 import string
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ai_skills.errors import UsageError
+from ai_skills.results import JsonResult
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.ratelimit import RateLimitRules
 from ai_skills.worker.runtimes import PRESETS, split_command
@@ -24,7 +25,6 @@ from ai_skills.worker.tasks import Task
 if TYPE_CHECKING:
     from ai_skills.worker.config import WorkerConfig
     from ai_skills.worker.profile_config import ProfileConfig
-
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class ProfileChoice:
 
 
 @dataclass(frozen=True)
-class AttemptProfile:
+class AttemptProfile(JsonResult):
     """One attempt as `worker status` shows it: which profile ran and how it ended."""
 
     number: int
@@ -75,10 +75,6 @@ class AttemptProfile:
     detail: str
     started_at: float
     ended_at: float | None
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def profile_command(profile: ProfileConfig) -> list[str]:
@@ -266,7 +262,7 @@ def split_names(text: str | None) -> list[str]:
 
 
 @dataclass(frozen=True)
-class ProfileView:
+class ProfileView(JsonResult):
     """One profile as `worker profiles` lists it (environment names only: values are secrets)."""
 
     name: str
@@ -274,10 +270,6 @@ class ProfileView:
     model: str | None
     env: list[str]
     order: int | None  # place in the global chain, None when only tasks name it
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def describe_profiles(config: WorkerConfig) -> list[ProfileView]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,3 @@ def render_prompt(context: dict[str, Any], *, template_path: Path | None = None)
         where = str(template_path) if template_path else "built-in prompt template"
         raise ConfigError(path=where, detail=f"template error: {exc}") from exc
 
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` beside `path` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ai_skills.results import JsonResult
 
 # Values of type-like keys that name a rate-limit or quota error in the JSON the agents print
 # (Anthropic `rate_limit_error`, OpenAI `rate_limit_exceeded` / `insufficient_quota`,
@@ -44,7 +46,7 @@ _ALLOWED = frozenset({"allowed", "allowed_warning", "ok", "success"})
 
 
 @dataclass(frozen=True)
-class RateLimitRules:
+class RateLimitRules(JsonResult):
     """What counts as rate-limited for one attempt (stored with the attempt at admission)."""
 
     exit_codes: list[int] = field(default_factory=list)
@@ -53,10 +55,6 @@ class RateLimitRules:
     backoff_max_seconds: float = 1800.0
     tail_bytes: int = 65536
     switch_after_retries: int = 3  # live: the agent's own retries after a limit (limitwatch.py)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form, as stored in the attempt's policy."""
-        return asdict(self)
 
 
 def classify(exit_code: int, tail: str, rules: RateLimitRules) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.git import run_git
+from ai_skills.results import JsonResult
 from ai_skills.worker.agent_procs import (
     attempt_processes,
     process_groups,
@@ -49,7 +50,7 @@ STALE_CURSOR = "reconcile-stale-signals"
 
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(JsonResult):
     """One difference between the store and the world."""
 
     kind: str
@@ -59,10 +60,6 @@ class Finding:
     fixed: bool = False
     seq: int | None = None  # the event a finding is about, when there is one
     attempt_id: int | None = None  # the attempt a finding is about, when there is one
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def reconcile(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from ai_skills.results import JsonResult
 from ai_skills.worker.errors import IllegalTransitionError, ReportContextError
 from ai_skills.worker.states import TaskState, can_transition
 from ai_skills.worker.store import append_event, recall_result, remember_result, transaction
@@ -25,7 +26,7 @@ STATUS_TARGETS: dict[str, TaskState] = {
 
 
 @dataclass(frozen=True)
-class ReportResult:
+class ReportResult(JsonResult):
     """What became of a report."""
 
     task_id: str
@@ -34,10 +35,6 @@ class ReportResult:
     accepted: bool
     state: str
     note: str
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def report(

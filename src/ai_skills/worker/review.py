@@ -7,9 +7,10 @@ by `tick`, `status`, `review` and `merge`).
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ai_skills.errors import AiSkillsError
+from ai_skills.results import JsonResult
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ConcurrentUpdateError, ReviewRefusedError
@@ -43,7 +44,7 @@ REVIEWABLE = frozenset({TaskState.IN_REVIEW, TaskState.NEEDS_HUMAN})
 
 
 @dataclass(frozen=True)
-class ReviewView:
+class ReviewView(JsonResult):
     """Everything `worker review ID` shows."""
 
     task_id: str
@@ -64,10 +65,6 @@ class ReviewView:
     findings: list[str] = field(default_factory=list)  # no commits, files outside the scopes
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def show_review(
@@ -220,7 +217,7 @@ def _check_gates(
 
 
 @dataclass(frozen=True)
-class ChangeRequest:
+class ChangeRequest(JsonResult):
     """What `worker review ID --request-changes` did."""
 
     task_id: str
@@ -230,10 +227,6 @@ class ChangeRequest:
     attempt_id: int | None
     notes: list[str] = field(default_factory=list)
     attempt: int | None = None  # the task's own attempt number
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def request_changes(

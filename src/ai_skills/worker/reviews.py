@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from ai_skills.results import JsonResult
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction
@@ -14,7 +15,7 @@ from ai_skills.worker.worktrees import branch_sha
 
 
 @dataclass(frozen=True)
-class Review:
+class Review(JsonResult):
     """What reviewers decided about a task so far."""
 
     task_id: str
@@ -24,10 +25,6 @@ class Review:
     gates_waived: str = ""
     feedback: str = ""
     change_requests: int = 0
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def get_review(conn: sqlite3.Connection, task_id: str) -> Review:

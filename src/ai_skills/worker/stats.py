@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from ai_skills.results import JsonResult
 from ai_skills.worker.watch import Event, read_events
 
 # Which states count towards which metric (seconds spent in them).
@@ -20,7 +21,7 @@ _TERMINAL = frozenset({"merged", "cancelled", "failed"})
 
 
 @dataclass(frozen=True)
-class TaskStats:
+class TaskStats(JsonResult):
     """One task's metrics."""
 
     task_id: str
@@ -32,10 +33,6 @@ class TaskStats:
     change_requests: int
     gate_runs: int
     gate_failures: int
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ai_skills.errors import CommandError
+from ai_skills.results import JsonResult
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import NoAttemptError
 from ai_skills.worker.procs import is_alive
@@ -21,7 +22,7 @@ _CHUNK = 1 << 20  # an agent's log may be gigabytes: stream it, never hold it wh
 
 
 @dataclass(frozen=True)
-class TaskStatus:
+class TaskStatus(JsonResult):
     """One line of `worker status`."""
 
     id: str
@@ -43,10 +44,6 @@ class TaskStatus:
     files_changed: int | None
     profile: str | None = None  # the profile of the current attempt (profiles.py)
     attempts: list[dict[str, object]] = field(default_factory=list)  # every attempt, oldest first
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def _current_attempts(conn: sqlite3.Connection) -> dict[int, Attempt]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ai_skills.errors import AiSkillsError
+from ai_skills.results import JsonResult
 from ai_skills.worker.admission import occupancy, record_wait, waiting_reason, waiting_tasks
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
@@ -18,7 +19,7 @@ from ai_skills.worker.tasks import get_task
 
 
 @dataclass(frozen=True)
-class TickReport:
+class TickReport(JsonResult):
     """What one pass changed."""
 
     stalled: list[Verdict] = field(default_factory=list)
@@ -27,10 +28,6 @@ class TickReport:
     # Tasks whose review state changed: an approval voided, a policy rule applied.
     reviewed: list[dict[str, str]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
 
 def tick(

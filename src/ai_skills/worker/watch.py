@@ -6,14 +6,15 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+from ai_skills.results import JsonResult
 from ai_skills.worker.store import transaction
 
 
 @dataclass(frozen=True)
-class Event:
+class Event(JsonResult):
     """One entry of the append-only event log."""
 
     seq: int
@@ -25,10 +26,6 @@ class Event:
     to_state: str | None
     data: dict[str, Any]
     attempt: int | None = None  # the task's own attempt number; attempt_id is the store's id
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
 
     @property
     def is_transition(self) -> bool:
