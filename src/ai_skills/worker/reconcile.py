@@ -7,7 +7,6 @@ record of deleted worktrees, resuming interrupted steps. Nothing that could lose
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -24,10 +23,13 @@ from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.launch_steps import launch_attempt
 from ai_skills.worker.liveness import seal_if_unsupervised
-from ai_skills.worker.merge import merge_busy, merge_task, unfinished_merges
+from ai_skills.worker.merge import merge_busy, merge_task
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.states import ACTIVE, TERMINAL, TaskState
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
+from ai_skills.worker.store.attempts import attempts_with_agents
+from ai_skills.worker.store.merges import unfinished_merges
+from ai_skills.worker.store.tasks import mark_worktree_removed
 from ai_skills.worker.tasks import (
     Attempt,
     Task,
@@ -67,7 +69,7 @@ class Finding:
 
 def reconcile(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     *,
     fix: bool,
@@ -89,7 +91,7 @@ def reconcile(
 
 
 def _task_findings(
-    ctx: RepoContext, conn: sqlite3.Connection, task: Task, *, now: float
+    ctx: RepoContext, conn: Db, task: Task, *, now: float
 ) -> list[Finding]:
     found: list[Finding] = []
     attempt = get_attempt(conn, task.current_attempt)
@@ -141,7 +143,7 @@ def _task_findings(
     return found
 
 
-def _orphan_processes(conn: sqlite3.Connection) -> list[Finding]:
+def _orphan_processes(conn: Db) -> list[Finding]:
     """Processes of an attempt that nobody supervises any more.
 
     The children of a killed agent, or the agent of an attempt its task moved past (in
@@ -150,8 +152,8 @@ def _orphan_processes(conn: sqlite3.Connection) -> list[Finding]:
     """
     groups = process_groups()
     found = []
-    rows = conn.execute("SELECT * FROM attempts WHERE agent_pid IS NOT NULL ORDER BY id")
-    for attempt in map(attempt_from_row, rows.fetchall()):
+    rows = attempts_with_agents(conn, running_only=False)
+    for attempt in map(attempt_from_row, rows):
         if is_alive(attempt.supervisor_pid, attempt.supervisor_token):
             continue  # its supervisor stops them
         pids = attempt_processes(attempt, groups)
@@ -171,7 +173,7 @@ def _orphan_processes(conn: sqlite3.Connection) -> list[Finding]:
     return found
 
 
-def _unsupervised_agent(conn: sqlite3.Connection, attempt: Attempt) -> bool:
+def _unsupervised_agent(conn: Db, attempt: Attempt) -> bool:
     """The current agent of a task that is still active: `supervisor_dead`, not an orphan."""
     task = get_task(conn, attempt.task_id)
     return (
@@ -206,7 +208,7 @@ def _branch_findings(ctx: RepoContext, task: Task, recorded: str) -> list[Findin
     return []
 
 
-def _step_findings(conn: sqlite3.Connection, config: WorkerConfig, *, now: float) -> list[Finding]:
+def _step_findings(conn: Db, config: WorkerConfig, *, now: float) -> list[Finding]:
     found: list[Finding] = []
     for step in unfinished_steps(conn):
         # A step younger than one lease may still be running in another process.
@@ -225,7 +227,7 @@ def _step_findings(conn: sqlite3.Connection, config: WorkerConfig, *, now: float
 
 
 def _merge_findings(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, *, now: float
+    ctx: RepoContext, conn: Db, config: WorkerConfig, *, now: float
 ) -> list[Finding]:
     # A merge that holds the lock is running right now; only an orphaned record is a finding.
     rows = unfinished_merges(conn)
@@ -243,7 +245,7 @@ def _merge_findings(
     ]
 
 
-def _stale_signals(conn: sqlite3.Connection) -> list[Finding]:
+def _stale_signals(conn: Db) -> list[Finding]:
     since = load_cursor(conn, STALE_CURSOR)
     found = []
     for event in read_events(conn, since=since, limit=100_000):
@@ -263,7 +265,7 @@ def _stale_signals(conn: sqlite3.Connection) -> list[Finding]:
 
 
 def _orphan_worktrees(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig
+    ctx: RepoContext, conn: Db, config: WorkerConfig
 ) -> list[Finding]:
     root = workspace_root(ctx, config)
     if not root.is_dir():
@@ -283,7 +285,7 @@ def _orphan_worktrees(
 
 
 def _apply(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, finding: Finding
+    ctx: RepoContext, conn: Db, config: WorkerConfig, finding: Finding
 ) -> Finding:
     if not finding.fix:
         return finding
@@ -300,13 +302,13 @@ def _apply(
     return replace(finding, fixed=True)
 
 
-def _repair(ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f: Finding) -> None:
+def _repair(ctx: RepoContext, conn: Db, config: WorkerConfig, f: Finding) -> None:
     if f.kind == "worktree_missing":
         run_git(["worktree", "prune"], cwd=ctx.repo_root)
         assert f.task_id is not None
         _stall_if_dead(conn, f.task_id, "worktree missing: " + f.detail)
         with transaction(conn):
-            conn.execute("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (f.task_id,))
+            mark_worktree_removed(conn, f.task_id)
     elif f.kind == "process_dead":
         assert f.task_id is not None
         _stall_if_dead(conn, f.task_id, f.detail)
@@ -327,7 +329,7 @@ def _repair(ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f:
         merge_task(ctx, conn, config, f.task_id)
 
 
-def _stall_if_dead(conn: sqlite3.Connection, task_id: str, reason: str) -> None:
+def _stall_if_dead(conn: Db, task_id: str, reason: str) -> None:
     with transaction(conn):
         task = get_task(conn, task_id)
         attempt = get_attempt(conn, task.current_attempt)
@@ -341,7 +343,7 @@ def _stall_if_dead(conn: sqlite3.Connection, task_id: str, reason: str) -> None:
 
 
 def _resume_step(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f: Finding
+    ctx: RepoContext, conn: Db, config: WorkerConfig, f: Finding
 ) -> None:
     assert f.task_id is not None
     rows = [s for s in unfinished_steps(conn) if s["task_id"] == f.task_id]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import asdict, dataclass
 
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
+from ai_skills.worker.store import reviews as review_rows
 from ai_skills.worker.tasks import Task, get_task, list_tasks, transition
 from ai_skills.worker.worktrees import branch_sha
 
@@ -30,52 +30,33 @@ class Review:
         return asdict(self)
 
 
-def get_review(conn: sqlite3.Connection, task_id: str) -> Review:
+def get_review(conn: Db, task_id: str) -> Review:
     """The task's review record (an empty one when nobody reviewed it yet)."""
-    row = conn.execute("SELECT * FROM reviews WHERE task_id = ?", (task_id,)).fetchone()
+    row = review_rows.review_row(conn, task_id)
     return Review(task_id) if row is None else Review(**dict(row))
 
 
-def _ensure(conn: sqlite3.Connection, task_id: str) -> None:
-    conn.execute("INSERT OR IGNORE INTO reviews (task_id) VALUES (?)", (task_id,))
-
-
 def record_approval(
-    conn: sqlite3.Connection, task_id: str, *, sha: str, by: str, gates_waived: str
+    conn: Db, task_id: str, *, sha: str, by: str, gates_waived: str
 ) -> None:
     """Bind an approval to `sha` (inside the caller's transaction)."""
-    _ensure(conn, task_id)
-    conn.execute(
-        "UPDATE reviews SET approved_sha = ?, approved_by = ?, approved_at = ?,"
-        " gates_waived = ?, feedback = '' WHERE task_id = ?",
-        (sha, by, time.time(), gates_waived, task_id),
-    )
+    review_rows.approve(conn, task_id, sha=sha, by=by, at=time.time(), gates_waived=gates_waived)
 
 
-def clear_approval(conn: sqlite3.Connection, task_id: str) -> None:
+def clear_approval(conn: Db, task_id: str) -> None:
     """Forget the approval (inside the caller's transaction)."""
-    _ensure(conn, task_id)
-    conn.execute(
-        "UPDATE reviews SET approved_sha = NULL, approved_by = NULL, approved_at = NULL,"
-        " gates_waived = '' WHERE task_id = ?",
-        (task_id,),
-    )
+    review_rows.clear_approval(conn, task_id)
 
 
 def record_change_request(
-    conn: sqlite3.Connection, task_id: str, feedback: str, *, count: bool = True
+    conn: Db, task_id: str, feedback: str, *, count: bool = True
 ) -> int:
     """Store feedback for the next attempt; return the number of change requests so far."""
-    _ensure(conn, task_id)
-    conn.execute(
-        "UPDATE reviews SET feedback = ?, change_requests = change_requests + ?,"
-        " approved_sha = NULL, approved_by = NULL, approved_at = NULL WHERE task_id = ?",
-        (feedback, int(count), task_id),
-    )
+    review_rows.request_changes(conn, task_id, feedback, count=count)
     return get_review(conn, task_id).change_requests
 
 
-def void_if_stale(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> Task:
+def void_if_stale(ctx: RepoContext, conn: Db, task: Task) -> Task:
     """Move an approved task back to in_review when its branch head is not the approved SHA.
 
     The branch is fetched from the task's clone first (workspace.sync_branch).
@@ -107,7 +88,7 @@ def void_if_stale(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> Tas
         )
 
 
-def void_stale_approvals(ctx: RepoContext, conn: sqlite3.Connection) -> list[Task]:
+def void_stale_approvals(ctx: RepoContext, conn: Db) -> list[Task]:
     """`void_if_stale` for every approved task; the tasks sent back to in_review."""
     voided = []
     for task in list_tasks(conn, states={TaskState.APPROVED}):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from ai_skills.worker.context import RepoContext
 from ai_skills.worker.limitwatch import LimitWatch
 from ai_skills.worker.procs import is_alive, signal_group, start_token
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import append_event, connect, transaction
+from ai_skills.worker.store import Db, append_event, connect, transaction
 from ai_skills.worker.tasks import (
     Attempt,
     get_attempt,
@@ -88,7 +87,7 @@ def _log_size(attempt: Attempt) -> int:
 
 
 def beat(
-    conn: sqlite3.Connection, attempt: Attempt, limits: Limits, *, now: float, repo: Path
+    conn: Db, attempt: Attempt, limits: Limits, *, now: float, repo: Path
 ) -> Attempt:
     """Renew the lease and record progress; mark stalled after too long without progress.
 
@@ -121,7 +120,7 @@ def beat(
 
 
 def _judge_progress(
-    conn: sqlite3.Connection, attempt: Attempt, limits: Limits, *, now: float
+    conn: Db, attempt: Attempt, limits: Limits, *, now: float
 ) -> None:
     task = get_task(conn, attempt.task_id)
     if task.current_attempt != attempt.id:
@@ -177,7 +176,7 @@ def exit_verdict(task_id: str, exit_code: int) -> tuple[TaskState, str]:
 
 
 def finish(
-    conn: sqlite3.Connection, attempt_id: int, exit_code: int, *, now: float, limited: str = ""
+    conn: Db, attempt_id: int, exit_code: int, *, now: float, limited: str = ""
 ) -> None:
     """Record the agent's exit; a running task whose agent left without `done` stops running.
 
@@ -304,7 +303,7 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     return code
 
 
-def _stalled(conn: sqlite3.Connection, attempt: Attempt) -> bool:
+def _stalled(conn: Db, attempt: Attempt) -> bool:
     task = get_task(conn, attempt.task_id)
     return task.current_attempt == attempt.id and task.state == TaskState.STALLED
 
@@ -316,7 +315,7 @@ def _repo_of(db: Path) -> RepoContext:
     return find_repo(db.parent.parent)
 
 
-def append_and_finish(conn: sqlite3.Connection, attempt: Attempt, why: str) -> None:
+def append_and_finish(conn: Db, attempt: Attempt, why: str) -> None:
     """Record a launch failure as the attempt's end."""
     record_event(
         conn,
