@@ -101,21 +101,13 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a task in state `queued`."""
-    from dataclasses import replace
-
     from ai_skills.worker.intake import new_task
-    from ai_skills.worker.profiles import check_profile_names, split_names
     from ai_skills.worker.tasks import add_task
 
     ctx = open_repo()
-    config = load_worker_config(ctx)
-    fallbacks = split_names(fallback)
-    check_profile_names(config, [p for p in [profile, *fallbacks] if p])
-    if (profile or fallbacks) and (runtime or runtime_command is not None):
-        raise UsageError("give --profile/--fallback or --runtime/--runtime-command, not both")
     new = new_task(
         ctx,
-        config,
+        load_worker_config(ctx),
         task_id=task_id,
         title=title,
         description=description,
@@ -125,8 +117,9 @@ def add(
         priority=priority,
         runtime=runtime,
         runtime_command=runtime_command,
+        profile=profile,
+        fallback=fallback,
     )
-    new = replace(new, profile=profile, fallback=fallbacks)
     task = add_task(open_store(ctx), new, key=key)
     if as_json:
         emit_json(_task_json(task))

@@ -14,7 +14,6 @@ import string
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ai_skills.errors import UsageError
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.ratelimit import RateLimitRules
 from ai_skills.worker.runtimes import PRESETS, split_command
@@ -228,47 +227,3 @@ def attempt_profiles(
             )
         )
     return found
-
-
-def check_profile_names(config: WorkerConfig, names: list[str]) -> None:
-    """Refuse a profile name `.worker.toml` does not define (UsageError naming the known ones)."""
-    for name in names:
-        if name not in config.profiles:
-            known = ", ".join(config.profiles) or "none; define [profiles.NAME] in .worker.toml"
-            raise UsageError(f"unknown profile {name!r} (profiles: {known})")
-
-
-def split_names(text: str | None) -> list[str]:
-    """`A,B` (or `A B`) as a list of names."""
-    return [n for n in (text or "").replace(",", " ").split() if n]
-
-
-@dataclass(frozen=True)
-class ProfileView:
-    """One profile as `worker profiles` lists it (environment names only: values are secrets)."""
-
-    name: str
-    command: list[str]
-    model: str | None
-    env: list[str]
-    order: int | None  # place in the global chain, None when only tasks name it
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return asdict(self)
-
-
-def describe_profiles(config: WorkerConfig) -> list[ProfileView]:
-    """Every configured profile, those of the global chain first, in chain order."""
-    chain = dedupe([config.profile, *config.fallback])
-    views = [
-        ProfileView(
-            name=name,
-            command=profile_command(profile),
-            model=profile.model,
-            env=sorted(profile.env),
-            order=chain.index(name) if name in chain else None,
-        )
-        for name, profile in config.profiles.items()
-    ]
-    return sorted(views, key=lambda v: (v.order is None, v.order or 0, v.name))
