@@ -260,14 +260,10 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """Show tasks: state, branch, worktree, attempt, pid, heartbeat age, commits, files."""
-    from ai_skills.worker.reviews import void_stale_approvals
     from ai_skills.worker.status import task_statuses
 
     ctx = open_repo()
-    conn = open_store(ctx)
-    if not no_git:
-        void_stale_approvals(ctx, conn)  # a commit after approval shows as in_review at once
-    rows = task_statuses(ctx, conn, task_id, with_git=not no_git)
+    rows = task_statuses(ctx, open_store(ctx), task_id, with_git=not no_git)
     if as_json:
         emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
         return

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import Db, transaction
 from ai_skills.worker.store import reviews as review_rows
-from ai_skills.worker.tasks import Task, get_task, list_tasks, transition
+from ai_skills.worker.tasks import Task, get_task, transition
 from ai_skills.worker.worktrees import branch_sha
 
 
@@ -72,7 +73,6 @@ def void_if_stale(ctx: RepoContext, conn: Db, task: Task) -> Task:
     head = branch_sha(ctx.repo_root, task.branch)
     if head == approved:
         return task
-    now = "deleted" if head is None else f"at {head[:12]}"
     with transaction(conn):
         fresh = get_task(conn, task.id)
         if fresh.state != TaskState.APPROVED or fresh.version != task.version:
@@ -83,16 +83,36 @@ def void_if_stale(ctx: RepoContext, conn: Db, task: Task) -> Task:
             fresh,
             TaskState.IN_REVIEW,
             action="approval voided",
-            reason=f"approval of {(approved or '?')[:12]} voided: {task.branch} is {now}",
+            reason=_voided(task, approved, head),
             data={"approved_sha": approved, "head": head},
         )
 
 
-def void_stale_approvals(ctx: RepoContext, conn: Db) -> list[Task]:
-    """`void_if_stale` for every approved task; the tasks sent back to in_review."""
-    voided = []
-    for task in list_tasks(conn, states={TaskState.APPROVED}):
-        after = void_if_stale(ctx, conn, task)
-        if after.state != TaskState.APPROVED:
-            voided.append(after)
-    return voided
+def stale_approval(ctx: RepoContext, conn: Db, task: Task) -> str | None:
+    """Why the next check will void the task's approval (None: it stands); changes nothing.
+
+    The head is the one `void_if_stale` would fetch: the clone's branch, read with
+    ls-remote, else the main repository's.
+    """
+    from ai_skills.worker.clones import clone_branch_head
+    from ai_skills.worker.workspace_git import tools_sandboxed
+
+    if task.state != TaskState.APPROVED:
+        return None
+    approved = get_review(conn, task.id).approved_sha
+    head = None
+    if task.worktree and not task.worktree_removed:
+        head = clone_branch_head(
+            ctx.repo_root,
+            ctx.common_dir,
+            Path(task.worktree),
+            task.branch,
+            sandboxed=tools_sandboxed(),
+        )
+    head = head or branch_sha(ctx.repo_root, task.branch)
+    return None if head == approved else _voided(task, approved, head)
+
+
+def _voided(task: Task, approved: str | None, head: str | None) -> str:
+    now = "deleted" if head is None else f"at {head[:12]}"
+    return f"approval of {(approved or '?')[:12]} voided: {task.branch} is {now}"

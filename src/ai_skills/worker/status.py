@@ -13,6 +13,8 @@ from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import NoAttemptError
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.profiles import attempt_profiles
+from ai_skills.worker.reviews import stale_approval
+from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import Db
 from ai_skills.worker.store import attempts as attempt_rows
 from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, list_tasks
@@ -76,6 +78,9 @@ def task_statuses(
         attempt = attempts.get(task.current_attempt) if task.current_attempt else None
         counted = task.branch in branches
         row = _status_of(ctx, task, attempt, with_git=counted, now=now)
+        voided = stale_approval(ctx, conn, task) if with_git else None
+        if voided:  # the next check records it (review_findings.check_task, merge, review)
+            row = replace(row, state=TaskState.IN_REVIEW.value, reason=voided)
         history = histories.get(task.id, [])
         current = [h.profile for h in history if h.attempt_id == task.current_attempt]
         rows.append(
