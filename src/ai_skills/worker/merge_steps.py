@@ -6,10 +6,8 @@ then finish. `MergeRun` is the merge record (a row of `merges`) the steps update
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +17,12 @@ from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import conflict_feedback
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.gates import MERGE, Progress, latest_results, quiet, run_gates, verdict
-from ai_skills.worker.merge_checkout import dirty_checkout, index_at, integration_checkout
+from ai_skills.worker.merge_checkout import (
+    dirty_checkout,
+    index_at,
+    integration_checkout,
+    temporary_worktree,
+)
 from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import Db, append_event, transaction
@@ -188,29 +191,6 @@ def _step_gates(
             f"{done.problem} (the merge with {run.integration})",
         )
         raise MergeStopped
-
-
-@contextmanager
-def temporary_worktree(ctx: RepoContext, task_id: str, sha: str) -> Iterator[Path]:
-    """A detached worktree at `sha`, removed afterwards (also one left by a crash)."""
-    path = ctx.worker_dir / "merge-check" / task_id
-    _drop_worktree(ctx, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    run_git(["worktree", "add", "--detach", "--quiet", str(path), sha], cwd=ctx.repo_root)
-    try:
-        yield path
-    finally:
-        _drop_worktree(ctx, path)
-
-
-def _drop_worktree(ctx: RepoContext, path: Path) -> None:
-    if path.exists():
-        run_git(["worktree", "remove", "--force", str(path)], cwd=ctx.repo_root, check=False)
-    # A `worktree add` killed half-way leaves a folder git does not know; it is ours (a
-    # checkout of a commit that exists), so removing it loses nothing.
-    if path.exists():
-        shutil.rmtree(path)
-    run_git(["worktree", "prune"], cwd=ctx.repo_root)
 
 
 def _step_update_ref(
