@@ -116,3 +116,28 @@ def test_status_shows_a_voided_approval_at_once(
     git(worktree, "commit", "-q", "-m", "late")
     code, out, _ = run(capsys, "status", "t1")
     assert code == 0 and "in_review" in out and "voided: worker/t1 is at" in out
+
+
+def test_status_only_shows_a_stale_approval_and_the_next_check_records_it(
+    ctx: RepoContext,
+    conn: sqlite3.Connection,
+    rconfig: WorkerConfig,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ai_skills.worker.review_findings import check_task
+    from ai_skills.worker.tasks import get_task
+    from ai_skills.worker.watch import read_events
+
+    to_review(ctx, conn, rconfig, "t1")
+    assert run(capsys, "review", "t1", "--approve", "--no-gates", "--reason", "test")[0] == 0
+    worktree = Path(json.loads(run(capsys, "status", "t1", "--json")[1])["worktree"])
+    (worktree / "late.txt").write_text("late\n")
+    git(worktree, "add", "late.txt")
+    git(worktree, "commit", "-q", "-m", "late")
+    shown = json.loads(run(capsys, "status", "t1", "--json")[1])
+    assert shown["state"] == "in_review" and "voided" in shown["reason"]
+    events = read_events(conn, task_id="t1")
+    assert get_task(conn, "t1").state.value == "approved"
+    assert not [e for e in events if e.data.get("action") == "approval voided"]
+    after = check_task(ctx, conn, rconfig, "t1")
+    assert after.state.value == "in_review" and after.reason == shown["reason"]

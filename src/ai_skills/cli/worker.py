@@ -101,21 +101,13 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a task in state `queued`."""
-    from dataclasses import replace
-
     from ai_skills.worker.intake import new_task
-    from ai_skills.worker.profiles import check_profile_names, split_names
     from ai_skills.worker.tasks import add_task
 
     ctx = open_repo()
-    config = load_worker_config(ctx)
-    fallbacks = split_names(fallback)
-    check_profile_names(config, [p for p in [profile, *fallbacks] if p])
-    if (profile or fallbacks) and (runtime or runtime_command is not None):
-        raise UsageError("give --profile/--fallback or --runtime/--runtime-command, not both")
     new = new_task(
         ctx,
-        config,
+        load_worker_config(ctx),
         task_id=task_id,
         title=title,
         description=description,
@@ -125,8 +117,9 @@ def add(
         priority=priority,
         runtime=runtime,
         runtime_command=runtime_command,
+        profile=profile,
+        fallback=fallback,
     )
-    new = replace(new, profile=profile, fallback=fallbacks)
     task = add_task(open_store(ctx), new, key=key)
     render(_task_json(task), as_json=as_json,
            lines=lambda: [f"{task.id}: {task.state.value} (base {task.base}, branch "
@@ -266,14 +259,10 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """Show tasks: state, branch, worktree, attempt, pid, heartbeat age, commits, files."""
-    from ai_skills.worker.reviews import void_stale_approvals
     from ai_skills.worker.status import task_statuses
 
     ctx = open_repo()
-    conn = open_store(ctx)
-    if not no_git:
-        void_stale_approvals(ctx, conn)  # a commit after approval shows as in_review at once
-    rows = task_statuses(ctx, conn, task_id, with_git=not no_git)
+    rows = task_statuses(ctx, open_store(ctx), task_id, with_git=not no_git)
     if as_json:
         emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
         return

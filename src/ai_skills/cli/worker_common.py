@@ -7,7 +7,6 @@ fast.
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
@@ -16,6 +15,7 @@ import typer
 if TYPE_CHECKING:
     from ai_skills.worker.config import WorkerConfig
     from ai_skills.worker.context import RepoContext
+    from ai_skills.worker.store import Db
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id.")]
@@ -35,7 +35,7 @@ def open_repo() -> RepoContext:
     return find_repo(Path.cwd())
 
 
-def open_store(ctx: RepoContext) -> sqlite3.Connection:
+def open_store(ctx: RepoContext) -> Db:
     """A connection to the repository's worker store."""
     from ai_skills.worker.store import connect
 
@@ -61,7 +61,7 @@ class Workspace(NamedTuple):
     """What most commands work on: the repository, its store and its config."""
 
     ctx: RepoContext
-    conn: sqlite3.Connection
+    conn: Db
     config: WorkerConfig
 
 

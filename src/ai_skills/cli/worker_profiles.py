@@ -20,7 +20,7 @@ def register_profile_commands(app: typer.Typer) -> None:
 
 def profiles(as_json: JsonOpt = False) -> None:
     """List the runtime profiles of .worker.toml: command, model, environment names, order."""
-    from ai_skills.worker.profiles import describe_profiles
+    from ai_skills.worker.profile_views import describe_profiles
 
     views = describe_profiles(load_worker_config(open_repo()))
     render(views, as_json=as_json, lines=lambda: _profile_lines(views))

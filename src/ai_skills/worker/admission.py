@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,9 @@ from ai_skills.worker.procs import is_alive
 from ai_skills.worker.profiles import AttemptRuntime, record_attempt_runtime
 from ai_skills.worker.scopes import scopes_overlap
 from ai_skills.worker.states import ACTIVE, TaskState
-from ai_skills.worker.store import append_event, transaction
+from ai_skills.worker.store import Db, append_event, transaction
+from ai_skills.worker.store import attempts as attempt_rows
+from ai_skills.worker.store import tasks as task_rows
 from ai_skills.worker.tasks import (
     Attempt,
     Task,
@@ -74,7 +75,7 @@ class Occupancy:
     processes: dict[str, str]  # task id -> "attempt N: pid(s) ..." when not in an active state
 
 
-def occupancy(conn: sqlite3.Connection) -> Occupancy:
+def occupancy(conn: Db) -> Occupancy:
     """The tasks holding WIP slots right now.
 
     Attempts whose end a supervisor recorded stopped their leftovers then; the others
@@ -83,9 +84,7 @@ def occupancy(conn: sqlite3.Connection) -> Occupancy:
     tasks = list_tasks(conn, states=set(ACTIVE))
     counted = {t.id for t in tasks}
     processes: dict[str, str] = {}
-    rows = conn.execute(
-        "SELECT * FROM attempts WHERE agent_pid IS NOT NULL AND ended_at IS NULL ORDER BY id"
-    ).fetchall()
+    rows = attempt_rows.attempts_with_agents(conn, running_only=True)
     groups: Groups | None = None
     for row in rows:
         attempt = attempt_from_row(row)
@@ -110,7 +109,7 @@ def _describe(task: Task, occupied: Occupancy) -> str:
 
 
 def waiting_reason(
-    conn: sqlite3.Connection,
+    conn: Db,
     task: Task,
     *,
     max_running: int,
@@ -169,7 +168,7 @@ def _queue_key(task: Task) -> tuple[int, float, str]:
 
 
 def admit(
-    conn: sqlite3.Connection,
+    conn: Db,
     task_id: str,
     plan: LaunchPlan,
     *,
@@ -203,54 +202,38 @@ def admit(
     return Admission(task_id=task_id, admitted=True, reason="", attempt_id=attempt_id)
 
 
-def record_wait(conn: sqlite3.Connection, task: Task, reason: str, *, now: float) -> None:
+def record_wait(conn: Db, task: Task, reason: str, *, now: float) -> None:
     """Remember that a start was asked for and why it waits (inside the caller's transaction)."""
-    conn.execute(
-        "UPDATE tasks SET start_requested = 1, waiting_reason = ? WHERE id = ?",
-        (reason, task.id),
-    )
+    task_rows.request_start(conn, task.id, reason)
     if reason != task.waiting_reason:
         append_event(conn, kind="waiting", task_id=task.id, data={"reason": reason}, now=now)
 
 
-def _create_attempt(conn: sqlite3.Connection, task: Task, plan: LaunchPlan, *, now: float) -> int:
-    number = 1 + int(
-        conn.execute(
-            "SELECT COALESCE(MAX(number), 0) FROM attempts WHERE task_id = ?", (task.id,)
-        ).fetchone()[0]
-    )
+def _create_attempt(conn: Db, task: Task, plan: LaunchPlan, *, now: float) -> int:
+    number = attempt_rows.next_attempt_number(conn, task.id)
     run_dir = plan.runs_dir / str(number)
-    cur = conn.execute(
-        "INSERT INTO attempts (task_id, number, worktree, branch, command, prompt_file,"
-        " log_file, lease_until, heartbeat_at, progress_at, started_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            task.id,
-            number,
-            str(plan.worktree),
-            task.branch,
-            json.dumps(plan.command),
-            str(run_dir / "prompt.md"),
-            str(run_dir / "agent.log"),
-            # The supervisor has one lease period to show up before liveness may judge it.
-            now + plan.lease_seconds,
-            now,
-            now,
-            now,
-        ),
+    attempt_id = attempt_rows.insert_attempt(
+        conn,
+        task_id=task.id,
+        number=number,
+        worktree=str(plan.worktree),
+        branch=task.branch,
+        command=json.dumps(plan.command),
+        prompt_file=str(run_dir / "prompt.md"),
+        log_file=str(run_dir / "agent.log"),
+        # The supervisor has one lease period to show up before liveness may judge it.
+        lease_until=now + plan.lease_seconds,
+        heartbeat_at=now,
+        progress_at=now,
+        started_at=now,
     )
-    attempt_id = int(cur.lastrowid or 0)
     if plan.runtime is not None:
         record_attempt_runtime(conn, attempt_id, plan.runtime)
-    conn.execute(
-        "UPDATE tasks SET current_attempt = ?, worktree = ?, worktree_removed = 0,"
-        " start_requested = 0, waiting_reason = '' WHERE id = ?",
-        (attempt_id, str(plan.worktree), task.id),
-    )
+    task_rows.set_current_attempt(conn, task.id, attempt_id, str(plan.worktree))
     return attempt_id
 
 
-def waiting_tasks(conn: sqlite3.Connection, *, autostart: bool) -> list[Task]:
+def waiting_tasks(conn: Db, *, autostart: bool) -> list[Task]:
     """Tasks waiting for admission, highest priority first, then oldest first (FIFO).
 
     A start that was asked for and deferred waits in any startable state; with `autostart`

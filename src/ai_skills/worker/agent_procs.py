@@ -17,11 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sqlite3
 import time
 from pathlib import Path
 
 from ai_skills.worker.procs import boot_id, is_alive, signal_group, stat_fields
+from ai_skills.worker.store import Db
 from ai_skills.worker.tasks import Attempt, get_attempt
 
 _PROC = Path("/proc")
@@ -124,7 +124,7 @@ def _term(attempt: Attempt, members: list[int]) -> None:
                 os.kill(pid, signal.SIGTERM)
 
 
-def launched(conn: sqlite3.Connection, attempt: Attempt, *, timeout: float = 5) -> Attempt:
+def launched(conn: Db, attempt: Attempt, *, timeout: float = 5) -> Attempt:
     """The attempt once its supervisor has recorded its agent (or ended, or died).
 
     A supervisor still launching records its agent in a moment; stopping before that would

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from ai_skills.worker.sandbox import (
     runtime_of,
     state_paths,
 )
-from ai_skills.worker.store import connect
+from ai_skills.worker.store import Db, connect
 from ai_skills.worker.tasks import Attempt
 
 # A clone is fetched when its refs change, and at least this often (its mtimes are the
@@ -163,7 +162,7 @@ def open_channel(db: Path, attempt: Attempt, watch: CloneWatch) -> ReportServer:
     return ReportServer(socket, report_handler(db, attempt, watch))
 
 
-def after_agent(conn: sqlite3.Connection, attempt: Attempt, launch: AgentLaunch, repo: Path,
+def after_agent(conn: Db, attempt: Attempt, launch: AgentLaunch, repo: Path,
                 *, mode: str) -> None:
     """Findings of the attempt: its trap (sandboxed) or the snapshots (no sandbox)."""
     if launch.layout is None:

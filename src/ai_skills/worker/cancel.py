@@ -7,7 +7,6 @@ after a crash half-way) resumes instead of repeating, and never loses a commit.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,8 @@ from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.procs import is_alive, stop_process
 from ai_skills.worker.states import TERMINAL, TaskState
-from ai_skills.worker.store import append_event, transaction
+from ai_skills.worker.store import Db, append_event, transaction
+from ai_skills.worker.store.tasks import mark_worktree_removed
 from ai_skills.worker.tasks import Task, get_attempt, get_task, mark_step, record_event, transition
 from ai_skills.worker.workspace import sync_branch
 from ai_skills.worker.workspace_git import remove_workspace, save_workspace_work
@@ -58,7 +58,7 @@ class CancelResult(JsonResult):
 
 
 def cancel_task(
-    ctx: RepoContext, conn: sqlite3.Connection, task_id: str, options: CancelOptions
+    ctx: RepoContext, conn: Db, task_id: str, options: CancelOptions
 ) -> CancelResult:
     """Cancel a task; safe to run again, and resumes an interrupted cancel."""
     task, already = _mark_cancelled(conn, task_id, options)
@@ -96,7 +96,7 @@ def cancel_task(
 
 
 def _mark_cancelled(
-    conn: sqlite3.Connection, task_id: str, options: CancelOptions
+    conn: Db, task_id: str, options: CancelOptions
 ) -> tuple[Task, bool]:
     # The state moves first so no report or tick can move the task while we stop it.
     with transaction(conn):
@@ -116,7 +116,7 @@ def _mark_cancelled(
     return task, already
 
 
-def stop_attempt(conn: sqlite3.Connection, task: Task, *, grace: float) -> str:
+def stop_attempt(conn: Db, task: Task, *, grace: float) -> str:
     """Stop the current attempt's agent group (TERM, `grace`, KILL) and its supervisor."""
     attempt = get_attempt(conn, task.current_attempt)
     if attempt is None:
@@ -142,7 +142,7 @@ def stop_attempt(conn: sqlite3.Connection, task: Task, *, grace: float) -> str:
     return outcome
 
 
-def _save_work(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> str | None:
+def _save_work(ctx: RepoContext, conn: Db, task: Task) -> str | None:
     if not task.worktree or task.worktree_removed:
         return None
     message = (
@@ -161,7 +161,7 @@ def _save_work(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> str | 
     return sha
 
 
-def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> None:
+def _remove_worktree(ctx: RepoContext, conn: Db, task: Task) -> None:
     """Remove the task's worktree or raise; a task without one has nothing to remove."""
     if not task.worktree:
         return
@@ -173,12 +173,12 @@ def _remove_worktree(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> 
             detail="could not be removed; the task record stays, run `worker reconcile` to see why",
         )
     with transaction(conn):
-        conn.execute("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (task.id,))
+        mark_worktree_removed(conn, task.id)
         append_event(conn, kind="worktree_removed", task_id=task.id, data={"path": str(path)})
 
 
 def _delete_branch_if_merged(
-    ctx: RepoContext, conn: sqlite3.Connection, task: Task, integration: str | None
+    ctx: RepoContext, conn: Db, task: Task, integration: str | None
 ) -> bool:
     into = integration or task.base
     if not is_merged(ctx.repo_root, task.branch, into):

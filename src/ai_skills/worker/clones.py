@@ -152,9 +152,7 @@ def fetch_back(
     """
     if not is_clone(clone):
         return None
-    upload = ["git", "upload-pack"]
-    if sandboxed:
-        upload = tool_argv(clone, upload, readonly=[common_dir / "objects"])
+    upload = _upload_pack(clone, common_dir, sandboxed=sandboxed)
     refspec = f"+refs/heads/{branch}:refs/heads/{branch}"
     args = [*_FETCH_CONFIG, "fetch", "-q", "--no-tags", "--no-write-fetch-head",
             "--no-recurse-submodules", "--upload-pack", shlex.join(upload), "--",
@@ -168,6 +166,34 @@ def fetch_back(
     out = run_git(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=repo,
                   check=False)
     return out.stdout.strip() or None
+
+
+def clone_branch_head(
+    repo: Path, common_dir: Path, clone: Path, branch: str, *, sandboxed: bool
+) -> str | None:
+    """The commit the clone's `branch` points at, read without changing either repository."""
+    if not is_clone(clone):
+        return None
+    upload = _upload_pack(clone, common_dir, sandboxed=sandboxed)
+    ref = f"refs/heads/{branch}"
+    args = ["ls-remote", "--upload-pack", shlex.join(upload), "--", str(clone), ref]
+    try:
+        proc = run_git(args, cwd=repo, check=False, timeout=_TIMEOUT)
+    except CommandError:  # no answer in time
+        return None
+    for line in proc.stdout.splitlines() if proc.returncode == 0 else []:
+        sha, _, name = line.partition("\t")
+        if name == ref:
+            return sha
+    return None
+
+
+def _upload_pack(clone: Path, common_dir: Path, *, sandboxed: bool) -> list[str]:
+    # upload-pack reads the clone's config, which its agent wrote: see the module docstring.
+    upload = ["git", "upload-pack"]
+    if sandboxed:
+        upload = tool_argv(clone, upload, readonly=[common_dir / "objects"])
+    return upload
 
 
 def remove_clone(path: Path, *, state: Path | None = None) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -13,7 +12,7 @@ from ai_skills.worker.review_findings import Change, integration_of, task_change
 from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.scopes import scopes_overlap
 from ai_skills.worker.states import TERMINAL, TaskState
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
 from ai_skills.worker.tasks import Task, get_task, list_tasks, transition
 from ai_skills.worker.treeops import rev, trial_merge
 
@@ -31,7 +30,7 @@ class ConflictPair(JsonResult):
 
 
 def find_conflicts(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig
+    ctx: RepoContext, conn: Db, config: WorkerConfig
 ) -> list[ConflictPair]:
     """Pairs of non-terminal tasks whose scopes overlap or whose changes share files."""
     tasks = [t for t in list_tasks(conn) if t.state not in TERMINAL]
@@ -71,7 +70,7 @@ class SentBack(JsonResult):
 
 
 def recheck_approved(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, *, after: str
+    ctx: RepoContext, conn: Db, config: WorkerConfig, *, after: str
 ) -> list[SentBack]:
     """Send approved tasks that now conflict with their integration branch back for changes."""
     sent = []
@@ -96,7 +95,7 @@ def conflict_feedback(integration: str, files: list[str]) -> str:
 
 
 def _send_back(
-    conn: sqlite3.Connection, task: Task, integration: str, files: list[str], *, after: str
+    conn: Db, task: Task, integration: str, files: list[str], *, after: str
 ) -> bool:
     with transaction(conn):
         fresh = get_task(conn, task.id)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,10 @@ from ai_skills.git import run_git
 from ai_skills.results import JsonResult
 from ai_skills.worker.fallback import record_outcome
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import append_event, transaction
+from ai_skills.worker.store import DatabaseError, Db, append_event, transaction
+from ai_skills.worker.store import attempts as attempt_rows
+from ai_skills.worker.store import events as event_rows
+from ai_skills.worker.store import tasks as task_rows
 from ai_skills.worker.tasks import Attempt, get_task, record_event, transition
 
 _MAX_HASHED = 500
@@ -110,43 +112,33 @@ def _refs(repo: Path) -> dict[str, str]:
     return {name: sha for name, sha in pairs}
 
 
-def store_problems(conn: sqlite3.Connection) -> list[str]:
+def store_problems(conn: Db) -> list[str]:
     """Bookkeeping that only a direct write to the store can break (each one a sentence)."""
     problems: list[str] = []
-    conn.execute("BEGIN")  # one read snapshot for all the queries below
-    try:
-        check = conn.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
+    with conn.snapshot():  # one consistent read for all the queries below
+        check = conn.integrity_problem()
+        if check is not None:
             problems.append(f"store integrity check failed: {check}")
-        rows = conn.execute(
-            "SELECT t.id, t.state, (SELECT e.to_state FROM events e WHERE e.task_id = t.id"
-            " AND e.to_state IS NOT NULL ORDER BY e.seq DESC LIMIT 1) AS logged FROM tasks t"
-        ).fetchall()
-        for task_id, state, logged in rows:
+        for task_id, state, logged in event_rows.logged_states(conn):
             if state != (logged or TaskState.QUEUED.value):
                 problems.append(
                     f"task {task_id!r} is {state} but the event log last moved it to "
                     f"{logged or 'queued'} (changed without worker)"
                 )
-        count = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        issued = int(row[0]) if row else 0
+        count = event_rows.event_count(conn)
+        issued = conn.issued_keys("events")
         if count < issued:
             problems.append(f"{issued - count} event(s) were deleted from the log")
-    finally:
-        conn.execute("COMMIT")
     return problems
 
 
-def _task_clones(conn: sqlite3.Connection) -> list[Path]:
+def _task_clones(conn: Db) -> list[Path]:
     """Other tasks' workspaces that are clones (not listed by `git worktree list`)."""
-    rows = conn.execute("SELECT worktree FROM tasks WHERE worktree IS NOT NULL"
-                        " AND worktree_removed = 0")
-    found = [Path(path).resolve() for (path,) in rows]
+    found = [Path(path).resolve() for _, path in task_rows.task_worktrees(conn, present_only=True)]
     return [p for p in found if (p / ".git").is_dir()]
 
 
-def take_snapshot(conn: sqlite3.Connection, attempt: Attempt, repo: Path) -> dict[str, Any]:
+def take_snapshot(conn: Db, attempt: Attempt, repo: Path) -> dict[str, Any]:
     """Everything outside `attempt`'s worktree that it must leave alone, as data."""
     own = Path(attempt.worktree).resolve()
     places = sorted(set(_worktrees(repo)) | set(_task_clones(conn)))
@@ -158,43 +150,32 @@ def take_snapshot(conn: sqlite3.Connection, attempt: Attempt, repo: Path) -> dic
     }
 
 
-def save_snapshot(conn: sqlite3.Connection, attempt: Attempt, repo: Path) -> None:
+def save_snapshot(conn: Db, attempt: Attempt, repo: Path) -> None:
     """Take and store the attempt's snapshot (once: a restarted supervisor keeps the first)."""
     data = take_snapshot(conn, attempt, repo)
     with transaction(conn):
-        conn.execute(
-            "INSERT OR IGNORE INTO attempt_snapshots (attempt_id, taken_at, data) VALUES (?, ?, ?)",
-            (attempt.id, time.time(), json.dumps(data, sort_keys=True)),
+        attempt_rows.save_snapshot(
+            conn, attempt.id, taken_at=time.time(), data=json.dumps(data, sort_keys=True)
         )
 
 
 def _others_in_window(
-    conn: sqlite3.Connection, attempt: Attempt, start: float, end: float
+    conn: Db, attempt: Attempt, start: float, end: float
 ) -> tuple[set[str], set[str], bool]:
     """Worktrees and branches worker itself may have changed meanwhile; whether a merge ran."""
-    ids = {
-        r[0]
-        for r in conn.execute(
-            "SELECT task_id FROM attempts WHERE task_id != ? AND started_at <= ?"
-            " AND (ended_at IS NULL OR ended_at >= ?)"
-            " UNION SELECT task_id FROM events WHERE task_id != ? AND at BETWEEN ? AND ?",
-            (attempt.task_id, end, start, attempt.task_id, start, end),
-        )
-        if r[0]
-    }
+    besides = attempt.task_id
+    ids = attempt_rows.tasks_running_between(conn, start, end, besides=besides)
+    ids |= event_rows.tasks_with_events_between(conn, start, end, besides=besides)
     paths: set[str] = set()
     refs: set[str] = set()
-    for task_id in ids:
-        for (path,) in conn.execute("SELECT worktree FROM attempts WHERE task_id = ?", (task_id,)):
+    for task_id in filter(None, ids):
+        for path in attempt_rows.attempt_worktrees(conn, task_id):
             paths.add(str(Path(path).resolve()))
-        row = conn.execute("SELECT branch FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        row = task_rows.task_row(conn, task_id)
         if row is not None:
-            refs.add(f"refs/heads/{row[0]}")
-    merged = conn.execute(
-        "SELECT 1 FROM events WHERE at BETWEEN ? AND ? AND to_state IN (?, ?) LIMIT 1",
-        (start, end, *_MERGE_STATES),
-    ).fetchone()
-    return paths, refs, merged is not None
+            refs.add(f"refs/heads/{row['branch']}")
+    merged = event_rows.entered_state_between(conn, start, end, _MERGE_STATES)
+    return paths, refs, merged
 
 
 def compare(
@@ -263,23 +244,21 @@ def _ref_breaches(
     return found
 
 
-def check_attempt(conn: sqlite3.Connection, attempt: Attempt, repo: Path) -> list[Breach]:
+def check_attempt(conn: Db, attempt: Attempt, repo: Path) -> list[Breach]:
     """Compare the world with the attempt's snapshot ([] when no snapshot was taken)."""
-    row = conn.execute(
-        "SELECT taken_at, data FROM attempt_snapshots WHERE attempt_id = ?", (attempt.id,)
-    ).fetchone()
+    row = attempt_rows.snapshot_row(conn, attempt.id)
     if row is None:
         return []
-    before = json.loads(row[1])
+    before = json.loads(row["data"])
     after = take_snapshot(conn, attempt, repo)
     end = time.time()
-    paths, refs, merged = _others_in_window(conn, attempt, float(row[0]), end)
+    paths, refs, merged = _others_in_window(conn, attempt, float(row["taken_at"]), end)
     own_branch = f"refs/heads/{attempt.branch}"
     return compare(before, after, skip_paths=paths, skip_refs=refs | {own_branch}, merged=merged)
 
 
 def record_breaches(
-    conn: sqlite3.Connection, attempt: Attempt, breaches: list[Breach], *, mode: str
+    conn: Db, attempt: Attempt, breaches: list[Breach], *, mode: str
 ) -> None:
     """One `containment` event per finding; with mode needs_human, stop the task there."""
     if not breaches or mode == "off":
@@ -312,29 +291,29 @@ def record_breaches(
         )
 
 
-def before_agent(conn: sqlite3.Connection, attempt: Attempt, repo: Path, *, mode: str) -> None:
+def before_agent(conn: Db, attempt: Attempt, repo: Path, *, mode: str) -> None:
     """The supervisor's snapshot step; a failure is recorded and never keeps the agent off."""
     if mode == "off":
         return
     try:
         save_snapshot(conn, attempt, repo)
-    except (AiSkillsError, OSError, ValueError, sqlite3.Error) as exc:
+    except (AiSkillsError, OSError, ValueError, DatabaseError) as exc:
         _skipped(conn, attempt, f"no snapshot: {exc}")
 
 
-def after_agent(conn: sqlite3.Connection, attempt: Attempt, repo: Path, *, mode: str) -> None:
+def after_agent(conn: Db, attempt: Attempt, repo: Path, *, mode: str) -> None:
     """The supervisor's comparison step, after the agent exited."""
     if mode == "off":
         return
     try:
         breaches = check_attempt(conn, attempt, repo)
-    except (AiSkillsError, OSError, ValueError, sqlite3.Error) as exc:
+    except (AiSkillsError, OSError, ValueError, DatabaseError) as exc:
         _skipped(conn, attempt, f"cannot compare: {exc}")
         return
     record_breaches(conn, attempt, breaches, mode=mode)
 
 
-def _skipped(conn: sqlite3.Connection, attempt: Attempt, why: str) -> None:
+def _skipped(conn: Db, attempt: Attempt, why: str) -> None:
     record_event(
         conn,
         kind="containment_skipped",

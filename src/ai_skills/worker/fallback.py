@@ -7,34 +7,35 @@ first one, after a wait that grows each round (it never fails for a rate limit).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
-from ai_skills.worker.profiles import attempt_runtime, task_profile_row
+from ai_skills.worker.profiles import attempt_runtime
 from ai_skills.worker.ratelimit import backoff_delay, classify, read_tail
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import append_event
+from ai_skills.worker.store import Db, append_event
+from ai_skills.worker.store import profiles as profile_rows
+from ai_skills.worker.store.attempts import latest_attempt_id
+from ai_skills.worker.store.profiles import task_profile_row
+from ai_skills.worker.store.tasks import request_start
 from ai_skills.worker.tasks import Task, get_attempt, transition
 
 RATE_LIMITED = "rate_limited"
 
 
-def retry_wait(conn: sqlite3.Connection, task_id: str, *, now: float) -> str:
+def retry_wait(conn: Db, task_id: str, *, now: float) -> str:
     """Why a rate-limited task may not start yet ("" once its retry time has come)."""
     row = task_profile_row(conn, task_id)
     if row is None or row["not_before"] is None or now >= float(row["not_before"]):
         return ""
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(row["not_before"])))
-    last = conn.execute(
-        "SELECT id FROM attempts WHERE task_id = ? ORDER BY number DESC LIMIT 1", (task_id,)
-    ).fetchone()
-    chain = attempt_runtime(conn, int(last[0])).chain if last else []
+    last = latest_attempt_id(conn, task_id)
+    chain = attempt_runtime(conn, last).chain if last is not None else []
     on = f" on profile {chain[int(row['position']) % len(chain)]!r}" if chain else ""
     return f"rate limited: next retry at {when}{on}"
 
 
-def rate_limit_verdict(conn: sqlite3.Connection, attempt_id: int, exit_code: int) -> str:
+def rate_limit_verdict(conn: Db, attempt_id: int, exit_code: int) -> str:
     """Why the attempt's end is a rate limit, or "" (reads the end of its log)."""
     attempt = get_attempt(conn, attempt_id)
     if attempt is None:
@@ -43,18 +44,13 @@ def rate_limit_verdict(conn: sqlite3.Connection, attempt_id: int, exit_code: int
     return classify(exit_code, read_tail(Path(attempt.log_file), limit=rules.tail_bytes), rules)
 
 
-def record_outcome(conn: sqlite3.Connection, attempt_id: int, outcome: str, detail: str) -> None:
+def record_outcome(conn: Db, attempt_id: int, outcome: str, detail: str) -> None:
     """Remember how an attempt ended (inside the caller's transaction)."""
-    conn.execute(
-        "INSERT INTO attempt_runtime (attempt_id, outcome, detail) VALUES (?, ?, ?)"
-        " ON CONFLICT (attempt_id) DO UPDATE SET outcome = excluded.outcome,"
-        " detail = excluded.detail",
-        (attempt_id, outcome, detail),
-    )
+    profile_rows.record_outcome(conn, attempt_id, outcome, detail)
 
 
 def requeue_rate_limited(
-    conn: sqlite3.Connection, task: Task, attempt_id: int, why: str, *, now: float
+    conn: Db, task: Task, attempt_id: int, why: str, *, now: float
 ) -> Task:
     """Send a rate-limited task back to `queued` on its next profile, with a retry time."""
     runtime = attempt_runtime(conn, attempt_id)
@@ -70,11 +66,8 @@ def requeue_rate_limited(
     retry_at = now + delay
     nxt = chain[position] if chain else None
     reason = _requeue_reason(runtime.profile, why, nxt, exhausted, len(chain), retry_at)
-    conn.execute(
-        "INSERT INTO task_profiles (task_id, position, rate_limits, not_before) VALUES"
-        " (?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET position = excluded.position,"
-        " rate_limits = excluded.rate_limits, not_before = excluded.not_before",
-        (task.id, position, count, retry_at),
+    profile_rows.set_chain_position(
+        conn, task.id, position=position, rate_limits=count, not_before=retry_at
     )
     record_outcome(conn, attempt_id, RATE_LIMITED, why)
     data = {
@@ -91,17 +84,13 @@ def requeue_rate_limited(
     task = transition(
         conn, task, TaskState.QUEUED, action="rate limit", reason=reason, data=data, now=now
     )
-    conn.execute(
-        "UPDATE tasks SET start_requested = 1, waiting_reason = ? WHERE id = ?", (reason, task.id)
-    )
+    request_start(conn, task.id, reason)
     return task
 
 
-def clear_rate_limits(conn: sqlite3.Connection, task_id: str) -> None:
+def clear_rate_limits(conn: Db, task_id: str) -> None:
     """An attempt ended for another reason: the next limit starts the backoff afresh."""
-    conn.execute(
-        "UPDATE task_profiles SET rate_limits = 0, not_before = NULL WHERE task_id = ?", (task_id,)
-    )
+    profile_rows.clear_rate_limits(conn, task_id)
 
 
 def _requeue_reason(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,7 +18,8 @@ from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ReviewRefusedError
 from ai_skills.worker.sandbox import existing_paths, tool_argv
 from ai_skills.worker.states import ACTIVE, TERMINAL
-from ai_skills.worker.store import append_event, transaction
+from ai_skills.worker.store import Db, append_event, transaction
+from ai_skills.worker.store.reviews import gate_result_rows, insert_gate_result
 from ai_skills.worker.tasks import Task, get_task
 from ai_skills.worker.workspace import sync_branch
 from ai_skills.worker.workspace_git import tools_sandboxed, workspace_dirty, workspace_head
@@ -151,7 +151,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def run_gates(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     task_id: str,
     gates: GatesConfig,
     *,
@@ -180,24 +180,21 @@ def run_gates(
 
 
 def _record(
-    conn: sqlite3.Connection, task_id: str, result: GateResult, *, started_at: float
+    conn: Db, task_id: str, result: GateResult, *, started_at: float
 ) -> None:
     with transaction(conn):
-        conn.execute(
-            "INSERT INTO gate_results (task_id, sha, purpose, gate, command, exit_code,"
-            " timed_out, duration, log_file, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                task_id,
-                result.sha,
-                result.purpose,
-                result.gate,
-                result.command,
-                result.exit_code,
-                int(result.timed_out),
-                result.duration,
-                result.log_file,
-                started_at,
-            ),
+        insert_gate_result(
+            conn,
+            task_id=task_id,
+            sha=result.sha,
+            purpose=result.purpose,
+            gate=result.gate,
+            command=result.command,
+            exit_code=result.exit_code,
+            timed_out=int(result.timed_out),
+            duration=result.duration,
+            log_file=result.log_file,
+            started_at=started_at,
         )
         append_event(
             conn,
@@ -217,13 +214,10 @@ def _record(
 
 
 def latest_results(
-    conn: sqlite3.Connection, task_id: str, sha: str, *, purpose: str = REVIEW
+    conn: Db, task_id: str, sha: str, *, purpose: str = REVIEW
 ) -> list[GateResult]:
     """The newest result of each gate that ran on `sha`, in the order they first ran."""
-    rows = conn.execute(
-        "SELECT * FROM gate_results WHERE task_id = ? AND sha = ? AND purpose = ? ORDER BY id",
-        (task_id, sha, purpose),
-    ).fetchall()
+    rows = gate_result_rows(conn, task_id, sha, purpose)
     newest: dict[str, GateResult] = {}
     for r in rows:
         newest[r["gate"]] = GateResult(
@@ -290,7 +284,7 @@ def review_checkout(ctx: RepoContext, task: Task) -> tuple[Path, str]:
 
 def gate_task(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     gates: GatesConfig,
     task_id: str,
     *,

@@ -12,12 +12,12 @@ is. The event is the hook's stdin as one JSON object.
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
+from ai_skills.worker.store import events as event_rows
 from ai_skills.worker.watch import Event, event_from_row
 
 CURSOR = "hook_command"  # the shared cursor's name in the `cursors` table
@@ -37,24 +37,13 @@ def hook_argv(command: str | list[str]) -> list[str]:
     return ["sh", "-c", command] if isinstance(command, str) else list(command)
 
 
-def claim_next(conn: sqlite3.Connection) -> Event | None:
+def claim_next(conn: Db) -> Event | None:
     """The next transition nobody has run the hook for, now ours; None when there is none."""
     with transaction(conn):
-        row = conn.execute("SELECT seq FROM cursors WHERE name = ?", (CURSOR,)).fetchone()
-        cursor = int(row[0]) if row else 0
-        found = conn.execute(
-            "SELECT e.*, a.number AS attempt_number FROM events e"
-            " LEFT JOIN attempts a ON a.id = e.attempt_id"
-            " WHERE e.seq > ? AND e.kind = 'transition' ORDER BY e.seq LIMIT 1",
-            (cursor,),
-        ).fetchone()
+        found = event_rows.next_transition(conn, event_rows.load_cursor(conn, CURSOR))
         if found is None:
             return None
-        conn.execute(
-            "INSERT INTO cursors (name, seq) VALUES (?, ?) ON CONFLICT (name)"
-            " DO UPDATE SET seq = excluded.seq",
-            (CURSOR, found["seq"]),
-        )
+        event_rows.set_cursor(conn, CURSOR, found["seq"])
     return event_from_row(found)
 
 
@@ -75,7 +64,7 @@ def run_hook(argv: list[str], event: Event, *, cwd: Path, timeout: float = TIMEO
 
 
 def run_due_hooks(
-    conn: sqlite3.Connection, command: str | list[str], *, cwd: Path, limit: int = 100
+    conn: Db, command: str | list[str], *, cwd: Path, limit: int = 100
 ) -> list[HookRun]:
     """Claim and run the hook for pending transitions, up to `limit` of them."""
     argv = hook_argv(command)

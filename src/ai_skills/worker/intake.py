@@ -39,8 +39,17 @@ def new_task(
     priority: int = 0,
     runtime: str | None = None,
     runtime_command: str | None = None,
+    profile: str | None = None,
+    fallback: str | None = None,
 ) -> NewTask:
-    """A checked NewTask; the base defaults to the integration branch, else the current one."""
+    """A checked NewTask; the base defaults to the integration branch, else the current one.
+
+    `fallback` is the text of `--fallback` (`A,B`); every profile named must be defined.
+    """
+    fallbacks = split_names(fallback)
+    check_profile_names(config, [p for p in [profile, *fallbacks] if p])
+    if (profile or fallbacks) and (runtime or runtime_command is not None):
+        raise UsageError("give --profile/--fallback or --runtime/--runtime-command, not both")
     validate_task_id(task_id)
     if description is not None and description_file is not None:
         raise UsageError("give --description or --description-file, not both")
@@ -65,4 +74,20 @@ def new_task(
         priority=priority,
         runtime=runtime,
         runtime_command=None if runtime_command is None else split_command(runtime_command),
+        profile=profile,
+        fallback=fallbacks,
     )
+
+
+def check_profile_names(config: WorkerConfig, names: list[str]) -> None:
+    """Refuse a profile name `.worker.toml` does not define (UsageError naming the known ones)."""
+    for name in names:
+        if name not in config.profiles:
+            known = ", ".join(config.profiles) or "none; define [profiles.NAME] in .worker.toml"
+            raise UsageError(f"unknown profile {name!r} (profiles: {known})")
+
+
+def split_names(text: str | None) -> list[str]:
+    """`A,B` (or `A B`) as a list of names."""
+    return [n for n in (text or "").replace(",", " ").split() if n]
+

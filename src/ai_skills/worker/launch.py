@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field, replace
 
 from ai_skills.results import JsonResult
@@ -22,7 +21,7 @@ from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.runtimes import build_command, check_available
 from ai_skills.worker.sandbox import choose_mode
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
 from ai_skills.worker.tasks import (
     Task,
     get_attempt,
@@ -60,7 +59,7 @@ def resolve_command(
     return build_command(runtime=config.runtime, runtime_command=config.runtime_command)
 
 
-def _refuse_if_agent_runs(conn: sqlite3.Connection, task: Task) -> None:
+def _refuse_if_agent_runs(conn: Db, task: Task) -> None:
     """An agent that asked a question may wait for its answer: restarting is the user's call.
 
     (For other states a still-exiting attempt only defers the start; see `waiting_reason`.)
@@ -72,7 +71,7 @@ def _refuse_if_agent_runs(conn: sqlite3.Connection, task: Task) -> None:
         raise AgentStillRunningError(task_id=task.id, attempt=attempt.number)
 
 
-def _end_stalled_agent(conn: sqlite3.Connection, config: WorkerConfig, task: Task) -> None:
+def _end_stalled_agent(conn: Db, config: WorkerConfig, task: Task) -> None:
     """Stalled for lack of progress, an agent may still run (hung, or stuck on a prompt).
 
     Restarting is the user's decision, so end that agent first. The task leaves `stalled`
@@ -99,7 +98,7 @@ def _end_stalled_agent(conn: sqlite3.Connection, config: WorkerConfig, task: Tas
 
 
 def start_checks(
-    ctx: RepoContext, conn: sqlite3.Connection, task: Task, argv: list[str]
+    ctx: RepoContext, conn: Db, task: Task, argv: list[str]
 ) -> list[str]:
     """Refuse what would fail later; return warnings the user should read."""
     if task.state not in STARTABLE:
@@ -124,7 +123,7 @@ def start_checks(
 
 def start_task(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     task_id: str,
     *,
@@ -195,7 +194,7 @@ def start_task(
     )
 
 
-def already_running(conn: sqlite3.Connection, task: Task) -> StartResult:
+def already_running(conn: Db, task: Task) -> StartResult:
     """`start` of a task that runs already (the daemon's autostart, or a second `start`).
 
     A supervisor that runs `worker add` then `worker start` while the daemon autostarts

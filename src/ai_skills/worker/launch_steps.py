@@ -7,7 +7,6 @@ workspace (its clone, moved or converted if need be, and its skills) -> prompt -
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from ai_skills.worker.prompt import render_prompt
 from ai_skills.worker.reviews import get_review
 from ai_skills.worker.runtimes import worker_program
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import append_event, transaction
+from ai_skills.worker.store import Db, append_event, transaction
 from ai_skills.worker.tasks import (
     Attempt,
     Task,
@@ -41,7 +40,7 @@ from ai_skills.worker.worktrees import branch_exists, branch_sha
 
 
 def launch_attempt(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, attempt_id: int
+    ctx: RepoContext, conn: Db, config: WorkerConfig, attempt_id: int
 ) -> tuple[Attempt, int]:
     """Run (or resume) the launch steps of an admitted attempt; each checks the world first.
 
@@ -63,7 +62,7 @@ def launch_attempt(
 
 
 def _prepare_worktree(
-    ctx: RepoContext, conn: sqlite3.Connection, task: Task, attempt: Attempt
+    ctx: RepoContext, conn: Db, task: Task, attempt: Attempt
 ) -> Attempt:
     path = Path(attempt.worktree)
     made = prepare_clone(ctx, task, path, earlier=earlier_workspace(conn, task.id, attempt.id))
@@ -83,7 +82,7 @@ def _prepare_worktree(
 
 
 def _record_base(
-    ctx: RepoContext, conn: sqlite3.Connection, task: Task, attempt: Attempt, *, created: bool
+    ctx: RepoContext, conn: Db, task: Task, attempt: Attempt, *, created: bool
 ) -> None:
     """Where the attempt starts: progress, review and status count from this commit."""
     base_ref = task.base if branch_exists(ctx.repo_root, task.base) else task.branch
@@ -104,7 +103,7 @@ def _record_base(
 
 def _write_prompt(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     task: Task,
     attempt: Attempt,
@@ -128,7 +127,7 @@ def _write_prompt(
 
 
 def _ensure_supervisor(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, attempt: Attempt
+    ctx: RepoContext, conn: Db, config: WorkerConfig, attempt: Attempt
 ) -> int:
     if attempt.supervisor_pid and is_alive(attempt.supervisor_pid, attempt.supervisor_token):
         return attempt.supervisor_pid
@@ -176,7 +175,7 @@ def spawn_supervisor(ctx: RepoContext, config: WorkerConfig, attempt_id: int) ->
     return int(proc.stdout.strip())
 
 
-def _abandon_launch(conn: sqlite3.Connection, task_id: str, attempt_id: int, why: str) -> None:
+def _abandon_launch(conn: Db, task_id: str, attempt_id: int, why: str) -> None:
     """Put a task whose launch failed back in the queue, with the reason, and end the attempt."""
     with transaction(conn):
         task = get_task(conn, task_id)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from ai_skills.worker.agent_procs import stop_attempt_processes
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
 from ai_skills.worker.tasks import (
     Attempt,
     get_attempt,
@@ -47,7 +46,7 @@ def judge(attempt: Attempt, *, stall_after: float, launched: bool, now: float) -
 
 
 def liveness_pass(
-    conn: sqlite3.Connection,
+    conn: Db,
     *,
     stall_after: float,
     grace: float = 10.0,
@@ -74,7 +73,7 @@ def liveness_pass(
     return verdicts
 
 
-def seal_if_unsupervised(conn: sqlite3.Connection, attempt_id: int, *, now: float) -> None:
+def seal_if_unsupervised(conn: Db, attempt_id: int, *, now: float) -> None:
     """End an attempt whose supervisor died: nobody else will record that it is over."""
     attempt = get_attempt(conn, attempt_id)
     if attempt is None or attempt.ended_at is not None:
@@ -86,7 +85,7 @@ def seal_if_unsupervised(conn: sqlite3.Connection, attempt_id: int, *, now: floa
 
 
 def _mark_stalled(
-    conn: sqlite3.Connection,
+    conn: Db,
     task_id: str,
     attempt_id: int,
     version: int,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +37,9 @@ from ai_skills.worker.procs import is_alive, start_token
 from ai_skills.worker.review_findings import integration_of
 from ai_skills.worker.reviews import get_review, void_if_stale
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
+from ai_skills.worker.store.attempts import first_base_sha
+from ai_skills.worker.store.merges import begin_merge, open_merge_row
 from ai_skills.worker.tasks import Task, get_task, transition
 from ai_skills.worker.treeops import is_ancestor, rev
 
@@ -144,7 +145,7 @@ def merge_busy(ctx: RepoContext) -> bool:
 
 def merge_task(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     task_id: str,
     *,
@@ -170,7 +171,7 @@ def merge_task(
     return _result(conn, run, sent)
 
 
-def _result(conn: sqlite3.Connection, run: MergeRun, sent: list[SentBack]) -> MergeResult:
+def _result(conn: Db, run: MergeRun, sent: list[SentBack]) -> MergeResult:
     return MergeResult(
         run.task_id,
         get_task(conn, run.task_id).state.value,
@@ -187,21 +188,14 @@ def _result(conn: sqlite3.Connection, run: MergeRun, sent: list[SentBack]) -> Me
     )
 
 
-def unfinished_merges(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    """Merge records that were started and never finished."""
-    return conn.execute("SELECT * FROM merges WHERE done_at IS NULL ORDER BY started_at").fetchall()
-
-
 def _load_or_begin(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     task_id: str,
     strategy: str | None,
 ) -> MergeRun:
-    row = conn.execute(
-        "SELECT * FROM merges WHERE task_id = ? AND done_at IS NULL", (task_id,)
-    ).fetchone()
+    row = open_merge_row(conn, task_id)
     task = get_task(conn, task_id)
     if row is not None and task.state == TaskState.MERGING:
         run = MergeRun(
@@ -222,7 +216,7 @@ def _load_or_begin(
 
 
 def _begin(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task_id: str, strategy: str
+    ctx: RepoContext, conn: Db, config: WorkerConfig, task_id: str, strategy: str
 ) -> MergeRun:
     task = void_if_stale(ctx, conn, get_task(conn, task_id))
     if task.state != TaskState.APPROVED:
@@ -253,22 +247,20 @@ def _begin(
         transition(
             conn, fresh, TaskState.MERGING, action="merge", reason=f"{strategy} into {integration}"
         )
-        conn.execute(
-            "INSERT OR REPLACE INTO merges (task_id, strategy, integration, source_sha, step,"
-            " started_at) VALUES (?, ?, ?, ?, 'begin', ?)",
-            (task_id, strategy, integration, source, run.started_at),
+        begin_merge(
+            conn,
+            task_id,
+            strategy=strategy,
+            integration=integration,
+            source_sha=source,
+            started_at=run.started_at,
         )
     return run
 
 
-def _never_committed(conn: sqlite3.Connection, task_id: str, source: str) -> bool:
+def _never_committed(conn: Db, task_id: str, source: str) -> bool:
     """True when `source` is the commit the task's first attempt started from."""
-    row = conn.execute(
-        "SELECT base_sha FROM attempts WHERE task_id = ? AND base_sha IS NOT NULL"
-        " ORDER BY number LIMIT 1",
-        (task_id,),
-    ).fetchone()
-    return row is not None and row[0] == source
+    return first_base_sha(conn, task_id) == source
 
 
 # git 2.39 cannot replay one commit onto another with merge-tree (`--merge-base` arrived in

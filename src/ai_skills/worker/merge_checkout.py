@@ -1,4 +1,5 @@
-"""The checkout of a merge's integration branch: where it is and what stops moving it.
+"""The checkouts of a merge: the integration branch's (where it is, what stops moving it)
+and the temporary one the merge gates run in.
 
 `worker merge` moves the branch ref, then brings a checkout of that branch along; local
 changes there would be overwritten, so a merge is refused before it starts and again
@@ -7,6 +8,9 @@ before the ref moves.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ai_skills.git import run_git
@@ -66,3 +70,26 @@ def index_at(checkout: Path, sha: str) -> bool:
     staged = run_git(["diff-index", "--cached", "--quiet", sha, "--"], cwd=checkout, check=False)
     files = run_git(["diff-files", "--quiet"], cwd=checkout, check=False)
     return staged.returncode == 0 and files.returncode == 0
+
+
+@contextmanager
+def temporary_worktree(ctx: RepoContext, task_id: str, sha: str) -> Iterator[Path]:
+    """A detached worktree at `sha`, removed afterwards (also one left by a crash)."""
+    path = ctx.worker_dir / "merge-check" / task_id
+    _drop_worktree(ctx, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run_git(["worktree", "add", "--detach", "--quiet", str(path), sha], cwd=ctx.repo_root)
+    try:
+        yield path
+    finally:
+        _drop_worktree(ctx, path)
+
+
+def _drop_worktree(ctx: RepoContext, path: Path) -> None:
+    if path.exists():
+        run_git(["worktree", "remove", "--force", str(path)], cwd=ctx.repo_root, check=False)
+    # A `worktree add` killed half-way leaves a folder git does not know; it is ours (a
+    # checkout of a commit that exists), so removing it loses nothing.
+    if path.exists():
+        shutil.rmtree(path)
+    run_git(["worktree", "prune"], cwd=ctx.repo_root)

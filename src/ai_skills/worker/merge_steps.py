@@ -6,11 +6,8 @@ then finish. `MergeRun` is the merge record (a row of `merges`) the steps update
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +17,17 @@ from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.conflicts import conflict_feedback
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.gates import MERGE, Progress, latest_results, quiet, run_gates, verdict
-from ai_skills.worker.merge_checkout import dirty_checkout, index_at, integration_checkout
+from ai_skills.worker.merge_checkout import (
+    dirty_checkout,
+    index_at,
+    integration_checkout,
+    temporary_worktree,
+)
 from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import append_event, transaction
+from ai_skills.worker.store import Db, append_event, transaction
+from ai_skills.worker.store.merges import finish_merge, save_merge_step
+from ai_skills.worker.store.tasks import mark_worktree_removed
 from ai_skills.worker.tasks import get_task, record_event, transition
 from ai_skills.worker.treeops import commit_tree, commits_between, is_ancestor, rev, trial_merge
 from ai_skills.worker.workspace_git import remove_workspace, workspace_dirty, workspace_head
@@ -67,20 +71,17 @@ REBASE_REFUSAL = (
 )
 
 
-def save_step(conn: sqlite3.Connection, run: MergeRun, step: str, *, done: bool = False) -> None:
+def save_step(conn: Db, run: MergeRun, step: str, *, done: bool = False) -> None:
     run.step = step
     with transaction(conn):
-        conn.execute(
-            "UPDATE merges SET step = ?, target_sha = ?, merged_sha = ?, done_at = ?, detail = ?"
-            " WHERE task_id = ?",
-            (
-                step,
-                run.target_sha,
-                run.merged_sha,
-                time.time() if done else None,
-                run.outcome,
-                run.task_id,
-            ),
+        save_merge_step(
+            conn,
+            run.task_id,
+            step,
+            target_sha=run.target_sha,
+            merged_sha=run.merged_sha,
+            done_at=time.time() if done else None,
+            detail=run.outcome,
         )
         append_event(
             conn,
@@ -91,7 +92,7 @@ def save_step(conn: sqlite3.Connection, run: MergeRun, step: str, *, done: bool 
 
 
 def _end(
-    conn: sqlite3.Connection, run: MergeRun, target: TaskState, outcome: str, reason: str
+    conn: Db, run: MergeRun, target: TaskState, outcome: str, reason: str
 ) -> None:
     """Close the merge record and move the task out of `merging` (one transaction)."""
     run.outcome = outcome
@@ -100,14 +101,11 @@ def _end(
         if target == TaskState.CHANGES_REQUESTED:
             record_change_request(conn, run.task_id, reason, count=False)
         transition(conn, task, target, action="merge", reason=reason, data={"outcome": outcome})
-        conn.execute(
-            "UPDATE merges SET done_at = ?, detail = ? WHERE task_id = ?",
-            (time.time(), outcome, run.task_id),
-        )
+        finish_merge(conn, run.task_id, done_at=time.time(), outcome=outcome)
 
 
 def _step_test_merge(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, run: MergeRun
+    ctx: RepoContext, conn: Db, config: WorkerConfig, run: MergeRun
 ) -> None:
     """Check ancestry and build the merged commit in memory (no checkout is touched)."""
     repo = ctx.repo_root
@@ -149,7 +147,7 @@ def _parents(run: MergeRun, target: str) -> list[str]:
     return [target, run.source_sha] if run.strategy == "merge" else [target]
 
 
-def _message(conn: sqlite3.Connection, run: MergeRun) -> str:
+def _message(conn: Db, run: MergeRun) -> str:
     task = get_task(conn, run.task_id)
     if run.strategy == "squash":
         return (
@@ -160,7 +158,7 @@ def _message(conn: sqlite3.Connection, run: MergeRun) -> str:
 
 
 def _step_gates(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, run: MergeRun
+    ctx: RepoContext, conn: Db, config: WorkerConfig, run: MergeRun
 ) -> None:
     """Run the gates on the merged result in a temporary worktree (reusing earlier results)."""
     assert run.merged_sha is not None
@@ -195,31 +193,8 @@ def _step_gates(
         raise MergeStopped
 
 
-@contextmanager
-def temporary_worktree(ctx: RepoContext, task_id: str, sha: str) -> Iterator[Path]:
-    """A detached worktree at `sha`, removed afterwards (also one left by a crash)."""
-    path = ctx.worker_dir / "merge-check" / task_id
-    _drop_worktree(ctx, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    run_git(["worktree", "add", "--detach", "--quiet", str(path), sha], cwd=ctx.repo_root)
-    try:
-        yield path
-    finally:
-        _drop_worktree(ctx, path)
-
-
-def _drop_worktree(ctx: RepoContext, path: Path) -> None:
-    if path.exists():
-        run_git(["worktree", "remove", "--force", str(path)], cwd=ctx.repo_root, check=False)
-    # A `worktree add` killed half-way leaves a folder git does not know; it is ours (a
-    # checkout of a commit that exists), so removing it loses nothing.
-    if path.exists():
-        shutil.rmtree(path)
-    run_git(["worktree", "prune"], cwd=ctx.repo_root)
-
-
 def _step_update_ref(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, run: MergeRun
+    ctx: RepoContext, conn: Db, config: WorkerConfig, run: MergeRun
 ) -> None:
     """Move the integration branch with a compare-and-swap; redo the merge if it moved."""
     for _ in range(_MAX_REDO):
@@ -255,7 +230,7 @@ def _step_update_ref(
 
 
 def _refuse_dirty_checkout_during(
-    ctx: RepoContext, conn: sqlite3.Connection, run: MergeRun
+    ctx: RepoContext, conn: Db, run: MergeRun
 ) -> None:
     why = dirty_checkout(ctx, run.integration, run.target_sha, run.merged_sha)
     if why:
@@ -265,7 +240,7 @@ def _refuse_dirty_checkout_during(
 
 
 def _step_sync_checkout(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, run: MergeRun
+    ctx: RepoContext, conn: Db, config: WorkerConfig, run: MergeRun
 ) -> None:
     """Bring a checkout of the integration branch from the old commit to the merged one."""
     checkout = integration_checkout(ctx, run.integration)
@@ -285,7 +260,7 @@ def _step_sync_checkout(
 
 
 def _step_remove_worktree(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, run: MergeRun
+    ctx: RepoContext, conn: Db, config: WorkerConfig, run: MergeRun
 ) -> None:
     """Remove the task's worktree, unless it holds uncommitted work."""
     task = get_task(conn, run.task_id)
@@ -300,12 +275,12 @@ def _step_remove_worktree(
         return
     if remove_workspace(ctx, task.id, path):
         with transaction(conn):
-            conn.execute("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (task.id,))
+            mark_worktree_removed(conn, task.id)
             append_event(conn, kind="worktree_removed", task_id=task.id, data={"path": str(path)})
 
 
 def _step_delete_branch(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, run: MergeRun
+    ctx: RepoContext, conn: Db, config: WorkerConfig, run: MergeRun
 ) -> None:
     """Delete the task branch; squashed or rebased commits stay under refs/worker/merged/."""
     task = get_task(conn, run.task_id)
@@ -333,7 +308,7 @@ def _step_delete_branch(
 
 
 def step_finish(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, run: MergeRun
+    ctx: RepoContext, conn: Db, config: WorkerConfig, run: MergeRun
 ) -> None:
     """Mark the task merged and close the merge record."""
     assert run.merged_sha is not None
@@ -359,7 +334,7 @@ def step_finish(
     )
 
 
-Step = Callable[[RepoContext, sqlite3.Connection, WorkerConfig, MergeRun], None]
+Step = Callable[[RepoContext, Db, WorkerConfig, MergeRun], None]
 STEPS: list[tuple[str, Step]] = [
     ("test_merge", _step_test_merge),
     ("gates", _step_gates),

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import string
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ai_skills.errors import UsageError
 from ai_skills.results import JsonResult
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.ratelimit import RateLimitRules
 from ai_skills.worker.runtimes import PRESETS, split_command
-from ai_skills.worker.tasks import Task
+from ai_skills.worker.store import Db
+from ai_skills.worker.store import profiles as profile_rows
 
 if TYPE_CHECKING:
     from ai_skills.worker.config import WorkerConfig
     from ai_skills.worker.profile_config import ProfileConfig
-
+    from ai_skills.worker.tasks import Task
 
 @dataclass(frozen=True)
 class AttemptRuntime:
@@ -103,35 +102,19 @@ def expand_env(env: dict[str, str], source: dict[str, str]) -> dict[str, str]:
     return {k: string.Template(v).safe_substitute(source) for k, v in env.items()}
 
 
-def set_task_profiles(
-    conn: sqlite3.Connection, task_id: str, *, profile: str | None, fallback: list[str]
-) -> None:
-    """Remember a task's own profile chain (inside the caller's transaction)."""
-    conn.execute(
-        "INSERT INTO task_profiles (task_id, profile, fallback) VALUES (?, ?, ?)"
-        " ON CONFLICT (task_id) DO UPDATE SET profile = excluded.profile,"
-        " fallback = excluded.fallback",
-        (task_id, profile, json.dumps(fallback)),
-    )
-
-
-def task_profile_row(conn: sqlite3.Connection, task_id: str) -> sqlite3.Row | None:
-    """The task's own profile chain and where it is on it (`task_profiles`), if any."""
-    return conn.execute("SELECT * FROM task_profiles WHERE task_id = ?", (task_id,)).fetchone()
-
-
-def task_chain(conn: sqlite3.Connection, task: Task, config: WorkerConfig) -> list[str]:
+def task_chain(conn: Db, task: Task, config: WorkerConfig) -> list[str]:
     """The task's profiles in order: its own, else none if it names a runtime, else global."""
-    row = task_profile_row(conn, task.id)
+    row = profile_rows.task_profile_row(conn, task.id)
     own = [row["profile"], *json.loads(row["fallback"])] if row else []
     if any(own):
-        return _dedupe(own)
+        return dedupe(own)
     if task.runtime or task.runtime_command:
         return []
-    return _dedupe([config.profile, *config.fallback])
+    return dedupe([config.profile, *config.fallback])
 
 
-def _dedupe(names: list[str | None]) -> list[str]:
+def dedupe(names: list[str | None]) -> list[str]:
+    """The names in order, each once, blanks dropped."""
     seen: list[str] = []
     for name in names:
         if name and name not in seen:
@@ -140,7 +123,7 @@ def _dedupe(names: list[str | None]) -> list[str]:
 
 
 def choose(
-    conn: sqlite3.Connection, task: Task, config: WorkerConfig, *, explicit: bool = False
+    conn: Db, task: Task, config: WorkerConfig, *, explicit: bool = False
 ) -> ProfileChoice:
     """The profile for the task's next attempt (argv None: no profile, use the runtime).
 
@@ -157,7 +140,7 @@ def choose(
     chain = [] if explicit else task_chain(conn, task, config)
     if not chain:
         return ProfileChoice(None, AttemptRuntime(rules=rules, containment=config.containment))
-    row = task_profile_row(conn, task.id)
+    row = profile_rows.task_profile_row(conn, task.id)
     position = int(row["position"]) % len(chain) if row else 0
     name = chain[position]
     if name not in config.profiles:
@@ -179,21 +162,21 @@ def choose(
 
 
 def record_attempt_runtime(
-    conn: sqlite3.Connection, attempt_id: int, runtime: AttemptRuntime
+    conn: Db, attempt_id: int, runtime: AttemptRuntime
 ) -> None:
     """Store what an attempt runs with (inside the admission transaction)."""
-    conn.execute(
-        "INSERT OR REPLACE INTO attempt_runtime (attempt_id, profile, env, policy)"
-        " VALUES (?, ?, ?, ?)",
-        (attempt_id, runtime.profile, json.dumps(runtime.env), json.dumps(runtime.policy())),
+    profile_rows.record_attempt_runtime(
+        conn,
+        attempt_id,
+        profile=runtime.profile,
+        env=json.dumps(runtime.env),
+        policy=json.dumps(runtime.policy()),
     )
 
 
-def attempt_runtime(conn: sqlite3.Connection, attempt_id: int) -> AttemptRuntime:
+def attempt_runtime(conn: Db, attempt_id: int) -> AttemptRuntime:
     """What an attempt was admitted with (defaults for attempts from before profiles)."""
-    row = conn.execute(
-        "SELECT * FROM attempt_runtime WHERE attempt_id = ?", (attempt_id,)
-    ).fetchone()
+    row = profile_rows.attempt_runtime_row(conn, attempt_id)
     if row is None:
         return AttemptRuntime()
     policy = json.loads(row["policy"])
@@ -210,7 +193,7 @@ def attempt_runtime(conn: sqlite3.Connection, attempt_id: int) -> AttemptRuntime
     )
 
 
-def agent_extra_env(conn: sqlite3.Connection, attempt_id: int) -> dict[str, str]:
+def agent_extra_env(conn: Db, attempt_id: int) -> dict[str, str]:
     """The profile's environment for the agent, `${NAME}` expanded from ours."""
     runtime = attempt_runtime(conn, attempt_id)
     env = expand_env(runtime.env, dict(os.environ))
@@ -220,17 +203,11 @@ def agent_extra_env(conn: sqlite3.Connection, attempt_id: int) -> dict[str, str]
 
 
 def attempt_profiles(
-    conn: sqlite3.Connection, task_id: str | None = None
+    conn: Db, task_id: str | None = None
 ) -> dict[str, list[AttemptProfile]]:
     """Every attempt (of one task, or of all) with the profile it ran and how it ended,
     by task, oldest first: one query, whatever the number of tasks `status` shows."""
-    rows = conn.execute(
-        "SELECT a.task_id, a.id, a.number, a.exit_code, a.started_at, a.ended_at,"
-        " r.profile, r.outcome, r.detail"
-        " FROM attempts a LEFT JOIN attempt_runtime r ON r.attempt_id = a.id"
-        " WHERE ?1 IS NULL OR a.task_id = ?1 ORDER BY a.task_id, a.number",
-        (task_id,),
-    ).fetchall()
+    rows = profile_rows.attempt_profile_rows(conn, task_id)
     found: dict[str, list[AttemptProfile]] = {}
     for r in rows:
         found.setdefault(r["task_id"], []).append(
@@ -246,43 +223,3 @@ def attempt_profiles(
             )
         )
     return found
-
-
-def check_profile_names(config: WorkerConfig, names: list[str]) -> None:
-    """Refuse a profile name `.worker.toml` does not define (UsageError naming the known ones)."""
-    for name in names:
-        if name not in config.profiles:
-            known = ", ".join(config.profiles) or "none; define [profiles.NAME] in .worker.toml"
-            raise UsageError(f"unknown profile {name!r} (profiles: {known})")
-
-
-def split_names(text: str | None) -> list[str]:
-    """`A,B` (or `A B`) as a list of names."""
-    return [n for n in (text or "").replace(",", " ").split() if n]
-
-
-@dataclass(frozen=True)
-class ProfileView(JsonResult):
-    """One profile as `worker profiles` lists it (environment names only: values are secrets)."""
-
-    name: str
-    command: list[str]
-    model: str | None
-    env: list[str]
-    order: int | None  # place in the global chain, None when only tasks name it
-
-
-def describe_profiles(config: WorkerConfig) -> list[ProfileView]:
-    """Every configured profile, those of the global chain first, in chain order."""
-    chain = _dedupe([config.profile, *config.fallback])
-    views = [
-        ProfileView(
-            name=name,
-            command=profile_command(profile),
-            model=profile.model,
-            env=sorted(profile.env),
-            order=chain.index(name) if name in chain else None,
-        )
-        for name, profile in config.profiles.items()
-    ]
-    return sorted(views, key=lambda v: (v.order is None, v.order or 0, v.name))

@@ -1,34 +1,28 @@
 """`worker reconcile`: compare the store with git and processes, name each difference.
 
-Only safe repairs are applied with `fix`: marking provably dead runs stalled, pruning git's
-record of deleted worktrees, resuming interrupted steps. Nothing that could lose work.
+Only safe repairs are applied with `fix` (reconcile_fix.py): marking provably dead runs
+stalled, pruning git's record of deleted worktrees, resuming interrupted steps. Nothing that
+could lose work.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ai_skills.errors import AiSkillsError
-from ai_skills.git import run_git
-from ai_skills.results import JsonResult
 from ai_skills.worker.agent_procs import (
     attempt_processes,
     process_groups,
-    stop_attempt_processes,
 )
-from ai_skills.worker.cancel import CancelOptions, cancel_task
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch_steps import launch_attempt
-from ai_skills.worker.liveness import seal_if_unsupervised
-from ai_skills.worker.merge import merge_busy, merge_task, unfinished_merges
+from ai_skills.worker.merge import merge_busy
 from ai_skills.worker.procs import is_alive
+from ai_skills.worker.reconcile_fix import STALE_CURSOR, Finding, apply_fix
 from ai_skills.worker.states import ACTIVE, TERMINAL, TaskState
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db
+from ai_skills.worker.store.attempts import attempts_with_agents
+from ai_skills.worker.store.merges import unfinished_merges
 from ai_skills.worker.tasks import (
     Attempt,
     Task,
@@ -36,35 +30,17 @@ from ai_skills.worker.tasks import (
     get_attempt,
     get_task,
     list_tasks,
-    mark_step,
-    record_event,
     step_done,
-    transition,
     unfinished_steps,
 )
-from ai_skills.worker.watch import load_cursor, read_events, save_cursor
+from ai_skills.worker.watch import load_cursor, read_events
 from ai_skills.worker.workspace import workspace_root
 from ai_skills.worker.worktrees import branch_sha, is_ancestor
-
-STALE_CURSOR = "reconcile-stale-signals"
-
-
-@dataclass(frozen=True)
-class Finding(JsonResult):
-    """One difference between the store and the world."""
-
-    kind: str
-    task_id: str | None
-    detail: str
-    fix: str  # the safe repair, or "" when a human must decide
-    fixed: bool = False
-    seq: int | None = None  # the event a finding is about, when there is one
-    attempt_id: int | None = None  # the attempt a finding is about, when there is one
 
 
 def reconcile(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     *,
     fix: bool,
@@ -81,12 +57,12 @@ def reconcile(
     findings += _orphan_worktrees(ctx, conn, config)
     findings += _merge_findings(ctx, conn, config, now=now)
     if fix:
-        findings = [_apply(ctx, conn, config, f) for f in findings]
+        findings = [apply_fix(ctx, conn, config, f) for f in findings]
     return findings
 
 
 def _task_findings(
-    ctx: RepoContext, conn: sqlite3.Connection, task: Task, *, now: float
+    ctx: RepoContext, conn: Db, task: Task, *, now: float
 ) -> list[Finding]:
     found: list[Finding] = []
     attempt = get_attempt(conn, task.current_attempt)
@@ -138,7 +114,7 @@ def _task_findings(
     return found
 
 
-def _orphan_processes(conn: sqlite3.Connection) -> list[Finding]:
+def _orphan_processes(conn: Db) -> list[Finding]:
     """Processes of an attempt that nobody supervises any more.
 
     The children of a killed agent, or the agent of an attempt its task moved past (in
@@ -147,8 +123,8 @@ def _orphan_processes(conn: sqlite3.Connection) -> list[Finding]:
     """
     groups = process_groups()
     found = []
-    rows = conn.execute("SELECT * FROM attempts WHERE agent_pid IS NOT NULL ORDER BY id")
-    for attempt in map(attempt_from_row, rows.fetchall()):
+    rows = attempts_with_agents(conn, running_only=False)
+    for attempt in map(attempt_from_row, rows):
         if is_alive(attempt.supervisor_pid, attempt.supervisor_token):
             continue  # its supervisor stops them
         pids = attempt_processes(attempt, groups)
@@ -168,7 +144,7 @@ def _orphan_processes(conn: sqlite3.Connection) -> list[Finding]:
     return found
 
 
-def _unsupervised_agent(conn: sqlite3.Connection, attempt: Attempt) -> bool:
+def _unsupervised_agent(conn: Db, attempt: Attempt) -> bool:
     """The current agent of a task that is still active: `supervisor_dead`, not an orphan."""
     task = get_task(conn, attempt.task_id)
     return (
@@ -203,7 +179,7 @@ def _branch_findings(ctx: RepoContext, task: Task, recorded: str) -> list[Findin
     return []
 
 
-def _step_findings(conn: sqlite3.Connection, config: WorkerConfig, *, now: float) -> list[Finding]:
+def _step_findings(conn: Db, config: WorkerConfig, *, now: float) -> list[Finding]:
     found: list[Finding] = []
     for step in unfinished_steps(conn):
         # A step younger than one lease may still be running in another process.
@@ -222,7 +198,7 @@ def _step_findings(conn: sqlite3.Connection, config: WorkerConfig, *, now: float
 
 
 def _merge_findings(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, *, now: float
+    ctx: RepoContext, conn: Db, config: WorkerConfig, *, now: float
 ) -> list[Finding]:
     # A merge that holds the lock is running right now; only an orphaned record is a finding.
     rows = unfinished_merges(conn)
@@ -240,7 +216,7 @@ def _merge_findings(
     ]
 
 
-def _stale_signals(conn: sqlite3.Connection) -> list[Finding]:
+def _stale_signals(conn: Db) -> list[Finding]:
     since = load_cursor(conn, STALE_CURSOR)
     found = []
     for event in read_events(conn, since=since, limit=100_000):
@@ -260,7 +236,7 @@ def _stale_signals(conn: sqlite3.Connection) -> list[Finding]:
 
 
 def _orphan_worktrees(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig
+    ctx: RepoContext, conn: Db, config: WorkerConfig
 ) -> list[Finding]:
     root = workspace_root(ctx, config)
     if not root.is_dir():
@@ -277,96 +253,3 @@ def _orphan_worktrees(
         for entry in sorted(root.iterdir())
         if entry.name not in known
     ]
-
-
-def _apply(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, finding: Finding
-) -> Finding:
-    if not finding.fix:
-        return finding
-    try:
-        _repair(ctx, conn, config, finding)
-    except AiSkillsError as exc:
-        return replace(finding, detail=f"{finding.detail} (fix failed: {exc})", fix="")
-    record_event(
-        conn,
-        kind="reconciled",
-        task_id=finding.task_id,
-        data={"finding": finding.kind, "fix": finding.fix},
-    )
-    return replace(finding, fixed=True)
-
-
-def _repair(ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f: Finding) -> None:
-    if f.kind == "worktree_missing":
-        run_git(["worktree", "prune"], cwd=ctx.repo_root)
-        assert f.task_id is not None
-        _stall_if_dead(conn, f.task_id, "worktree missing: " + f.detail)
-        with transaction(conn):
-            conn.execute("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (f.task_id,))
-    elif f.kind == "process_dead":
-        assert f.task_id is not None
-        _stall_if_dead(conn, f.task_id, f.detail)
-        attempt = get_attempt(conn, get_task(conn, f.task_id).current_attempt)
-        if attempt is not None:
-            stop_attempt_processes(attempt, grace=config.cancel_grace_seconds)
-            seal_if_unsupervised(conn, attempt.id, now=time.time())
-    elif f.kind == "orphan_processes":
-        attempt = get_attempt(conn, f.attempt_id)
-        if attempt is not None:
-            stop_attempt_processes(attempt, grace=config.cancel_grace_seconds)
-    elif f.kind == "unfinished_step":
-        _resume_step(ctx, conn, config, f)
-    elif f.kind == "stale_signal":
-        save_cursor(conn, STALE_CURSOR, f.seq or 0)
-    elif f.kind == "unfinished_merge":
-        assert f.task_id is not None
-        merge_task(ctx, conn, config, f.task_id)
-
-
-def _stall_if_dead(conn: sqlite3.Connection, task_id: str, reason: str) -> None:
-    with transaction(conn):
-        task = get_task(conn, task_id)
-        attempt = get_attempt(conn, task.current_attempt)
-        if task.state != TaskState.RUNNING or attempt is None:
-            return
-        if is_alive(attempt.supervisor_pid, attempt.supervisor_token) or is_alive(
-            attempt.agent_pid, attempt.agent_token
-        ):
-            return
-        transition(conn, task, TaskState.STALLED, action="reconcile", reason=reason)
-
-
-def _resume_step(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, f: Finding
-) -> None:
-    assert f.task_id is not None
-    rows = [s for s in unfinished_steps(conn) if s["task_id"] == f.task_id]
-    for step in rows:
-        if step["name"] == "cancel":
-            options = json.loads(step["detail"] or "{}")
-            cancel_task(
-                ctx,
-                conn,
-                f.task_id,
-                CancelOptions(
-                    reason=options.get("reason", "resumed by reconcile"),
-                    cleanup=bool(options.get("cleanup")),
-                    grace_seconds=config.cancel_grace_seconds,
-                    integration_branch=config.integration_branch,
-                ),
-            )
-        elif step["name"] == "launch":
-            task = get_task(conn, f.task_id)
-            if task.current_attempt == step["attempt_id"] and task.state == TaskState.RUNNING:
-                launch_attempt(ctx, conn, config, step["attempt_id"])
-            else:
-                with transaction(conn):
-                    mark_step(
-                        conn,
-                        f.task_id,
-                        "launch",
-                        attempt_id=step["attempt_id"],
-                        done=True,
-                        detail="superseded",
-                    )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from ai_skills.results import JsonResult
 from ai_skills.worker.errors import IllegalTransitionError, ReportContextError
 from ai_skills.worker.states import TaskState, can_transition
-from ai_skills.worker.store import append_event, recall_result, remember_result, transaction
+from ai_skills.worker.store import Db, append_event, recall_result, remember_result, transaction
+from ai_skills.worker.store.attempts import attempt_row
 from ai_skills.worker.tasks import get_task, transition, update_attempt
 
 # An agent's message becomes the task's reason and an event: the store keeps this much of it.
@@ -38,7 +38,7 @@ class ReportResult(JsonResult):
 
 
 def report(
-    conn: sqlite3.Connection,
+    conn: Db,
     *,
     task_id: str,
     attempt_id: int | None,
@@ -138,7 +138,7 @@ def bounded_message(message: str) -> str:
     return message[: MAX_MESSAGE - len(cut)] + cut
 
 
-def _number(conn: sqlite3.Connection, attempt_id: int) -> str:
+def _number(conn: Db, attempt_id: int) -> str:
     """The task's own number of an attempt (as `status` shows it), from its store id."""
-    row = conn.execute("SELECT number FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
-    return str(row[0]) if row else f"id {attempt_id}"
+    row = attempt_row(conn, attempt_id)
+    return str(row["number"]) if row else f"id {attempt_id}"

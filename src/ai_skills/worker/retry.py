@@ -7,7 +7,6 @@ agent decides to try again, typically after fixing the configuration that made i
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from ai_skills.worker.config import WorkerConfig
@@ -17,7 +16,7 @@ from ai_skills.worker.launch import StartResult, start_task
 from ai_skills.worker.ratelimit import read_tail
 from ai_skills.worker.reviews import record_change_request
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
 from ai_skills.worker.tasks import Attempt, get_attempt, get_task, transition
 
 _TAIL_LINES = 20
@@ -26,7 +25,7 @@ _TAIL_BYTES = 4000
 
 def retry_task(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     task_id: str,
     *,

@@ -6,7 +6,6 @@ by `tick`, `status`, `review` and `merge`).
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
 from ai_skills.errors import AiSkillsError
@@ -30,7 +29,7 @@ from ai_skills.worker.reviews import (
     void_if_stale,
 )
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
 from ai_skills.worker.tasks import Task, get_task, transition
 from ai_skills.worker.treeops import (
     commit_lines,
@@ -69,7 +68,7 @@ class ReviewView(JsonResult):
 
 def show_review(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     task_id: str,
 ) -> ReviewView:
@@ -116,7 +115,7 @@ def show_review(
 
 def approve(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     task_id: str,
     *,
@@ -167,7 +166,7 @@ def approve(
 
 
 def _check_findings(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task: Task, note: str
+    ctx: RepoContext, conn: Db, config: WorkerConfig, task: Task, note: str
 ) -> None:
     change = task_change(ctx, conn, config, task)
     if change is None:
@@ -196,7 +195,7 @@ def _check_sha(ctx: RepoContext, task: Task, head: str, sha: str | None) -> None
 
 
 def _check_gates(
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     task: Task,
     head: str,
@@ -231,7 +230,7 @@ class ChangeRequest(JsonResult):
 
 def request_changes(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     task_id: str,
     *,
@@ -280,7 +279,7 @@ def request_changes(
 
 
 def _restart(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task_id: str, count: int
+    ctx: RepoContext, conn: Db, config: WorkerConfig, task_id: str, count: int
 ) -> ChangeRequest:
     from ai_skills.worker.launch import start_task
 

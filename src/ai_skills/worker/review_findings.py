@@ -7,7 +7,6 @@ outside the task's scopes). `tick` applies them to every task in review (`review
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from ai_skills.worker.config import WorkerConfig
@@ -15,7 +14,7 @@ from ai_skills.worker.context import RepoContext
 from ai_skills.worker.policy import policy_reasons, scope_finding
 from ai_skills.worker.reviews import get_review, void_if_stale
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
 from ai_skills.worker.tasks import Task, get_attempt, get_task, list_tasks, transition
 from ai_skills.worker.treeops import changed_files, changed_lines, merge_base, rev
 from ai_skills.worker.worktrees import branch_sha
@@ -37,7 +36,7 @@ class Change:
 
 
 def task_change(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task: Task
+    ctx: RepoContext, conn: Db, config: WorkerConfig, task: Task
 ) -> Change | None:
     """The task's change, or None when its branch does not exist."""
     head = branch_sha(ctx.repo_root, task.branch)
@@ -53,7 +52,7 @@ def task_change(
 
 
 def apply_policy(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task: Task
+    ctx: RepoContext, conn: Db, config: WorkerConfig, task: Task
 ) -> Task:
     """Move a task in review to needs_human when a `[policy]` rule says a human decides."""
     if task.state != TaskState.IN_REVIEW:
@@ -76,14 +75,14 @@ def apply_policy(
 
 
 def _policy_for(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task: Task
+    ctx: RepoContext, conn: Db, config: WorkerConfig, task: Task
 ) -> list[str]:
     change = task_change(ctx, conn, config, task)
     return [] if change is None else change_policy(conn, config, task, change)
 
 
 def change_policy(
-    conn: sqlite3.Connection, config: WorkerConfig, task: Task, change: Change
+    conn: Db, config: WorkerConfig, task: Task, change: Change
 ) -> list[str]:
     """The `[policy]` rules that say a human decides about this change."""
     return policy_reasons(
@@ -112,14 +111,14 @@ def change_findings(config: WorkerConfig, task: Task, change: Change) -> list[st
 
 
 def check_task(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, task_id: str
+    ctx: RepoContext, conn: Db, config: WorkerConfig, task_id: str
 ) -> Task:
     """Void a stale approval and apply the policy rules; the task as it is afterwards."""
     task = void_if_stale(ctx, conn, get_task(conn, task_id))
     return apply_policy(ctx, conn, config, task)
 
 
-def review_pass(ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig) -> list[Task]:
+def review_pass(ctx: RepoContext, conn: Db, config: WorkerConfig) -> list[Task]:
     """`check_task` for every task in review or approved; the tasks whose state changed."""
     changed = []
     for task in list_tasks(conn, states={TaskState.IN_REVIEW, TaskState.APPROVED}):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from ai_skills.results import JsonResult
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import transaction
-from ai_skills.worker.tasks import Task, get_task, list_tasks, transition
+from ai_skills.worker.store import Db, transaction
+from ai_skills.worker.store import reviews as review_rows
+from ai_skills.worker.tasks import Task, get_task, transition
 from ai_skills.worker.worktrees import branch_sha
 
 
@@ -27,52 +28,33 @@ class Review(JsonResult):
     change_requests: int = 0
 
 
-def get_review(conn: sqlite3.Connection, task_id: str) -> Review:
+def get_review(conn: Db, task_id: str) -> Review:
     """The task's review record (an empty one when nobody reviewed it yet)."""
-    row = conn.execute("SELECT * FROM reviews WHERE task_id = ?", (task_id,)).fetchone()
+    row = review_rows.review_row(conn, task_id)
     return Review(task_id) if row is None else Review(**dict(row))
 
 
-def _ensure(conn: sqlite3.Connection, task_id: str) -> None:
-    conn.execute("INSERT OR IGNORE INTO reviews (task_id) VALUES (?)", (task_id,))
-
-
 def record_approval(
-    conn: sqlite3.Connection, task_id: str, *, sha: str, by: str, gates_waived: str
+    conn: Db, task_id: str, *, sha: str, by: str, gates_waived: str
 ) -> None:
     """Bind an approval to `sha` (inside the caller's transaction)."""
-    _ensure(conn, task_id)
-    conn.execute(
-        "UPDATE reviews SET approved_sha = ?, approved_by = ?, approved_at = ?,"
-        " gates_waived = ?, feedback = '' WHERE task_id = ?",
-        (sha, by, time.time(), gates_waived, task_id),
-    )
+    review_rows.approve(conn, task_id, sha=sha, by=by, at=time.time(), gates_waived=gates_waived)
 
 
-def clear_approval(conn: sqlite3.Connection, task_id: str) -> None:
+def clear_approval(conn: Db, task_id: str) -> None:
     """Forget the approval (inside the caller's transaction)."""
-    _ensure(conn, task_id)
-    conn.execute(
-        "UPDATE reviews SET approved_sha = NULL, approved_by = NULL, approved_at = NULL,"
-        " gates_waived = '' WHERE task_id = ?",
-        (task_id,),
-    )
+    review_rows.clear_approval(conn, task_id)
 
 
 def record_change_request(
-    conn: sqlite3.Connection, task_id: str, feedback: str, *, count: bool = True
+    conn: Db, task_id: str, feedback: str, *, count: bool = True
 ) -> int:
     """Store feedback for the next attempt; return the number of change requests so far."""
-    _ensure(conn, task_id)
-    conn.execute(
-        "UPDATE reviews SET feedback = ?, change_requests = change_requests + ?,"
-        " approved_sha = NULL, approved_by = NULL, approved_at = NULL WHERE task_id = ?",
-        (feedback, int(count), task_id),
-    )
+    review_rows.request_changes(conn, task_id, feedback, count=count)
     return get_review(conn, task_id).change_requests
 
 
-def void_if_stale(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> Task:
+def void_if_stale(ctx: RepoContext, conn: Db, task: Task) -> Task:
     """Move an approved task back to in_review when its branch head is not the approved SHA.
 
     The branch is fetched from the task's clone first (workspace.sync_branch).
@@ -88,7 +70,6 @@ def void_if_stale(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> Tas
     head = branch_sha(ctx.repo_root, task.branch)
     if head == approved:
         return task
-    now = "deleted" if head is None else f"at {head[:12]}"
     with transaction(conn):
         fresh = get_task(conn, task.id)
         if fresh.state != TaskState.APPROVED or fresh.version != task.version:
@@ -99,16 +80,36 @@ def void_if_stale(ctx: RepoContext, conn: sqlite3.Connection, task: Task) -> Tas
             fresh,
             TaskState.IN_REVIEW,
             action="approval voided",
-            reason=f"approval of {(approved or '?')[:12]} voided: {task.branch} is {now}",
+            reason=_voided(task, approved, head),
             data={"approved_sha": approved, "head": head},
         )
 
 
-def void_stale_approvals(ctx: RepoContext, conn: sqlite3.Connection) -> list[Task]:
-    """`void_if_stale` for every approved task; the tasks sent back to in_review."""
-    voided = []
-    for task in list_tasks(conn, states={TaskState.APPROVED}):
-        after = void_if_stale(ctx, conn, task)
-        if after.state != TaskState.APPROVED:
-            voided.append(after)
-    return voided
+def stale_approval(ctx: RepoContext, conn: Db, task: Task) -> str | None:
+    """Why the next check will void the task's approval (None: it stands); changes nothing.
+
+    The head is the one `void_if_stale` would fetch: the clone's branch, read with
+    ls-remote, else the main repository's.
+    """
+    from ai_skills.worker.clones import clone_branch_head
+    from ai_skills.worker.workspace_git import tools_sandboxed
+
+    if task.state != TaskState.APPROVED:
+        return None
+    approved = get_review(conn, task.id).approved_sha
+    head = None
+    if task.worktree and not task.worktree_removed:
+        head = clone_branch_head(
+            ctx.repo_root,
+            ctx.common_dir,
+            Path(task.worktree),
+            task.branch,
+            sandboxed=tools_sandboxed(),
+        )
+    head = head or branch_sha(ctx.repo_root, task.branch)
+    return None if head == approved else _voided(task, approved, head)
+
+
+def _voided(task: Task, approved: str | None, head: str | None) -> str:
+    now = "deleted" if head is None else f"at {head[:12]}"
+    return f"approval of {(approved or '?')[:12]} voided: {task.branch} is {now}"

@@ -239,6 +239,8 @@ def _store_identity(cwd: Path) -> Identity | None:
     from ai_skills.worker.context import find_repo
     from ai_skills.worker.procs import is_alive
     from ai_skills.worker.store import connect
+    from ai_skills.worker.store.attempts import attempts_with_agents
+    from ai_skills.worker.store.tasks import task_worktrees
 
     try:
         ctx = find_repo(cwd)
@@ -250,18 +252,14 @@ def _store_identity(cwd: Path) -> Identity | None:
     try:
         root = find_worktree_root(cwd.resolve())
         if root is not None and root.resolve() != ctx.repo_root.resolve():
-            rows = conn.execute("SELECT id, worktree FROM tasks WHERE worktree IS NOT NULL")
-            for task_id, worktree in rows:
+            for task_id, worktree in task_worktrees(conn):
                 if Path(worktree).resolve() == root.resolve():
                     return Identity(task_id, None, "worktree")
         ancestors = {os.getpid(), *ancestor_pids()}
-        rows = conn.execute(
-            "SELECT id, task_id, agent_pid, agent_token FROM attempts"
-            " WHERE ended_at IS NULL AND agent_pid IS NOT NULL"
-        )
-        for attempt_id, task_id, pid, token in rows:
+        for row in attempts_with_agents(conn, running_only=True):
+            pid, token = row["agent_pid"], row["agent_token"]
             if pid in ancestors and is_alive(pid, token):
-                return Identity(task_id, attempt_id, "process")
+                return Identity(row["task_id"], row["id"], "process")
     finally:
         conn.close()
     return None

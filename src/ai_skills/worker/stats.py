@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 import statistics
 import time
 from dataclasses import dataclass
 
 from ai_skills.results import JsonResult
+from ai_skills.worker.store import Db
 from ai_skills.worker.watch import Event, read_events
 
 # Which states count towards which metric (seconds spent in them).
@@ -47,7 +47,7 @@ class Stats:
         return {"tasks": [t.as_dict() for t in self.tasks], "aggregate": self.aggregate}
 
 
-def compute_stats(conn: sqlite3.Connection, *, now: float | None = None) -> Stats:
+def compute_stats(conn: Db, *, now: float | None = None) -> Stats:
     """Walk the event log once; a task still in a phase counts up to `now`."""
     now = time.time() if now is None else now
     by_task: dict[str, list[Event]] = {}
@@ -58,7 +58,7 @@ def compute_stats(conn: sqlite3.Connection, *, now: float | None = None) -> Stat
     return Stats(tasks, _aggregate(tasks))
 
 
-def _all_events(conn: sqlite3.Connection) -> list[Event]:
+def _all_events(conn: Db) -> list[Event]:
     events: list[Event] = []
     while True:
         batch = read_events(conn, since=events[-1].seq if events else 0, limit=10_000)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -15,6 +14,10 @@ from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import NoAttemptError
 from ai_skills.worker.procs import is_alive
 from ai_skills.worker.profiles import attempt_profiles
+from ai_skills.worker.reviews import stale_approval
+from ai_skills.worker.states import TaskState
+from ai_skills.worker.store import Db
+from ai_skills.worker.store import attempts as attempt_rows
 from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, list_tasks
 from ai_skills.worker.worktrees import progress_counts, task_branches
 
@@ -46,16 +49,14 @@ class TaskStatus(JsonResult):
     attempts: list[dict[str, object]] = field(default_factory=list)  # every attempt, oldest first
 
 
-def _current_attempts(conn: sqlite3.Connection) -> dict[int, Attempt]:
-    rows = conn.execute(
-        "SELECT a.* FROM attempts a JOIN tasks t ON t.current_attempt = a.id"
-    ).fetchall()
+def _current_attempts(conn: Db) -> dict[int, Attempt]:
+    rows = attempt_rows.current_attempt_rows(conn)
     return {int(r["id"]): attempt_from_row(r) for r in rows}
 
 
 def task_statuses(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     task_id: str | None = None,
     *,
     with_git: bool = True,
@@ -74,6 +75,9 @@ def task_statuses(
         attempt = attempts.get(task.current_attempt) if task.current_attempt else None
         counted = task.branch in branches
         row = _status_of(ctx, task, attempt, with_git=counted, now=now)
+        voided = stale_approval(ctx, conn, task) if with_git else None
+        if voided:  # the next check records it (review_findings.check_task, merge, review)
+            row = replace(row, state=TaskState.IN_REVIEW.value, reason=voided)
         history = histories.get(task.id, [])
         current = [h.profile for h in history if h.attempt_id == task.current_attempt]
         rows.append(
@@ -119,28 +123,26 @@ def _status_of(
     )
 
 
-def log_file(conn: sqlite3.Connection, task_id: str, *, attempt_number: int | None = None) -> Path:
+def log_file(conn: Db, task_id: str, *, attempt_number: int | None = None) -> Path:
     """The agent log of the current (or a numbered) attempt of a task."""
     task = get_task(conn, task_id)
-    if attempt_number is None:
-        row = conn.execute(
-            "SELECT * FROM attempts WHERE id = ?", (task.current_attempt,)
-        ).fetchone()
+    if attempt_number is not None:
+        row = attempt_rows.attempt_row_by_number(conn, task_id, attempt_number)
+    elif task.current_attempt is not None:
+        row = attempt_rows.attempt_row(conn, task.current_attempt)
     else:
-        row = conn.execute(
-            "SELECT * FROM attempts WHERE task_id = ? AND number = ?", (task_id, attempt_number)
-        ).fetchone()
+        row = None
     if row is None:
         raise NoAttemptError(task_id=task_id, number=attempt_number)
     return Path(row["log_file"])
 
 
-def log_finished(conn: sqlite3.Connection, task_id: str, path: Path) -> bool:
+def log_finished(conn: Db, task_id: str, path: Path) -> bool:
     """True when nothing more will be written to `path`: its attempt ended, or the task did."""
-    row = conn.execute("SELECT ended_at FROM attempts WHERE log_file = ?", (str(path),)).fetchone()
+    row = attempt_rows.attempt_row_by_log(conn, str(path))
     return (
         row is None
-        or row[0] is not None
+        or row["ended_at"] is not None
         or get_task(conn, task_id).state.value in ("cancelled", "failed")
     )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,12 +19,13 @@ from types import FrameType
 
 from ai_skills.git import git_env
 from ai_skills.worker import agent_sandbox, containment, fallback, profiles
+from ai_skills.worker.agent_exit import exit_verdict
 from ai_skills.worker.agent_procs import stop_attempt_processes
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.limitwatch import LimitWatch
 from ai_skills.worker.procs import is_alive, signal_group, start_token
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import append_event, connect, transaction
+from ai_skills.worker.store import Db, append_event, connect, transaction
 from ai_skills.worker.tasks import (
     Attempt,
     get_attempt,
@@ -88,7 +88,7 @@ def _log_size(attempt: Attempt) -> int:
 
 
 def beat(
-    conn: sqlite3.Connection, attempt: Attempt, limits: Limits, *, now: float, repo: Path
+    conn: Db, attempt: Attempt, limits: Limits, *, now: float, repo: Path
 ) -> Attempt:
     """Renew the lease and record progress; mark stalled after too long without progress.
 
@@ -121,7 +121,7 @@ def beat(
 
 
 def _judge_progress(
-    conn: sqlite3.Connection, attempt: Attempt, limits: Limits, *, now: float
+    conn: Db, attempt: Attempt, limits: Limits, *, now: float
 ) -> None:
     task = get_task(conn, attempt.task_id)
     if task.current_attempt != attempt.id:
@@ -140,44 +140,8 @@ def _judge_progress(
         )
 
 
-def killed_by(exit_code: int) -> str:
-    """The signal that ended the agent (`SIGKILL`), or "" for a normal exit.
-
-    Popen reports a signal as a negative code; a shell between us and the agent reports
-    its child's signal as 128 + N.
-    """
-    number = -exit_code if exit_code < 0 else exit_code - 128 if 128 < exit_code < 160 else 0
-    if not number:
-        return ""
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-def exit_verdict(task_id: str, exit_code: int) -> tuple[TaskState, str]:
-    """Where a running task goes when its agent exits without reporting done, and why.
-
-    Only an exit code of the agent's own makes it `failed`. A signal (kill -9, the OOM
-    killer, a shutdown) says nothing about the work, so the task stalls, resumable.
-    """
-    name = killed_by(exit_code)
-    if name:
-        code = f" (exit code {exit_code})" if exit_code > 0 else ""
-        return TaskState.STALLED, (
-            f"agent killed by signal {name}{code} before reporting done; its commits and "
-            f"files are kept: `worker start {task_id}` resumes it"
-        )
-    if exit_code == 0:
-        return TaskState.STALLED, "agent exited with code 0 without reporting done"
-    return TaskState.FAILED, (
-        f"agent exited with code {exit_code} without reporting done; "
-        f"`worker retry {task_id}` runs it again with this failure in its prompt"
-    )
-
-
 def finish(
-    conn: sqlite3.Connection, attempt_id: int, exit_code: int, *, now: float, limited: str = ""
+    conn: Db, attempt_id: int, exit_code: int, *, now: float, limited: str = ""
 ) -> None:
     """Record the agent's exit; a running task whose agent left without `done` stops running.
 
@@ -304,7 +268,7 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     return code
 
 
-def _stalled(conn: sqlite3.Connection, attempt: Attempt) -> bool:
+def _stalled(conn: Db, attempt: Attempt) -> bool:
     task = get_task(conn, attempt.task_id)
     return task.current_attempt == attempt.id and task.state == TaskState.STALLED
 
@@ -316,7 +280,7 @@ def _repo_of(db: Path) -> RepoContext:
     return find_repo(db.parent.parent)
 
 
-def append_and_finish(conn: sqlite3.Connection, attempt: Attempt, why: str) -> None:
+def append_and_finish(conn: Db, attempt: Attempt, why: str) -> None:
     """Record a launch failure as the attempt's end."""
     record_event(
         conn,

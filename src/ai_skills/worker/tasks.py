@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,17 @@ from ai_skills.worker.errors import (
     TaskNotFoundError,
 )
 from ai_skills.worker.states import TaskState, can_transition
-from ai_skills.worker.store import append_event, recall_result, remember_result, transaction
+from ai_skills.worker.store import (
+    Db,
+    Row,
+    append_event,
+    recall_result,
+    remember_result,
+    transaction,
+)
+from ai_skills.worker.store import attempts as attempt_rows
+from ai_skills.worker.store import profiles as profile_rows
+from ai_skills.worker.store import tasks as task_rows
 
 _TASK_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 
@@ -102,7 +111,7 @@ def validate_task_id(task_id: str) -> str:
     return task_id
 
 
-def task_from_row(row: sqlite3.Row) -> Task:
+def task_from_row(row: Row) -> Task:
     """A Task from a `tasks` row."""
     d = dict(row)
     d["scopes"] = json.loads(d["scopes"])
@@ -113,7 +122,7 @@ def task_from_row(row: sqlite3.Row) -> Task:
     return Task(**d)
 
 
-def attempt_from_row(row: sqlite3.Row) -> Attempt:
+def attempt_from_row(row: Row) -> Attempt:
     """An Attempt from an `attempts` row."""
     d = dict(row)
     d["command"] = json.loads(d["command"])
@@ -121,7 +130,7 @@ def attempt_from_row(row: sqlite3.Row) -> Attempt:
 
 
 def add_task(
-    conn: sqlite3.Connection, new: NewTask, *, key: str | None = None, now: float | None = None
+    conn: Db, new: NewTask, *, key: str | None = None, now: float | None = None
 ) -> Task:
     """Record a new task in `queued`; refuse a duplicate id (unless `key` says it is a retry)."""
     validate_task_id(new.task_id)
@@ -130,27 +139,23 @@ def add_task(
         earlier = recall_result(conn, key)
         if earlier is not None:
             return get_task(conn, str(earlier["task_id"]))
-        existing = conn.execute("SELECT state FROM tasks WHERE id = ?", (new.task_id,)).fetchone()
+        existing = task_rows.task_row(conn, new.task_id)
         if existing is not None:
-            raise DuplicateTaskError(task_id=new.task_id, state=existing[0])
-        conn.execute(
-            "INSERT INTO tasks (id, title, description, scopes, base, priority, runtime,"
-            " runtime_command, state, branch, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                new.task_id,
-                new.title,
-                new.description,
-                json.dumps(new.scopes),
-                new.base,
-                new.priority,
-                new.runtime,
-                json.dumps(new.runtime_command) if new.runtime_command else None,
-                TaskState.QUEUED.value,
-                f"worker/{new.task_id}",
-                now,
-                now,
-            ),
+            raise DuplicateTaskError(task_id=new.task_id, state=existing["state"])
+        task_rows.insert_task(
+            conn,
+            id=new.task_id,
+            title=new.title,
+            description=new.description,
+            scopes=json.dumps(new.scopes),
+            base=new.base,
+            priority=new.priority,
+            runtime=new.runtime,
+            runtime_command=json.dumps(new.runtime_command) if new.runtime_command else None,
+            state=TaskState.QUEUED.value,
+            branch=f"worker/{new.task_id}",
+            created_at=now,
+            updated_at=now,
         )
         append_event(
             conn,
@@ -161,47 +166,43 @@ def add_task(
             now=now,
         )
         if new.profile or new.fallback:
-            from ai_skills.worker.profiles import set_task_profiles
-
-            set_task_profiles(conn, new.task_id, profile=new.profile, fallback=new.fallback)
+            profile_rows.set_task_profiles(
+                conn, new.task_id, profile=new.profile, fallback=json.dumps(new.fallback)
+            )
         remember_result(conn, key, "add", {"task_id": new.task_id})
     return get_task(conn, new.task_id)
 
 
-def get_task(conn: sqlite3.Connection, task_id: str) -> Task:
+def get_task(conn: Db, task_id: str) -> Task:
     """The task with this id, or TaskNotFoundError."""
-    row = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    row = task_rows.task_row(conn, task_id)
     if row is None:
         raise TaskNotFoundError(task_id=task_id)
     return task_from_row(row)
 
 
-def list_tasks(conn: sqlite3.Connection, *, states: set[TaskState] | None = None) -> list[Task]:
+def list_tasks(conn: Db, *, states: set[TaskState] | None = None) -> list[Task]:
     """Tasks in creation order, optionally only those in `states`."""
-    rows = conn.execute("SELECT * FROM tasks ORDER BY created_at, id").fetchall()
-    tasks = [task_from_row(r) for r in rows]
+    tasks = [task_from_row(r) for r in task_rows.task_rows(conn)]
     return tasks if states is None else [t for t in tasks if t.state in states]
 
 
-def get_attempt(conn: sqlite3.Connection, attempt_id: int | None) -> Attempt | None:
+def get_attempt(conn: Db, attempt_id: int | None) -> Attempt | None:
     """The attempt with this id, or None."""
     if attempt_id is None:
         return None
-    row = conn.execute("SELECT * FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
+    row = attempt_rows.attempt_row(conn, attempt_id)
     return None if row is None else attempt_from_row(row)
 
 
-def earlier_workspace(conn: sqlite3.Connection, task_id: str, attempt_id: int) -> Path | None:
+def earlier_workspace(conn: Db, task_id: str, attempt_id: int) -> Path | None:
     """Where the attempt before `attempt_id` of a task worked (`worktree_dir` may change)."""
-    row = conn.execute(
-        "SELECT worktree FROM attempts WHERE task_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
-        (task_id, attempt_id),
-    ).fetchone()
-    return Path(row[0]) if row else None
+    found = attempt_rows.earlier_worktree(conn, task_id, attempt_id)
+    return None if found is None else Path(found)
 
 
 def transition(
-    conn: sqlite3.Connection,
+    conn: Db,
     task: Task,
     target: TaskState,
     *,
@@ -217,12 +218,9 @@ def transition(
             task_id=task.id, current=task.state.value, target=target.value, action=action
         )
     now = time.time() if now is None else now
-    cur = conn.execute(
-        "UPDATE tasks SET state = ?, version = version + 1, reason = ?, updated_at = ?,"
-        " waiting_reason = '' WHERE id = ? AND version = ?",
-        (target.value, reason, now, task.id, task.version),
-    )
-    if cur.rowcount != 1:
+    if not task_rows.compare_and_set_state(
+        conn, task.id, version=task.version, state=target.value, reason=reason, now=now
+    ):
         raise ConcurrentUpdateError(task_id=task.id)
     append_event(
         conn,
@@ -238,7 +236,7 @@ def transition(
 
 
 def change_state(
-    conn: sqlite3.Connection,
+    conn: Db,
     task_id: str,
     target: TaskState,
     *,
@@ -256,7 +254,7 @@ def change_state(
 
 
 def record_event(
-    conn: sqlite3.Connection,
+    conn: Db,
     *,
     kind: str,
     task_id: str | None,
@@ -268,16 +266,13 @@ def record_event(
         return append_event(conn, kind=kind, task_id=task_id, attempt_id=attempt_id, data=data)
 
 
-def update_attempt(conn: sqlite3.Connection, attempt_id: int, **fields: Any) -> None:
+def update_attempt(conn: Db, attempt_id: int, **fields: Any) -> None:
     """Set columns of an attempt (inside the caller's transaction)."""
-    if not fields:
-        return
-    assignments = ", ".join(f"{name} = ?" for name in fields)
-    conn.execute(f"UPDATE attempts SET {assignments} WHERE id = ?", (*fields.values(), attempt_id))
+    attempt_rows.update_attempt(conn, attempt_id, **fields)
 
 
 def mark_step(
-    conn: sqlite3.Connection,
+    conn: Db,
     task_id: str,
     name: str,
     *,
@@ -286,24 +281,16 @@ def mark_step(
     detail: str = "",
 ) -> None:
     """Checkpoint a side-effect step as started or done (inside the caller's transaction)."""
-    now = time.time()
-    conn.execute(
-        "INSERT INTO steps (task_id, attempt_id, name, started_at, done_at, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, attempt_id, name) DO UPDATE SET"
-        " done_at = excluded.done_at, detail = excluded.detail",
-        (task_id, attempt_id, name, now, now if done else None, detail),
+    task_rows.mark_step(
+        conn, task_id, attempt_id, name, now=time.time(), done=done, detail=detail
     )
 
 
-def step_done(conn: sqlite3.Connection, task_id: str, name: str, *, attempt_id: int = 0) -> bool:
+def step_done(conn: Db, task_id: str, name: str, *, attempt_id: int = 0) -> bool:
     """True when a checkpointed step has completed."""
-    row = conn.execute(
-        "SELECT done_at FROM steps WHERE task_id = ? AND attempt_id = ? AND name = ?",
-        (task_id, attempt_id, name),
-    ).fetchone()
-    return row is not None and row[0] is not None
+    return task_rows.step_done(conn, task_id, attempt_id, name)
 
 
-def unfinished_steps(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+def unfinished_steps(conn: Db) -> list[Row]:
     """Steps that were started and never completed."""
-    return conn.execute("SELECT * FROM steps WHERE done_at IS NULL ORDER BY started_at").fetchall()
+    return task_rows.unfinished_steps(conn)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from ai_skills.worker.cancel import CancelResult
-from ai_skills.worker.reconcile import Finding
+from ai_skills.worker.reconcile_fix import Finding
 from ai_skills.worker.status import TaskStatus
 from ai_skills.worker.watch import Event
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, field
 
@@ -14,7 +13,7 @@ from ai_skills.worker.context import RepoContext
 from ai_skills.worker.launch import StartResult, start_task
 from ai_skills.worker.liveness import Verdict, liveness_pass
 from ai_skills.worker.review_findings import review_pass
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, transaction
 from ai_skills.worker.tasks import get_task
 
 
@@ -31,7 +30,7 @@ class TickReport(JsonResult):
 
 
 def tick(
-    ctx: RepoContext, conn: sqlite3.Connection, config: WorkerConfig, *, now: float | None = None
+    ctx: RepoContext, conn: Db, config: WorkerConfig, *, now: float | None = None
 ) -> TickReport:
     """Mark dead or idle runs stalled, check reviews, then start waiting tasks while slots free."""
     now = time.time() if now is None else now
@@ -56,7 +55,7 @@ def tick(
 
 def admit_waiting(
     ctx: RepoContext,
-    conn: sqlite3.Connection,
+    conn: Db,
     config: WorkerConfig,
     report: TickReport,
     *,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ai_skills.results import JsonResult
-from ai_skills.worker.store import transaction
+from ai_skills.worker.store import Db, Row, transaction
+from ai_skills.worker.store import events as event_rows
 
 
 @dataclass(frozen=True)
@@ -34,22 +34,14 @@ class Event(JsonResult):
 
 
 def read_events(
-    conn: sqlite3.Connection, *, since: int = 0, limit: int = 1000, task_id: str | None = None
+    conn: Db, *, since: int = 0, limit: int = 1000, task_id: str | None = None
 ) -> list[Event]:
     """Events with seq greater than `since`, oldest first."""
-    sql = (
-        "SELECT e.*, a.number AS attempt_number FROM events e"
-        " LEFT JOIN attempts a ON a.id = e.attempt_id WHERE e.seq > ?"
-    )
-    params: list[Any] = [since]
-    if task_id is not None:
-        sql += " AND e.task_id = ?"
-        params.append(task_id)
-    rows = conn.execute(sql + " ORDER BY e.seq LIMIT ?", (*params, limit)).fetchall()
+    rows = event_rows.events_after(conn, since, limit=limit, task_id=task_id)
     return [event_from_row(r) for r in rows]
 
 
-def event_from_row(row: sqlite3.Row) -> Event:
+def event_from_row(row: Row) -> Event:
     """An Event from an `events` row joined with its attempt's number (`attempt_number`)."""
     return Event(
         row["seq"],
@@ -65,7 +57,7 @@ def event_from_row(row: sqlite3.Row) -> Event:
 
 
 def stream_events(
-    conn: sqlite3.Connection,
+    conn: Db,
     *,
     since: int,
     follow: bool,
@@ -85,17 +77,12 @@ def stream_events(
         time.sleep(poll)
 
 
-def load_cursor(conn: sqlite3.Connection, name: str) -> int:
+def load_cursor(conn: Db, name: str) -> int:
     """The last seq a named consumer acknowledged (0 when new)."""
-    row = conn.execute("SELECT seq FROM cursors WHERE name = ?", (name,)).fetchone()
-    return int(row[0]) if row else 0
+    return event_rows.load_cursor(conn, name)
 
 
-def save_cursor(conn: sqlite3.Connection, name: str, seq: int) -> None:
+def save_cursor(conn: Db, name: str, seq: int) -> None:
     """Acknowledge events up to `seq` for a named consumer (never moves backwards)."""
     with transaction(conn):
-        conn.execute(
-            "INSERT INTO cursors (name, seq) VALUES (?, ?) ON CONFLICT (name)"
-            " DO UPDATE SET seq = MAX(seq, excluded.seq)",
-            (name, seq),
-        )
+        event_rows.advance_cursor(conn, name, seq)

@@ -1,17 +1,19 @@
-"""The SQLite store shared by every worktree of a repository: connect() and migrations."""
+"""Stores made by earlier versions of the worker open with this one and keep working."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-# Named, append-only: never edit or reorder a shipped entry, add a new one instead.
-MIGRATIONS: tuple[tuple[str, str], ...] = (
+from ai_skills.worker.store import MIGRATIONS, connect
+from ai_skills.worker.store.tasks import mark_worktree_removed
+from ai_skills.worker.tasks import NewTask, add_task, get_task, list_tasks
+
+# The migrations exactly as the worker shipped them before the store became a package
+# (one string per migration, split on ';' when applied). Never edit: they are what
+# existing stores were built from.
+OLD_MIGRATIONS: tuple[tuple[str, str], ...] = (
     (
         "0001_tasks_attempts_events",
         """
@@ -162,105 +164,58 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def connect(db_path: Path, *, busy_timeout_ms: int = 30_000) -> sqlite3.Connection:
-    """Open (and migrate) the store: WAL, busy_timeout, foreign keys, explicit transactions."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so writers queue on the
-    # busy timeout instead of failing on a read-to-write lock upgrade.
-    conn = sqlite3.connect(str(db_path), timeout=busy_timeout_ms / 1000, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    migrate(conn)
-    return conn
-
-
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply the migrations not yet recorded; return their names."""
-    have = _applied(conn)
-    if have is not None and all(name in have for name, _ in MIGRATIONS):
-        return []
-    applied: list[str] = []
-    with transaction(conn):
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)"
-        )
-        have = _applied(conn) or set()
-        for name, sql in MIGRATIONS:
-            if name in have:
-                continue
-            for statement in sql.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
-            applied.append(name)
-    return applied
-
-
-def _applied(conn: sqlite3.Connection) -> set[str] | None:
-    try:
-        return {row[0] for row in conn.execute("SELECT name FROM migrations")}
-    except sqlite3.OperationalError:
-        return None
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction taken up front (BEGIN IMMEDIATE); rolled back on any error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def append_event(
-    conn: sqlite3.Connection,
-    *,
-    kind: str,
-    task_id: str | None,
-    attempt_id: int | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    data: dict[str, Any] | None = None,
-    now: float | None = None,
-) -> int:
-    """Append one event (call inside a transaction); return its sequence number."""
-    cur = conn.execute(
-        "INSERT INTO events (at, task_id, attempt_id, kind, from_state, to_state, data)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            time.time() if now is None else now,
-            task_id,
-            attempt_id,
-            kind,
-            from_state,
-            to_state,
-            json.dumps(data or {}, sort_keys=True),
-        ),
+def build_old_store(path: Path, upto: int = len(OLD_MIGRATIONS)) -> None:
+    """A store as the old code left it: its first `upto` migrations applied and recorded."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+    for name, sql in OLD_MIGRATIONS[:upto]:
+        for statement in sql.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
+    conn.execute(
+        "INSERT INTO tasks (id, title, base, state, branch, created_at, updated_at)"
+        " VALUES ('old', 'made by the old code', 'main', 'queued', 'worker/old', 1, 1)"
     )
-    return int(cur.lastrowid or 0)
+    conn.close()
 
 
-def recall_result(conn: sqlite3.Connection, key: str | None) -> dict[str, Any] | None:
-    """The stored result of an earlier command with this idempotency key, if any."""
-    if not key:
-        return None
-    row = conn.execute("SELECT result FROM command_results WHERE key = ?", (key,)).fetchone()
-    return None if row is None else dict(json.loads(row[0]))
+def test_the_migration_names_are_the_ones_old_stores_recorded() -> None:
+    assert [m.name for m in MIGRATIONS] == [name for name, _ in OLD_MIGRATIONS]
 
 
-def remember_result(
-    conn: sqlite3.Connection, key: str | None, command: str, result: dict[str, Any]
-) -> None:
-    """Record a command's result under its idempotency key (inside the same transaction)."""
-    if key:
-        conn.execute(
-            "INSERT OR IGNORE INTO command_results VALUES (?, ?, ?, ?)",
-            (key, command, json.dumps(result, sort_keys=True, default=str), time.time()),
-        )
+def test_a_store_made_by_the_old_code_opens_and_works(tmp_path: Path) -> None:
+    db_path = tmp_path / "worker.db"
+    build_old_store(db_path)
+    db = connect(db_path)
+    assert db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == len(OLD_MIGRATIONS)
+    assert get_task(db, "old").title == "made by the old code"
+    add_task(db, NewTask(task_id="new", title="made by the new code", base="main"))
+    mark_worktree_removed(db, "new")
+    assert [t.id for t in list_tasks(db)] == ["old", "new"]
+    assert get_task(db, "new").worktree_removed
+
+
+def test_an_old_store_missing_a_migration_gets_it_under_its_old_name(tmp_path: Path) -> None:
+    db_path = tmp_path / "worker.db"
+    build_old_store(db_path, upto=2)
+    db = connect(db_path)
+    names = [r["name"] for r in db.rows("SELECT name FROM migrations ORDER BY name")]
+    assert names == [name for name, _ in OLD_MIGRATIONS]
+    add_task(db, NewTask(task_id="p", title="with a profile", base="main", profile="fast"))
+    assert db.row("SELECT profile FROM task_profiles WHERE task_id = 'p'")["profile"] == "fast"
+
+
+def test_the_new_schema_matches_the_old_one_column_for_column(tmp_path: Path) -> None:
+    old_path, new_path = tmp_path / "old.db", tmp_path / "new.db"
+    build_old_store(old_path)
+    new = connect(new_path)
+    old = sqlite3.connect(str(old_path))
+    tables = [r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        old_columns = old.execute(f"PRAGMA table_info({table})").fetchall()
+        new_columns = [tuple(r) for r in new.execute(f"PRAGMA table_info({table})")]
+        assert new_columns == old_columns, table
+    shape = "SELECT type, name, tbl_name FROM sqlite_master ORDER BY name"
+    assert [tuple(r) for r in new.execute(shape)] == old.execute(shape).fetchall()

@@ -1,0 +1,118 @@
+"""The event log (`events`) and the named cursors of its consumers (`cursors`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ai_skills.worker.store.sqlite import Db, Row
+
+_WITH_ATTEMPT = (
+    "SELECT e.*, a.number AS attempt_number FROM events e"
+    " LEFT JOIN attempts a ON a.id = e.attempt_id"
+)
+
+
+def append_event(
+    db: Db,
+    *,
+    kind: str,
+    task_id: str | None,
+    attempt_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    data: dict[str, Any] | None = None,
+    now: float | None = None,
+) -> int:
+    """Append one event (call inside a transaction); return its sequence number."""
+    return db.insert(
+        "INSERT INTO events (at, task_id, attempt_id, kind, from_state, to_state, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            time.time() if now is None else now,
+            task_id,
+            attempt_id,
+            kind,
+            from_state,
+            to_state,
+            json.dumps(data or {}, sort_keys=True),
+        ),
+        returning="seq",
+    )
+
+
+def events_after(db: Db, since: int, *, limit: int, task_id: str | None = None) -> list[Row]:
+    """Events (with `attempt_number`) with seq greater than `since`, oldest first."""
+    if task_id is None:
+        return db.rows(_WITH_ATTEMPT + " WHERE e.seq > ? ORDER BY e.seq LIMIT ?", (since, limit))
+    return db.rows(
+        _WITH_ATTEMPT + " WHERE e.seq > ? AND e.task_id = ? ORDER BY e.seq LIMIT ?",
+        (since, task_id, limit),
+    )
+
+
+def next_transition(db: Db, since: int) -> Row | None:
+    """The first transition event (with `attempt_number`) after `since`."""
+    return db.row(
+        _WITH_ATTEMPT + " WHERE e.seq > ? AND e.kind = 'transition' ORDER BY e.seq LIMIT 1",
+        (since,),
+    )
+
+
+def logged_states(db: Db) -> list[tuple[str, str, str | None]]:
+    """Every task's id, its state, and the state its last transition event names."""
+    rows = db.rows(
+        "SELECT t.id, t.state, (SELECT e.to_state FROM events e WHERE e.task_id = t.id"
+        " AND e.to_state IS NOT NULL ORDER BY e.seq DESC LIMIT 1) AS logged FROM tasks t"
+    )
+    return [(r["id"], r["state"], r["logged"]) for r in rows]
+
+
+def event_count(db: Db) -> int:
+    """How many events the log holds."""
+    return int(db.value("SELECT COUNT(*) FROM events"))
+
+
+def tasks_with_events_between(db: Db, start: float, end: float, *, besides: str) -> set[str]:
+    """Tasks other than `besides` that logged an event between `start` and `end`."""
+    rows = db.rows(
+        "SELECT DISTINCT task_id FROM events WHERE task_id != ? AND at BETWEEN ? AND ?",
+        (besides, start, end),
+    )
+    return {r["task_id"] for r in rows}
+
+
+def entered_state_between(db: Db, start: float, end: float, states: tuple[str, ...]) -> bool:
+    """True when some task moved to one of `states` between `start` and `end`."""
+    marks = ", ".join("?" for _ in states)
+    found = db.row(
+        f"SELECT 1 AS hit FROM events WHERE at BETWEEN ? AND ? AND to_state IN ({marks}) LIMIT 1",
+        (start, end, *states),
+    )
+    return found is not None
+
+
+def load_cursor(db: Db, name: str) -> int:
+    """The last seq a named consumer acknowledged (0 when new)."""
+    seq = db.value("SELECT seq FROM cursors WHERE name = ?", (name,))
+    return 0 if seq is None else int(seq)
+
+
+def set_cursor(db: Db, name: str, seq: int) -> None:
+    """Move a named cursor to `seq` (inside the caller's transaction)."""
+    db.run(
+        "INSERT INTO cursors (name, seq) VALUES (?, ?) ON CONFLICT (name)"
+        " DO UPDATE SET seq = excluded.seq",
+        (name, seq),
+    )
+
+
+def advance_cursor(db: Db, name: str, seq: int) -> None:
+    """Move a named cursor forward to `seq`, never backwards (inside a transaction)."""
+    db.run(
+        "INSERT INTO cursors (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET"
+        " seq = CASE WHEN excluded.seq > cursors.seq THEN excluded.seq ELSE cursors.seq END",
+        (name, seq),
+    )

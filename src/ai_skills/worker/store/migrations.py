@@ -1,0 +1,44 @@
+"""Named, append-only migrations and the runner that applies the ones a store lacks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from ai_skills.worker.store.sqlite import Db
+
+
+class Migration(NamedTuple):
+    """One schema change: its recorded name and its statements, run in order."""
+
+    name: str
+    statements: tuple[str, ...]
+
+
+def apply_migrations(db: Db, migrations: Sequence[Migration]) -> list[str]:
+    """Apply the migrations not yet recorded, in one transaction; return their names."""
+    have = _applied(db)
+    if have is not None and all(m.name in have for m in migrations):
+        return []
+    applied: list[str] = []
+    with db.transaction():
+        db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+        have = _applied(db) or set()
+        for migration in migrations:
+            if migration.name in have:
+                continue
+            for statement in migration.statements:
+                db.execute(statement)
+            db.execute("INSERT INTO migrations VALUES (?, ?)", (migration.name, time.time()))
+            applied.append(migration.name)
+    return applied
+
+
+def _applied(db: Db) -> set[str] | None:
+    # Read without a write lock first: every command connects, and nearly always the
+    # store is current.
+    if not db.has_table("migrations"):
+        return None
+    return {row["name"] for row in db.rows("SELECT name FROM migrations")}

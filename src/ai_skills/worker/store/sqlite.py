@@ -1,0 +1,135 @@
+"""The SQLite backend: connect() and `Db`, the one place that knows SQLite's dialect."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from ai_skills.worker.store.migrations import Migration, apply_migrations
+from ai_skills.worker.store.sqlite_schema import MIGRATIONS
+
+Params = Sequence[Any]
+
+
+class Row(Protocol):
+    """A result row: columns by name (`row["id"]`); `dict(row)` gives all of them."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Db:
+    """A SQLite connection as the table-family modules use it.
+
+    The family modules write portable SQL with `?` placeholders and `ON CONFLICT` upserts;
+    what differs between databases (ids of inserted rows, how a write transaction starts,
+    integrity checks, sequence counters) is a method here.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def rows(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a query."""
+        return list(self.conn.execute(sql, params).fetchall())
+
+    def row(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, if any."""
+        found: Row | None = self.conn.execute(sql, params).fetchone()
+        return found
+
+    def value(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row of a query (None when there is no row)."""
+        found = self.conn.execute(sql, params).fetchone()
+        return None if found is None else found[0]
+
+    def run(self, sql: str, params: Params = ()) -> int:
+        """Run a write statement; the number of rows it changed."""
+        return int(self.conn.execute(sql, params).rowcount)
+
+    def insert(self, sql: str, params: Params = (), *, returning: str = "id") -> int:
+        """Run an INSERT into a table with a generated key; that key (lastrowid here,
+        `RETURNING <returning>` where the database has no lastrowid)."""
+        return int(self.conn.execute(sql, params).lastrowid or 0)
+
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        """A raw statement: for migrations and tests, never for the rest of the worker."""
+        return self.conn.execute(sql, params)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Db]:
+        """One write transaction taken up front (BEGIN IMMEDIATE); rolled back on any error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Db]:
+        """One consistent read of several queries (a deferred transaction, always ended)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self.conn.execute("COMMIT")
+
+    def integrity_problem(self) -> str | None:
+        """What the database's own consistency check found wrong, or None."""
+        check = str(self.conn.execute("PRAGMA quick_check").fetchone()[0])
+        return None if check == "ok" else check
+
+    def issued_keys(self, table: str) -> int:
+        """The highest generated key a table ever handed out (deleted rows included)."""
+        found = self.conn.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)
+        ).fetchone()
+        return int(found[0]) if found else 0
+
+    def has_table(self, name: str) -> bool:
+        """True when the table exists."""
+        found = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return found is not None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+
+def connect(
+    db_path: Path,
+    *,
+    busy_timeout_ms: int = 30_000,
+    migrations: Sequence[Migration] = MIGRATIONS,
+) -> Db:
+    """Open (and migrate) the store: WAL, busy_timeout, foreign keys, explicit transactions."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so writers queue on the
+    # busy timeout instead of failing on a read-to-write lock upgrade.
+    conn = sqlite3.connect(str(db_path), timeout=busy_timeout_ms / 1000, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = Db(conn)
+    apply_migrations(db, migrations)
+    return db
+
+
+def migrate(db: Db) -> list[str]:
+    """Apply the SQLite migrations the store lacks; return their names."""
+    return apply_migrations(db, MIGRATIONS)
+
+
+# The exception a failing statement raises, for callers that report store errors.
+DatabaseError = sqlite3.Error

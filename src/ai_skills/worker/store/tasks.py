@@ -1,0 +1,119 @@
+"""Tasks (`tasks`) and the checkpoints of their side-effect steps (`steps`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ai_skills.worker.store.sqlite import Db, Row
+
+_TASK_COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "scopes",
+    "base",
+    "priority",
+    "runtime",
+    "runtime_command",
+    "state",
+    "branch",
+    "created_at",
+    "updated_at",
+)
+
+
+def insert_task(db: Db, **columns: Any) -> None:
+    """Add a task row; `columns` are those of a new task (id ... updated_at), as stored."""
+    if set(columns) != set(_TASK_COLUMNS):
+        raise ValueError(f"a new task needs exactly the columns {_TASK_COLUMNS}")
+    db.run(
+        f"INSERT INTO tasks ({', '.join(_TASK_COLUMNS)})"
+        f" VALUES ({', '.join('?' for _ in _TASK_COLUMNS)})",
+        tuple(columns[name] for name in _TASK_COLUMNS),
+    )
+
+
+def task_row(db: Db, task_id: str) -> Row | None:
+    """The task's row, if there is one."""
+    return db.row("SELECT * FROM tasks WHERE id = ?", (task_id,))
+
+
+def task_rows(db: Db) -> list[Row]:
+    """Every task, in creation order."""
+    return db.rows("SELECT * FROM tasks ORDER BY created_at, id")
+
+
+def compare_and_set_state(
+    db: Db, task_id: str, *, version: int, state: str, reason: str, now: float
+) -> bool:
+    """Set the state when the task is still at `version` (and bump it); False when not."""
+    changed = db.run(
+        "UPDATE tasks SET state = ?, version = version + 1, reason = ?, updated_at = ?,"
+        " waiting_reason = '' WHERE id = ? AND version = ?",
+        (state, reason, now, task_id, version),
+    )
+    return changed == 1
+
+
+def request_start(db: Db, task_id: str, waiting_reason: str) -> None:
+    """Remember that the task should start once it can, and why it waits until then."""
+    db.run(
+        "UPDATE tasks SET start_requested = 1, waiting_reason = ? WHERE id = ?",
+        (waiting_reason, task_id),
+    )
+
+
+def set_current_attempt(db: Db, task_id: str, attempt_id: int, worktree: str) -> None:
+    """Point the task at its newly admitted attempt and workspace; the start request is met."""
+    db.run(
+        "UPDATE tasks SET current_attempt = ?, worktree = ?, worktree_removed = 0,"
+        " start_requested = 0, waiting_reason = '' WHERE id = ?",
+        (attempt_id, worktree, task_id),
+    )
+
+
+def mark_worktree_removed(db: Db, task_id: str) -> None:
+    """Record that the task's workspace is gone from disk."""
+    db.run("UPDATE tasks SET worktree_removed = 1 WHERE id = ?", (task_id,))
+
+
+def task_worktrees(db: Db, *, present_only: bool = False) -> list[tuple[str, str]]:
+    """(task id, workspace path) of every task that has had one (`present_only`: not removed)."""
+    sql = "SELECT id, worktree FROM tasks WHERE worktree IS NOT NULL"
+    if present_only:
+        sql += " AND worktree_removed = 0"
+    return [(r["id"], r["worktree"]) for r in db.rows(sql)]
+
+
+def mark_step(
+    db: Db,
+    task_id: str,
+    attempt_id: int,
+    name: str,
+    *,
+    now: float,
+    done: bool,
+    detail: str,
+) -> None:
+    """Checkpoint a step as started or done at `now` (inside the caller's transaction)."""
+    db.run(
+        "INSERT INTO steps (task_id, attempt_id, name, started_at, done_at, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, attempt_id, name) DO UPDATE SET"
+        " done_at = excluded.done_at, detail = excluded.detail",
+        (task_id, attempt_id, name, now, now if done else None, detail),
+    )
+
+
+def step_done(db: Db, task_id: str, attempt_id: int, name: str) -> bool:
+    """True when a checkpointed step has completed."""
+    done_at = db.value(
+        "SELECT done_at FROM steps WHERE task_id = ? AND attempt_id = ? AND name = ?",
+        (task_id, attempt_id, name),
+    )
+    return done_at is not None
+
+
+def unfinished_steps(db: Db) -> list[Row]:
+    """Steps that were started and never completed, oldest first."""
+    return db.rows("SELECT * FROM steps WHERE done_at IS NULL ORDER BY started_at")
