@@ -7,10 +7,11 @@ fast.
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
+
+from ai_skills.cli.worker_run import open_repo, open_store
 
 if TYPE_CHECKING:
     from ai_skills.worker.config import WorkerConfig
@@ -25,20 +26,6 @@ RuntimeCommandOpt = Annotated[
     str | None,
     typer.Option("--runtime-command", help="Any agent command (shell-split); prompt on stdin."),
 ]
-
-
-def open_repo() -> RepoContext:
-    """The repository (and its worker paths) around the current folder."""
-    from ai_skills.worker.context import find_repo
-
-    return find_repo(Path.cwd())
-
-
-def open_store(ctx: RepoContext) -> sqlite3.Connection:
-    """A connection to the repository's worker store."""
-    from ai_skills.worker.store import connect
-
-    return connect(ctx.db_path)
 
 
 def load_worker_config(ctx: RepoContext) -> WorkerConfig:

@@ -105,7 +105,7 @@ def main():
         sys.stdout.write("worker %s\\n" % VERSION)
         return 0
     sys.argv = ["worker", *args]
-    from ai_skills.cli.worker import run
+    from ai_skills.cli.worker_entry import run
 
     return run()
 
