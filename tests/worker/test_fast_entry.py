@@ -27,6 +27,7 @@ COMMAND_LINES: list[tuple[list[str], bool]] = [
     (["status", "--json"], True),
     (["status", "--json", "t1"], True),
     (["status", "t1", "--no-git"], True),
+    (["status", "--all", "--json"], True),
     (["status", "nope"], True),
     (["status", ""], True),
     (["status", "t1", "q1"], False),

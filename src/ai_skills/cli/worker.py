@@ -29,7 +29,7 @@ from ai_skills.cli.worker_lifecycle import register_lifecycle_commands, show_sta
 from ai_skills.cli.worker_ops import register_ops_commands
 from ai_skills.cli.worker_profiles import register_profile_commands
 from ai_skills.cli.worker_review import register_review_commands
-from ai_skills.cli.worker_run import do_report, do_status
+from ai_skills.cli.worker_run import RECENT_FINAL, do_report, do_status
 from ai_skills.errors import UsageError
 from ai_skills.worker.errors import EXIT_CODES
 
@@ -223,10 +223,21 @@ def status(
     no_git: Annotated[
         bool, typer.Option("--no-git", help="Skip commit and file counts (faster).")
     ] = False,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help=f"Every task; without it, of the merged, cancelled and failed ones only the "
+            f"{RECENT_FINAL} that changed last.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show tasks: state, branch, worktree, attempt, pid, heartbeat age, commits, files."""
-    raise typer.Exit(do_status(task_id, no_git=no_git, as_json=as_json))
+    """Show tasks: state, branch, worktree, attempt, pid, heartbeat age, commits, files.
+
+    Lists every task still in play, and the last few that finished (--all: every task).
+    """
+    raise typer.Exit(do_status(task_id, no_git=no_git, all_tasks=all_, as_json=as_json))
 
 
 @app.command()

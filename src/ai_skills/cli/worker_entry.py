@@ -29,7 +29,7 @@ FAST_COMMANDS: dict[str, tuple[dict[str, str], dict[str, str], int]] = {
         {"--json": "as_json"},
         0,
     ),
-    "status": ({}, {"--no-git": "no_git", "--json": "as_json"}, 1),
+    "status": ({}, {"--no-git": "no_git", "--all": "all_tasks", "--json": "as_json"}, 1),
 }
 
 
@@ -72,6 +72,7 @@ def fast_command(argv: list[str]) -> Callable[[], int] | None:
         return lambda: worker_run.do_status(
             positionals[0] if positionals else None,
             no_git="no_git" in found,
+            all_tasks="all_tasks" in found,
             as_json="as_json" in found,
         )
     text = {k: v for k, v in found.items() if isinstance(v, str)}

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
     from ai_skills.worker.context import RepoContext
 
+# Finished tasks (merged, cancelled, failed) `status` shows without --all: the last changed.
+RECENT_FINAL = 20
+
 
 def do_report(
     *,
@@ -79,7 +82,7 @@ def _send_to_supervisor(
     return 0 if outcome["accepted"] else EXIT_CONFLICT
 
 
-def do_status(task_id: str | None, *, no_git: bool, as_json: bool) -> int:
+def do_status(task_id: str | None, *, no_git: bool, all_tasks: bool, as_json: bool) -> int:
     """`worker status [ID]`: tasks with their attempt, agent and progress; returns 0."""
     from ai_skills.worker.status import task_statuses
 
@@ -89,14 +92,19 @@ def do_status(task_id: str | None, *, no_git: bool, as_json: bool) -> int:
         from ai_skills.worker.reviews import void_stale_approvals
 
         void_stale_approvals(ctx, conn)  # a commit after approval shows as in_review at once
-    rows = task_statuses(ctx, conn, task_id, with_git=not no_git)
+    recent_final = None if all_tasks else RECENT_FINAL
+    rows = task_statuses(ctx, conn, task_id, with_git=not no_git, recent_final=recent_final)
     if as_json:
         emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
         return 0
+    from ai_skills.worker.tasks import count_tasks
     from ai_skills.worker.text import status_lines
 
     for line in status_lines(rows, detailed=task_id is not None):
         say(line)
+    hidden = 0 if task_id else count_tasks(conn) - len(rows)
+    if hidden:
+        say(f"({hidden} older finished tasks not shown; `worker status --all` lists them)")
     return 0
 
 

@@ -78,7 +78,7 @@ class AttemptProfile:
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
-        return asdict(self)
+        return dict(vars(self))  # flat: no need for the deep copy of dataclasses.asdict
 
 
 def profile_command(profile: ProfileConfig) -> list[str]:
@@ -224,16 +224,16 @@ def agent_extra_env(conn: sqlite3.Connection, attempt_id: int) -> dict[str, str]
 
 
 def attempt_profiles(
-    conn: sqlite3.Connection, task_id: str | None = None
+    conn: sqlite3.Connection, task_ids: list[str]
 ) -> dict[str, list[AttemptProfile]]:
-    """Every attempt (of one task, or of all) with the profile it ran and how it ended,
-    by task, oldest first: one query, whatever the number of tasks `status` shows."""
+    """Every attempt of these tasks with the profile it ran and how it ended, by task,
+    oldest first: one query, whatever the number of tasks `status` shows."""
     rows = conn.execute(
         "SELECT a.task_id, a.id, a.number, a.exit_code, a.started_at, a.ended_at,"
         " r.profile, r.outcome, r.detail"
         " FROM attempts a LEFT JOIN attempt_runtime r ON r.attempt_id = a.id"
-        " WHERE ?1 IS NULL OR a.task_id = ?1 ORDER BY a.task_id, a.number",
-        (task_id,),
+        " WHERE a.task_id IN (SELECT value FROM json_each(?)) ORDER BY a.task_id, a.number",
+        (json.dumps(task_ids),),
     ).fetchall()
     found: dict[str, list[AttemptProfile]] = {}
     for r in rows:

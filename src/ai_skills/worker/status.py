@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ai_skills.errors import CommandError
@@ -46,12 +47,15 @@ class TaskStatus:
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
-        return asdict(self)
+        # Not dataclasses.asdict: its deep copy was most of `status --json` on 10,000 tasks.
+        return {**vars(self), "attempts": [dict(a) for a in self.attempts]}
 
 
-def _current_attempts(conn: sqlite3.Connection) -> dict[int, Attempt]:
+def _current_attempts(conn: sqlite3.Connection, task_ids: list[str]) -> dict[int, Attempt]:
     rows = conn.execute(
         "SELECT a.* FROM attempts a JOIN tasks t ON t.current_attempt = a.id"
+        " WHERE t.id IN (SELECT value FROM json_each(?))",
+        (json.dumps(task_ids),),
     ).fetchall()
     return {int(r["id"]): attempt_from_row(r) for r in rows}
 
@@ -63,12 +67,17 @@ def task_statuses(
     *,
     with_git: bool = True,
     now: float | None = None,
+    recent_final: int | None = None,
 ) -> list[TaskStatus]:
-    """Status of one task or all tasks; git counts only for tasks that have a branch."""
+    """Status of one task or all tasks; git counts only for tasks that have a branch.
+
+    With `recent_final`, of the tasks in a final state only that many (the last changed).
+    """
     now = time.time() if now is None else now
-    tasks = [get_task(conn, task_id)] if task_id else list_tasks(conn)
-    attempts = _current_attempts(conn)
-    histories = attempt_profiles(conn, task_id)
+    tasks = [get_task(conn, task_id)] if task_id else list_tasks(conn, recent_final=recent_final)
+    ids = [task.id for task in tasks]
+    attempts = _current_attempts(conn, ids)
+    histories = attempt_profiles(conn, ids)
     # One git run finds the branches that exist: a merged task's is gone, and counting
     # commits on it would be two git runs per task for nothing.
     branches = task_branches(ctx.repo_root) if with_git else set()

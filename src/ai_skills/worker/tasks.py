@@ -17,7 +17,7 @@ from ai_skills.worker.errors import (
     InvalidTaskIdError,
     TaskNotFoundError,
 )
-from ai_skills.worker.states import TaskState, can_transition
+from ai_skills.worker.states import TERMINAL, TaskState, can_transition
 from ai_skills.worker.store import append_event, recall_result, remember_result, transaction
 
 _TASK_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
@@ -176,11 +176,36 @@ def get_task(conn: sqlite3.Connection, task_id: str) -> Task:
     return task_from_row(row)
 
 
-def list_tasks(conn: sqlite3.Connection, *, states: set[TaskState] | None = None) -> list[Task]:
-    """Tasks in creation order, optionally only those in `states`."""
-    rows = conn.execute("SELECT * FROM tasks ORDER BY created_at, id").fetchall()
-    tasks = [task_from_row(r) for r in rows]
-    return tasks if states is None else [t for t in tasks if t.state in states]
+def list_tasks(
+    conn: sqlite3.Connection,
+    *,
+    states: set[TaskState] | None = None,
+    recent_final: int | None = None,
+) -> list[Task]:
+    """Tasks in creation order, optionally only those in `states`; with `recent_final`, of
+    the tasks in a final state (merged, cancelled, failed) only that many, the last changed."""
+    where: list[str] = []
+    params: list[object] = []
+    if states is not None:
+        where.append(f"state IN ({', '.join('?' * len(states))})")
+        params += [state.value for state in states]
+    if recent_final is not None:
+        # A long-lived repository holds thousands of merged tasks; `status` shows the live ones.
+        final = [state.value for state in TERMINAL]
+        marks = ", ".join("?" * len(final))
+        where.append(
+            f"(state NOT IN ({marks}) OR id IN (SELECT id FROM tasks WHERE state IN ({marks})"
+            " ORDER BY updated_at DESC, id LIMIT ?))"
+        )
+        params += [*final, *final, recent_final]
+    sql = "SELECT * FROM tasks" + (f" WHERE {' AND '.join(where)}" if where else "")
+    rows = conn.execute(sql + " ORDER BY created_at, id", params).fetchall()
+    return [task_from_row(r) for r in rows]
+
+
+def count_tasks(conn: sqlite3.Connection) -> int:
+    """How many tasks the store holds."""
+    return int(conn.execute("SELECT COUNT(*) FROM tasks").fetchone()[0])
 
 
 def get_attempt(conn: sqlite3.Connection, attempt_id: int | None) -> Attempt | None:
