@@ -112,8 +112,6 @@ def check_text_arguments(args: list[str]) -> None:
 
 def run_checked(args: list[str], command: Callable[[], int]) -> int:
     """Run `command` after the text and role checks; errors become one line on stderr."""
-    import sqlite3
-
     from ai_skills.cli.render import fail
     from ai_skills.errors import AiSkillsError
     from ai_skills.worker.roles import check_command
@@ -124,14 +122,19 @@ def run_checked(args: list[str], command: Callable[[], int]) -> int:
         return command()
     except AiSkillsError as error:
         return fail(error, prog="worker")
-    except sqlite3.Error as error:
+    except BrokenPipeError:  # the reader went away (`| head`): exit 1 quietly, as typer does
+        _silence_stdout()
+        return 1
+    except Exception as error:
+        # A report through the supervisor's socket never loads sqlite3: no need to import
+        # it (2 ms) to recognise its errors.
+        sqlite3 = sys.modules.get("sqlite3")
+        if sqlite3 is None or not isinstance(error, sqlite3.Error):
+            raise
         sys.stderr.write(f"worker: error: store: {error}\n")
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # the reader went away (`| head`): exit 1 quietly, as typer does
-        _silence_stdout()
-        return 1
 
 
 def _silence_stdout() -> None:

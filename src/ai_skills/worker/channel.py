@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import socket
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,8 @@ class ReportServer:
             self._sock.bind(name)
         os.chmod(path, 0o600)
         self._sock.listen(8)
+        import threading  # only the supervisor serves; `worker report` only sends
+
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 

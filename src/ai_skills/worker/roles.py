@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from ai_skills.worker.errors import EXIT_CONFLICT, WorkerError
-from ai_skills.worker.procs import stat_fields
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 ALLOW_WRITES_VARIABLE = "WORKER_ALLOW_WRITES"
 
@@ -41,8 +42,9 @@ class Role(StrEnum):
     DECIDE = "decide"
 
 
-@dataclass(frozen=True)
-class Rule:
+# NamedTuple, not a dataclass: every `worker report` runs this check, and importing
+# dataclasses (with inspect) cost more than the report itself.
+class Rule(NamedTuple):
     """A command's role, and the flags that change it.
 
     `decide_with`: flags that turn a read into a decision (`reconcile --fix`).
@@ -100,8 +102,7 @@ class RoleRefusedError(WorkerError):
         self.command = command
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     """The worker a process acts for, and how we know."""
 
     task_id: str
@@ -269,6 +270,8 @@ def _store_identity(cwd: Path) -> Identity | None:
 
 def ancestor_pids(pid: int | None = None) -> list[int]:
     """This process's parent, grandparent, ... up to (not including) init; [] without /proc."""
+    from ai_skills.worker.procs import stat_fields
+
     found: list[int] = []
     current = os.getpid() if pid is None else pid
     while current > 1 and len(found) < 256:
