@@ -5,7 +5,10 @@
 
 Every command runs as the installed `worker` console script (byte code cached, one warm-up
 run), interleaved round by round with `python -c pass` from the same venv, so a busy
-machine slows both alike. Ratios are medians over medians. Never fails on time.
+machine slows both alike. Ratios are medians over medians, of wall-clock time and of CPU
+time (user + system of the process and the git runs it waited for): on a loaded machine
+the wall-clock ratios of heavier processes grow with the load, the CPU ratios much less.
+Never fails on time.
 
 (a) `worker report --status working -m ...` as an agent runs it: through its supervisor's
     socket (WORKER_REPORT_SOCKET; this process plays the supervisor and applies the report to
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -95,10 +99,10 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def line(name: str, values: list[float], base: float | None) -> str:
-    p50, p90 = statistics.median(values) * 1000, pct(values, 90) * 1000
-    ratio = f"{statistics.median(values) / base:6.2f}x" if base else ""
-    return f"{name:<44} n={len(values):<4} p50={p50:8.1f}ms p90={p90:8.1f}ms  {ratio}"
+def line(name: str, wall: list[float], cpu: list[float], base: tuple[float, float]) -> str:
+    p50, p90, c50 = statistics.median(wall), pct(wall, 90), statistics.median(cpu)
+    return (f"{name:<42} n={len(wall):<3} wall p50 {p50 * 1000:7.1f}ms p90 {p90 * 1000:7.1f}ms"
+            f" {p50 / base[0]:5.2f}x   cpu p50 {c50 * 1000:7.1f}ms {c50 / base[1]:5.2f}x")
 
 
 def make_repo(root: Path) -> Path:
@@ -170,20 +174,33 @@ def populate(repo: Path, tasks: int, events_per_task: int) -> tuple[Path, list[t
     return ctx.db_path, running
 
 
+Samples = dict[str, list[float]]
+
+
 def interleaved(commands: dict[str, tuple[list[str], Path, dict[str, str]]],
-                runs: int) -> dict[str, list[float]]:
-    """Seconds per run of each command, one run of each per round (after a warm-up round)."""
-    times: dict[str, list[float]] = {name: [] for name in commands}
+                runs: int) -> tuple[Samples, Samples]:
+    """Wall and CPU seconds (user + system, with the git runs it waited for) per run of each
+    command, one run of each per round, after a warm-up round."""
+    wall: Samples = {name: [] for name in commands}
+    cpu: Samples = {name: [] for name in commands}
     for round_ in range(runs + 1):
         for name, (argv, cwd, env) in commands.items():
-            t0 = time.perf_counter()
+            before, t0 = children_cpu(), time.perf_counter()
             proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True)
-            elapsed = time.perf_counter() - t0
+            elapsed, after = time.perf_counter() - t0, children_cpu()
             if proc.returncode != 0:
                 raise SystemExit(f"{name}: {argv} failed: {proc.stderr.decode()[-500:]}")
             if round_:
-                times[name].append(elapsed)
-    return times
+                wall[name].append(elapsed)
+                cpu[name].append(after - before)
+    return wall, cpu
+
+
+def children_cpu() -> float:
+    """CPU seconds of every child waited for so far (rusage: microseconds, not os.times'
+    clock ticks)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def supervisor_socket(db: Path, task_id: str, attempt_id: int, path: Path) -> Any:
@@ -241,8 +258,7 @@ def main() -> int:
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure as installed: byte code cached
     env = {k: v for k, v in env.items() if not k.startswith("WORKER_")}
     worker, typer_worker = [str(BIN / "worker")], [sys.executable, "-m", "ai_skills.cli.worker"]
-    print(f"cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f}; ratio = p50 / p50 of "
-          "`python -c pass` measured in the same rounds")
+    print(f"cpus={os.cpu_count()} load average at start={os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         repos, dbs = {}, {}
         for size in sizes:
@@ -279,19 +295,19 @@ def main() -> int:
                                                            repo, env),
         }, few)
         server.close()
-        b50 = statistics.median(times["python -c pass (baseline)"])
-        print()
-        for name, values in times.items():
-            print(line(name, values, b50))
-        for extra in (all_times, typer_times):
-            e50 = statistics.median(extra.pop("python -c pass (baseline)"))
-            for name, values in extra.items():
-                print(line(name, values, e50))
+        print("\nratios: p50 over the p50 of the baseline runs in the same rounds (wall clock,"
+              " and CPU time, which a loaded machine distorts less)")
+        for wall, cpu in (times, all_times, typer_times):
+            key = "python -c pass (baseline)"
+            base50 = (statistics.median(wall[key]), statistics.median(cpu[key]))
+            for name in wall:
+                if wall is times or name != key:
+                    print(line(name, wall[name], cpu[name], base50))
         print("\ngrowth with task count (p50, and ms per 1,000 tasks over the smallest store)")
-        for label, source in (("status --json", times), ("status --json --all", all_times)):
-            first = statistics.median(source[f"worker {label} ({small} tasks)"])
+        for label, (wall, _) in (("status --json", times), ("status --json --all", all_times)):
+            first = statistics.median(wall[f"worker {label} ({small} tasks)"])
             for size in sizes:
-                p50 = statistics.median(source[f"worker {label} ({size} tasks)"])
+                p50 = statistics.median(wall[f"worker {label} ({size} tasks)"])
                 per = (p50 - first) * 1000 / (size - small) * 1000 if size > small else 0.0
                 print(f"  {label:<20} {size:>6} tasks  p50 {p50 * 1000:8.1f} ms"
                       f"  ({per:6.2f} ms per 1000 tasks)")
@@ -300,8 +316,10 @@ def main() -> int:
             print(f"\nburst: {WORKERS} workers reporting every 100 ms + 1 tick/s for "
                   f"{args.seconds:g}s")
             reports, ticks, failed, errors = burst(repo, dbs[small], running, args.seconds, env)
-            print(line("report write (in process)", reports, None))
-            print(line("tick pass (in process)", ticks, None))
+            for name, values in (("report write (in process)", reports),
+                                 ("tick pass (in process)", ticks)):
+                print(f"{name:<42} n={len(values):<5} p50 {statistics.median(values) * 1000:7.1f}"
+                      f"ms p90 {pct(values, 90) * 1000:7.1f}ms p99 {pct(values, 99) * 1000:7.1f}ms")
             print(f"failed writes: {failed} of {len(reports) + len(ticks)}")
             if errors.strip():
                 print("errors:\n" + errors.strip()[-2000:])

@@ -9,7 +9,6 @@ same functions, so both ways give the same output and exit code.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from ai_skills.cli.render import emit_json, note, say
 from ai_skills.worker.errors import EXIT_CONFLICT
@@ -72,7 +71,7 @@ def _send_to_supervisor(
 ) -> int:
     from ai_skills.worker.channel import send_report
 
-    outcome = send_report(Path(channel), status=status, message=message, key=key)
+    outcome = send_report(channel, status=status, message=message, key=key)
     if as_json:
         emit_json(outcome)
     elif outcome["accepted"]:
@@ -110,6 +109,8 @@ def do_status(task_id: str | None, *, no_git: bool, all_tasks: bool, as_json: bo
 
 def open_repo() -> RepoContext:
     """The repository (and its worker paths) around the current folder."""
+    from pathlib import Path
+
     from ai_skills.worker.context import find_repo
 
     return find_repo(Path.cwd())
