@@ -33,7 +33,7 @@ def _short(path: str | Path) -> Iterator[str]:
     if len(name) <= _UNIX_PATH_MAX:
         yield name
         return
-    fd = os.open(os.path.dirname(name), os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(os.path.dirname(name) or ".", os.O_RDONLY | os.O_DIRECTORY)
     try:
         yield f"/proc/self/fd/{fd}/{os.path.basename(name)}"
     finally:
