@@ -1,7 +1,7 @@
-"""Pieces every `worker` command module shares: option types and opening the repo's store.
+"""Pieces every typer `worker` command module shares: option types and opening the store.
 
-Heavy modules are imported inside the helpers so `worker report` and `worker status` start
-fast.
+Opening the repository and its store lives in `cli.worker_run`, free of typer, because the
+fast entry for `report` and `status` (`cli.worker_entry`) opens them too.
 """
 
 from __future__ import annotations
