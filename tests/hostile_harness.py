@@ -28,7 +28,7 @@ GIT_SUBCOMMANDS = frozenset({"fetch", "ls-remote", "rev-parse", "update-ref", "c
 GIT_GLOBAL_OPTIONS = frozenset({"--literal-pathspecs", "--no-optional-locks"})
 GIT_OPTIONS = frozenset({
     "-q", "--no-tags", "--depth=1", "--filter=blob:none", "--tags", "--no-write-fetch-head",
-    "--stdin", "--verify", "--show-toplevel", "-r", "-z", "--full-tree", "--batch", "-e",
+    "--stdin", "--verify", "--show-toplevel", "-r", "-z", "--long", "--full-tree", "--batch", "-e",
     "--batch-check=%(objectname) %(objectsize)", "--objects", "--missing=print", "--no-walk",
     "--porcelain=v1", "--untracked-files=all", "--no-renames",
 })

@@ -144,3 +144,29 @@ def test_partial_fetch_gets_only_the_blobs_asked_for(tmp_path: Path) -> None:
     after = git(repo, "rev-list", "--objects", "--missing=print", "--no-walk", sha).splitlines()
     assert f"?{wanted}" not in after
     assert f"?{entries['skills/beta/SKILL.md']}" in after
+
+
+def test_a_complete_commit_needs_no_size_queries_and_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_source(tmp_path / "src", ["alpha", "beta"])
+    cache = SourceCache(cache_root(os.environ))
+    url = url_of(source)
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    sha = cache.resolve(url, None)
+    oids = [e.oid for e in cache.tree(url, sha) if e.path.startswith("skills/alpha/")]
+    sizes = cache.blob_sizes(url, sha, oids)
+    blobs = cache.read_blobs(url, oids)
+    assert sizes == {oid: len(blobs[oid]) for oid in oids}
+    assert cache.blob_sizes(url, sha, oids[:1]) == {oids[0]: sizes[oids[0]]}
+    ours = [line.split("trace: built-in: git ", 1)[1].split()
+            for line in trace.read_text().splitlines() if "trace: built-in: git " in line]
+    commands = [next(w for w in words if not w.startswith("-") and "=" not in w)
+                for words in ours]
+    assert [c for c in commands if c not in ("upload-pack", "pack-objects", "index-pack",
+                                             "maintenance")] == \
+        ["fetch", "rev-parse", "rev-list", "ls-tree", "cat-file"]
+    monkeypatch.delenv("GIT_TRACE")
+    repo = cache.repo_dir(url)
+    assert git(repo, "rev-parse", f"refs/ai-skills/{sha}") == sha

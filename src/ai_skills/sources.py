@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ai_skills.errors import AiSkillsError, CommandError
-from ai_skills.fsutil import file_lock
+from ai_skills.fsutil import atomic_write_bytes, file_lock
 from ai_skills.git import run_git, run_git_bytes
 from ai_skills.git_values import (
     FULL_SHA,
@@ -154,9 +154,11 @@ class SourceCache:
     def __init__(self, root: Path, *, progress: Progress | None = None) -> None:
         self.root = root
         self.progress = progress or _no_progress
-        # Per run: a commit's tree never changes, and blobs once here stay here.
+        # Per run: a commit's tree never changes, an object's size neither, and blobs once
+        # here stay here (so what is missing only shrinks, by what we fetched).
         self._trees: dict[tuple[str, str], list[GitEntry]] = {}
-        self._complete: set[tuple[str, str]] = set()
+        self._sizes: dict[str, int] = {}
+        self._missing: dict[tuple[str, str], set[str]] = {}
 
     def repo_dir(self, url: str) -> Path:
         """The bare repository caching `url`."""
@@ -214,8 +216,7 @@ class SourceCache:
             else:
                 sha = _git(git_command("rev-parse", "--verify",
                                        operands=[("ref", "FETCH_HEAD^{commit}")]), repo).strip()
-            _git(git_command("update-ref", operands=[("ref", f"refs/ai-skills/{sha}"),
-                                                      ("ref", sha)]), repo)
+            _keep(repo, sha)
             return sha
 
     def _fetch(self, repo: Path, url: str, ref: str) -> None:
@@ -247,29 +248,37 @@ class SourceCache:
         if (url, sha) in self._trees:
             return self._trees[(url, sha)]
         with self.locked(url) as repo:
-            args = git_command("ls-tree", "-r", "-z", "--full-tree", operands=[("ref", sha)])
+            # With every blob here (a local source, a full fetch), ls-tree can say their
+            # sizes, which saves the size queries before each read. Never otherwise: in a
+            # partial clone it would fetch each missing blob on its own.
+            sizes = ["--long"] if not self._missing_blobs(repo, url, sha) else []
+            args = git_command("ls-tree", "-r", "-z", *sizes, "--full-tree",
+                               operands=[("ref", sha)])
             raw = run_git_bytes(args, cwd=repo, env=SAFE_GIT_ENV)
         entries = []
         for record in raw.split(b"\0"):
             if not record:
                 continue
             meta, _, path = record.partition(b"\t")
-            mode, kind, oid = meta.decode().split()
+            mode, kind, oid, *size = meta.decode().split()
+            if kind == "blob" and size:
+                self._sizes[oid] = int(size[0])
             entries.append(GitEntry(mode, kind, oid, path.decode("utf-8", "surrogateescape")))
         self._trees[(url, sha)] = entries
         return entries
 
     def blob_sizes(self, url: str, sha: str, oids: list[str]) -> dict[str, int]:
         """Size of each blob, fetching the missing ones in one batch first."""
-        with self.locked(url) as repo:
-            self._prefetch(repo, url, sha, oids)
-            out = _git(git_command("cat-file", "--batch-check=%(objectname) %(objectsize)"), repo,
-                       input_text="".join(o + "\n" for o in oids))
-        sizes = {}
-        for line in out.splitlines():
-            oid, size = line.split()
-            sizes[oid] = int(size)
-        return sizes
+        unknown = [oid for oid in dict.fromkeys(oids) if oid not in self._sizes]
+        if unknown:
+            with self.locked(url) as repo:
+                self._prefetch(repo, url, sha, unknown)
+                out = _git(git_command("cat-file", "--batch-check=%(objectname) %(objectsize)"),
+                           repo, input_text="".join(o + "\n" for o in unknown))
+            for line in out.splitlines():
+                oid, size = line.split()
+                self._sizes[oid] = int(size)
+        return {oid: self._sizes[oid] for oid in oids}
 
     def read_blobs(self, url: str, oids: list[str]) -> dict[str, bytes]:
         """The contents of the given blobs (after `blob_sizes` made sure they are here)."""
@@ -287,14 +296,19 @@ class SourceCache:
             pos = start + int(size) + 1
         return blobs
 
+    def _missing_blobs(self, repo: Path, url: str, sha: str) -> set[str]:
+        """The objects of the commit not in the cache yet (a partial clone fetches blobs
+        when they are needed)."""
+        if (url, sha) not in self._missing:
+            listing = _git(git_command("rev-list", "--objects", "--missing=print", "--no-walk",
+                                       operands=[("ref", sha)]), repo)
+            self._missing[(url, sha)] = {
+                line[1:].split()[0] for line in listing.splitlines() if line.startswith("?")
+            }
+        return self._missing[(url, sha)]
+
     def _prefetch(self, repo: Path, url: str, sha: str, oids: list[str]) -> None:
-        if (url, sha) in self._complete:
-            return
-        listing = _git(git_command("rev-list", "--objects", "--missing=print", "--no-walk",
-                                   operands=[("ref", sha)]), repo)
-        missing = {line[1:].split()[0] for line in listing.splitlines() if line.startswith("?")}
-        if not missing:
-            self._complete.add((url, sha))
+        missing = self._missing_blobs(repo, url, sha)
         wanted = [oid for oid in dict.fromkeys(oids) if oid in missing]
         if wanted:
             with self.progress(f"fetching {len(wanted)} file(s) from {url}"):
@@ -304,6 +318,21 @@ class SourceCache:
                                  "--filter=blob:none", "--stdin", operands=[("remote", "origin")],
                                  config=["fetch.negotiationAlgorithm=noop"]), repo,
                      input_text="".join(oid + "\n" for oid in wanted))
+            missing.difference_update(wanted)
+
+
+def _keep(repo: Path, sha: str) -> None:
+    """Keep `sha` from garbage collection: `refs/ai-skills/SHA` in the cache's bare repo.
+
+    Written as a loose ref, not with `git update-ref` (one git process less per fetch):
+    `_create` made this repository with the files ref backend, and nothing else writes it.
+    """
+    if not FULL_SHA.fullmatch(sha):
+        raise SourceError(f"{repo}: git named {shown(sha)} as the fetched commit")
+    ref = repo / "refs" / "ai-skills" / sha
+    if not ref.is_file():
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(ref, f"{sha}\n".encode(), durable=False)
 
 
 def remote_commit(url: str, ref: str | None, *, cwd: Path) -> str | None:

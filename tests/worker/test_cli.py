@@ -298,3 +298,27 @@ def test_version_flag_prints_the_package_version() -> None:
         [sys.executable, "-m", "ai_skills.cli.worker", "--version"], capture_output=True, text=True
     )
     assert (result.returncode, result.stdout) == (0, f"worker {__version__}\n")
+
+
+def test_status_shows_live_tasks_and_the_last_finished_unless_all(
+    in_repo: Path, capsys: pytest.CaptureFixture[str], conn: sqlite3.Connection
+) -> None:
+    from ai_skills.cli.worker_run import RECENT_FINAL
+    from ai_skills.worker.store import transaction
+
+    for i in range(RECENT_FINAL + 3):
+        run(capsys, "add", f"t{i:02d}", "--title", "x")
+    with transaction(conn):
+        # 21 finished tasks, t01 the one that changed first; t00 and t22 still queued.
+        conn.execute("UPDATE tasks SET state = 'cancelled' WHERE id > 't00' AND id < 't22'")
+        conn.execute("UPDATE tasks SET state = 'merged', updated_at = 0 WHERE id = 't01'")
+    code, out, _ = run(capsys, "status", "--json")
+    shown = [row["id"] for row in json.loads(out)]
+    assert code == 0 and shown == ["t00", *(f"t{i:02d}" for i in range(2, RECENT_FINAL + 3))]
+    code, out, _ = run(capsys, "status")
+    assert out.splitlines()[-1] == "(1 older finished tasks not shown; `worker status --all` " \
+        "lists them)"
+    code, out, _ = run(capsys, "status", "--all", "--json")
+    assert len(json.loads(out)) == RECENT_FINAL + 3
+    code, out, _ = run(capsys, "status", "t01", "--json")
+    assert json.loads(out)["state"] == "merged"

@@ -74,3 +74,25 @@ def test_report_with_a_repeated_key_is_applied_once(tmp_path: Path) -> None:
     kinds = [r[0] for r in conn.execute("SELECT kind FROM events WHERE task_id = 't1'")]
     assert kinds.count("transition") == 1 and "report" not in kinds
     assert get_task(conn, "t1").state.value == "needs_input"
+
+
+def test_list_tasks_keeps_every_live_task_and_the_last_finished(tmp_path: Path) -> None:
+    from ai_skills.worker.states import TaskState
+    from ai_skills.worker.store import transaction
+    from ai_skills.worker.tasks import list_tasks
+
+    conn = connect(tmp_path / "worker.db")
+    for i in range(8):
+        add_task(conn, NewTask(task_id=f"t{i}", title="x", base="main"), now=float(i))
+    finals = {"t0": ("merged", 10), "t2": ("cancelled", 30), "t3": ("failed", 20),
+              "t5": ("merged", 40)}
+    with transaction(conn):
+        for task_id, (state, at) in finals.items():
+            conn.execute("UPDATE tasks SET state = ?, updated_at = ? WHERE id = ?",
+                         (state, at, task_id))
+    shown = [t.id for t in list_tasks(conn, recent_final=2)]
+    assert shown == ["t1", "t2", "t4", "t5", "t6", "t7"]  # creation order; t0, t3 oldest
+    assert [t.id for t in list_tasks(conn)] == [f"t{i}" for i in range(8)]
+    merged = list_tasks(conn, states={TaskState.MERGED}, recent_final=1)
+    assert [t.id for t in merged] == ["t5"]
+    assert list_tasks(conn, states=set()) == []

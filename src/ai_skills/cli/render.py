@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
-from typing import Any, TypeVar
 
 from ai_skills.errors import AiSkillsError
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # `typing` costs milliseconds on hot paths (worker report, add)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from contextlib import AbstractContextManager
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 
 def use_color() -> bool:
@@ -64,6 +66,7 @@ def note(line: str) -> None:
 def progress_after(prog: str, delay: float) -> Callable[[str], AbstractContextManager[None]]:
     """A progress callback: `with progress(msg):` notes `PROG: msg ...` only if the block
     takes longer than `delay` seconds, so fast work (and cache hits) print nothing."""
+    import contextlib
     import threading
 
     @contextlib.contextmanager

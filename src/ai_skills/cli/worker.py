@@ -1,20 +1,19 @@
 """`worker`: run coding agents on tasks, each in its own clone of the repository.
 
-Wiring only: parse, call one core function, render, choose the exit code. Core modules are
-imported inside the commands so `worker report` and `worker status` start fast.
+Wiring only: parse, call one core function, render, choose the exit code. The console script
+starts in `cli.worker_entry`, which runs plain `report` and `status` command lines without
+importing this module (or typer); core modules are imported inside the commands.
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ai_skills.cli.render import emit_json, fail, note, render, say
+from ai_skills.cli.render import render
 from ai_skills.cli.worker_common import (
     JsonOpt,
     RuntimeCommandOpt,
@@ -25,12 +24,13 @@ from ai_skills.cli.worker_common import (
     open_store,
     open_workspace,
 )
+from ai_skills.cli.worker_entry import print_version, run_checked
 from ai_skills.cli.worker_lifecycle import register_lifecycle_commands, show_start
 from ai_skills.cli.worker_ops import register_ops_commands
 from ai_skills.cli.worker_profiles import register_profile_commands
 from ai_skills.cli.worker_review import register_review_commands
-from ai_skills.errors import AiSkillsError, UsageError
-from ai_skills.worker.errors import EXIT_CODES, EXIT_CONFLICT
+from ai_skills.cli.worker_run import RECENT_FINAL, do_report, do_status
+from ai_skills.worker.errors import EXIT_CODES
 
 # "\b" keeps click from re-wrapping the table into one paragraph.
 EPILOG = "`worker --version` prints the version.\n\n\b\nExit codes:\n" + "\n".join(
@@ -201,53 +201,11 @@ def report(
     as_json: JsonOpt = False,
 ) -> None:
     """Report progress from inside a task, to its supervisor; `done` moves it to in_review."""
-    from ai_skills.worker.errors import ReportContextError
-    from ai_skills.worker.report import report as do_report
-
-    channel = os.environ.get("WORKER_REPORT_SOCKET")
-    if channel:
-        # The supervisor of this attempt applies it (worker/channel.py); the store is not ours.
-        from ai_skills.worker.channel import send_report
-
-        outcome = send_report(Path(channel), status=status, message=message, key=key)
-        if as_json:
-            emit_json(outcome)
-        elif outcome["accepted"]:
-            say(f"{outcome['task_id']}: {outcome['state']}")
-        else:
-            note(f"worker: {outcome['note']}")
-        if not outcome["accepted"]:
-            raise typer.Exit(EXIT_CONFLICT)
-        return
-    env_task = os.environ.get("WORKER_TASK_ID")
-    task_id = task or env_task
-    if not task_id:
-        raise ReportContextError(
-            detail="no task: run inside a worker agent (WORKER_TASK_ID) or pass --task ID"
+    raise typer.Exit(
+        do_report(
+            status=status, message=message, task=task, attempt=attempt, key=key, as_json=as_json
         )
-    if attempt is None and task_id == env_task and os.environ.get("WORKER_ATTEMPT_ID"):
-        try:
-            attempt = int(os.environ["WORKER_ATTEMPT_ID"])
-        except ValueError as exc:
-            raise ReportContextError(detail="WORKER_ATTEMPT_ID is not a number") from exc
-    ctx = open_repo()
-    result = do_report(
-        open_store(ctx),
-        task_id=task_id,
-        attempt_id=attempt,
-        status=status,
-        message=message,
-        key=key,
     )
-    if as_json:
-        emit_json(result.as_dict())
-    elif result.accepted:
-        say(f"{task_id}: {result.state}")
-    else:
-        note(f"worker: {result.note}")
-    if not result.accepted:
-        # An agent of a superseded attempt learns it should stop.
-        raise typer.Exit(EXIT_CONFLICT)
 
 
 @app.command()
@@ -256,20 +214,21 @@ def status(
     no_git: Annotated[
         bool, typer.Option("--no-git", help="Skip commit and file counts (faster).")
     ] = False,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help=f"Every task; without it, of the merged, cancelled and failed ones only the "
+            f"{RECENT_FINAL} that changed last.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show tasks: state, branch, worktree, attempt, pid, heartbeat age, commits, files."""
-    from ai_skills.worker.status import task_statuses
+    """Show tasks: state, branch, worktree, attempt, pid, heartbeat age, commits, files.
 
-    ctx = open_repo()
-    rows = task_statuses(ctx, open_store(ctx), task_id, with_git=not no_git)
-    if as_json:
-        emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
-        return
-    from ai_skills.worker.text import status_lines
-
-    for line in status_lines(rows, detailed=task_id is not None):
-        say(line)
+    Lists every task still in play, and the last few that finished (--all: every task).
+    """
+    raise typer.Exit(do_status(task_id, no_git=no_git, all_tasks=all_, as_json=as_json))
 
 
 @app.command()
@@ -305,50 +264,24 @@ register_ops_commands(app)
 register_profile_commands(app)
 
 
-def check_text_arguments(args: list[str]) -> None:
-    """Refuse an argument that is not UTF-8 (titles, messages): the store holds only text."""
-    for index, arg in enumerate(args):
-        bad = next((c for c in arg if "\udc80" <= c <= "\udcff"), None)
-        if bad is None:
-            continue
-        if arg.startswith("--") and "=" in arg:
-            where = arg.split("=", 1)[0]
-        elif index > 0 and args[index - 1].startswith("-"):
-            where = args[index - 1]
-        else:
-            where = f"argument {index + 1}"
-        raise UsageError(f"{where}: not UTF-8 text (byte 0x{ord(bad) - 0xDC00:02x}); "
-                         "pass UTF-8 text")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (errors become one line on stderr)."""
-    from ai_skills.worker.roles import check_command
-
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["--version"]:
-        from ai_skills import __version__
+        return print_version()
 
-        say(f"worker {__version__}")
+    def run_app() -> int:
+        try:
+            app(args=args, prog_name="worker", standalone_mode=True)
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return 0
-    try:
-        check_text_arguments(args)
-        check_command(args)  # roles first: a refused command never reaches its own code
-        app(args=args, prog_name="worker", standalone_mode=True)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except AiSkillsError as error:
-        return fail(error, prog="worker")
-    except sqlite3.Error as error:
-        sys.stderr.write(f"worker: error: store: {error}\n")
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
+
+    return run_checked(args, run_app)
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Entry point of `python -m ai_skills.cli.worker` (the console script: cli.worker_entry)."""
     sys.exit(main())
 
 

@@ -1,16 +1,16 @@
-"""Pieces every `worker` command module shares: option types and opening the repo's store.
+"""Pieces every typer `worker` command module shares: option types and opening the store.
 
-Heavy modules are imported inside the helpers so `worker report` and `worker status` start
-fast.
+Opening the repository and its store lives in `cli.worker_run`, free of typer, because the
+fast entry for `report` and `status` (`cli.worker_entry`) opens them too.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
+
+from ai_skills.cli.worker_run import open_repo, open_store
 
 if TYPE_CHECKING:
     from ai_skills.worker.config import WorkerConfig
@@ -26,28 +26,6 @@ RuntimeCommandOpt = Annotated[
     str | None,
     typer.Option("--runtime-command", help="Any agent command (shell-split); prompt on stdin."),
 ]
-
-
-def open_repo() -> RepoContext:
-    """The repository (and its worker paths) around the current folder."""
-    from ai_skills.worker.context import find_repo
-
-    return find_repo(Path.cwd())
-
-
-def open_store(ctx: RepoContext) -> Db:
-    """A connection to the repository's worker store."""
-    from ai_skills.worker.store import connect
-
-    check_store(ctx)
-    return connect(ctx.db_path)
-
-
-def check_store(ctx: RepoContext) -> None:
-    """Refuse a store setting that is invalid, or that this version cannot open yet."""
-    from ai_skills.worker.store_setting import require_sqlite, resolve_store
-
-    require_sqlite(resolve_store(ctx.config_path, os.environ))
 
 
 def load_worker_config(ctx: RepoContext) -> WorkerConfig:

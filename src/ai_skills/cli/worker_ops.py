@@ -15,7 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from ai_skills.cli.render import note, render, say
-from ai_skills.cli.worker_common import JsonOpt, check_store, open_repo, open_workspace
+from ai_skills.cli.worker_common import JsonOpt, open_repo, open_workspace
+from ai_skills.cli.worker_run import check_store
 from ai_skills.errors import UsageError
 from ai_skills.worker.errors import EXIT_FINDINGS
 

@@ -13,26 +13,29 @@ import contextlib
 import json
 import os
 import socket
-import threading
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # `worker report` sends here: typing and pathlib cost it milliseconds
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+    from typing import Any
+
+    Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 _MAX_MESSAGE = 64 * 1024
 _UNIX_PATH_MAX = 100  # sun_path holds 108 bytes; longer paths go through /proc/self/fd
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
-
 
 @contextlib.contextmanager
-def _short(path: Path) -> Any:
+def _short(path: str | Path) -> Iterator[str]:
     """A name for `path` short enough for a unix socket address."""
-    if len(str(path)) <= _UNIX_PATH_MAX:
-        yield str(path)
+    name = os.fspath(path)
+    if len(name) <= _UNIX_PATH_MAX:
+        yield name
         return
-    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(os.path.dirname(name) or ".", os.O_RDONLY | os.O_DIRECTORY)
     try:
-        yield f"/proc/self/fd/{fd}/{path.name}"
+        yield f"/proc/self/fd/{fd}/{os.path.basename(name)}"
     finally:
         os.close(fd)
 
@@ -51,6 +54,8 @@ class ReportServer:
             self._sock.bind(name)
         os.chmod(path, 0o600)
         self._sock.listen(8)
+        import threading  # only the supervisor serves; `worker report` only sends
+
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -89,7 +94,7 @@ def _read_line(conn: socket.socket) -> bytes:
     return data.split(b"\n", 1)[0]
 
 
-def send(path: Path, message: dict[str, Any], *, timeout: float = 120) -> dict[str, Any]:
+def send(path: str | Path, message: dict[str, Any], *, timeout: float = 120) -> dict[str, Any]:
     """Send one message to a supervisor's socket and return its reply (OSError when gone)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -100,7 +105,9 @@ def send(path: Path, message: dict[str, Any], *, timeout: float = 120) -> dict[s
     return reply if isinstance(reply, dict) else {}
 
 
-def send_report(path: Path, *, status: str, message: str, key: str | None) -> dict[str, Any]:
+def send_report(
+    path: str | Path, *, status: str, message: str, key: str | None
+) -> dict[str, Any]:
     """`worker report` inside an attempt: the supervisor's answer (a ReportResult as data)."""
     from ai_skills.worker.errors import ChannelError
 

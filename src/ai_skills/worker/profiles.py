@@ -75,6 +75,10 @@ class AttemptProfile(JsonResult):
     started_at: float
     ended_at: float | None
 
+    def as_dict(self) -> dict[str, object]:
+        """This result as plain JSON-ready data."""
+        return dict(vars(self))  # flat: no need for the deep copy of dataclasses.asdict
+
 
 def profile_command(profile: ProfileConfig) -> list[str]:
     """The argv of a profile: preset or command, then args, then the model flag."""
@@ -203,11 +207,11 @@ def agent_extra_env(conn: Db, attempt_id: int) -> dict[str, str]:
 
 
 def attempt_profiles(
-    conn: Db, task_id: str | None = None
+    conn: Db, task_ids: list[str]
 ) -> dict[str, list[AttemptProfile]]:
-    """Every attempt (of one task, or of all) with the profile it ran and how it ended,
-    by task, oldest first: one query, whatever the number of tasks `status` shows."""
-    rows = profile_rows.attempt_profile_rows(conn, task_id)
+    """Every attempt of these tasks with the profile it ran and how it ended, by task,
+    oldest first: a few queries, whatever the number of tasks `status` shows."""
+    rows = profile_rows.attempt_profile_rows(conn, task_ids)
     found: dict[str, list[AttemptProfile]] = {}
     for r in rows:
         found.setdefault(r["task_id"], []).append(

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 from ai_skills.worker.errors import EXIT_CONFLICT, WorkerError
-from ai_skills.worker.procs import stat_fields
+
+# Every `worker report` runs this check before anything else: typing, pathlib and
+# dataclasses (with inspect) each cost more to import than the check itself.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
 ALLOW_WRITES_VARIABLE = "WORKER_ALLOW_WRITES"
 
@@ -41,7 +44,6 @@ class Role(StrEnum):
     DECIDE = "decide"
 
 
-@dataclass(frozen=True)
 class Rule:
     """A command's role, and the flags that change it.
 
@@ -50,9 +52,17 @@ class Rule:
     (`review ID` shows the review; any other flag, known or future, decides).
     """
 
-    role: Role
-    decide_with: tuple[str, ...] = ()
-    read_with_only: tuple[str, ...] | None = None
+    __slots__ = ("role", "decide_with", "read_with_only")
+
+    def __init__(
+        self,
+        role: Role,
+        decide_with: tuple[str, ...] = (),
+        read_with_only: tuple[str, ...] | None = None,
+    ) -> None:
+        self.role = role
+        self.decide_with = decide_with
+        self.read_with_only = read_with_only
 
 
 R, D = Role.READ, Role.DECIDE
@@ -100,13 +110,15 @@ class RoleRefusedError(WorkerError):
         self.command = command
 
 
-@dataclass(frozen=True)
 class Identity:
     """The worker a process acts for, and how we know."""
 
-    task_id: str
-    attempt_id: int | None
-    source: str  # environment, worktree, process
+    __slots__ = ("task_id", "attempt_id", "source")
+
+    def __init__(self, task_id: str, attempt_id: int | None, source: str) -> None:
+        self.task_id = task_id
+        self.attempt_id = attempt_id
+        self.source = source  # environment, worktree, process
 
     def describe(self) -> str:
         """`task 't1' (attempt id 3), seen from ...` for messages."""
@@ -178,8 +190,7 @@ def check_command(
     if role == Role.READ:
         return role
     env = os.environ if environ is None else environ
-    here = Path.cwd() if cwd is None else cwd
-    identity = worker_identity(here, env)
+    identity = worker_identity(cwd, env)
     if role == Role.REPORT:
         if identity is not None:
             _check_own_report(command, rest, identity)
@@ -192,7 +203,7 @@ def check_command(
             "`worker report --status done|blocked|needs-input --message ...`",
         )
     tty = sys.stdin.isatty() if interactive is None else interactive
-    if not tty and env.get(ALLOW_WRITES_VARIABLE) != "1" and _opt_in_required(here):
+    if not tty and env.get(ALLOW_WRITES_VARIABLE) != "1" and _opt_in_required(_folder(cwd)):
         raise RoleRefusedError(
             command=command,
             why="it changes state, no terminal is attached and .worker.toml sets "
@@ -223,18 +234,27 @@ def _check_own_report(command: str, rest: Sequence[str], identity: Identity) -> 
         )
 
 
-def worker_identity(cwd: Path, environ: Mapping[str, str]) -> Identity | None:
-    """The worker this process acts for, or None when it is not inside a worker."""
+def worker_identity(cwd: Path | None, environ: Mapping[str, str]) -> Identity | None:
+    """The worker this process acts for (from `cwd`, default the current folder), or None
+    when it is not inside a worker."""
     task = environ.get("WORKER_TASK_ID")
     attempt = environ.get("WORKER_ATTEMPT_ID")
     if task or attempt:
         number = int(attempt) if attempt and attempt.isdigit() else None
         return Identity(task or "?", number, "environment")
-    return _store_identity(cwd)
+    return _store_identity(_folder(cwd))
+
+
+def _folder(cwd: Path | None) -> Path:
+    from pathlib import Path
+
+    return Path.cwd() if cwd is None else cwd
 
 
 def _store_identity(cwd: Path) -> Identity | None:
     """A worker found from the store: by worktree, or by a running agent among our ancestors."""
+    from pathlib import Path
+
     from ai_skills.git import find_worktree_root
     from ai_skills.worker.context import find_repo
     from ai_skills.worker.procs import is_alive
@@ -267,6 +287,8 @@ def _store_identity(cwd: Path) -> Identity | None:
 
 def ancestor_pids(pid: int | None = None) -> list[int]:
     """This process's parent, grandparent, ... up to (not including) init; [] without /proc."""
+    from ai_skills.worker.procs import stat_fields
+
     found: list[int] = []
     current = os.getpid() if pid is None else pid
     while current > 1 and len(found) < 256:

@@ -78,4 +78,4 @@ def worker_program() -> str:
     found = shutil.which("worker")
     if found is not None:
         return shlex.quote(os.path.abspath(found))
-    return shlex.join([sys.executable, "-m", "ai_skills.cli.worker"])
+    return shlex.join([sys.executable, "-m", "ai_skills.cli.worker_entry"])

@@ -16,7 +16,7 @@ from ai_skills.worker.errors import (
     InvalidTaskIdError,
     TaskNotFoundError,
 )
-from ai_skills.worker.states import TaskState, can_transition
+from ai_skills.worker.states import TERMINAL, TaskState, can_transition
 from ai_skills.worker.store import (
     Db,
     Row,
@@ -181,10 +181,26 @@ def get_task(conn: Db, task_id: str) -> Task:
     return task_from_row(row)
 
 
-def list_tasks(conn: Db, *, states: set[TaskState] | None = None) -> list[Task]:
-    """Tasks in creation order, optionally only those in `states`."""
-    tasks = [task_from_row(r) for r in task_rows.task_rows(conn)]
-    return tasks if states is None else [t for t in tasks if t.state in states]
+def list_tasks(
+    conn: Db,
+    *,
+    states: set[TaskState] | None = None,
+    recent_final: int | None = None,
+) -> list[Task]:
+    """Tasks in creation order, optionally only those in `states`; with `recent_final`, of
+    the tasks in a final state (merged, cancelled, failed) only that many, the last changed."""
+    rows = task_rows.task_rows(
+        conn,
+        states=None if states is None else sorted(state.value for state in states),
+        final_states=sorted(state.value for state in TERMINAL),
+        recent_final=recent_final,
+    )
+    return [task_from_row(r) for r in rows]
+
+
+def count_tasks(conn: Db) -> int:
+    """How many tasks the store holds."""
+    return task_rows.count_tasks(conn)
 
 
 def get_attempt(conn: Db, attempt_id: int | None) -> Attempt | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from ai_skills.worker.cancel import CancelResult
-from ai_skills.worker.reconcile_fix import Finding
-from ai_skills.worker.status import TaskStatus
-from ai_skills.worker.watch import Event
+if TYPE_CHECKING:  # types only: `worker status` must not import reconcile (and pydantic)
+    from collections.abc import Mapping, Sequence
+
+    from ai_skills.worker.cancel import CancelResult
+    from ai_skills.worker.reconcile_fix import Finding
+    from ai_skills.worker.status import TaskStatus
+    from ai_skills.worker.watch import Event
 
 
 def status_lines(rows: Sequence[TaskStatus], *, detailed: bool) -> list[str]:

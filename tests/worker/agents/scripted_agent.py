@@ -56,7 +56,7 @@ def git(*args: str) -> None:
 
 def worker(*args: str, env: dict[str, str] | None = None, cwd: str | None = None) -> int:
     proc = subprocess.run(
-        [sys.executable, "-m", "ai_skills.cli.worker", *args],
+        [sys.executable, "-m", "ai_skills.cli.worker_entry", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -92,7 +92,7 @@ def rogue(task: str) -> None:
 def attack(task: str, main: str, victim: str) -> None:
     import shlex
 
-    w = shlex.join([sys.executable, "-m", "ai_skills.cli.worker"])
+    w = shlex.join([sys.executable, "-m", "ai_skills.cli.worker_entry"])
     hide = "env -u WORKER_TASK_ID -u WORKER_ATTEMPT_ID -u WORKER_PROMPT_FILE WORKER_ALLOW_WRITES=1"
     quiet = dict(stdin=subprocess.DEVNULL)
     later = (
@@ -135,7 +135,7 @@ def report(status: str, message: str) -> int:
         [
             sys.executable,
             "-m",
-            "ai_skills.cli.worker",
+            "ai_skills.cli.worker_entry",
             "report",
             "--status",
             status,

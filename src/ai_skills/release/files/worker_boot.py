@@ -36,7 +36,7 @@ def main() -> "int | None":
         sys.stdout.write("worker %s\n" % VERSION)
         return 0
     sys.argv = ["worker", *args]
-    from ai_skills.cli.worker import run
+    from ai_skills.cli.worker_entry import run
 
     run()
     return 0

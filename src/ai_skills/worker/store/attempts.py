@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from ai_skills.worker.store.id_lists import id_chunks
 
 if TYPE_CHECKING:
     from ai_skills.worker.store.sqlite import Db, Row
@@ -83,9 +86,17 @@ def attempt_row_by_log(db: Db, log_file: str) -> Row | None:
     return db.row("SELECT * FROM attempts WHERE log_file = ?", (log_file,))
 
 
-def current_attempt_rows(db: Db) -> list[Row]:
-    """The current attempt of every task that has one."""
-    return db.rows("SELECT a.* FROM attempts a JOIN tasks t ON t.current_attempt = a.id")
+def current_attempt_rows(db: Db, task_ids: Sequence[str]) -> list[Row]:
+    """The current attempt of each of these tasks that has one."""
+    return [
+        row
+        for marks, chunk in id_chunks(task_ids)
+        for row in db.rows(
+            "SELECT a.* FROM attempts a JOIN tasks t ON t.current_attempt = a.id"
+            f" WHERE t.id IN ({marks})",
+            chunk,
+        )
+    ]
 
 
 def attempts_with_agents(db: Db, *, running_only: bool) -> list[Row]:

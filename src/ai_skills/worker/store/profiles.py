@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from ai_skills.worker.store.id_lists import id_chunks
 
 if TYPE_CHECKING:
     from ai_skills.worker.store.sqlite import Db, Row
@@ -70,13 +73,16 @@ def attempt_runtime_row(db: Db, attempt_id: int) -> Row | None:
     return db.row("SELECT * FROM attempt_runtime WHERE attempt_id = ?", (attempt_id,))
 
 
-def attempt_profile_rows(db: Db, task_id: str | None = None) -> list[Row]:
-    """Every attempt (of one task, or all) with its profile and outcome, by task, oldest first."""
+def attempt_profile_rows(db: Db, task_ids: Sequence[str]) -> list[Row]:
+    """Every attempt of these tasks with its profile and outcome, by task, oldest first."""
     sql = (
         "SELECT a.task_id, a.id, a.number, a.exit_code, a.started_at, a.ended_at,"
         " r.profile, r.outcome, r.detail"
         " FROM attempts a LEFT JOIN attempt_runtime r ON r.attempt_id = a.id"
     )
-    if task_id is None:
-        return db.rows(sql + " ORDER BY a.task_id, a.number")
-    return db.rows(sql + " WHERE a.task_id = ? ORDER BY a.task_id, a.number", (task_id,))
+    return [
+        row
+        for marks, chunk in id_chunks(task_ids)
+        for row in db.rows(sql + f" WHERE a.task_id IN ({marks}) ORDER BY a.task_id, a.number",
+                           chunk)
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,9 +40,35 @@ def task_row(db: Db, task_id: str) -> Row | None:
     return db.row("SELECT * FROM tasks WHERE id = ?", (task_id,))
 
 
-def task_rows(db: Db) -> list[Row]:
-    """Every task, in creation order."""
-    return db.rows("SELECT * FROM tasks ORDER BY created_at, id")
+def task_rows(
+    db: Db,
+    *,
+    states: Sequence[str] | None = None,
+    final_states: Sequence[str] = (),
+    recent_final: int | None = None,
+) -> list[Row]:
+    """Tasks in creation order; only those in `states` when given; with `recent_final`, of
+    the tasks in `final_states` only that many, the last changed."""
+    where: list[str] = []
+    params: list[object] = []
+    if states is not None:
+        where.append(f"state IN ({', '.join('?' * len(states))})" if states else "1 = 0")
+        params += states
+    if recent_final is not None and final_states:
+        # A long-lived repository holds thousands of merged tasks; `status` shows the live ones.
+        marks = ", ".join("?" * len(final_states))
+        where.append(
+            f"(state NOT IN ({marks}) OR id IN (SELECT id FROM tasks WHERE state IN ({marks})"
+            " ORDER BY updated_at DESC, id LIMIT ?))"
+        )
+        params += [*final_states, *final_states, recent_final]
+    sql = "SELECT * FROM tasks" + (f" WHERE {' AND '.join(where)}" if where else "")
+    return db.rows(sql + " ORDER BY created_at, id", tuple(params))
+
+
+def count_tasks(db: Db) -> int:
+    """How many tasks the store holds."""
+    return int(db.value("SELECT COUNT(*) FROM tasks"))
 
 
 def compare_and_set_state(

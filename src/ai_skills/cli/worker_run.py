@@ -1,0 +1,126 @@
+"""The bodies of `worker report` and `worker status`, free of typer so a fast entry can call them.
+
+Agents run `worker report` after every step and supervisors poll `worker status --json`;
+importing typer (and through it pydantic) costs ten Python start-ups, so `cli.worker_entry`
+parses these two commands itself when it can. The typer commands in `cli.worker` call the
+same functions, so both ways give the same output and exit code.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ai_skills.cli.render import emit_json, note, say
+from ai_skills.worker.errors import EXIT_CONFLICT
+
+TYPE_CHECKING = False  # `typing` costs milliseconds on every report
+if TYPE_CHECKING:
+    from ai_skills.worker.context import RepoContext
+    from ai_skills.worker.store import Db
+
+# Finished tasks (merged, cancelled, failed) `status` shows without --all: the last changed.
+RECENT_FINAL = 20
+
+
+def do_report(
+    *,
+    status: str,
+    message: str,
+    task: str | None,
+    attempt: int | None,
+    key: str | None,
+    as_json: bool,
+) -> int:
+    """`worker report`: an agent tells its supervisor how the task goes; returns the exit code."""
+    channel = os.environ.get("WORKER_REPORT_SOCKET")
+    if channel:
+        # The supervisor of this attempt applies it (worker/channel.py); the store is not ours.
+        return _send_to_supervisor(channel, status=status, message=message, key=key,
+                                   as_json=as_json)
+    from ai_skills.worker.errors import ReportContextError
+    from ai_skills.worker.report import report
+
+    env_task = os.environ.get("WORKER_TASK_ID")
+    task_id = task or env_task
+    if not task_id:
+        raise ReportContextError(
+            detail="no task: run inside a worker agent (WORKER_TASK_ID) or pass --task ID"
+        )
+    if attempt is None and task_id == env_task and os.environ.get("WORKER_ATTEMPT_ID"):
+        try:
+            attempt = int(os.environ["WORKER_ATTEMPT_ID"])
+        except ValueError as exc:
+            raise ReportContextError(detail="WORKER_ATTEMPT_ID is not a number") from exc
+    conn = open_store(open_repo())
+    result = report(
+        conn, task_id=task_id, attempt_id=attempt, status=status, message=message, key=key
+    )
+    if as_json:
+        emit_json(result.as_dict())
+    elif result.accepted:
+        say(f"{task_id}: {result.state}")
+    else:
+        note(f"worker: {result.note}")
+    # An agent of a superseded attempt learns it should stop.
+    return 0 if result.accepted else EXIT_CONFLICT
+
+
+def _send_to_supervisor(
+    channel: str, *, status: str, message: str, key: str | None, as_json: bool
+) -> int:
+    from ai_skills.worker.channel import send_report
+
+    outcome = send_report(channel, status=status, message=message, key=key)
+    if as_json:
+        emit_json(outcome)
+    elif outcome["accepted"]:
+        say(f"{outcome['task_id']}: {outcome['state']}")
+    else:
+        note(f"worker: {outcome['note']}")
+    return 0 if outcome["accepted"] else EXIT_CONFLICT
+
+
+def do_status(task_id: str | None, *, no_git: bool, all_tasks: bool, as_json: bool) -> int:
+    """`worker status [ID]`: tasks with their attempt, agent and progress; returns 0."""
+    from ai_skills.worker.status import task_statuses
+
+    ctx = open_repo()
+    conn = open_store(ctx)
+    recent_final = None if all_tasks else RECENT_FINAL
+    rows = task_statuses(ctx, conn, task_id, with_git=not no_git, recent_final=recent_final)
+    if as_json:
+        emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
+        return 0
+    from ai_skills.worker.tasks import count_tasks
+    from ai_skills.worker.text import status_lines
+
+    for line in status_lines(rows, detailed=task_id is not None):
+        say(line)
+    hidden = 0 if task_id else count_tasks(conn) - len(rows)
+    if hidden:
+        say(f"({hidden} older finished tasks not shown; `worker status --all` lists them)")
+    return 0
+
+
+def open_repo() -> RepoContext:
+    """The repository (and its worker paths) around the current folder."""
+    from pathlib import Path
+
+    from ai_skills.worker.context import find_repo
+
+    return find_repo(Path.cwd())
+
+
+def open_store(ctx: RepoContext) -> Db:
+    """A connection to the repository's worker store (refusing a setting it cannot open)."""
+    from ai_skills.worker.store import connect
+
+    check_store(ctx)
+    return connect(ctx.db_path)
+
+
+def check_store(ctx: RepoContext) -> None:
+    """Refuse a store setting that is invalid, or that this version cannot open yet."""
+    from ai_skills.worker.store_setting import require_sqlite, resolve_store
+
+    require_sqlite(resolve_store(ctx.config_path, os.environ))

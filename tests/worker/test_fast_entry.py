@@ -1,0 +1,183 @@
+"""The typer-free entry for `worker report` and `worker status` answers exactly as typer does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from worker_helpers import git
+
+from ai_skills.cli import worker as typer_cli
+from ai_skills.cli import worker_entry
+from ai_skills.worker.context import find_repo
+from ai_skills.worker.store import connect, transaction
+from ai_skills.worker.tasks import NewTask, add_task
+
+NOT_UTF8 = os.fsdecode(b"caf\xe9")
+
+# (command line, parsed by the fast entry). Run in this order on one repository per entry,
+# so the reports change the store the same way on both sides. (`--version` is answered by
+# either entry before any parsing.)
+COMMAND_LINES: list[tuple[list[str], bool]] = [
+    (["status"], True),
+    (["status", "--json"], True),
+    (["status", "--json", "t1"], True),
+    (["status", "t1", "--no-git"], True),
+    (["status", "--all", "--json"], True),
+    (["status", "nope"], True),
+    (["status", ""], True),
+    (["status", "t1", "q1"], False),
+    (["status", "--bogus"], False),
+    (["status", "--json=yes"], False),
+    (["status", "--help"], False),
+    (["report", "--status", "working", "--task", "t1"], True),
+    (["report", "--status=needs-input", "--task=t1", "-m", "which base?"], True),
+    (["report", "--status", "working", "--task", "t1", "--json", "-m", "é, 日本"], True),
+    (["report", "--status", "finished", "--task", "t1"], True),
+    (["report", "--status", "working", "--task", "t1", "--attempt", "1", "--attempt", "9"], True),
+    (["report", "--status", "working", "--task", "t1", "--attempt", "1", "--json"], True),
+    (["report", "--status", "done", "--task", "q1"], True),
+    (["report", "--status", "done", "--task", "nope"], True),
+    (["report", "--status", "working"], True),
+    (["report", "--status", "blocked", "--task", "t1", "--idempotency-key", "k", "--json"], True),
+    (["report", "--status", "blocked", "--task", "t1", "--idempotency-key", "k", "--json"], True),
+    (["report", "--status", "working", "--task", "t1", "-m", NOT_UTF8], True),
+    (["report", "--status", "working", "--task", "t1", "-m", "--json"], False),
+    (["report", "--status", "working", "--task", "t1", "-m"], False),
+    (["report", "--task", "t1"], False),
+    (["report", "--status", "working", "--task", "t1", "--attempt", "x"], False),
+    (["report", "--status", "working", "--task", "t1", "--attempt", "-1"], False),
+    (["report", "--status", "working", "--task", "t1", "--json=1"], False),
+    (["report", "--status", "working", "t1"], False),
+    (["report", "-mhi", "--status", "working", "--task", "t1"], False),
+    (["report", "--help"], False),
+    (["report", "--status", "working", "--task", "t1", "--", "x"], False),
+    (["--version"], False),
+    ([], False),
+    (["add", "x", "--title", "y"], False),
+]
+
+
+def repo_with_a_running_task(root: Path) -> Path:
+    """A repository with task t1 running (attempt 1) and task q1 queued."""
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "commit", "-q", "--allow-empty", "-m", "initial")
+    conn = connect(find_repo(root).db_path)
+    for task_id in ("t1", "q1"):
+        add_task(conn, NewTask(task_id=task_id, title=f"task {task_id}", base="main"))
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO attempts (id, task_id, number, worktree, branch, command, log_file,"
+            " started_at) VALUES (1, 't1', 1, '/nowhere', 'worker/t1', '[]', '/l', 0)"
+        )
+        conn.execute("UPDATE tasks SET state = 'running', current_attempt = 1 WHERE id = 't1'")
+    conn.close()
+    return root
+
+
+def run_in(
+    repo: Path, argv: list[str], main: object, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    here = Path.cwd()
+    os.chdir(repo)
+    try:
+        code = main(list(argv))  # type: ignore[operator]
+    finally:
+        os.chdir(here)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fast_and_typer_entries_agree_on_every_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("WORKER_TASK_ID", "WORKER_ATTEMPT_ID", "WORKER_REPORT_SOCKET"):
+        monkeypatch.delenv(variable, raising=False)
+    fast_repo = repo_with_a_running_task(tmp_path / "fast")
+    typer_repo = repo_with_a_running_task(tmp_path / "typer")
+    for argv, fast in COMMAND_LINES:
+        assert (worker_entry.fast_command(argv) is not None) == fast, argv
+        ours = run_in(fast_repo, argv, worker_entry.main, capsys)
+        theirs = run_in(typer_repo, argv, typer_cli.main, capsys)
+        assert ours == theirs, argv
+    states = [
+        connect(find_repo(repo).db_path).execute(
+            "SELECT kind, task_id, attempt_id, from_state, to_state, data FROM events ORDER BY seq"
+        ).fetchall()
+        for repo in (fast_repo, typer_repo)
+    ]
+    assert [tuple(row) for row in states[0]] == [tuple(row) for row in states[1]]
+    kinds = [row[0] for row in states[0]]
+    assert "stale_report" in kinds and "refused_report" not in kinds[:2]
+
+
+def test_fast_entry_reads_the_attempt_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = repo_with_a_running_task(tmp_path / "repo")
+    monkeypatch.setenv("WORKER_TASK_ID", "t1")
+    monkeypatch.setenv("WORKER_ATTEMPT_ID", "1")
+    code, out, _ = run_in(repo, ["report", "--status", "done", "--json"], worker_entry.main,
+                          capsys)
+    assert code == 0 and json.loads(out)["state"] == "in_review"
+    code, _, err = run_in(repo, ["report", "--status", "working", "--task", "q1"],
+                          worker_entry.main, capsys)
+    assert code == 4 and "may report only on its own task" in err
+
+
+SHOW_IMPORTS = """
+import sys
+from ai_skills.cli.worker_entry import main
+code = main(sys.argv[1:])
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"typer", "click", "pydantic", "rich"})
+print(code, *heavy)
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["status", "--json"], ["status"], ["report", "--status", "working", "--task", "t1"]],
+)
+def test_fast_entry_imports_no_typer_pydantic_or_rich(tmp_path: Path, argv: list[str]) -> None:
+    repo = repo_with_a_running_task(tmp_path / "repo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW_IMPORTS, *argv], cwd=repo, env=env, capture_output=True,
+        text=True,
+    )
+    assert result.stdout.splitlines()[-1] == "0", result.stderr
+
+
+def test_a_report_through_the_supervisor_socket_imports_no_typer(tmp_path: Path) -> None:
+    from ai_skills.worker.channel import ReportServer
+
+    seen: list[dict[str, object]] = []
+
+    def supervisor(request: dict[str, object]) -> dict[str, object]:
+        seen.append(request)
+        return {"result": {"task_id": "t1", "accepted": True, "state": "running"}}
+
+    server = ReportServer(tmp_path / "run/report.sock", supervisor)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    env |= {"WORKER_TASK_ID": "t1", "WORKER_REPORT_SOCKET": str(server.path)}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", SHOW_IMPORTS, "report", "--status", "working", "-m", "hi"],
+            cwd=tmp_path, env=env, capture_output=True, text=True,
+        )
+    finally:
+        server.close()
+    assert result.stdout.splitlines() == ["t1: running", "0"], result.stderr
+    assert seen == [{"status": "working", "message": "hi", "key": None}]
+
+
+def test_the_console_script_starts_in_the_fast_entry() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="worker")
+    assert script.value == "ai_skills.cli.worker_entry:run"
