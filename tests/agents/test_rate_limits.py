@@ -6,7 +6,7 @@ script commits and reports done. With the daemon running, the task must be runni
 `spare` within 60 seconds of `worker start`. Claude Code alone would retry for about five
 minutes before exiting, so this needs the supervisor to read its live output.
 
-What each agent printed is kept in `agent-limits.jsonl` in the session's temp folder
+What each agent printed is kept in `agent-limits.jsonl` in the run's temp folder
 (docs/worker.md's table was written from it).
 """
 
@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from conftest import run_folder
 
 from .clis import Programs, endpoint_env
 from .model_server import ModelServer, Quota, Script, Status, Text, Turn
@@ -114,6 +116,6 @@ def _keep(
         "evidence": attempt["detail"],
         "last_lines": [line[:400] for line in lines[-6:] if "\"subtype\":\"init\"" not in line],
     }
-    with open(factory.getbasetemp() / "agent-limits.jsonl", "a") as out:
+    with open(run_folder(factory) / "agent-limits.jsonl", "a") as out:
         out.write(json.dumps(record) + "\n")
     print(json.dumps(record, indent=1)[:3000])
