@@ -65,10 +65,12 @@ def test_a_limited_profile_hands_the_task_to_the_next_within_a_minute(
         write_config(repo, f'profile = "limited"\nfallback = ["spare"]\n{profiles}')
         main_before = git(repo, "rev-parse", "main")
         worker(agent_env, repo, "add", "t1", "--title", "Limited", "--description", "Any.")
+        began = time.monotonic()
+        # Started before the daemon: a daemon that is up first starts the queued task itself
+        # (autostart), and `worker start` then races it.
+        worker(agent_env, repo, "start", "t1")
         worker(agent_env, repo, "daemon", "start")
         try:
-            began = time.monotonic()
-            worker(agent_env, repo, "start", "t1")
             moved = _wait_for_profile(agent_env, repo, "spare", began)
             seconds = time.monotonic() - began
             done = wait_until(agent_env, repo, "t1", {"in_review"}, timeout=120)
