@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ai_skills.fsutil import atomic_write_text
-from conftest import run_folder
+from conftest import run_folder, shared_folder
 
 from .clis import AGENTS, OTHER_CLIS, QUIET_ENV, Programs, find_programs, shared_npm_cache, version
 from .model_server import ModelServer, Script
@@ -38,11 +38,15 @@ def programs() -> Programs:
 
 @pytest.fixture(scope="session")
 def versions(programs: Programs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """`--version` of each CLI, also written to `agent-versions.json` in the run's tmp."""
-    found = {agent: version(programs, agent) for agent in (*AGENTS, *OTHER_CLIS)}
-    atomic_write_text(run_folder(tmp_path_factory) / "agent-versions.json",
-                      json.dumps(found, indent=2))
-    return found
+    """`--version` of each CLI, asked once a run (each takes seconds of a busy machine's CPU)
+    and kept in `agent-versions/versions.json` in the run's tmp."""
+    with shared_folder(tmp_path_factory, "agent-versions") as folder:
+        kept = folder / "versions.json"
+        if not kept.exists():
+            found = {agent: version(programs, agent) for agent in (*AGENTS, *OTHER_CLIS)}
+            atomic_write_text(kept, json.dumps(found, indent=2))
+        versions: dict[str, str] = json.loads(kept.read_text())
+    return versions
 
 
 @pytest.fixture(scope="session")
