@@ -30,6 +30,7 @@ def require_tool(name: str) -> str:
     return path
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """`-n auto`: three pytest-xdist workers a core, since most tests wait on subprocesses,
     git and agents rather than compute; PYTEST_XDIST_AUTO_NUM_WORKERS=N overrides it."""
