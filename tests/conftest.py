@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ai_skills.fsutil import file_lock
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -25,6 +29,32 @@ def require_tool(name: str) -> str:
             pytest.fail(message + " (CI must install it)")
         pytest.skip(message)
     return path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: three pytest-xdist workers a core, since most tests wait on subprocesses,
+    git and agents rather than compute; PYTEST_XDIST_AUTO_NUM_WORKERS=N overrides it."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    return 3 * len(os.sched_getaffinity(0))
+
+
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temp folder of the whole run: with pytest-xdist, the one every worker's own
+    temp folder (`popen-gw0`, ...) is in; without it, the session's temp folder."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """`name` in the run's temp folder, locked for the block: the first worker to get here
+    fills it, the others wait and find it filled (downloads and builds happen once a run)."""
+    folder = run_folder(tmp_path_factory) / name
+    with file_lock(folder.with_name(name + ".lock"), timeout=900):
+        folder.mkdir(exist_ok=True)
+        yield folder
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
 """Builders and fixtures for release tests: a committed copy of this project in a fresh git
-repo, one wheel cache per session, and tiny pinned releases folders that need no wheels."""
+repo, one wheel cache per run, and tiny pinned releases folders that need no wheels."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from ai_skills.release import layout
+from ai_skills.release.build import REQUIREMENTS
 from ai_skills.release.pins import sri_sha256
 from ai_skills.release.tarball import reproducible_tar_gz
+from ai_skills.release.wheels import Target, fetch_wheels, parse_requirements
+from conftest import shared_folder
 
 URL = "https://example.invalid/releases/{file}"
 REPO = Path(__file__).resolve().parent.parent
@@ -25,8 +29,12 @@ def git(cwd: Path, *args: str) -> str:
 
 @pytest.fixture(scope="session")
 def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where pinned wheels are kept between the builds of one test session."""
-    return tmp_path_factory.mktemp("release-wheels")
+    """The pinned wheels, downloaded once a run (by the first xdist worker that needs them)."""
+    pins = parse_requirements((REPO / REQUIREMENTS).read_text(), source=REQUIREMENTS)
+    target = Target(python=layout.PYTHON, platform=layout.PLATFORMS["x86_64-linux"].pip_platform)
+    with shared_folder(tmp_path_factory, "release-wheels") as cache:
+        fetch_wheels(pins, target, cache=cache)
+    return cache
 
 
 @pytest.fixture

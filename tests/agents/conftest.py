@@ -3,7 +3,7 @@
 Locally a missing CLI skips these tests; in CI (`CI=true`) it fails them (`.ci/run` installs
 the CLIs). Each test gets a fresh HOME (the autouse fixture in tests/conftest.py); one npm
 cache is shared by the session, so OpenCode's background install of its plugin package
-downloads once.
+downloads once a run.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ai_skills.fsutil import atomic_write_text
+from conftest import run_folder, shared_folder
 
 from .clis import AGENTS, OTHER_CLIS, QUIET_ENV, Programs, find_programs, shared_npm_cache, version
 from .model_server import ModelServer, Script
@@ -35,17 +38,22 @@ def programs() -> Programs:
 
 @pytest.fixture(scope="session")
 def versions(programs: Programs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """`--version` of each CLI, also written to `agent-versions.json` in the session's tmp."""
-    found = {agent: version(programs, agent) for agent in (*AGENTS, *OTHER_CLIS)}
-    out = tmp_path_factory.getbasetemp() / "agent-versions.json"
-    out.write_text(json.dumps(found, indent=2))
-    return found
+    """`--version` of each CLI, asked once a run (each takes seconds of a busy machine's CPU)
+    and kept in `agent-versions/versions.json` in the run's tmp."""
+    with shared_folder(tmp_path_factory, "agent-versions") as folder:
+        kept = folder / "versions.json"
+        if not kept.exists():
+            found = {agent: version(programs, agent) for agent in (*AGENTS, *OTHER_CLIS)}
+            atomic_write_text(kept, json.dumps(found, indent=2))
+        versions: dict[str, str] = json.loads(kept.read_text())
+    return versions
 
 
 @pytest.fixture(scope="session")
 def npm_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """One npm cache for every agent run of the session."""
-    return shared_npm_cache(tmp_path_factory.mktemp("npm-cache"))
+    """One npm cache for every agent run of the test run, shared by the xdist workers (npm's
+    cache takes concurrent writers)."""
+    return shared_npm_cache(run_folder(tmp_path_factory) / "npm-cache")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ script commits and reports done. With the daemon running, the task must be runni
 `spare` within 60 seconds of `worker start`. Claude Code alone would retry for about five
 minutes before exiting, so this needs the supervisor to read its live output.
 
-What each agent printed is kept in `agent-limits.jsonl` in the session's temp folder
+What each agent printed is kept in `agent-limits.jsonl` in the run's temp folder
 (docs/worker.md's table was written from it).
 """
 
@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from conftest import run_folder
 
 from .clis import Programs, endpoint_env
 from .model_server import ModelServer, Quota, Script, Status, Text, Turn
@@ -63,10 +65,12 @@ def test_a_limited_profile_hands_the_task_to_the_next_within_a_minute(
         write_config(repo, f'profile = "limited"\nfallback = ["spare"]\n{profiles}')
         main_before = git(repo, "rev-parse", "main")
         worker(agent_env, repo, "add", "t1", "--title", "Limited", "--description", "Any.")
+        began = time.monotonic()
+        # Started before the daemon: a daemon that is up first starts the queued task itself
+        # (autostart), and `worker start` then races it.
+        worker(agent_env, repo, "start", "t1")
         worker(agent_env, repo, "daemon", "start")
         try:
-            began = time.monotonic()
-            worker(agent_env, repo, "start", "t1")
             moved = _wait_for_profile(agent_env, repo, "spare", began)
             seconds = time.monotonic() - began
             done = wait_until(agent_env, repo, "t1", {"in_review"}, timeout=120)
@@ -114,6 +118,6 @@ def _keep(
         "evidence": attempt["detail"],
         "last_lines": [line[:400] for line in lines[-6:] if "\"subtype\":\"init\"" not in line],
     }
-    with open(factory.getbasetemp() / "agent-limits.jsonl", "a") as out:
+    with open(run_folder(factory) / "agent-limits.jsonl", "a") as out:
         out.write(json.dumps(record) + "\n")
     print(json.dumps(record, indent=1)[:3000])

@@ -22,6 +22,7 @@ from ai_skills.worker.store import connect
 from ai_skills.worker.report import report
 db, task, attempt, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 conn = connect(pathlib.Path(db))
+print("ready", flush=True)
 while not pathlib.Path(go).exists(): time.sleep(0.001)
 failures = 0
 for i in range(n):
@@ -44,6 +45,7 @@ repo, n, go = pathlib.Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 ctx = find_repo(repo)
 conn = connect(ctx.db_path)
 config = WorkerConfig(max_running=20, lease_seconds=3600, stall_after_seconds=3600)
+print("ready", flush=True)
 while not pathlib.Path(go).exists(): time.sleep(0.001)
 failures = 0
 for _ in range(n):
@@ -112,7 +114,8 @@ def test_reporters_and_tickers_at_once_never_fail_a_write(
         )
         for _ in range(tickers)
     ]
-    time.sleep(0.5)
+    # Each process connects first and says so: then they all start writing at once.
+    assert [p.stdout.readline() if p.stdout else "" for p in procs] == ["ready\n"] * len(procs)
     go.touch()
     results = [p.communicate(timeout=120) for p in procs]
     assert [(out.strip(), err) for out, err in results] == [("0", "")] * len(procs)

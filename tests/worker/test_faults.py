@@ -210,6 +210,7 @@ def test_two_starts_racing_for_the_last_slot_admit_exactly_one(
         "from ai_skills.worker.store import connect\n"
         "db, task, go = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])\n"
         "conn = connect(pathlib.Path(db))\n"
+        "print('ready', flush=True)\n"
         "while not go.exists(): time.sleep(0.001)\n"
         "plan = LaunchPlan(['x'], pathlib.Path('/tmp/none') / task, pathlib.Path('/tmp/r'), 30)\n"
         "print(admit(conn, task, plan, max_running=1).admitted)\n"
@@ -222,7 +223,8 @@ def test_two_starts_racing_for_the_last_slot_admit_exactly_one(
         )
         for t in ("a", "b")
     ]
-    time.sleep(0.3)
+    # Both connect first and say so: then they race for the slot at once.
+    assert [p.stdout.readline() if p.stdout else "" for p in procs] == ["ready\n"] * 2
     go.touch()
     outputs = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
     assert outputs == ["False", "True"]

@@ -19,7 +19,6 @@ from worker_helpers import (
     git,
     processes_gone,
     start_with,
-    wait_agent_running,
     wait_for,
     wait_log,
     wait_state,
@@ -161,14 +160,17 @@ def test_an_idle_agent_is_stopped_with_its_group_when_the_task_stalls(
 def test_wip_counts_the_live_agent_of_a_task_that_is_no_longer_running(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    write_config(worker_repo, max_running=1, command=agent_command("hang"))
+    # An agent that ignores SIGTERM: its supervisor stops it within a heartbeat of the stall
+    # verdict, and a busy machine can take longer than that to reach the second start.
+    write_config(worker_repo, max_running=1, command=agent_command("stubborn"))
     config = load_config(ctx.config_path)
     add(conn, "a")
     add(conn, "b")
     first = start_task(ctx, conn, config, "a")
     assert first.attempt_id is not None
-    wait_agent_running(conn, first.attempt_id)
-    # The moment between a stall verdict and the end of the agent it stops.
+    wait_log(conn, first.attempt_id, "left uncommitted work")  # it ignores SIGTERM from here
+    # The moment between a stall verdict and the end of the agent it stops (here: the
+    # cancel grace of 2 s before SIGKILL).
     with transaction(conn):
         transition(conn, get_task(conn, "a"), TaskState.STALLED, action="liveness", reason="x")
     second = start_task(ctx, conn, config, "b")

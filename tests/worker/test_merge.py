@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from review_helpers import add_review_config, approved, to_review
-from worker_helpers import git, wait_state
+from worker_helpers import git, visible_path, wait_state
 
 from ai_skills.worker import merge_steps as merge_module
 from ai_skills.worker.config import WorkerConfig
@@ -270,7 +272,11 @@ def test_merge_processes_killed_at_random_moments_resume_to_a_merged_task(
         )
         before = all_commits(worker_repo)
         proc = subprocess.Popen([*worker, "merge", task_id], cwd=worker_repo)
-        time.sleep(rng.uniform(0.3, 1.5))
+        # The kill lands at a random moment after the merge began (its gates alone take 0.3 s):
+        # on a busy machine the process can take seconds just to get there.
+        while proc.poll() is None and get_task(conn, task_id).state.value == "approved":
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.6))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         killed_in = get_task(conn, task_id).state.value
@@ -317,15 +323,22 @@ def test_an_approved_commit_that_no_longer_exists_on_the_branch_voids_the_merge(
 def test_two_merge_processes_at_once_the_second_is_refused_and_names_the_first(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    config = add_review_config(worker_repo, extra='slow = "sleep 2"\n')
+    # The first merge holds the lock in a gate that waits for `release` (however long the
+    # second process takes to start on a busy machine); the review's gates find it there.
+    release = visible_path("release")
+    wait = f"while [ ! -e {shlex.quote(str(release))} ]; do sleep 0.05; done"
+    config = add_review_config(worker_repo, extra=f"slow = {json.dumps(wait)}\n", timeout=120)
+    release.touch()
     approved(ctx, conn, config, "t1")
     approved(ctx, conn, config, "t2")
+    release.unlink()
     worker = [sys.executable, "-m", "ai_skills.cli.worker"]
     first = subprocess.Popen([*worker, "merge", "t1"], cwd=worker_repo)
     wait_state(conn, "t1", "merging")
     second = subprocess.run(
         [*worker, "merge", "t2"], cwd=worker_repo, capture_output=True, text=True
     )
+    release.touch()
     assert second.returncode == 4
     assert "another merge (t1) is running" in second.stderr
     assert first.wait(timeout=60) == 0
