@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_demo_worker_runs_the_loop_to_a_merge_in_under_a_minute(tmp_path: Path) -> None:
-    began = time.monotonic()
+def test_demo_worker_runs_the_loop_to_a_merge(tmp_path: Path) -> None:
     proc = subprocess.run([str(ROOT / "bin" / "demo-worker")], capture_output=True, text=True,
                           timeout=120, env={"PATH": "/usr/local/bin:/usr/bin:/bin",
                                             "TMPDIR": str(tmp_path)})
@@ -22,5 +20,4 @@ def test_demo_worker_runs_the_loop_to_a_merge_in_under_a_minute(tmp_path: Path) 
                  "hello: gates passed", "hello: approved", "hello: merged into main",
                  "Add hello.txt", "hello, world"):
         assert step in proc.stdout, step
-    assert time.monotonic() - began < 60
     assert list(tmp_path.iterdir()) == [], "the demo folder is removed"

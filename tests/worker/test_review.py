@@ -48,11 +48,11 @@ def test_gates_run_at_the_head_sha_and_bind_results_to_it(
 def test_a_hanging_gate_is_stopped_by_the_timeout_and_recorded_failed(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    config = add_review_config(worker_repo, timeout=0.5, extra='hang = "sleep 30; true"\n')
+    config = add_review_config(worker_repo, timeout=0.5, extra='hang = "sleep 300; true"\n')
     to_review(ctx, conn, config, "t1")
     started = time.monotonic()
     result = gate_task(ctx, conn, config.gates, "t1")
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 120  # stopped, not waited out (a hang guard)
     hang = result.results[-1]
     assert (hang.gate, hang.timed_out, hang.passed) == ("hang", True, False)
     assert "stopped after 0.5s (timeout)" in Path(hang.log_file).read_text()
