@@ -65,7 +65,7 @@ def one_start(repo: Path, task: str) -> tuple[float, float]:
 
 def bwrap_alone(runs: int) -> tuple[float, float]:
     """Median seconds of `true`, and of `true` in a sandbox like an agent's (no binds)."""
-    from ai_skills.worker.sandbox import HIDDEN, _hide
+    from ai_skills.worker.run.sandbox import HIDDEN, _hide
 
     sandboxed = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                  *_hide(HIDDEN), "--unshare-pid", "--die-with-parent", "--", "true"]

@@ -46,7 +46,7 @@ BIN = Path(sys.executable).parent
 BURST = r"""
 import json, sys, time, pathlib
 from ai_skills.worker.store import connect
-from ai_skills.worker.report import report
+from ai_skills.worker.run.report import report
 db, task, attempt, seconds, go = sys.argv[1:6]
 attempt, seconds = int(attempt), float(seconds)
 conn = connect(pathlib.Path(db))
@@ -74,7 +74,7 @@ import json, sys, time, pathlib
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import find_repo
 from ai_skills.worker.store import connect
-from ai_skills.worker.tick import tick
+from ai_skills.worker.ops.tick import tick
 repo, seconds, go = pathlib.Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 ctx = find_repo(repo); conn = connect(ctx.db_path)
 config = WorkerConfig(max_running=50, lease_seconds=3600, stall_after_seconds=3600)
@@ -205,8 +205,8 @@ def children_cpu() -> float:
 
 def supervisor_socket(db: Path, task_id: str, attempt_id: int, path: Path) -> Any:
     """Serve a report socket the way an attempt's supervisor does (minus the clone fetch)."""
-    from ai_skills.worker.channel import ReportServer
-    from ai_skills.worker.report import report
+    from ai_skills.worker.run.report import report
+    from ai_skills.worker.run.report_socket import ReportServer
     from ai_skills.worker.store import connect
 
     def handle(request: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 # The logic of the home-manager module, in builtins only (no nixpkgs), so that it can be
 # tested with `nix-instantiate --eval --strict --json` and driven by the same JSON vectors
 # as the Python code (tests/vectors/global_selection/). Keep it in step with
-# src/ai_skills/agents.py (target folders) and src/ai_skills/selection.py (selection); the
-# agents themselves are data in ./agents.nix.
+# src/ai_skills/deploy/agents.py (target folders) and src/ai_skills/deploy/global_selection.py
+# (selection); the agents themselves are data in ./agents.nix.
 let
   inherit (builtins)
     attrNames
@@ -124,8 +124,8 @@ let
   ];
 
   # Problems with one skill's SKILL.md: [ ] or one { kind, skill, message }. The order of
-  # the checks follows ai_skills.selection: a `name` other than the folder's wins over other
-  # front matter problems. A skill is a catalog entry: a folder (`path`) or inline `text`,
+  # the checks follows ai_skills.deploy.global_selection: a `name` other than the folder's wins over
+  # other front matter problems. A skill is a catalog entry: a folder (`path`) or inline `text`,
   # with `file` naming it in messages.
   checkSkill =
     skill:

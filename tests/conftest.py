@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.fsutil import file_lock
+from ai_skills.util.fs import file_lock
 
 IN_CI = os.environ.get("CI") == "true"
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.contenthash import hash_folder
-from ai_skills.install import Scope, repo_scope, user_scope
-from ai_skills.installed import SelectionError, install_locked, remove_skills, update_skills
-from ai_skills.installed_add import apply_add, plan_add
-from ai_skills.installed_check import CheckResult, check_skills
-from ai_skills.lock import read_lock
-from ai_skills.sources import SourceCache, cache_root, parse_source
+from ai_skills.install.add import apply_add, plan_add
+from ai_skills.install.check import CheckResult, check_skills
+from ai_skills.install.contenthash import hash_folder
+from ai_skills.install.installed import SelectionError, install_locked, remove_skills, update_skills
+from ai_skills.install.lock import read_lock
+from ai_skills.install.sources import SourceCache, cache_root, parse_source
+from ai_skills.install.staging import Scope, repo_scope, user_scope
 from tests.helpers import links_under, make_skill
 from tests.source_repos import commit_all, git, make_source, url_of
 
@@ -302,7 +302,7 @@ def test_invalid_skills_are_flagged_in_the_plan_and_skipped_by_all(source: Path,
 
 def test_check_asks_the_server_once_per_source_and_ref(source: Path, git_repo: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import ai_skills.installed_check as installed
+    import ai_skills.install.check as installed
 
     add(repo_scope(git_repo), url_of(source), cwd=git_repo, all_skills=True)
     new = commit_all(source, "moved on")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.contenthash import hash_folder
-from ai_skills.sources import cache_root
+from ai_skills.install.contenthash import hash_folder
+from ai_skills.install.sources import cache_root
 from tests.helpers import kill_at_pause, links_under
 from tests.source_repos import commit_all, git, make_hostile_source, make_source, url_of
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.deploy import read_record
-from ai_skills.manifest import parse_manifest
-from ai_skills.manifest_edit import set_agents
-from ai_skills.use_skills import state_dir_for, sync_repo
+from ai_skills.deploy.engine import read_record
+from ai_skills.deploy.manifest import parse_manifest
+from ai_skills.deploy.manifest_edit import set_agents
+from ai_skills.deploy.use_skills import state_dir_for, sync_repo
 from tests.helpers import links_under, make_catalog
 from tests.source_repos import make_source, url_of
 from tests.test_use_skills import run_use_skills

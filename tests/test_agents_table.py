@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.agents import (
+from ai_skills.cli.agents_render import as_markdown
+from ai_skills.deploy.agents import (
     TABLE_FILE,
     AgentError,
     env_folder,
@@ -24,9 +25,8 @@ from ai_skills.agents import (
     repo_skills_dir,
     table,
 )
-from ai_skills.cli.agents_render import as_markdown
-from ai_skills.fastpath import ENV_INPUTS
-from ai_skills.xdg import xdg_home
+from ai_skills.deploy.fastpath import ENV_INPUTS
+from ai_skills.util.xdg import xdg_home
 from tests.conftest import require_env_tool, require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -256,10 +256,10 @@ def test_the_wheel_carries_the_table_and_reads_it_where_installed(tmp_path: Path
         names = set(archive.namelist())
         assert {"ai_skills/agents.json", "ai_skills/templates/agent-paths.md"} <= names
         archive.extractall(tmp_path / "site")
-    code = ("import ai_skills.agents as a, ai_skills.cli.agents_render as r; "
+    code = ("import ai_skills.deploy.agents as a, ai_skills.cli.agents_render as r; "
             "print(a.__file__, len(a.table().agents), len(r.as_markdown(a.table())) > 0)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=str(tmp_path / "site")))
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == [str(tmp_path / "site/ai_skills/agents.py"),
+    assert run.stdout.split() == [str(tmp_path / "site/ai_skills/deploy/agents.py"),
                                   str(len(table().agents)), "True"]

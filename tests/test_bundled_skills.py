@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from skills_ref.validator import validate as reference_validate
 
-from ai_skills.catalog import bundled_skills_dir
-from ai_skills.skill import validate_skill
-from ai_skills.worker.prompt import render_prompt
+from ai_skills.skills.catalog import bundled_skills_dir
+from ai_skills.skills.validation import validate_skill
+from ai_skills.worker.run.prompt import render_prompt
 from tests.conftest import git, require_tool
 
 SKILLS = sorted(p for p in bundled_skills_dir().iterdir() if (p / "SKILL.md").is_file())

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.agents import AgentError, global_skills_dir, parse_agent_list, repo_skills_dir
-from ai_skills.catalog import CatalogDir, find_skill, list_catalog, search_path
+from ai_skills.deploy.agents import AgentError, global_skills_dir, parse_agent_list, repo_skills_dir
+from ai_skills.skills.catalog import CatalogDir, find_skill, list_catalog, search_path
 from tests.helpers import make_catalog
 
 

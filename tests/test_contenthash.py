@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ai_skills.contenthash import UnsafeContentError, diff_states, folder_states, hash_folder
+from ai_skills.install.contenthash import (
+    UnsafeContentError,
+    diff_states,
+    folder_states,
+    hash_folder,
+)
 
 
 def build(root: Path) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.deploy import Action, deploy, plan_links, read_record
-from ai_skills.fsutil import temp_sibling
+from ai_skills.deploy.engine import Action, deploy, plan_links, read_record
+from ai_skills.util.fs import temp_sibling
 
 
 @pytest.fixture
@@ -159,7 +159,7 @@ def test_paths_with_spaces(tmp_path: Path) -> None:
 def test_links_made_by_a_run_killed_before_its_final_record_are_still_ours(
     world: tuple[Path, Path, Path],
 ) -> None:
-    from ai_skills.deploy import empty_record
+    from ai_skills.deploy.engine import empty_record
 
     targets, sources, state = world
     # The killed run had written its intent (pending) and made one of its two links.
@@ -231,7 +231,7 @@ def test_unmarked_entries_belong_to_the_default_owner(world: tuple[Path, Path, P
 
 
 def test_pending_entries_of_another_owner_survive_a_run(world: tuple[Path, Path, Path]) -> None:
-    from ai_skills.deploy import empty_record
+    from ai_skills.deploy.engine import empty_record
 
     targets, sources, state = world
     record = empty_record()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from skills_ref.validator import validate as reference_validate
 
-from ai_skills.skill import validate_skill
+from ai_skills.skills.validation import validate_skill
 
 DESCRIPTION = "Summarises a PDF. Use when the user attaches a PDF."
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.global_deploy import NothingSelectedError, deploy_global
+from ai_skills.deploy.global_deploy import NothingSelectedError, deploy_global
 from tests.helpers import links_under, make_catalog
 
 AI_SKILLS = str(Path(sys.executable).parent / "ai-skills")
@@ -89,7 +89,7 @@ def test_check_and_unknown_skill(env: dict[str, str]) -> None:
 
 
 def test_same_result_as_the_module_selection(env: dict[str, str], isolated_home: Path) -> None:
-    from ai_skills.selection import select_global
+    from ai_skills.deploy.global_selection import select_global
 
     selection = select_global([Path(env["AI_SKILLS_PATH"])],
                               {a: ["alpha"] for a in ("claude", "opencode", "codex")}, env)

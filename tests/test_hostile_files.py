@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ai_skills.worker.errors import ConfigError
-from ai_skills.worker.prompt import render_prompt
+from ai_skills.worker.run.prompt import render_prompt
 from tests.helpers import make_skill
 from tests.source_repos import commit_all, git, make_source, url_of
 from tests.test_security_git import installed as installed_fixture

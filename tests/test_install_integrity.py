@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.fsutil import file_lock
-from ai_skills.install import repo_scope
+from ai_skills.install.staging import repo_scope
+from ai_skills.util.fs import file_lock
 from tests.helpers import kill_at_pause, links_under
 from tests.source_repos import commit_all, git, make_source, url_of
 
@@ -297,7 +297,7 @@ def test_an_agent_folder_that_cannot_be_had_changes_nothing(source: Path,
 def test_links_recorded_by_an_older_add_global_are_taken_over_as_its_own(
     source: Path, tmp_path: Path, isolated_home: Path
 ) -> None:
-    from ai_skills.deploy import Record, read_record
+    from ai_skills.deploy.engine import Record, read_record
 
     assert run(tmp_path, "add", "--global", url_of(source), "-s", "s1").returncode == 0
     state = Path(os.environ["XDG_STATE_HOME"]) / "ai-skills"

@@ -10,8 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ai_skills.lock import LockedSkill, LockFileError, _plain_lock, lock_text, read_lock, write_lock
-from ai_skills.lock_schema import LockFileModel
+from ai_skills.install.lock import (
+    LockedSkill,
+    LockFileError,
+    _plain_lock,
+    lock_text,
+    read_lock,
+    write_lock,
+)
+from ai_skills.install.lock_schema import LockFileModel
 
 ENTRY = LockedSkill(source="file:///src", commit="a" * 40, path="skills/alpha",
                     hash="sha256:" + "b" * 64, ref="main")

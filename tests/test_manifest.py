@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ai_skills.manifest import Manifest, ManifestLine, ManifestProblem, parse_manifest
-from ai_skills.skill import name_problems
+from ai_skills.deploy.manifest import Manifest, ManifestLine, ManifestProblem, parse_manifest
+from ai_skills.skills.validation import name_problems
 
 # --- examples -------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Differential test: modules/lib.nix and ai_skills.selection judge the same generated
+"""Differential test: modules/lib.nix and ai_skills.deploy.global_selection judge the same generated
 SKILL.md files the same way (linked, or which error kind). The hand-written vectors pin
 the rules; this catches the YAML corners nobody thought to write down."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.selection import select_global
+from ai_skills.deploy.global_selection import select_global
 from nix_helpers import REPO, nix_json
 
 pytestmark = pytest.mark.nix

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.contenthash import hash_folder
-from ai_skills.lock import read_lock
-from ai_skills.npx_interop import NpxSkill, global_lock_path, npx_skills
+from ai_skills.install.contenthash import hash_folder
+from ai_skills.install.lock import read_lock
+from ai_skills.install.npx_interop import NpxSkill, global_lock_path, npx_skills
 from tests.source_repos import git, make_source, url_of
 from tests.test_add_cli import run
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.lock import read_lock
-from ai_skills.npx_interop import (
+from ai_skills.install.lock import read_lock
+from ai_skills.install.npx_interop import (
     NpxLockError,
     global_lock_path,
     import_spec,

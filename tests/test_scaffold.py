@@ -9,7 +9,7 @@ import pytest
 from skills_ref.validator import validate as reference_validate
 
 from ai_skills.errors import UsageError
-from ai_skills.scaffold import TEMPLATES, TargetExistsError, new_skill, yaml_string
+from ai_skills.skills.scaffold import TEMPLATES, TargetExistsError, new_skill, yaml_string
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.front_matter import MAX_FRONT_MATTER_BYTES, front_matter_fields
-from ai_skills.skill import validate_skill
+from ai_skills.skills.front_matter import MAX_FRONT_MATTER_BYTES, front_matter_fields
+from ai_skills.skills.validation import validate_skill
 from tests.source_repos import commit_all, git, url_of
 
 BIN = Path(sys.executable).parent

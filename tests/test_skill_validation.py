@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ai_skills.cli.main import app
-from ai_skills.skill import (
+from ai_skills.skills.validation import (
     AGENT_EXTENSION_FIELDS,
     Problem,
     SkillReport,

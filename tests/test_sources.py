@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ai_skills.sources import (
+from ai_skills.install.sources import (
     SourceCache,
     SourceError,
     cache_key,

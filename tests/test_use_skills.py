@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.use_skills import EXCLUDE_BEGIN, sync_repo
+from ai_skills.deploy.use_skills import EXCLUDE_BEGIN, sync_repo
 from tests.conftest import git
 from tests.helpers import links_under, make_catalog
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ai_skills.use_skills import EXCLUDE_BEGIN, sync_repo
+from ai_skills.deploy.use_skills import EXCLUDE_BEGIN, sync_repo
 from tests.conftest import git
 from tests.helpers import make_catalog
 

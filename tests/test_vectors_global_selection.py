@@ -1,4 +1,4 @@
-"""ai_skills.selection.select_global against the shared global-selection vectors.
+"""ai_skills.deploy.global_selection.select_global against the shared global-selection vectors.
 
 tests/test_nix_lib.py runs modules/lib.nix over the same files, so the home-manager module
 and `ai-skills deploy --global` choose the same links and report the same errors.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.selection import select_global
+from ai_skills.deploy.global_selection import select_global
 from global_selection_vectors import VECTOR_FILES, label_of, load, materialise
 
 

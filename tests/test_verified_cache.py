@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ai_skills import verified_cache
-from ai_skills.use_skills import sync_repo
+from ai_skills.deploy.use_skills import sync_repo
+from ai_skills.skills import verified_cache
 from tests.conftest import git
 from tests.helpers import make_catalog
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.fsutil import atomic_write_text
+from ai_skills.util.fs import atomic_write_text
 from conftest import run_folder, shared_folder
 
 from .clis import AGENTS, OTHER_CLIS, QUIET_ENV, Programs, find_programs, shared_npm_cache, version

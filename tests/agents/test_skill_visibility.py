@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.agents import global_skills_dir, repo_skills_dir, table
+from ai_skills.deploy.agents import global_skills_dir, repo_skills_dir, table
 
 from .clis import OTHER_PINNED, PINNED, Programs, endpoint_env, headless_argv
 from .model_server import ModelServer, Request, Script, Text

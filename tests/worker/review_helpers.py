@@ -10,9 +10,9 @@ from worker_helpers import add, agent_command, git, processes_gone, wait_for, wa
 
 from ai_skills.worker.config import WorkerConfig, load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.gates import gate_task
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.review import approve
+from ai_skills.worker.review.gates import gate_task
+from ai_skills.worker.review.verdict import approve
+from ai_skills.worker.run.launch import start_task
 
 GATES = """
 [gates]

@@ -21,8 +21,8 @@ from worker_helpers import (
 from ai_skills.cli.worker import main
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
+from ai_skills.worker.ops.tick import tick
 from ai_skills.worker.tasks import NewTask, add_task, get_task
-from ai_skills.worker.tick import tick
 
 
 def waiting_agents(repo: Path, release: Path, *, max_running: int, extra: str = "") -> None:

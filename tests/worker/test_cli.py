@@ -21,7 +21,7 @@ from worker_helpers import (
 
 from ai_skills.cli.worker import main
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.daemon import daemon_status
+from ai_skills.worker.ops.daemon import daemon_status
 from ai_skills.worker.tasks import get_task
 
 
@@ -233,9 +233,9 @@ def test_watch_follow_streams_new_events_until_stopped(
 ) -> None:
     import threading
 
+    from ai_skills.worker.ops.watch import stream_events
     from ai_skills.worker.store import connect
     from ai_skills.worker.tasks import NewTask, add_task
-    from ai_skills.worker.watch import stream_events
 
     seen: list[int] = []
     done = threading.Event()

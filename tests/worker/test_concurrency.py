@@ -19,7 +19,7 @@ from ai_skills.worker.tasks import get_task
 REPORTER = """
 import sys, time, pathlib
 from ai_skills.worker.store import connect
-from ai_skills.worker.report import report
+from ai_skills.worker.run.report import report
 db, task, attempt, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 conn = connect(pathlib.Path(db))
 print("ready", flush=True)
@@ -40,7 +40,7 @@ import sys, time, pathlib
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import find_repo
 from ai_skills.worker.store import connect
-from ai_skills.worker.tick import tick
+from ai_skills.worker.ops.tick import tick
 repo, n, go = pathlib.Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 ctx = find_repo(repo)
 conn = connect(ctx.db_path)

@@ -18,13 +18,13 @@ from worker_helpers import (
 )
 
 from ai_skills.worker.config import load_config
-from ai_skills.worker.containment import checkout_state, compare, store_problems
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.status import task_statuses
+from ai_skills.worker.ops.status import task_statuses
+from ai_skills.worker.ops.status_text import status_lines
+from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.run.containment import checkout_state, compare, store_problems
+from ai_skills.worker.run.launch import start_task
 from ai_skills.worker.tasks import get_task
-from ai_skills.worker.text import status_lines
-from ai_skills.worker.watch import read_events
 
 
 def _snapshot(main: Path, other: Path | None = None) -> dict[str, object]:

@@ -154,7 +154,7 @@ def test_fast_entry_imports_no_typer_pydantic_or_rich(tmp_path: Path, argv: list
 
 
 def test_a_report_through_the_supervisor_socket_imports_no_typer(tmp_path: Path) -> None:
-    from ai_skills.worker.channel import ReportServer
+    from ai_skills.worker.run.report_socket import ReportServer
 
     seen: list[dict[str, object]] = []
 

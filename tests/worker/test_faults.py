@@ -26,16 +26,16 @@ from worker_helpers import (
     write_config,
 )
 
-from ai_skills.worker.cancel import CancelOptions, cancel_task
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.procs import is_alive
-from ai_skills.worker.reconcile import reconcile
+from ai_skills.worker.ops.reconcile import reconcile
+from ai_skills.worker.ops.tick import tick
+from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.process_identity import is_alive
+from ai_skills.worker.run.cancel import CancelOptions, cancel_task
+from ai_skills.worker.run.launch import start_task
+from ai_skills.worker.run.worktrees import registered_worktrees
 from ai_skills.worker.tasks import get_attempt, get_task
-from ai_skills.worker.tick import tick
-from ai_skills.worker.watch import read_events
-from ai_skills.worker.worktrees import registered_worktrees
 
 
 def test_cancel_with_cleanup_saves_work_removes_worktree_keeps_branch(
@@ -206,7 +206,7 @@ def test_two_starts_racing_for_the_last_slot_admit_exactly_one(
     go = tmp_path / "go"
     script = (
         "import sys, time, pathlib\n"
-        "from ai_skills.worker.admission import LaunchPlan, admit\n"
+        "from ai_skills.worker.run.admission import LaunchPlan, admit\n"
         "from ai_skills.worker.store import connect\n"
         "db, task, go = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])\n"
         "conn = connect(pathlib.Path(db))\n"
@@ -255,8 +255,8 @@ def test_worktree_deleted_while_the_agent_runs(
 
 
 def test_cancel_says_once_why_the_branch_is_kept() -> None:
-    from ai_skills.worker.cancel import CancelResult
-    from ai_skills.worker.text import cancel_lines
+    from ai_skills.worker.ops.status_text import cancel_lines
+    from ai_skills.worker.run.cancel import CancelResult
 
     result = CancelResult(
         task_id="docs", state="cancelled", already_cancelled=False, agent="gone",

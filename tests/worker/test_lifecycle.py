@@ -26,21 +26,21 @@ from worker_helpers import (
 )
 
 from ai_skills.cli.worker import main
-from ai_skills.worker.admission import LaunchPlan, admit
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import IllegalTransitionError
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.procs import is_alive
-from ai_skills.worker.reconcile import reconcile
-from ai_skills.worker.report import report
-from ai_skills.worker.retry import retry_task
+from ai_skills.worker.ops.reconcile import reconcile
+from ai_skills.worker.ops.tick import tick
+from ai_skills.worker.process_identity import is_alive
+from ai_skills.worker.run.admission import LaunchPlan, admit
+from ai_skills.worker.run.launch import start_task
+from ai_skills.worker.run.report import report
+from ai_skills.worker.run.retry import retry_task
+from ai_skills.worker.run.supervisor import finish
+from ai_skills.worker.run.workspace import workspace_path
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction
-from ai_skills.worker.supervisor import finish
 from ai_skills.worker.tasks import get_attempt, get_task, transition
-from ai_skills.worker.tick import tick
-from ai_skills.worker.workspace import workspace_path
 
 
 def running(pid: int) -> bool:

@@ -15,12 +15,12 @@ from worker_helpers import AGENT, FAST_CONFIG, add, git, wait_for, wait_state
 
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.limitwatch import LimitWatch, live_evidence
-from ai_skills.worker.ratelimit import RateLimitRules
-from ai_skills.worker.status import task_statuses
-from ai_skills.worker.tick import tick
-from ai_skills.worker.watch import read_events
+from ai_skills.worker.ops.status import task_statuses
+from ai_skills.worker.ops.tick import tick
+from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.run.launch import start_task
+from ai_skills.worker.run.rate_limit import RateLimitRules
+from ai_skills.worker.run.rate_limit_watch import LimitWatch, live_evidence
 
 # Lines recorded from Claude Code 2.1.197, Codex 0.171.0 and OpenCode 1.18.33 (trimmed).
 CLAUDE_RETRY = (

@@ -16,18 +16,18 @@ import pytest
 from review_helpers import add_review_config, approved, to_review
 from worker_helpers import git, visible_path, wait_state
 
-from ai_skills.worker import merge_steps as merge_module
 from ai_skills.worker.config import WorkerConfig
-from ai_skills.worker.conflicts import find_conflicts
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import MergeBusyError, ReviewRefusedError
-from ai_skills.worker.gates import gate_task
-from ai_skills.worker.merge import merge_lock, merge_task
-from ai_skills.worker.reconcile import reconcile
-from ai_skills.worker.review import approve
-from ai_skills.worker.stats import compute_stats
+from ai_skills.worker.ops.reconcile import reconcile
+from ai_skills.worker.ops.stats import compute_stats
+from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.review import merge_steps as merge_module
+from ai_skills.worker.review.conflicts import find_conflicts
+from ai_skills.worker.review.gates import gate_task
+from ai_skills.worker.review.merge import merge_lock, merge_task
+from ai_skills.worker.review.verdict import approve
 from ai_skills.worker.tasks import get_task
-from ai_skills.worker.watch import read_events
 
 
 @pytest.fixture

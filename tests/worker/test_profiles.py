@@ -16,17 +16,17 @@ from ai_skills.cli.worker import main
 from ai_skills.worker.config import WorkerConfig, load_config
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ConfigError
-from ai_skills.worker.fallback import retry_wait
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.profiles import choose, profile_command
-from ai_skills.worker.ratelimit import RateLimitRules, backoff_delay, classify
-from ai_skills.worker.reconcile import reconcile
+from ai_skills.worker.ops.reconcile import reconcile
+from ai_skills.worker.ops.status import task_statuses
+from ai_skills.worker.ops.status_text import status_lines
+from ai_skills.worker.ops.tick import tick
+from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.run.launch import start_task
+from ai_skills.worker.run.profiles import choose, profile_command
+from ai_skills.worker.run.rate_limit import RateLimitRules, backoff_delay, classify
+from ai_skills.worker.run.rate_limit_fallback import retry_wait
 from ai_skills.worker.runtimes import PRESETS
-from ai_skills.worker.status import task_statuses
 from ai_skills.worker.tasks import get_attempt, get_task
-from ai_skills.worker.text import status_lines
-from ai_skills.worker.tick import tick
-from ai_skills.worker.watch import read_events
 
 RULES = RateLimitRules()
 
@@ -316,7 +316,7 @@ def test_the_profiles_example_in_the_docs_is_valid(tmp_path: Path) -> None:
 def test_the_daemon_moves_a_rate_limited_task_to_the_next_profile_unattended(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    from ai_skills.worker.daemon import start_daemon, stop_daemon
+    from ai_skills.worker.ops.daemon import start_daemon, stop_daemon
 
     write_profiles(worker_repo, backoff=0.3)
     add(conn, "t1", priority=0)

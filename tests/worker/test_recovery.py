@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from worker_helpers import add, add_and_start, agent_command, git, wait_for, wait_state
 
-from ai_skills.worker.admission import LaunchPlan, admit
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ConfigError
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.prompt import render_prompt
-from ai_skills.worker.reconcile import reconcile
+from ai_skills.worker.ops.reconcile import reconcile
+from ai_skills.worker.run.admission import LaunchPlan, admit
+from ai_skills.worker.run.launch import start_task
+from ai_skills.worker.run.prompt import render_prompt
+from ai_skills.worker.run.workspace import workspace_path
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction
 from ai_skills.worker.tasks import get_task, mark_step, transition
-from ai_skills.worker.workspace import workspace_path
 
 
 def _age_steps(conn: sqlite3.Connection, seconds: float) -> None:
@@ -90,7 +90,7 @@ def test_agent_without_output_or_commits_stalls_after_the_limit(
 def test_a_stalled_agent_that_reports_again_is_running_again(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    from ai_skills.worker.report import report
+    from ai_skills.worker.run.report import report
 
     (worker_repo / ".worker.toml").write_text(
         f"runtime_command = {json.dumps(agent_command('hang'))}\n"

@@ -17,8 +17,8 @@ from ai_skills.cli.worker import main
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import InvalidTaskIdError, ReviewRefusedError
-from ai_skills.worker.merge import merge_task
-from ai_skills.worker.review import request_changes
+from ai_skills.worker.review.merge import merge_task
+from ai_skills.worker.review.verdict import request_changes
 from ai_skills.worker.tasks import validate_task_id
 
 
@@ -72,7 +72,7 @@ def test_merge_strategy_bogus_is_bad_input(
 
 HOLDER = """
 import fcntl, json, os, sys, time
-from ai_skills.worker.procs import start_token
+from ai_skills.worker.process_identity import start_token
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 fcntl.flock(fd, fcntl.LOCK_EX)
 print("locked", flush=True)

@@ -13,13 +13,13 @@ from worker_helpers import add, git, wait_state
 from ai_skills.worker.config import PolicyConfig, WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ReviewRefusedError
-from ai_skills.worker.gates import gate_task, latest_results
-from ai_skills.worker.policy import path_matches, policy_reasons
-from ai_skills.worker.review import approve, request_changes, show_review
-from ai_skills.worker.reviews import get_review
+from ai_skills.worker.ops.tick import tick
+from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.review.gates import gate_task, latest_results
+from ai_skills.worker.review.policy import path_matches, policy_reasons
+from ai_skills.worker.review.records import get_review
+from ai_skills.worker.review.verdict import approve, request_changes, show_review
 from ai_skills.worker.tasks import get_attempt, get_task
-from ai_skills.worker.tick import tick
-from ai_skills.worker.watch import read_events
 
 
 @pytest.fixture

@@ -124,9 +124,9 @@ def test_status_only_shows_a_stale_approval_and_the_next_check_records_it(
     rconfig: WorkerConfig,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from ai_skills.worker.review_findings import check_task
+    from ai_skills.worker.ops.watch import read_events
+    from ai_skills.worker.review.findings import check_task
     from ai_skills.worker.tasks import get_task
-    from ai_skills.worker.watch import read_events
 
     to_review(ctx, conn, rconfig, "t1")
     assert run(capsys, "review", "t1", "--approve", "--no-gates", "--reason", "test")[0] == 0

@@ -16,15 +16,15 @@ from ai_skills.cli.worker import main
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ReviewRefusedError
-from ai_skills.worker.gates import gate_task
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.merge import merge_task
-from ai_skills.worker.review import approve, show_review
-from ai_skills.worker.reviews import record_approval
+from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.review.gates import gate_task
+from ai_skills.worker.review.merge import merge_task
+from ai_skills.worker.review.records import record_approval
+from ai_skills.worker.review.verdict import approve, show_review
+from ai_skills.worker.run.launch import start_task
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction
 from ai_skills.worker.tasks import get_task, transition
-from ai_skills.worker.watch import read_events
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_merge_of_work_already_in_main_says_main_did_not_move(
     result = merge_task(ctx, conn, config, "t1")
     assert result.outcome == "already_merged" and result.state == "merged"
     assert git(ctx.repo_root, "rev-parse", "main") == main_before
-    from ai_skills.worker.review_text import merge_lines
+    from ai_skills.worker.review.text import merge_lines
 
     text = "\n".join(merge_lines(result))
     assert "merged into" not in text and "main did not move" in text

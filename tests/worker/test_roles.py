@@ -16,6 +16,7 @@ from worker_helpers import (
 
 from ai_skills.cli.worker import main
 from ai_skills.worker.context import RepoContext
+from ai_skills.worker.ops.watch import read_events
 from ai_skills.worker.roles import (
     COMMAND_RULES,
     Role,
@@ -26,7 +27,6 @@ from ai_skills.worker.roles import (
     role_of,
 )
 from ai_skills.worker.tasks import get_attempt, get_task
-from ai_skills.worker.watch import read_events
 
 INSIDE = {"WORKER_TASK_ID": "t1", "WORKER_ATTEMPT_ID": "7"}
 

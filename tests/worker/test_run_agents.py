@@ -21,12 +21,12 @@ from worker_helpers import (
 
 from ai_skills.worker.config import WorkerConfig, load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.report import report
-from ai_skills.worker.status import task_statuses
+from ai_skills.worker.ops.status import task_statuses
+from ai_skills.worker.ops.tick import tick
+from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.run.launch import start_task
+from ai_skills.worker.run.report import report
 from ai_skills.worker.tasks import get_attempt, get_task
-from ai_skills.worker.tick import tick
-from ai_skills.worker.watch import read_events
 
 
 def kinds(conn: sqlite3.Connection, task_id: str) -> list[str]:
@@ -158,7 +158,7 @@ def test_answered_question_restarts_the_agent_with_the_answer_in_its_prompt(
 def test_restarting_a_stalled_task_stops_its_hung_agent_first(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    from ai_skills.worker.procs import is_alive
+    from ai_skills.worker.process_identity import is_alive
 
     write_config(worker_repo, command=agent_command("hang"))
     with (worker_repo / ".worker.toml").open("a") as handle:

@@ -25,15 +25,15 @@ from worker_helpers import (
     write_config,
 )
 
-from ai_skills.worker.cancel import CancelOptions, cancel_task
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.gates import gate_task
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.reconcile import reconcile
-from ai_skills.worker.sandbox import available
+from ai_skills.worker.ops.reconcile import reconcile
+from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.review.gates import gate_task
+from ai_skills.worker.run.cancel import CancelOptions, cancel_task
+from ai_skills.worker.run.launch import start_task
+from ai_skills.worker.run.sandbox import available
 from ai_skills.worker.tasks import get_attempt, get_task
-from ai_skills.worker.watch import read_events
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -239,7 +239,7 @@ def test_start_and_doctor_say_when_there_is_no_sandbox(
 ) -> None:
     from ai_skills.cli.worker import main
     from ai_skills.worker.config import WorkerConfig
-    from ai_skills.worker.doctor import sandbox_check
+    from ai_skills.worker.ops.doctor import sandbox_check
 
     write_config(worker_repo, command=agent_command("hang"), sandbox="none")
     monkeypatch.chdir(worker_repo)
@@ -293,7 +293,7 @@ def test_a_stalled_sandboxed_agent_is_stopped_with_everything_it_started(
 def test_a_report_through_the_channel_applies_to_its_own_attempt_only(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    from ai_skills.worker.channel import send
+    from ai_skills.worker.run.report_socket import send
 
     write_config(worker_repo, command=agent_command("hang"))
     config = load_config(ctx.config_path)

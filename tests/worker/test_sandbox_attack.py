@@ -17,8 +17,8 @@ from worker_helpers import add, agent_command, git, wait_state, write_config
 
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.reviews import get_review
+from ai_skills.worker.review.records import get_review
+from ai_skills.worker.run.launch import start_task
 from ai_skills.worker.tasks import Attempt, get_attempt, get_task
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ai_skills.worker.scopes import globs_overlap, scopes_overlap
+from ai_skills.worker.run.scopes import globs_overlap, scopes_overlap
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ai_skills.worker.admission import LaunchPlan, admit
 from ai_skills.worker.errors import IllegalTransitionError, WorkerError
-from ai_skills.worker.liveness import liveness_pass
-from ai_skills.worker.report import STATUS_TARGETS, report
+from ai_skills.worker.ops.liveness import liveness_pass
+from ai_skills.worker.run.admission import LaunchPlan, admit
+from ai_skills.worker.run.report import STATUS_TARGETS, report
 from ai_skills.worker.states import ACTIVE, TERMINAL, TRANSITIONS, TaskState, allowed_targets
 from ai_skills.worker.store import connect
 from ai_skills.worker.tasks import NewTask, add_task, change_state, get_task, list_tasks

@@ -8,7 +8,7 @@ from pathlib import Path
 from worker_helpers import add, git
 
 from ai_skills.worker.context import find_repo
-from ai_skills.worker.report import report
+from ai_skills.worker.run.report import report
 from ai_skills.worker.store import MIGRATIONS, connect, migrate
 from ai_skills.worker.tasks import NewTask, add_task, get_task
 

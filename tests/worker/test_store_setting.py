@@ -14,7 +14,7 @@ from ai_skills.cli.worker import main
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import ConfigError
-from ai_skills.worker.store_setting import (
+from ai_skills.worker.store.setting import (
     MAX_LENGTH,
     StoreSetting,
     resolve_store,

@@ -19,12 +19,12 @@ from worker_helpers import (
     write_config,
 )
 
-from ai_skills.use_skills import EXCLUDE_BEGIN, sync_repo
+from ai_skills.deploy.use_skills import EXCLUDE_BEGIN, sync_repo
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch import start_task
+from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.run.launch import start_task
 from ai_skills.worker.tasks import get_attempt, get_task
-from ai_skills.worker.watch import read_events
 
 
 def _start(ctx: RepoContext, conn: sqlite3.Connection, task_id: str = "t1", **kw: str) -> Path:
@@ -178,7 +178,7 @@ def test_a_linked_worktree_from_before_clones_becomes_a_clone_with_its_work(
 def test_reconcile_names_a_folder_among_the_workspaces_that_no_task_owns(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    from ai_skills.worker.reconcile import reconcile
+    from ai_skills.worker.ops.reconcile import reconcile
 
     add(conn, "t1")
     (worker_repo.parent / f"{worker_repo.name}.worktrees" / "ghost").mkdir(parents=True)

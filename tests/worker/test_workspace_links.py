@@ -7,7 +7,7 @@ from pathlib import Path
 
 from worker_helpers import git
 
-from ai_skills.worker.workspace import link_skills
+from ai_skills.worker.run.workspace import link_skills
 
 
 def _workspace(tmp_path: Path) -> Path:

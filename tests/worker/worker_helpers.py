@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.worker.agent_procs import launched, stop_attempt_processes
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.launch import start_task
-from ai_skills.worker.procs import is_alive, stop_process
+from ai_skills.worker.process_identity import is_alive, stop_process
+from ai_skills.worker.run.agent_processes import launched, stop_attempt_processes
+from ai_skills.worker.run.launch import start_task
 from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task
 
 

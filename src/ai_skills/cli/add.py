@@ -95,7 +95,7 @@ def update(
     as_json: JsonOption = False,
 ) -> None:
     """Move pins to what their branch or tag names now; show old -> new and changed files."""
-    from ai_skills.installed import update_skills
+    from ai_skills.install.installed import update_skills
 
     scope = scope_for(global_)
     report = update_skills(scope, make_cache(), names or [], os.environ)
@@ -111,7 +111,7 @@ def remove(
     as_json: JsonOption = False,
 ) -> None:
     """Unlink, delete and unpin installed skills (only what ai-skills installed)."""
-    from ai_skills.installed import remove_skills
+    from ai_skills.install.installed import remove_skills
 
     report = remove_skills(scope_for(global_), names, os.environ)
     raise typer.Exit(render_report(report, as_json=as_json))
@@ -127,7 +127,7 @@ def check(
     """Exit 1 when an installed folder no longer matches its hash (naming each changed file),
     agents cannot see a skill (not in .skills; with --global, a missing link), or its
     upstream moved."""
-    from ai_skills.installed_check import check_skills
+    from ai_skills.install.check import check_skills
 
     results = check_skills(scope_for(global_), os.environ, cwd=Path.cwd(),
                            upstream=not offline)
@@ -170,9 +170,9 @@ def import_npx(
     run `ai-skills install` to link the pinned copies.
     """
     from ai_skills.errors import AiSkillsError
-    from ai_skills.installed import Report
-    from ai_skills.installed_add import apply_add, plan_add
-    from ai_skills.npx_interop import NpxLockError, import_spec, scope_skills
+    from ai_skills.install.add import apply_add, plan_add
+    from ai_skills.install.installed import Report
+    from ai_skills.install.npx_interop import NpxLockError, import_spec, scope_skills
 
     scope = scope_for(global_)
     # Only the scope's own npx lock: a broken global one must not stop a project import.

@@ -17,25 +17,25 @@ from ai_skills.cli.render import note, progress_after, render
 from ai_skills.cli.steps import step_line
 
 if TYPE_CHECKING:
-    from ai_skills.install import Scope
-    from ai_skills.installed import Change, Report
-    from ai_skills.installed_add import AddPlan
-    from ai_skills.sources import SourceCache
+    from ai_skills.install.add import AddPlan
+    from ai_skills.install.installed import Change, Report
+    from ai_skills.install.sources import SourceCache
+    from ai_skills.install.staging import Scope
 
 # Slow fetches get a progress line; fast ones (and cache hits) print nothing.
 delayed_progress = progress_after("ai-skills", 0.5)
 
 
 def make_cache() -> SourceCache:
-    from ai_skills.sources import SourceCache, cache_root
+    from ai_skills.install.sources import SourceCache, cache_root
 
     return SourceCache(cache_root(os.environ), progress=delayed_progress)
 
 
 def scope_for(global_: bool) -> Scope:
     from ai_skills.errors import UsageError
-    from ai_skills.git import find_worktree_root
-    from ai_skills.install import repo_scope, user_scope
+    from ai_skills.install.staging import repo_scope, user_scope
+    from ai_skills.util.git import find_worktree_root
 
     if global_:
         return user_scope(os.environ)
@@ -110,11 +110,11 @@ def do_add(
     force: bool = False,
 ) -> int:
     """`ai-skills add SOURCE ...`; returns the exit code."""
-    from ai_skills.agents import parse_agent_list
+    from ai_skills.deploy.agents import parse_agent_list
     from ai_skills.errors import UsageError
-    from ai_skills.git_values import ref_problem, shown
-    from ai_skills.installed_add import apply_add, plan_add
-    from ai_skills.sources import parse_source
+    from ai_skills.install.add import apply_add, plan_add
+    from ai_skills.install.git_values import ref_problem, shown
+    from ai_skills.install.sources import parse_source
 
     problem = ref_problem(ref) if ref is not None else None
     if problem is not None:
@@ -136,8 +136,8 @@ def do_add(
 
 def do_install(*, global_: bool, as_json: bool, agents: str | None = None) -> int:
     """`ai-skills install`; returns the exit code."""
-    from ai_skills.agents import parse_agent_list
-    from ai_skills.installed import install_locked
+    from ai_skills.deploy.agents import parse_agent_list
+    from ai_skills.install.installed import install_locked
 
     chosen = parse_agent_list(agents) if agents else None
     report = install_locked(scope_for(global_), make_cache(), os.environ, agents=chosen)

@@ -28,10 +28,10 @@ def agents(
     installed (its program on PATH, or its own folder exists). Any name or alias shown
     here works with --agents, in a `.skills` `agents:` line and in AI_SKILLS_AGENTS.
     """
-    from ai_skills.agent_status import describe_agents
-    from ai_skills.agents import table
     from ai_skills.cli import agents_render
-    from ai_skills.fastpath import find_repo_root
+    from ai_skills.deploy.agent_status import describe_agents
+    from ai_skills.deploy.agents import table
+    from ai_skills.deploy.fastpath import find_repo_root
 
     if markdown:
         sys.stdout.write(agents_render.as_markdown(table()))

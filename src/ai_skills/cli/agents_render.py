@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ai_skills.agent_status import AgentStatus, location_text, project_text, shown_dir
-from ai_skills.agents import Agent, AgentTable
+from ai_skills.deploy.agent_status import AgentStatus, location_text, project_text, shown_dir
+from ai_skills.deploy.agents import Agent, AgentTable
 
 DOC_TEMPLATE = Path(__file__).parent.parent / "templates" / "agent-paths.md"
 TABLE_MARK = "{{agent table}}"

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from ai_skills.cli.render import render
 from ai_skills.cli.steps import step_line
-from ai_skills.deploy import Step, changes
-from ai_skills.global_deploy import GlobalDeployReport
+from ai_skills.deploy.engine import Step, changes
+from ai_skills.deploy.global_deploy import GlobalDeployReport
 
 
 def render_global(report: GlobalDeployReport, *, planned: bool, as_json: bool) -> None:

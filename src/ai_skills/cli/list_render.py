@@ -9,8 +9,8 @@ from typing import Any
 
 def installed_pins(repo: Path | None, env: Mapping[str, str]) -> dict[tuple[str, str], Any]:
     """(catalog origin, name) -> the pin from the lock of that scope."""
-    from ai_skills.install import repo_scope, user_scope
-    from ai_skills.lock import read_lock
+    from ai_skills.install.lock import read_lock
+    from ai_skills.install.staging import repo_scope, user_scope
 
     scopes = [("installed (user)", user_scope(env))]
     if repo is not None:
@@ -24,7 +24,7 @@ def installed_pins(repo: Path | None, env: Mapping[str, str]) -> dict[tuple[str,
 
 def npx_rows(repo: Path | None, env: Mapping[str, str]) -> list[dict[str, Any]]:
     """Catalog-shaped rows for every skill recorded in an `npx skills` lock."""
-    from ai_skills.npx_interop import npx_skills
+    from ai_skills.install.npx_interop import npx_skills
 
     rows = []
     for skill in npx_skills(repo, env):

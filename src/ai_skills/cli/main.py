@@ -16,7 +16,7 @@ from ai_skills.cli.release import app as release_app
 from ai_skills.cli.render import note, render, run_guarded, say
 
 if TYPE_CHECKING:
-    from ai_skills.global_deploy import GlobalDeployReport
+    from ai_skills.deploy.global_deploy import GlobalDeployReport
 
 app = typer.Typer(
     name="ai-skills",
@@ -56,7 +56,7 @@ def validate(
     Every problem is reported as FILE:LINE. Exit 1 when any skill has an error, 0 when
     there are only warnings (e.g. Claude Code extension fields).
     """
-    from ai_skills.skill import find_skill_folders, validate_skill
+    from ai_skills.skills.validation import find_skill_folders, validate_skill
 
     reports = [
         validate_skill(folder, strict=strict)
@@ -84,10 +84,10 @@ def list_skills(as_json: JsonOption = False) -> None:
     Installed skills show their source and pinned commit; skills that `npx skills`
     installed (its skills-lock.json and global lock) are listed after the catalog.
     """
-    from ai_skills.catalog import list_catalog, search_path
     from ai_skills.cli.list_render import installed_pins, npx_rows
-    from ai_skills.fastpath import find_repo_root
-    from ai_skills.skill import validate_skill
+    from ai_skills.deploy.fastpath import find_repo_root
+    from ai_skills.skills.catalog import list_catalog, search_path
+    from ai_skills.skills.validation import validate_skill
 
     root = find_repo_root(os.getcwd())
     repo = Path(root) if root else None
@@ -154,9 +154,9 @@ def deploy(
     `services.ai-skills` module. Agents sharing a folder get one link there. Only links
     this command made are replaced or removed. For one repo, use `use-skills` instead.
     """
-    from ai_skills.agents import parse_agent_list
     from ai_skills.cli.deploy_render import render_global
-    from ai_skills.global_deploy import deploy_global
+    from ai_skills.deploy.agents import parse_agent_list
+    from ai_skills.deploy.global_deploy import deploy_global
 
     if not global_:
         raise typer.BadParameter("per-repo deploys are done by `use-skills`; pass --global")
@@ -172,7 +172,7 @@ def deploy(
 
 
 def _changes(report: GlobalDeployReport) -> bool:
-    from ai_skills.deploy import needs_apply
+    from ai_skills.deploy.engine import needs_apply
 
     return needs_apply(report.steps)
 
@@ -192,7 +192,7 @@ def new(
     ] = Path("."),
 ) -> None:
     """Create a new, spec-valid skill folder NAME from a template. Never overwrites."""
-    from ai_skills.scaffold import new_skill
+    from ai_skills.skills.scaffold import new_skill
 
     target, report = new_skill(directory, name, template=template, description=description)
     for path in sorted(p for p in target.rglob("*") if p.is_file()):
@@ -217,7 +217,7 @@ def direnv_install(
 
     Safe to run again: it refreshes its own file and refuses to overwrite anyone else's.
     """
-    from ai_skills.direnv import install_library
+    from ai_skills.deploy.direnv import install_library
 
     path, changed = install_library(os.environ, dry_run=dry_run)
     if changed:

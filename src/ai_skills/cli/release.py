@@ -21,7 +21,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JS
 
 
 def _repo_root() -> Path:
-    from ai_skills.git import find_worktree_root
+    from ai_skills.util.git import find_worktree_root
 
     root = find_worktree_root(Path.cwd())
     if root is None:
@@ -30,7 +30,7 @@ def _repo_root() -> Path:
 
 
 def _wheel_cache() -> Path:
-    from ai_skills.xdg import xdg_home
+    from ai_skills.util.xdg import xdg_home
 
     return Path(xdg_home(os.environ, "XDG_CACHE_HOME")) / "ai-skills" / "release-wheels"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ai_skills.deploy import Action, Step
-from ai_skills.fsutil import shown_path
+from ai_skills.deploy.engine import Action, Step
+from ai_skills.util.fs import shown_path
 
 # (after doing it, when only planned)
 VERBS = {

@@ -14,7 +14,7 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~5 ms on eve
 if TYPE_CHECKING:
     import argparse
 
-    from ai_skills.use_skills import SyncReport
+    from ai_skills.deploy.use_skills import SyncReport
 
 DESCRIPTION = """\
 Link the skills named in REPO/.skills into each agent's per-repo skills folder. Default:
@@ -84,9 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run use-skills; returns the exit code."""
     from pathlib import Path
 
-    from ai_skills import use_skills
-    from ai_skills.agents import parse_agent_list
-    from ai_skills.fastpath import repo_for
+    from ai_skills.deploy import use_skills
+    from ai_skills.deploy.agents import parse_agent_list
+    from ai_skills.deploy.fastpath import repo_for
 
     argv = sys.argv[1:] if argv is None else argv
     # A bare `use-skills` (what direnv runs) needs no parser; argparse costs ~3 ms to import.
@@ -118,7 +118,7 @@ def run() -> None:
     """Console-script entry point."""
     if len(sys.argv) == 1:
         # The direnv case: prove a no-op with os and json alone before importing the rest.
-        from ai_skills.fastpath import quick_noop
+        from ai_skills.deploy.fastpath import quick_noop
 
         if quick_noop(os.getcwd(), os.environ):
             sys.exit(0)

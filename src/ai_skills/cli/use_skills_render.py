@@ -6,8 +6,8 @@ import json
 import sys
 
 from ai_skills.cli.steps import step_line
-from ai_skills.deploy import Action, changes
-from ai_skills.use_skills import SyncReport
+from ai_skills.deploy.engine import Action, changes
+from ai_skills.deploy.use_skills import SyncReport
 
 
 def render_text(report: SyncReport, *, verbose: bool, planned: bool) -> None:

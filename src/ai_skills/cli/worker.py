@@ -101,7 +101,7 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a task in state `queued`."""
-    from ai_skills.worker.intake import new_task
+    from ai_skills.worker.run.intake import new_task
     from ai_skills.worker.tasks import add_task
 
     ctx = open_repo()
@@ -159,8 +159,8 @@ def start(
     Also restarts a `stalled` task, a `changes_requested` one, or a `needs_input` one whose
     agent has exited (pass the answer with --message); with --retry, a `failed` one.
     """
-    from ai_skills.worker.launch import start_task
-    from ai_skills.worker.retry import retry_task
+    from ai_skills.worker.run.launch import start_task
+    from ai_skills.worker.run.retry import retry_task
     from ai_skills.worker.tasks import get_task
 
     ctx, conn, config = open_workspace()
@@ -243,7 +243,7 @@ def logs(
     attempt: Annotated[int | None, typer.Option("--attempt", help="Attempt number.")] = None,
 ) -> None:
     """Print the agent's output of the current (or a given) attempt."""
-    from ai_skills.worker.status import follow_file, log_file, log_finished
+    from ai_skills.worker.ops.status import follow_file, log_file, log_finished
 
     ctx = open_repo()
     conn = open_store(ctx)

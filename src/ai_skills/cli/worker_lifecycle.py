@@ -67,7 +67,7 @@ def cancel(
     as_json: JsonOpt = False,
 ) -> None:
     """Stop a task's agent, commit its uncommitted work to the task branch, mark it cancelled."""
-    from ai_skills.worker.cancel import CancelOptions, cancel_task
+    from ai_skills.worker.run.cancel import CancelOptions, cancel_task
 
     if task_id and task_opt and task_id != task_opt:
         raise UsageError(f"two task ids given ({task_id!r} and --taskId {task_opt!r})")
@@ -86,7 +86,7 @@ def cancel(
         integration_branch=config.integration_branch,
     )
     result = cancel_task(ctx, open_store(ctx), target, options)
-    from ai_skills.worker.text import cancel_lines
+    from ai_skills.worker.ops.status_text import cancel_lines
 
     render(result, as_json=as_json, lines=lambda: cancel_lines(result))
 
@@ -105,7 +105,7 @@ def retry(
     `failed` is final for `tick` and the daemon; only this (or `start --retry`) moves it on.
     Exit 5 when the new attempt has to wait for a slot (it is queued then).
     """
-    from ai_skills.worker.retry import retry_task
+    from ai_skills.worker.run.retry import retry_task
 
     result = retry_task(
         *open_workspace(),

@@ -59,7 +59,7 @@ def watch(
     The daemon and every watch share one hook cursor, so each transition runs the hook
     once, whoever reads it first (`--task` filters only what is printed).
     """
-    from ai_skills.worker.watch import load_cursor, save_cursor, stream_events
+    from ai_skills.worker.ops.watch import load_cursor, save_cursor, stream_events
 
     if once and follow:
         raise UsageError("give --once or --follow, not both")
@@ -84,14 +84,14 @@ def _print_event(event: Any, *, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(event.as_dict(), sort_keys=True) + "\n")
     else:
-        from ai_skills.worker.text import event_line
+        from ai_skills.worker.ops.status_text import event_line
 
         say(event_line(event))
     sys.stdout.flush()
 
 
 def _run_hooks(conn: Any, hook: str | list[str], cwd: Path) -> None:
-    from ai_skills.worker.hooks import run_due_hooks
+    from ai_skills.worker.ops.hooks import run_due_hooks
 
     for run in run_due_hooks(conn, hook, cwd=cwd):
         if run.exit_code != 0:
@@ -100,7 +100,7 @@ def _run_hooks(conn: Any, hook: str | list[str], cwd: Path) -> None:
 
 def tick(as_json: JsonOpt = False) -> None:
     """One pass: mark dead or idle runs stalled, start waiting tasks while slots are free."""
-    from ai_skills.worker.tick import tick as do_tick
+    from ai_skills.worker.ops.tick import tick as do_tick
 
     report = do_tick(*open_workspace())
     render(report, as_json=as_json, lines=lambda: _tick_lines(report),
@@ -123,10 +123,10 @@ def reconcile(
     as_json: JsonOpt = False,
 ) -> None:
     """Compare the store with git worktrees, branches and processes; name each difference."""
-    from ai_skills.worker.reconcile import reconcile as do_reconcile
+    from ai_skills.worker.ops.reconcile import reconcile as do_reconcile
 
     findings = do_reconcile(*open_workspace(), fix=fix)
-    from ai_skills.worker.text import finding_lines
+    from ai_skills.worker.ops.status_text import finding_lines
 
     render(findings, as_json=as_json, lines=lambda: finding_lines(findings))
     if any(not f.fixed for f in findings):
@@ -142,7 +142,7 @@ def _daemon_out(status: Any, *, as_json: bool) -> None:
 @daemon_app.command("start")
 def daemon_start(as_json: JsonOpt = False) -> None:
     """Start the daemon (does nothing when it already runs)."""
-    from ai_skills.worker.daemon import start_daemon
+    from ai_skills.worker.ops.daemon import start_daemon
 
     ctx = open_repo()
     check_store(ctx)
@@ -155,7 +155,7 @@ def daemon_start(as_json: JsonOpt = False) -> None:
 @daemon_app.command("status")
 def daemon_status(as_json: JsonOpt = False) -> None:
     """Say whether the daemon runs (exit 3 when it does not)."""
-    from ai_skills.worker.daemon import daemon_status as get_status
+    from ai_skills.worker.ops.daemon import daemon_status as get_status
 
     status = get_status(open_repo())
     _daemon_out(status, as_json=as_json)
@@ -166,6 +166,6 @@ def daemon_status(as_json: JsonOpt = False) -> None:
 @daemon_app.command("stop")
 def daemon_stop(as_json: JsonOpt = False) -> None:
     """Stop the daemon."""
-    from ai_skills.worker.daemon import stop_daemon
+    from ai_skills.worker.ops.daemon import stop_daemon
 
     _daemon_out(stop_daemon(open_repo()), as_json=as_json)

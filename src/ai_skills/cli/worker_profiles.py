@@ -20,7 +20,7 @@ def register_profile_commands(app: typer.Typer) -> None:
 
 def profiles(as_json: JsonOpt = False) -> None:
     """List the runtime profiles of .worker.toml: command, model, environment names, order."""
-    from ai_skills.worker.profile_views import describe_profiles
+    from ai_skills.worker.run.profile_views import describe_profiles
 
     views = describe_profiles(load_worker_config(open_repo()))
     render(views, as_json=as_json, lines=lambda: _profile_lines(views))
@@ -42,7 +42,7 @@ def doctor(as_json: JsonOpt = False) -> None:
     """
     import os
 
-    from ai_skills.worker.doctor import diagnose, running_as_root
+    from ai_skills.worker.ops.doctor import diagnose, running_as_root
 
     ctx = open_repo()
     found = diagnose(

@@ -35,13 +35,13 @@ _progress = progress_after("worker", 1.0)
 
 def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
     """Run the [gates] commands in the task's worktree at its head commit; exit 8 on failure."""
-    from ai_skills.worker.gates import gate_task
-    from ai_skills.worker.review_findings import check_task
+    from ai_skills.worker.review.findings import check_task
+    from ai_skills.worker.review.gates import gate_task
 
     ctx, conn, config = open_workspace()
     result = gate_task(ctx, conn, config.gates, task_id, progress=_progress)
     task = check_task(ctx, conn, config, task_id)
-    from ai_skills.worker.review_text import gate_lines
+    from ai_skills.worker.review.text import gate_lines
 
     lines = list(gate_lines(task_id, result.as_dict()))
     if task.state.value == "needs_human":
@@ -87,7 +87,7 @@ def review(
     as_json: JsonOpt = False,
 ) -> None:
     """Show the diff stat, commits, gate results and findings; approve or request changes."""
-    from ai_skills.worker import review as core
+    from ai_skills.worker.review import verdict as core
 
     if approve and request_changes:
         raise UsageError("give --approve or --request-changes, not both")
@@ -129,7 +129,7 @@ def review(
         )
     else:
         view = core.show_review(ctx, conn, config, task_id)
-    from ai_skills.worker.review_text import review_lines
+    from ai_skills.worker.review.text import review_lines
 
     render(view, as_json=as_json, lines=lambda: review_lines(view))
 
@@ -147,7 +147,7 @@ def merge(
     as_json: JsonOpt = False,
 ) -> None:
     """Merge an approved task into its integration branch, or resume an interrupted merge."""
-    from ai_skills.worker.merge import merge_task
+    from ai_skills.worker.review.merge import merge_task
 
     result = merge_task(
         *open_workspace(),
@@ -156,7 +156,7 @@ def merge(
         wait=wait,
         progress=_progress,
     )
-    from ai_skills.worker.review_text import merge_lines
+    from ai_skills.worker.review.text import merge_lines
 
     render(result, as_json=as_json, lines=lambda: merge_lines(result))
     if result.outcome == "refused":
@@ -167,10 +167,10 @@ def merge(
 
 def conflicts(as_json: JsonOpt = False) -> None:
     """Pairs of active tasks whose scopes or changed files overlap; exit 7 if any would conflict."""
-    from ai_skills.worker.conflicts import find_conflicts
+    from ai_skills.worker.review.conflicts import find_conflicts
 
     pairs = find_conflicts(*open_workspace())
-    from ai_skills.worker.review_text import conflict_lines
+    from ai_skills.worker.review.text import conflict_lines
 
     render(pairs, as_json=as_json, lines=lambda: conflict_lines(pairs))
     if any(p.would_conflict for p in pairs):
@@ -179,10 +179,10 @@ def conflicts(as_json: JsonOpt = False) -> None:
 
 def stats(as_json: JsonOpt = False) -> None:
     """Queue wait, run time, review time, change requests and gate failures, from the events."""
-    from ai_skills.worker.stats import compute_stats
+    from ai_skills.worker.ops.stats import compute_stats
 
     ctx = open_repo()
     result = compute_stats(open_store(ctx))
-    from ai_skills.worker.review_text import stats_lines
+    from ai_skills.worker.review.text import stats_lines
 
     render(result, as_json=as_json, lines=lambda: stats_lines(result))

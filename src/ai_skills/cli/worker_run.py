@@ -34,11 +34,12 @@ def do_report(
     """`worker report`: an agent tells its supervisor how the task goes; returns the exit code."""
     channel = os.environ.get("WORKER_REPORT_SOCKET")
     if channel:
-        # The supervisor of this attempt applies it (worker/channel.py); the store is not ours.
+        # The supervisor of this attempt applies it (worker/run/report_socket.py); the store is not
+        # ours.
         return _send_to_supervisor(channel, status=status, message=message, key=key,
                                    as_json=as_json)
     from ai_skills.worker.errors import ReportContextError
-    from ai_skills.worker.report import report
+    from ai_skills.worker.run.report import report
 
     env_task = os.environ.get("WORKER_TASK_ID")
     task_id = task or env_task
@@ -68,7 +69,7 @@ def do_report(
 def _send_to_supervisor(
     channel: str, *, status: str, message: str, key: str | None, as_json: bool
 ) -> int:
-    from ai_skills.worker.channel import send_report
+    from ai_skills.worker.run.report_socket import send_report
 
     outcome = send_report(channel, status=status, message=message, key=key)
     if as_json:
@@ -82,7 +83,7 @@ def _send_to_supervisor(
 
 def do_status(task_id: str | None, *, no_git: bool, all_tasks: bool, as_json: bool) -> int:
     """`worker status [ID]`: tasks with their attempt, agent and progress; returns 0."""
-    from ai_skills.worker.status import task_statuses
+    from ai_skills.worker.ops.status import task_statuses
 
     ctx = open_repo()
     conn = open_store(ctx)
@@ -91,8 +92,8 @@ def do_status(task_id: str | None, *, no_git: bool, all_tasks: bool, as_json: bo
     if as_json:
         emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
         return 0
+    from ai_skills.worker.ops.status_text import status_lines
     from ai_skills.worker.tasks import count_tasks
-    from ai_skills.worker.text import status_lines
 
     for line in status_lines(rows, detailed=task_id is not None):
         say(line)
@@ -121,6 +122,6 @@ def open_store(ctx: RepoContext) -> Db:
 
 def check_store(ctx: RepoContext) -> None:
     """Refuse a store setting that is invalid, or that this version cannot open yet."""
-    from ai_skills.worker.store_setting import require_sqlite, resolve_store
+    from ai_skills.worker.store.setting import require_sqlite, resolve_store
 
     require_sqlite(resolve_store(ctx.config_path, os.environ))

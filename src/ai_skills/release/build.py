@@ -8,8 +8,6 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ai_skills.fsutil import atomic_write_bytes, file_lock
-from ai_skills.git import git_bytes, git_out, run_git
 from ai_skills.release import layout
 from ai_skills.release.errors import ReleaseError, ReleaseUsageError
 from ai_skills.release.pins import (
@@ -25,6 +23,8 @@ from ai_skills.release.pins import (
 )
 from ai_skills.release.tarball import reproducible_tar_gz
 from ai_skills.release.wheels import Target, fetch_wheels, parse_requirements, wheel_files
+from ai_skills.util.fs import atomic_write_bytes, file_lock
+from ai_skills.util.git import git_bytes, git_out, run_git
 
 RELEASES_DIR = "releases"
 REQUIREMENTS = "releases/worker-requirements.txt"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ai_skills.fsutil import atomic_write_text
 from ai_skills.release.errors import ReleaseError, ReleaseUsageError
-from ai_skills.schema_errors import first_problem
+from ai_skills.util.fs import atomic_write_text
+from ai_skills.util.schema_errors import first_problem
 
 SIDECAR_NAME = "worker.json"
 SCHEMA = 1

@@ -19,9 +19,9 @@ from pydantic import (
     model_validator,
 )
 
-from ai_skills.schema_errors import all_problems
+from ai_skills.util.schema_errors import all_problems
+from ai_skills.worker.config_profiles import ProfileConfig, RateLimitConfig
 from ai_skills.worker.errors import ConfigError
-from ai_skills.worker.profile_config import ProfileConfig, RateLimitConfig
 
 # `**/` also matches at the top level (see policy.path_matches).
 DEFAULT_SENSITIVE = (
@@ -91,7 +91,7 @@ class WorkerConfig(BaseModel):
     runtime_command: str | list[str] | None = Field(
         default=None, description="generic agent command (shell-split when a string)"
     )
-    # Runtime profiles, fallback and roles: see profile_config.py and docs/worker.md.
+    # Runtime profiles, fallback and roles: see config_profiles.py and docs/worker.md.
     profile: str | None = Field(default=None, description="profile every task starts with")
     fallback: list[str] = Field(default_factory=list, description="profiles tried next, in order")
     profiles: dict[str, ProfileConfig] = Field(default_factory=dict)
@@ -149,7 +149,7 @@ class WorkerConfig(BaseModel):
     merge_strategy: str = Field(
         default="merge", pattern="^(merge|squash|rebase)$", description="default merge strategy"
     )
-    # store_setting.py reads this key without pydantic, for the commands that start fast.
+    # setting.py reads this key without pydantic, for the commands that start fast.
     store: str = Field(
         default="sqlite",
         description='"sqlite" (a file in the repository\'s git folder) or a postgresql:// URL '
@@ -173,7 +173,7 @@ class WorkerConfig(BaseModel):
     @classmethod
     def _branch_name(cls, value: str | None) -> str | None:
         # .worker.toml arrives in pull requests; its branch reaches git's command line.
-        from ai_skills.git_values import ref_problem
+        from ai_skills.install.git_values import ref_problem
 
         problem = None if value is None else ref_problem(value)
         if problem:
@@ -183,7 +183,7 @@ class WorkerConfig(BaseModel):
     @field_validator("store")
     @classmethod
     def _store(cls, value: str) -> str:
-        from ai_skills.worker.store_setting import store_problem
+        from ai_skills.worker.store.setting import store_problem
 
         problem = store_problem(value, password_allowed=False)
         if problem:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ai_skills.git import common_dir_of, find_worktree_root, git_dir_of
+from ai_skills.util.git import common_dir_of, find_worktree_root, git_dir_of
 from ai_skills.worker.errors import NotInRepoError
 
 

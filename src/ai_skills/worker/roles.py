@@ -255,9 +255,9 @@ def _store_identity(cwd: Path) -> Identity | None:
     """A worker found from the store: by worktree, or by a running agent among our ancestors."""
     from pathlib import Path
 
-    from ai_skills.git import find_worktree_root
+    from ai_skills.util.git import find_worktree_root
     from ai_skills.worker.context import find_repo
-    from ai_skills.worker.procs import is_alive
+    from ai_skills.worker.process_identity import is_alive
     from ai_skills.worker.store import connect
     from ai_skills.worker.store.attempts import attempts_with_agents
     from ai_skills.worker.store.tasks import task_worktrees
@@ -287,7 +287,7 @@ def _store_identity(cwd: Path) -> Identity | None:
 
 def ancestor_pids(pid: int | None = None) -> list[int]:
     """This process's parent, grandparent, ... up to (not including) init; [] without /proc."""
-    from ai_skills.worker.procs import stat_fields
+    from ai_skills.worker.process_identity import stat_fields
 
     found: list[int] = []
     current = os.getpid() if pid is None else pid

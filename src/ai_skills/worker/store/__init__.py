@@ -7,6 +7,9 @@ What lives where:
   `quick_check` and `sqlite_sequence` are known only there.
 - `sqlite_schema.py`: the SQLite DDL as named, append-only migrations (lists of statements).
 - `migrations.py`: `Migration` and the runner that applies the ones a store lacks.
+- `setting.py`: which store a repository uses (`store` in `.worker.toml`, `WORKER_STORE`),
+  checked before anything connects.
+- `id_lists.py`: queries over many task ids, in bounded chunks.
 - One module per table family, each a set of named operations taking a `Db`:
   `tasks` (tasks, steps), `attempts` (attempts, attempt_snapshots), `events` (events,
   cursors), `commands` (command_results), `reviews` (reviews, gate_results), `merges`,

@@ -1,0 +1,402 @@
+"""Where skills come from: source parsing, URL normalising, and the cache of fetched repos.
+
+The cache holds one bare repository per source URL under
+`$XDG_CACHE_HOME/ai-skills/sources/<sha256 of the normalised URL>.git`, each guarded by
+its own file lock so concurrent runs share it safely. Fetches are shallow and partial
+(`--depth 1 --filter=blob:none`) where the server allows; git itself falls back to a
+full pack when a server ignores the filter, and we retry without depth/filter when a
+server refuses. File contents are read straight from git objects; nothing is ever checked
+out, so no hook, filter (LFS) or submodule of the source can run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ai_skills.errors import AiSkillsError, CommandError
+from ai_skills.install.git_values import (
+    FULL_SHA,
+    SCP_LIKE,
+    URL_SCHEMES,
+    operand_problem,
+    shown,
+    text_problem,
+    url_problem,
+)
+from ai_skills.util.fs import atomic_write_bytes, file_lock
+from ai_skills.util.git import run_git, run_git_bytes
+from ai_skills.util.xdg import xdg_home
+
+# Protocols a source may use. `ext::` and friends can run commands; plain http is unsigned.
+ALLOWED_PROTOCOLS = ":".join(URL_SCHEMES)
+# Environment for every git run against a source: no system config, no prompts, no LFS.
+SAFE_GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_ALLOW_PROTOCOL": ALLOWED_PROTOCOLS,
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_LFS_SKIP_SMUDGE": "1",
+}
+# Config that keeps code in (or named by) a source from running: hooks, fsmonitor, submodules.
+SAFE_GIT_CONFIG = (
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.fsmonitor=false",
+    "-c", "submodule.recurse=false",
+    "-c", "fetch.recurseSubmodules=false",
+    "-c", "protocol.version=2",
+)
+_SHORTHAND = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
+_URL_SCHEMES = tuple(f"{scheme}://" for scheme in URL_SCHEMES)
+
+DEFAULT_GIT_TIMEOUT = 600.0
+
+Progress = Callable[[str], AbstractContextManager[None]]
+
+
+class SourceError(AiSkillsError):
+    """A source cannot be understood or fetched."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A git URL to fetch and the folder inside it to look for skills in ('' = all)."""
+
+    url: str
+    subpath: str = ""
+
+
+@dataclass(frozen=True)
+class GitEntry:
+    """One entry of a commit's tree: git mode, object type, object id, path."""
+
+    mode: str
+    kind: str
+    oid: str
+    path: str
+
+
+def parse_source(text: str, *, cwd: Path) -> SourceSpec:
+    """Turn what the user typed (URL, owner/repo, local path) into a SourceSpec."""
+    text = text.strip()
+    problem = text_problem(text, spaces=True) if text else None
+    if problem is not None:
+        raise SourceError(f"{shown(text)} is not a git URL, an owner/repo shorthand or a "
+                          f"folder ({problem})")
+    if text.startswith("http://"):
+        raise SourceError(f"{text}: plain http is not allowed; use an https:// URL")
+    if text.startswith(_URL_SCHEMES) or SCP_LIKE.fullmatch(text):
+        problem = url_problem(text)
+        if problem is not None:
+            raise SourceError(f"{shown(text)} is not a git URL ({problem})")
+        return SourceSpec(text.rstrip("/"))
+    if "://" in text or text.startswith("ext::"):
+        raise SourceError(
+            f"{text}: unsupported protocol; sources may use {ALLOWED_PROTOCOLS.replace(':', ', ')}"
+        )
+    local = (cwd / Path(text).expanduser()).resolve()
+    if local.exists() or text.startswith((".", "/", "~")):
+        return _local_source(local, text)
+    if _SHORTHAND.match(text):
+        return SourceSpec(f"https://github.com/{text.removesuffix('.git')}.git")
+    raise SourceError(
+        f"{text}: not a git URL, an owner/repo shorthand, or an existing folder"
+    )
+
+
+def _local_source(path: Path, text: str) -> SourceSpec:
+    if not path.is_dir():
+        raise SourceError(f"{text}: no such folder")
+    try:
+        top = Path(_git(git_command("rev-parse", "--show-toplevel"), path).strip()).resolve()
+    except CommandError:
+        raise SourceError(
+            f"{path}: not inside a git repository; installs are pinned to a commit, so "
+            "commit the skills to git first (`git init && git add -A && git commit`)"
+        ) from None
+    return SourceSpec(top.as_uri(), "" if path == top else path.relative_to(top).as_posix())
+
+
+def normalise_url(url: str) -> str:
+    """The cache identity of a URL: lower-case scheme and host, no trailing '/' or '.git'."""
+    url = url.strip().rstrip("/").removesuffix(".git")
+    match = re.match(r"^([a-z]+)://([^/]*)(.*)$", url, re.IGNORECASE)
+    if match:
+        scheme, host, rest = match.groups()
+        return f"{scheme.lower()}://{host.lower()}{rest}"
+    return url
+
+
+def cache_key(url: str) -> str:
+    """sha256 hex of the normalised URL."""
+    return hashlib.sha256(normalise_url(url).encode("utf-8")).hexdigest()
+
+
+def cache_root(env: Mapping[str, str]) -> Path:
+    """`$XDG_CACHE_HOME/ai-skills/sources`, default `~/.cache/ai-skills/sources`."""
+    return Path(xdg_home(env, "XDG_CACHE_HOME")) / "ai-skills" / "sources"
+
+
+def _no_progress(_message: str) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+class SourceCache:
+    """Bare repositories of fetched sources, one per URL, each behind its own lock."""
+
+    def __init__(self, root: Path, *, progress: Progress | None = None) -> None:
+        self.root = root
+        self.progress = progress or _no_progress
+        # Per run: a commit's tree never changes, an object's size neither, and blobs once
+        # here stay here (so what is missing only shrinks, by what we fetched).
+        self._trees: dict[tuple[str, str], list[GitEntry]] = {}
+        self._sizes: dict[str, int] = {}
+        self._missing: dict[tuple[str, str], set[str]] = {}
+
+    def repo_dir(self, url: str) -> Path:
+        """The bare repository caching `url`."""
+        return self.root / f"{cache_key(url)}.git"
+
+    @contextlib.contextmanager
+    def locked(self, url: str) -> Iterator[Path]:
+        """Hold the per-URL lock; yield the (created if needed) bare repository."""
+        problem = url_problem(url)
+        if problem is not None:  # it becomes the cache's remote URL in a config file
+            raise SourceError(f"{shown(url)} is not a git URL ({problem})")
+        repo = self.repo_dir(url)
+        with file_lock(self.root / f"{cache_key(url)}.lock", timeout=600):
+            if not (repo / "HEAD").exists():
+                self._create(repo, url)
+            yield repo
+
+    def _create(self, repo: Path, url: str) -> None:
+        # Built beside its final name, then renamed: a killed run never leaves half a repo.
+        temp = repo.with_name(f".{repo.name}.{uuid.uuid4().hex}")
+        temp.mkdir(parents=True)
+        # The layout of gitrepository-layout(5), written directly: `git init` plus the
+        # config calls cost more than fetching a small source.
+        for folder in ("objects", "refs/heads", "refs/tags"):
+            (temp / folder).mkdir(parents=True)
+        (temp / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+        quoted = url.replace("\\", "\\\\").replace('"', '\\"')
+        (temp / "config").write_text(
+            "[core]\n"
+            "\trepositoryformatversion = 1\n"
+            "\tbare = true\n"
+            '[remote "origin"]\n'
+            f'\turl = "{quoted}"\n'
+            "\tpromisor = true\n"
+            "\tpartialclonefilter = blob:none\n"
+            "[extensions]\n"
+            "\tpartialClone = origin\n",
+            encoding="utf-8",
+        )
+        if repo.exists():
+            shutil.rmtree(repo)
+        os.rename(temp, repo)
+
+    def resolve(self, url: str, ref: str | None) -> str:
+        """The commit `ref` (default: the remote HEAD) names, fetching it into the cache."""
+        with self.locked(url) as repo:
+            if ref is not None and FULL_SHA.fullmatch(ref) and _has_commit(repo, ref):
+                return ref  # a pinned commit already here: no network, nothing shown
+            with self.progress(f"fetching {url}" + (f" ({ref})" if ref else "")):
+                self._fetch(repo, url, ref or "HEAD")
+            if ref is not None and FULL_SHA.fullmatch(ref):
+                if not _has_commit(repo, ref):
+                    raise SourceError(f"{url}: commit {ref} not found on the server")
+                sha = ref
+            else:
+                sha = _git(git_command("rev-parse", "--verify",
+                                       operands=[("ref", "FETCH_HEAD^{commit}")]), repo).strip()
+            _keep(repo, sha)
+            return sha
+
+    def _fetch(self, repo: Path, url: str, ref: str) -> None:
+        attempts = [["--depth=1", "--filter=blob:none"], ["--filter=blob:none"], []]
+        last: CommandError | None = None
+        for extra in attempts:
+            try:
+                _git(git_command("fetch", "-q", "--no-tags", *extra,
+                                 operands=[("remote", "origin"), ("ref", ref)]), repo)
+                return
+            except CommandError as exc:  # server refuses shallow or filter: try plainer
+                last = exc
+        if FULL_SHA.fullmatch(ref):
+            # Old servers refuse a want by SHA: fetch every branch and tag, then look.
+            with contextlib.suppress(CommandError):
+                _git(git_command("fetch", "-q", "--tags", operands=[("remote", "origin")],
+                                 config=["remote.origin.fetch=+refs/heads/*:refs/remotes/origin/*"]),
+                     repo)
+                _git(git_command("update-ref", operands=[("ref", "FETCH_HEAD"), ("ref", ref)]),
+                     repo)
+                return
+        assert last is not None
+        raise SourceError(
+            f"{url}: cannot fetch {shown(ref)}; check the URL, the ref and your access. {last}"
+        ) from last
+
+    def tree(self, url: str, sha: str) -> list[GitEntry]:
+        """Every entry of the commit's tree (trees are always fetched, blobs may not be)."""
+        if (url, sha) in self._trees:
+            return self._trees[(url, sha)]
+        with self.locked(url) as repo:
+            # With every blob here (a local source, a full fetch), ls-tree can say their
+            # sizes, which saves the size queries before each read. Never otherwise: in a
+            # partial clone it would fetch each missing blob on its own.
+            sizes = ["--long"] if not self._missing_blobs(repo, url, sha) else []
+            args = git_command("ls-tree", "-r", "-z", *sizes, "--full-tree",
+                               operands=[("ref", sha)])
+            raw = run_git_bytes(args, cwd=repo, env=SAFE_GIT_ENV)
+        entries = []
+        for record in raw.split(b"\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition(b"\t")
+            mode, kind, oid, *size = meta.decode().split()
+            if kind == "blob" and size:
+                self._sizes[oid] = int(size[0])
+            entries.append(GitEntry(mode, kind, oid, path.decode("utf-8", "surrogateescape")))
+        self._trees[(url, sha)] = entries
+        return entries
+
+    def blob_sizes(self, url: str, sha: str, oids: list[str]) -> dict[str, int]:
+        """Size of each blob, fetching the missing ones in one batch first."""
+        unknown = [oid for oid in dict.fromkeys(oids) if oid not in self._sizes]
+        if unknown:
+            with self.locked(url) as repo:
+                self._prefetch(repo, url, sha, unknown)
+                out = _git(git_command("cat-file", "--batch-check=%(objectname) %(objectsize)"),
+                           repo, input_text="".join(o + "\n" for o in unknown))
+            for line in out.splitlines():
+                oid, size = line.split()
+                self._sizes[oid] = int(size)
+        return {oid: self._sizes[oid] for oid in oids}
+
+    def read_blobs(self, url: str, oids: list[str]) -> dict[str, bytes]:
+        """The contents of the given blobs (after `blob_sizes` made sure they are here)."""
+        with self.locked(url) as repo:
+            wanted = "".join(o + "\n" for o in oids).encode()
+            raw = run_git_bytes(git_command("cat-file", "--batch"), cwd=repo,
+                                env=SAFE_GIT_ENV, input_bytes=wanted)
+        blobs: dict[str, bytes] = {}
+        pos = 0
+        for oid in oids:
+            header_end = raw.index(b"\n", pos)
+            _, _, size = raw[pos:header_end].decode().split()
+            start = header_end + 1
+            blobs[oid] = raw[start : start + int(size)]
+            pos = start + int(size) + 1
+        return blobs
+
+    def _missing_blobs(self, repo: Path, url: str, sha: str) -> set[str]:
+        """The objects of the commit not in the cache yet (a partial clone fetches blobs
+        when they are needed)."""
+        if (url, sha) not in self._missing:
+            listing = _git(git_command("rev-list", "--objects", "--missing=print", "--no-walk",
+                                       operands=[("ref", sha)]), repo)
+            self._missing[(url, sha)] = {
+                line[1:].split()[0] for line in listing.splitlines() if line.startswith("?")
+            }
+        return self._missing[(url, sha)]
+
+    def _prefetch(self, repo: Path, url: str, sha: str, oids: list[str]) -> None:
+        missing = self._missing_blobs(repo, url, sha)
+        wanted = [oid for oid in dict.fromkeys(oids) if oid in missing]
+        if wanted:
+            with self.progress(f"fetching {len(wanted)} file(s) from {url}"):
+                # No negotiation, as git's own lazy fetch does: told that we have the
+                # commit, the server would assume we have its blobs too and send nothing.
+                _git(git_command("fetch", "-q", "--no-tags", "--no-write-fetch-head",
+                                 "--filter=blob:none", "--stdin", operands=[("remote", "origin")],
+                                 config=["fetch.negotiationAlgorithm=noop"]), repo,
+                     input_text="".join(oid + "\n" for oid in wanted))
+            missing.difference_update(wanted)
+
+
+def _keep(repo: Path, sha: str) -> None:
+    """Keep `sha` from garbage collection: `refs/ai-skills/SHA` in the cache's bare repo.
+
+    Written as a loose ref, not with `git update-ref` (one git process less per fetch):
+    `_create` made this repository with the files ref backend, and nothing else writes it.
+    """
+    if not FULL_SHA.fullmatch(sha):
+        raise SourceError(f"{repo}: git named {shown(sha)} as the fetched commit")
+    ref = repo / "refs" / "ai-skills" / sha
+    if not ref.is_file():
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(ref, f"{sha}\n".encode(), durable=False)
+
+
+def remote_commit(url: str, ref: str | None, *, cwd: Path) -> str | None:
+    """What `ref` (default HEAD) points at on the server now, or None when it is gone."""
+    name = ref or "HEAD"
+    out = _git(git_command("ls-remote", operands=[("url", url), ("ref", name),
+                                                  ("ref", f"{name}^{{}}")]), cwd)
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        oid, _, refname = line.partition("\t")
+        found[refname] = oid
+    for candidate in (f"refs/tags/{name}^{{}}", f"refs/heads/{name}", f"refs/tags/{name}", name):
+        if candidate in found:
+            return found[candidate]
+    return None
+
+
+def _has_commit(repo: Path, sha: str) -> bool:
+    proc = run_git(git_command("cat-file", "-e", operands=[("ref", f"{sha}^{{commit}}")]),
+                   cwd=repo, env=SAFE_GIT_ENV, check=False)
+    return proc.returncode == 0
+
+
+def git_command(
+    command: str,
+    *options: str,
+    operands: Sequence[tuple[str, str]] = (),
+    config: Sequence[str] = (),
+) -> list[str]:
+    """Arguments for `git COMMAND OPTIONS --end-of-options OPERANDS` against a source.
+
+    The one builder of git command lines that carry outside input (URLs and refs from lock
+    files and the command line): each operand is checked against the grammar of its kind
+    ('url', 'ref', 'remote') and comes after `--end-of-options`, so even a value that slipped
+    past its reader cannot become an option. Options and config are this module's constants.
+    """
+    if any(not option.startswith("-") for option in options):
+        raise ValueError(f"git options must start with '-': {options}")
+    for kind, value in operands:
+        problem = operand_problem("ref" if kind == "remote" else kind, value)
+        if problem is not None:
+            raise SourceError(f"{shown(value)} is not a git {kind} ({problem}); not run")
+    extra = [arg for item in config for arg in ("-c", item)]
+    tail = ["--end-of-options", *(value for _, value in operands)] if operands else []
+    return [*SAFE_GIT_CONFIG, *extra, command, *options, *tail]
+
+
+def git_timeout(env: Mapping[str, str]) -> float:
+    """Seconds one git run against a source may take (`AI_SKILLS_GIT_TIMEOUT`, else 600).
+
+    A source named in a lock can be a server that accepts the connection and never
+    answers; `ai-skills check` runs in CI on pull requests, so it must end on its own.
+    """
+    value = env.get("AI_SKILLS_GIT_TIMEOUT", "")
+    try:
+        seconds = float(value) if value else DEFAULT_GIT_TIMEOUT
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds < float("inf"):
+        raise SourceError(f"AI_SKILLS_GIT_TIMEOUT={value!r} is not a number of seconds above 0")
+    return seconds
+
+
+def _git(args: list[str], cwd: Path, *, input_text: str | None = None) -> str:
+    timeout = git_timeout(os.environ)
+    return run_git(args, cwd=cwd, env=SAFE_GIT_ENV, input_text=input_text,
+                   timeout=timeout).stdout

@@ -1,0 +1,102 @@
+"""Liveness judgement: `stalled` only on proof (lease expired and processes gone) or idleness."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ai_skills.worker.process_identity import is_alive
+from ai_skills.worker.run.agent_processes import stop_attempt_processes
+from ai_skills.worker.states import TaskState
+from ai_skills.worker.store import Db, transaction
+from ai_skills.worker.tasks import (
+    Attempt,
+    get_attempt,
+    get_task,
+    list_tasks,
+    step_done,
+    transition,
+    update_attempt,
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a running task is no longer considered running."""
+
+    task_id: str
+    attempt_id: int
+    reason: str
+
+
+def judge(attempt: Attempt, *, stall_after: float, launched: bool, now: float) -> str:
+    """The reason an attempt is stalled, or "" while it is (or may still be) healthy."""
+    lease_expired = attempt.lease_until is None or now > attempt.lease_until
+    supervisor = is_alive(attempt.supervisor_pid, attempt.supervisor_token)
+    agent = is_alive(attempt.agent_pid, attempt.agent_token)
+    if lease_expired and not supervisor and not agent:
+        if not launched and attempt.supervisor_pid is None:
+            return "the launch never finished (no supervisor was started)"
+        code = "" if attempt.exit_code is None else f", exit code {attempt.exit_code}"
+        return f"supervisor and agent are gone and the lease expired{code}"
+    idle = now - (attempt.progress_at or attempt.started_at)
+    if idle > stall_after:
+        return f"no output or commit for {idle:.0f}s (limit {stall_after:.0f}s)"
+    return ""
+
+
+def liveness_pass(
+    conn: Db,
+    *,
+    stall_after: float,
+    grace: float = 10.0,
+    now: float | None = None,
+) -> list[Verdict]:
+    """Mark running tasks stalled when the evidence says so; return what was marked.
+
+    A stalled task keeps no process: whatever still runs of its agent's group (a hung
+    agent, or children that outlived a killed agent) is stopped, TERM then KILL after
+    `grace`, before this returns and so before the next admission.
+    """
+    now = time.time() if now is None else now
+    verdicts: list[Verdict] = []
+    for task in list_tasks(conn, states={TaskState.RUNNING}):
+        attempt = get_attempt(conn, task.current_attempt)
+        if attempt is None:
+            continue
+        launched = step_done(conn, task.id, "launch", attempt_id=attempt.id)
+        reason = judge(attempt, stall_after=stall_after, launched=launched, now=now)
+        if reason and _mark_stalled(conn, task.id, attempt.id, task.version, reason, now=now):
+            stop_attempt_processes(attempt, grace=grace)
+            seal_if_unsupervised(conn, attempt.id, now=time.time())
+            verdicts.append(Verdict(task.id, attempt.id, reason))
+    return verdicts
+
+
+def seal_if_unsupervised(conn: Db, attempt_id: int, *, now: float) -> None:
+    """End an attempt whose supervisor died: nobody else will record that it is over."""
+    attempt = get_attempt(conn, attempt_id)
+    if attempt is None or attempt.ended_at is not None:
+        return
+    if is_alive(attempt.supervisor_pid, attempt.supervisor_token):
+        return  # it records the exit itself
+    with transaction(conn):
+        update_attempt(conn, attempt_id, ended_at=now, lease_until=now)
+
+
+def _mark_stalled(
+    conn: Db,
+    task_id: str,
+    attempt_id: int,
+    version: int,
+    reason: str,
+    *,
+    now: float,
+) -> bool:
+    with transaction(conn):
+        task = get_task(conn, task_id)
+        # Someone acted since we looked (a report, a cancel): their word is newer than ours.
+        if task.version != version or task.current_attempt != attempt_id:
+            return False
+        transition(conn, task, TaskState.STALLED, action="liveness", reason=reason, now=now)
+    return True

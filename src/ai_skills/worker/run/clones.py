@@ -1,0 +1,213 @@
+"""A task's workspace as its own clone: made, converted from a linked worktree, fetched back.
+
+A linked worktree keeps its refs and index in the main repository's `.git`, so an agent in
+one can move `main` or another task's branch. A clone (`git clone --shared`: objects are
+borrowed from the main repository through `objects/info/alternates`, nothing is copied) has
+refs of its own; the supervisor fetches `worker/<ID>` back into the main repository.
+
+The clone is the agent's: its config, hooks, attributes, refs and alternates were written by
+it. worker never runs git there on its own side: when bubblewrap is available every git
+command in a clone (`status`, `add`, `commit`: workspace_git.py, and the `upload-pack` a
+fetch starts there) runs in a sandbox (sandbox.tool_argv) that can write that clone at
+most. `git fetch` from a local path runs `git-upload-pack` in the remote repository, which
+reads that repository's config; git 2.39 runs no command named there
+(`uploadpack.packObjectsHook` is honoured only from protected config), but pack-objects,
+alternates and includes are read there, and future versions may read more, so it runs
+sandboxed and without network. The fetched
+objects are checked (`fetch.fsckObjects`) before the main repository keeps them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+from pathlib import Path
+
+from ai_skills.errors import CommandError
+from ai_skills.util.git import run_git
+from ai_skills.worker.errors import WorktreeError
+from ai_skills.worker.run.sandbox import tool_argv
+
+_TIMEOUT = 300
+_IDENTITY_KEYS = ("user.name", "user.email")
+# The fetching side: check what comes in, and no housekeeping in the middle of a run.
+_FETCH_CONFIG = ["-c", "fetch.fsckObjects=true", "-c", "gc.auto=0", "-c", "maintenance.auto=false"]
+
+
+def is_clone(path: Path) -> bool:
+    """True when `path` is a checkout with a `.git` folder of its own (not a linked worktree)."""
+    git = path / ".git"
+    return git.is_dir() and not git.is_symlink()
+
+
+def is_linked_worktree(path: Path) -> bool:
+    """True when `path` has a `.git` file (a linked worktree of some repository)."""
+    git = path / ".git"
+    return git.is_file() and not git.is_symlink()
+
+
+def make_clone(repo: Path, common_dir: Path, *, task_id: str, path: Path, branch: str) -> bool:
+    """Have `path` be a clone of `repo` with `branch` (which exists in `repo`) checked out.
+
+    True when made now. An existing clone is left as it is: it holds the agent's work.
+    """
+    if is_clone(path):
+        drop_registration(repo, common_dir, path)
+        return False
+    if path.exists() and any(path.iterdir()):
+        raise WorktreeError(
+            task_id=task_id,
+            path=str(path),
+            detail="exists and is not a workspace of this repository; move it away",
+        )
+    # A worktree deleted by hand leaves a registration that still holds its branch.
+    run_git(["worktree", "prune"], cwd=repo)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run_git(
+        ["clone", "-q", "--shared", "--no-tags", "--branch", branch, "--", str(repo), str(path)],
+        cwd=path.parent,
+    )
+    _copy_identity(repo, path)
+    return True
+
+
+def _copy_identity(repo: Path, clone: Path) -> None:
+    # A repository-local identity does not travel with a clone; the agent's commits need it.
+    for key in _IDENTITY_KEYS:
+        proc = run_git(["config", "--local", "--get", key], cwd=repo, check=False)
+        if proc.returncode == 0 and proc.stdout.strip():
+            run_git(["config", "--local", key, proc.stdout.strip()], cwd=clone)
+
+
+def convert_worktree(repo: Path, common_dir: Path, *, path: Path, branch: str) -> bool:
+    """Turn the linked worktree at `path` into a clone in place; True when it did.
+
+    Every file stays where it is (uncommitted and ignored ones included) and so does the
+    index (what was staged stays staged): only `.git` changes from a file pointing into
+    the main repository to a folder of its own. A crash half-way is redone by the next start.
+    """
+    if not is_linked_worktree(path):
+        return False
+    admin = _admin_dir(path)
+    if admin is None or admin.parent != (common_dir / "worktrees").resolve():
+        raise WorktreeError(
+            task_id=branch.removeprefix("worker/"),
+            path=str(path),
+            detail="is a linked worktree of another repository; move it away",
+        )
+    head = run_git(["rev-parse", "--verify", "HEAD"], cwd=path).stdout.strip()
+    fresh = path.parent / f".{path.name}.clone-tmp"
+    if fresh.exists():
+        shutil.rmtree(fresh)
+    run_git(["clone", "-q", "--shared", "--no-tags", "--no-checkout", "--", str(repo),
+             str(fresh)], cwd=path.parent)
+    run_git(["update-ref", f"refs/heads/{branch}", head], cwd=fresh)
+    run_git(["symbolic-ref", "HEAD", f"refs/heads/{branch}"], cwd=fresh)
+    _copy_identity(repo, fresh)
+    if (admin / "index").is_file():
+        shutil.copyfile(admin / "index", fresh / ".git" / "index")
+    else:
+        run_git(["read-tree", head], cwd=fresh)
+    (path / ".git").unlink()
+    os.replace(fresh / ".git", path / ".git")
+    fresh.rmdir()
+    drop_registration(repo, common_dir, path)
+    return True
+
+
+def _admin_dir(worktree: Path) -> Path | None:
+    """The folder a linked worktree's `.git` file points at (`<common>/worktrees/<name>`)."""
+    try:
+        text = (worktree / ".git").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    target = Path(text.removeprefix("gitdir:").strip())
+    return target if target.is_absolute() else (worktree / target).resolve()
+
+
+def drop_registration(repo: Path, common_dir: Path, path: Path) -> None:
+    """Forget a linked-worktree registration of `path` left by a conversion."""
+    admin_root = common_dir / "worktrees"
+    if not admin_root.is_dir():
+        return
+    wanted = str((path / ".git").resolve())
+    for admin in admin_root.iterdir():
+        with contextlib.suppress(OSError):
+            if (admin / "gitdir").read_text().strip() == wanted and is_clone(path):
+                shutil.rmtree(admin)
+    run_git(["worktree", "prune"], cwd=repo)
+
+
+def fetch_back(
+    repo: Path, common_dir: Path, clone: Path, branch: str, *, sandboxed: bool
+) -> str | None:
+    """Copy the clone's `branch` into the main repository; its commit, or None if it has none.
+
+    The task's branch follows the clone's, also when the agent rewrote it (as it would in
+    a linked worktree); no other ref is read.
+    """
+    if not is_clone(clone):
+        return None
+    upload = _upload_pack(clone, common_dir, sandboxed=sandboxed)
+    refspec = f"+refs/heads/{branch}:refs/heads/{branch}"
+    args = [*_FETCH_CONFIG, "fetch", "-q", "--no-tags", "--no-write-fetch-head",
+            "--no-recurse-submodules", "--upload-pack", shlex.join(upload), "--",
+            str(clone), refspec]
+    try:
+        proc = run_git(args, cwd=repo, check=False, timeout=_TIMEOUT)
+    except CommandError:  # no answer in time
+        return None
+    if proc.returncode != 0:
+        return None
+    out = run_git(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=repo,
+                  check=False)
+    return out.stdout.strip() or None
+
+
+def clone_branch_head(
+    repo: Path, common_dir: Path, clone: Path, branch: str, *, sandboxed: bool
+) -> str | None:
+    """The commit the clone's `branch` points at, read without changing either repository."""
+    if not is_clone(clone):
+        return None
+    upload = _upload_pack(clone, common_dir, sandboxed=sandboxed)
+    ref = f"refs/heads/{branch}"
+    args = ["ls-remote", "--upload-pack", shlex.join(upload), "--", str(clone), ref]
+    try:
+        proc = run_git(args, cwd=repo, check=False, timeout=_TIMEOUT)
+    except CommandError:  # no answer in time
+        return None
+    for line in proc.stdout.splitlines() if proc.returncode == 0 else []:
+        sha, _, name = line.partition("\t")
+        if name == ref:
+            return sha
+    return None
+
+
+def _upload_pack(clone: Path, common_dir: Path, *, sandboxed: bool) -> list[str]:
+    # upload-pack reads the clone's config, which its agent wrote: see the module docstring.
+    upload = ["git", "upload-pack"]
+    if sandboxed:
+        upload = tool_argv(clone, upload, readonly=[common_dir / "objects"])
+    return upload
+
+
+def remove_clone(path: Path, *, state: Path | None = None) -> bool:
+    """Delete a clone whose work the caller saved and fetched; True when it is gone.
+
+    The clone is first renamed aside, so a removal killed half-way never leaves a broken
+    clone in its place; the next removal finishes it. `state`: the task's private copies
+    of its agent's state folders, which go with it.
+    """
+    if state is not None:
+        shutil.rmtree(state, ignore_errors=True)
+    if path.exists():
+        os.replace(path, path.parent / f".{path.name}.removing-{os.getpid()}")
+    for leftover in path.parent.glob(f".{path.name}.removing-*"):
+        # rmtree does not follow the symlinks an agent may have left in its clone.
+        shutil.rmtree(leftover, ignore_errors=True)
+    return not path.exists()

@@ -1,0 +1,335 @@
+"""The supervisor: a small process per attempt that owns the agent's process group.
+
+It outlives the shell that ran `worker start` (it is double-forked into its own session),
+renews the attempt's lease, records progress (log growth, HEAD moves) and the exit code,
+and makes sure an agent that exits without reporting `done` never stays `running`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from ai_skills.util.git import git_env
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.process_identity import is_alive, signal_group, start_token
+from ai_skills.worker.run import containment, isolation, profiles, rate_limit_fallback
+from ai_skills.worker.run.agent_exit import exit_verdict
+from ai_skills.worker.run.agent_processes import stop_attempt_processes
+from ai_skills.worker.run.rate_limit_watch import LimitWatch
+from ai_skills.worker.run.worktrees import branch_sha
+from ai_skills.worker.states import TaskState
+from ai_skills.worker.store import Db, append_event, connect, transaction
+from ai_skills.worker.tasks import (
+    Attempt,
+    get_attempt,
+    get_task,
+    record_event,
+    transition,
+    update_attempt,
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Timing of one supervisor."""
+
+    heartbeat: float
+    lease: float
+    stall_after: float
+    grace: float = 10.0  # TERM before KILL when the agent's group is stopped
+
+
+def agent_env(attempt: Attempt) -> dict[str, str]:
+    """The agent's environment: ours (minus git overrides) plus the task identifiers."""
+    env = git_env()
+    env.update(
+        WORKER_TASK_ID=attempt.task_id,
+        WORKER_ATTEMPT_ID=str(attempt.id),
+        WORKER_PROMPT_FILE=attempt.prompt_file or "",
+        # OpenCode 1.18 works in $PWD, not in its working directory: with the PWD of the
+        # shell that ran `worker start` it committed in the main checkout.
+        PWD=attempt.worktree,
+    )
+    env.pop("WORKER_ALLOW_WRITES", None)  # the supervisor's opt-in is not the agent's
+    return env
+
+
+def launch_agent(
+    attempt: Attempt, extra_env: dict[str, str] | None = None, argv: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start the agent in its worktree, in a new process group, prompt on stdin."""
+    log_path = Path(attempt.log_file)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log, open(attempt.prompt_file or os.devnull, "rb") as prompt:
+        return subprocess.Popen(
+            argv or attempt.command,
+            cwd=attempt.worktree,
+            stdin=prompt,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**agent_env(attempt), **(extra_env or {})},
+            start_new_session=True,
+        )
+
+
+def _log_size(attempt: Attempt) -> int:
+    try:
+        return Path(attempt.log_file).stat().st_size
+    except OSError:
+        return 0
+
+
+def beat(
+    conn: Db, attempt: Attempt, limits: Limits, *, now: float, repo: Path
+) -> Attempt:
+    """Renew the lease and record progress; mark stalled after too long without progress.
+
+    Progress on the branch is read from the main repository, where the supervisor fetched
+    it from the clone (isolation.CloneWatch) just before.
+    """
+    size = _log_size(attempt)
+    head = branch_sha(repo, attempt.branch)
+    moved = head is not None and head != attempt.head_sha
+    grew = size != attempt.log_size
+    with transaction(conn):
+        fields: dict[str, object] = {"lease_until": now + limits.lease, "heartbeat_at": now}
+        if grew or moved:
+            fields.update(progress_at=now, log_size=size)
+        if moved:
+            fields["head_sha"] = head
+            append_event(
+                conn,
+                kind="progress",
+                task_id=attempt.task_id,
+                attempt_id=attempt.id,
+                data={"head": head, "previous": attempt.head_sha},
+                now=now,
+            )
+        update_attempt(conn, attempt.id, **fields)
+        fresh = get_attempt(conn, attempt.id)
+        assert fresh is not None
+        _judge_progress(conn, fresh, limits, now=now)
+    return fresh
+
+
+def _judge_progress(
+    conn: Db, attempt: Attempt, limits: Limits, *, now: float
+) -> None:
+    task = get_task(conn, attempt.task_id)
+    if task.current_attempt != attempt.id:
+        return
+    idle = now - (attempt.progress_at or attempt.started_at)
+    if task.state == TaskState.RUNNING and idle > limits.stall_after:
+        # The agent is stopped right after (see `supervise`): a stalled task never keeps one.
+        transition(
+            conn,
+            task,
+            TaskState.STALLED,
+            action="liveness",
+            reason=f"no output or commit for {idle:.0f}s (limit {limits.stall_after:.0f}s); "
+            f"the agent was stopped, its work is kept: `worker start {task.id}` resumes it",
+            now=now,
+        )
+
+
+def finish(
+    conn: Db, attempt_id: int, exit_code: int, *, now: float, limited: str = ""
+) -> None:
+    """Record the agent's exit; a running task whose agent left without `done` stops running.
+
+    A rate-limit outcome (rate_limit_fallback.py; `limited`: seen live, rate_limit_watch.py) sends
+    the task back to the queue instead. A task already `stalled` stays so, whatever the code: it was
+    stopped because it stalled.
+    """
+    limited = limited or rate_limit_fallback.rate_limit_verdict(conn, attempt_id, exit_code)
+    with transaction(conn):
+        update_attempt(conn, attempt_id, exit_code=exit_code, ended_at=now, lease_until=now)
+        attempt = get_attempt(conn, attempt_id)
+        assert attempt is not None
+        append_event(
+            conn,
+            kind="agent_exited",
+            task_id=attempt.task_id,
+            attempt_id=attempt_id,
+            data={"exit_code": exit_code},
+            now=now,
+        )
+        if not limited:
+            rate_limit_fallback.clear_rate_limits(conn, attempt.task_id)
+        task = get_task(conn, attempt.task_id)
+        if task.current_attempt != attempt_id or task.state not in (
+            TaskState.RUNNING,
+            TaskState.STALLED,
+        ):
+            return
+        if limited:
+            rate_limit_fallback.requeue_rate_limited(conn, task, attempt_id, limited, now=now)
+            return
+        if task.state == TaskState.RUNNING:
+            target, reason = exit_verdict(task.id, exit_code)
+            transition(conn, task, target, action="agent exit", reason=reason, now=now)
+
+
+def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
+    """Run one attempt's agent to its end; return the agent's exit code."""
+    conn = connect(db)
+    attempt = get_attempt(conn, attempt_id)
+    if attempt is None or attempt.ended_at is not None:
+        return 2
+    if (
+        attempt.supervisor_pid
+        and attempt.supervisor_pid != os.getpid()
+        and is_alive(attempt.supervisor_pid, attempt.supervisor_token)
+    ):
+        return 3  # another supervisor already owns this attempt
+    me = os.getpid()
+    with transaction(conn):
+        update_attempt(conn, attempt_id, supervisor_pid=me, supervisor_token=start_token(me))
+    stop_requested: list[int] = []
+    agent: subprocess.Popen[bytes] | None = None
+
+    # Installed before the agent exists: a TERM that arrives while we launch it must still
+    # reach it, or a cancel right after start would leave an orphan agent behind.
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        stop_requested.append(signum)
+        if agent is not None:
+            signal_group(agent.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    task = get_task(conn, attempt.task_id)
+    if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
+        finish(conn, attempt_id, 0, now=time.time())  # cancelled before the agent started
+        return 0
+    ctx = _repo_of(db)
+    repo = ctx.repo_root
+    runtime = profiles.attempt_runtime(conn, attempt_id)
+    mode = runtime.containment
+    extra = profiles.agent_extra_env(conn, attempt_id)
+    try:
+        launch = isolation.plan_launch(ctx, attempt, runtime, {**os.environ, **extra})
+    except OSError as exc:
+        append_and_finish(conn, attempt, f"cannot prepare the sandbox: {exc}")
+        return 127
+    if launch.layout is None:
+        containment.before_agent(conn, attempt, repo, mode=mode)
+    watch = isolation.CloneWatch(ctx, attempt, sandboxed=launch.layout is not None)
+    channel = isolation.open_channel(db, attempt, watch)
+    try:
+        agent = launch_agent(attempt, {**extra, **launch.env}, launch.argv)
+    except OSError as exc:
+        channel.close()
+        append_and_finish(conn, attempt, f"cannot run {attempt.command[0]!r}: {exc}")
+        return 127
+    if stop_requested:
+        signal_group(agent.pid, stop_requested[0])
+    with transaction(conn):
+        update_attempt(conn, attempt_id, agent_pid=agent.pid, agent_token=start_token(agent.pid))
+        append_event(
+            conn,
+            kind="agent_started",
+            task_id=attempt.task_id,
+            attempt_id=attempt_id,
+            data={"pid": agent.pid, "supervisor_pid": me, "command": attempt.command,
+                  "sandbox": runtime.sandbox},
+        )
+    fresh: Attempt = get_attempt(conn, attempt_id) or attempt
+    limits_seen = LimitWatch(Path(attempt.log_file), runtime.rules)
+    while True:
+        try:
+            code = agent.wait(timeout=limits.heartbeat)
+            break
+        except subprocess.TimeoutExpired:
+            watch.fetch()
+            fresh = beat(conn, fresh, limits, now=time.time(), repo=repo)
+            if _stalled(conn, fresh):
+                stop_attempt_processes(fresh, grace=limits.grace)
+            if limits_seen.check(agent.pid, now=time.time()):
+                record_event(
+                    conn, kind="rate_limit_seen", task_id=attempt.task_id,
+                    attempt_id=attempt_id, data={"evidence": limits_seen.verdict},
+                )
+    # Children the agent left behind would keep the worktree busy and run beside the next
+    # attempt; the group is ours.
+    stop_attempt_processes(fresh, grace=limits.grace)
+    channel.close()
+    watch.fetch(force=True)
+    beat(conn, fresh, limits, now=time.time(), repo=repo)
+    isolation.after_agent(conn, attempt, launch, repo, mode=mode)
+    finish(conn, attempt_id, code, now=time.time(), limited=limits_seen.verdict)
+    return code
+
+
+def _stalled(conn: Db, attempt: Attempt) -> bool:
+    task = get_task(conn, attempt.task_id)
+    return task.current_attempt == attempt.id and task.state == TaskState.STALLED
+
+
+def _repo_of(db: Path) -> RepoContext:
+    """The repository whose store is `db` (`<root>/.git/worker/worker.db`)."""
+    from ai_skills.worker.context import find_repo
+
+    return find_repo(db.parent.parent)
+
+
+def append_and_finish(conn: Db, attempt: Attempt, why: str) -> None:
+    """Record a launch failure as the attempt's end."""
+    record_event(
+        conn,
+        kind="agent_launch_failed",
+        task_id=attempt.task_id,
+        attempt_id=attempt.id,
+        data={"error": why},
+    )
+    finish(conn, attempt.id, 127, now=time.time())
+
+
+def _detach(argv: list[str]) -> int:
+    """Second fork: start the real supervisor in a new session, print its pid, return."""
+    db = Path(argv[argv.index("--db") + 1])
+    attempt = argv[argv.index("--attempt") + 1]
+    log_path = db.parent / "logs" / f"supervisor-{attempt}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "ai_skills.worker.run.supervisor", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+    sys.stdout.write(f"{child.pid}\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m ai_skills.worker.run.supervisor`."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="worker-supervisor")
+    parser.add_argument("--detach", action="store_true")
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--attempt", type=int, required=True)
+    parser.add_argument("--heartbeat", type=float, default=5.0)
+    parser.add_argument("--lease", type=float, default=30.0)
+    parser.add_argument("--stall-after", type=float, default=900.0)
+    parser.add_argument("--grace", type=float, default=10.0)
+    args = parser.parse_args(args_list)
+    if args.detach:
+        return _detach([a for a in args_list if a != "--detach"])
+    limits = Limits(
+        heartbeat=args.heartbeat, lease=args.lease, stall_after=args.stall_after, grace=args.grace
+    )
+    return supervise(args.db, args.attempt, limits)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

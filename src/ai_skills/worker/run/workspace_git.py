@@ -1,0 +1,114 @@
+"""git in a task's workspace, whatever it is: the agent's clone, or a linked worktree from
+before clones (converted by the task's next start, so cancel and merge still meet them).
+
+A clone's config, hooks and attributes are the agent's (clones.py): when bubblewrap runs,
+every git command there runs in a sandbox (sandbox.tool_argv) that can write that clone at
+most. A linked worktree shares the main repository's config, so git runs there as usual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import subprocess
+from pathlib import Path
+
+from ai_skills.errors import CommandError
+from ai_skills.util.git import git_env
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.run.clones import is_clone, remove_clone
+from ai_skills.worker.run.sandbox import available, tool_argv
+from ai_skills.worker.run.worktrees import FALLBACK_IDENTITY, remove_worktree
+
+_TIMEOUT = 300
+
+
+def tools_sandboxed() -> bool:
+    """Whether worker's own git commands in clones (and gates) run sandboxed: when bwrap runs.
+
+    Independent of the `sandbox` setting: a clone's config is the agent's either way.
+    """
+    return _bwrap_runs(os.environ.get("PATH", ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _bwrap_runs(search_path: str) -> bool:
+    # Probing starts a sandbox (about 5 ms); `tick` asks for every task it looks at.
+    return available() == ""
+
+
+def clone_git(
+    clone: Path,
+    args: list[str],
+    *,
+    sandboxed: bool,
+    objects: Path,
+    writable: bool = False,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """`git ARGS` in a clone; in a sandbox that may write the clone at most (`writable`)."""
+    argv = ["git", *args]
+    if sandboxed:
+        argv = tool_argv(clone, argv, readonly=[objects], writable=writable)
+    proc = subprocess.run(
+        argv, cwd=clone, env=git_env(), capture_output=True, text=True, timeout=_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    if check and proc.returncode != 0:
+        raise CommandError(argv=["git", *args], returncode=proc.returncode, stderr=proc.stderr)
+    return proc
+
+
+def workspace_git(
+    ctx: RepoContext, path: Path, args: list[str], *, writable: bool = False, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`git ARGS` in a task's workspace: sandboxed when it is a clone and bwrap runs."""
+    return clone_git(
+        path, args, sandboxed=is_clone(path) and tools_sandboxed(),
+        objects=ctx.common_dir / "objects", writable=writable, check=check,
+    )
+
+
+def workspace_head(ctx: RepoContext, path: Path) -> str | None:
+    """HEAD of a task's workspace, or None when it is missing or has none."""
+    if not path.exists():
+        return None
+    proc = workspace_git(ctx, path, ["rev-parse", "--verify", "--quiet", "HEAD"], check=False)
+    return proc.stdout.strip() or None
+
+
+def workspace_dirty(ctx: RepoContext, path: Path, *, tracked_only: bool = False) -> list[str]:
+    """`git status --porcelain` lines of a task's workspace."""
+    untracked = "--untracked-files=no" if tracked_only else "--untracked-files=all"
+    out = workspace_git(ctx, path, ["status", "--porcelain", untracked]).stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def save_workspace_work(ctx: RepoContext, path: Path, *, message: str) -> bool:
+    """Commit everything uncommitted in a workspace (no hooks); True when there was something."""
+    if not path.exists() or not workspace_dirty(ctx, path):
+        return False
+    workspace_git(ctx, path, ["add", "-A"], writable=True)
+    ident = workspace_git(ctx, path, ["var", "GIT_COMMITTER_IDENT"], check=False)
+    identity = [] if ident.returncode == 0 else FALLBACK_IDENTITY
+    # --no-verify: a hook must not stand between a cancelled agent's work and the branch.
+    workspace_git(ctx, path, [*identity, "commit", "-q", "--no-verify", "-m", message],
+                  writable=True)
+    return True
+
+
+def remove_workspace(ctx: RepoContext, task_id: str, path: Path) -> bool:
+    """Delete a workspace whose work the caller saved; True when it is gone.
+
+    A clone takes the task's private copies of its agent's state folders with it.
+    """
+    if is_clone(path):
+        gone = remove_clone(path, state=ctx.worker_dir / "homes" / task_id)
+    else:
+        gone = remove_worktree(ctx.repo_root, path)
+    if gone and path.parent.name.endswith(".worktrees"):
+        # The default folder beside the repo (workspace.py) goes with its last workspace.
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+    return gone
