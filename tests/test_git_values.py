@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ai_skills.install.git_values import ref_problem, subpath_problem, url_problem
-from ai_skills.install.sources import SourceError, git_command
+from ai_skills.install.source_git import SourceError, git_command
 
 REF_ALPHABET = st.sampled_from(list("abz09-_./@{}^~:?*[\\ \t\n\x7f\u00e9") + ["..", ".lock"])
 

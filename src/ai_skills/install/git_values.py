@@ -2,7 +2,7 @@
 
 Lock files arrive in pull requests, so a ref or URL in one is a stranger's text. Each check
 returns why a value is refused (or None); readers turn that into one line naming the file
-and field, and `sources.git_command` checks again right before git runs.
+and field, and `source_git.git_command` checks again right before git runs.
 """
 
 from __future__ import annotations

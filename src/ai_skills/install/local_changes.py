@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ai_skills.errors import CommandError
-from ai_skills.install.sources import SAFE_GIT_CONFIG, SAFE_GIT_ENV
+from ai_skills.install.source_git import SAFE_GIT_CONFIG, SAFE_GIT_ENV
 from ai_skills.util.git import run_git
 
 # Enough names to find the change; the count says how many there are in all.

@@ -17,52 +17,38 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ai_skills.errors import AiSkillsError, CommandError
+from ai_skills.errors import CommandError
 from ai_skills.install.git_values import (
     FULL_SHA,
     SCP_LIKE,
     URL_SCHEMES,
-    operand_problem,
     shown,
     text_problem,
     url_problem,
+)
+from ai_skills.install.source_git import (
+    ALLOWED_PROTOCOLS,
+    SAFE_GIT_ENV,
+    SourceError,
+    git_command,
+    run_source_git,
 )
 from ai_skills.util.fs import atomic_write_bytes, file_lock
 from ai_skills.util.git import run_git, run_git_bytes
 from ai_skills.util.xdg import xdg_home
 
-# Protocols a source may use. `ext::` and friends can run commands; plain http is unsigned.
-ALLOWED_PROTOCOLS = ":".join(URL_SCHEMES)
-# Environment for every git run against a source: no system config, no prompts, no LFS.
-SAFE_GIT_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_ALLOW_PROTOCOL": ALLOWED_PROTOCOLS,
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_LFS_SKIP_SMUDGE": "1",
-}
-# Config that keeps code in (or named by) a source from running: hooks, fsmonitor, submodules.
-SAFE_GIT_CONFIG = (
-    "-c", "core.hooksPath=/dev/null",
-    "-c", "core.fsmonitor=false",
-    "-c", "submodule.recurse=false",
-    "-c", "fetch.recurseSubmodules=false",
-    "-c", "protocol.version=2",
-)
 _SHORTHAND = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
 _URL_SCHEMES = tuple(f"{scheme}://" for scheme in URL_SCHEMES)
 
-DEFAULT_GIT_TIMEOUT = 600.0
 
 Progress = Callable[[str], AbstractContextManager[None]]
 
 
-class SourceError(AiSkillsError):
-    """A source cannot be understood or fetched."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +101,8 @@ def _local_source(path: Path, text: str) -> SourceSpec:
     if not path.is_dir():
         raise SourceError(f"{text}: no such folder")
     try:
-        top = Path(_git(git_command("rev-parse", "--show-toplevel"), path).strip()).resolve()
+        toplevel = run_source_git(git_command("rev-parse", "--show-toplevel"), path)
+        top = Path(toplevel.strip()).resolve()
     except CommandError:
         raise SourceError(
             f"{path}: not inside a git repository; installs are pinned to a commit, so "
@@ -214,8 +201,9 @@ class SourceCache:
                     raise SourceError(f"{url}: commit {ref} not found on the server")
                 sha = ref
             else:
-                sha = _git(git_command("rev-parse", "--verify",
-                                       operands=[("ref", "FETCH_HEAD^{commit}")]), repo).strip()
+                verify = git_command("rev-parse", "--verify",
+                                     operands=[("ref", "FETCH_HEAD^{commit}")])
+                sha = run_source_git(verify, repo).strip()
             _keep(repo, sha)
             return sha
 
@@ -224,19 +212,21 @@ class SourceCache:
         last: CommandError | None = None
         for extra in attempts:
             try:
-                _git(git_command("fetch", "-q", "--no-tags", *extra,
-                                 operands=[("remote", "origin"), ("ref", ref)]), repo)
+                run_source_git(git_command("fetch", "-q", "--no-tags", *extra,
+                                           operands=[("remote", "origin"), ("ref", ref)]), repo)
                 return
             except CommandError as exc:  # server refuses shallow or filter: try plainer
                 last = exc
         if FULL_SHA.fullmatch(ref):
             # Old servers refuse a want by SHA: fetch every branch and tag, then look.
             with contextlib.suppress(CommandError):
-                _git(git_command("fetch", "-q", "--tags", operands=[("remote", "origin")],
-                                 config=["remote.origin.fetch=+refs/heads/*:refs/remotes/origin/*"]),
-                     repo)
-                _git(git_command("update-ref", operands=[("ref", "FETCH_HEAD"), ("ref", ref)]),
-                     repo)
+                run_source_git(git_command("fetch", "-q", "--tags", operands=[("remote", "origin")],
+                                           config=["remote.origin.fetch=+refs/heads/*:refs/remotes/origin/*"]),
+                               repo)
+                run_source_git(
+                    git_command("update-ref", operands=[("ref", "FETCH_HEAD"), ("ref", ref)]),
+                    repo,
+                )
                 return
         assert last is not None
         raise SourceError(
@@ -273,8 +263,11 @@ class SourceCache:
         if unknown:
             with self.locked(url) as repo:
                 self._prefetch(repo, url, sha, unknown)
-                out = _git(git_command("cat-file", "--batch-check=%(objectname) %(objectsize)"),
-                           repo, input_text="".join(o + "\n" for o in unknown))
+                out = run_source_git(
+                    git_command("cat-file", "--batch-check=%(objectname) %(objectsize)"),
+                    repo,
+                    input_text="".join(o + "\n" for o in unknown),
+                )
             for line in out.splitlines():
                 oid, size = line.split()
                 self._sizes[oid] = int(size)
@@ -300,8 +293,11 @@ class SourceCache:
         """The objects of the commit not in the cache yet (a partial clone fetches blobs
         when they are needed)."""
         if (url, sha) not in self._missing:
-            listing = _git(git_command("rev-list", "--objects", "--missing=print", "--no-walk",
-                                       operands=[("ref", sha)]), repo)
+            listing = run_source_git(
+                git_command("rev-list", "--objects", "--missing=print", "--no-walk",
+                            operands=[("ref", sha)]),
+                repo,
+            )
             self._missing[(url, sha)] = {
                 line[1:].split()[0] for line in listing.splitlines() if line.startswith("?")
             }
@@ -314,10 +310,11 @@ class SourceCache:
             with self.progress(f"fetching {len(wanted)} file(s) from {url}"):
                 # No negotiation, as git's own lazy fetch does: told that we have the
                 # commit, the server would assume we have its blobs too and send nothing.
-                _git(git_command("fetch", "-q", "--no-tags", "--no-write-fetch-head",
-                                 "--filter=blob:none", "--stdin", operands=[("remote", "origin")],
-                                 config=["fetch.negotiationAlgorithm=noop"]), repo,
-                     input_text="".join(oid + "\n" for oid in wanted))
+                fetch = git_command("fetch", "-q", "--no-tags", "--no-write-fetch-head",
+                                    "--filter=blob:none", "--stdin",
+                                    operands=[("remote", "origin")],
+                                    config=["fetch.negotiationAlgorithm=noop"])
+                run_source_git(fetch, repo, input_text="".join(oid + "\n" for oid in wanted))
             missing.difference_update(wanted)
 
 
@@ -338,8 +335,8 @@ def _keep(repo: Path, sha: str) -> None:
 def remote_commit(url: str, ref: str | None, *, cwd: Path) -> str | None:
     """What `ref` (default HEAD) points at on the server now, or None when it is gone."""
     name = ref or "HEAD"
-    out = _git(git_command("ls-remote", operands=[("url", url), ("ref", name),
-                                                  ("ref", f"{name}^{{}}")]), cwd)
+    out = run_source_git(git_command("ls-remote", operands=[("url", url), ("ref", name),
+                                                            ("ref", f"{name}^{{}}")]), cwd)
     found: dict[str, str] = {}
     for line in out.splitlines():
         oid, _, refname = line.partition("\t")
@@ -354,49 +351,3 @@ def _has_commit(repo: Path, sha: str) -> bool:
     proc = run_git(git_command("cat-file", "-e", operands=[("ref", f"{sha}^{{commit}}")]),
                    cwd=repo, env=SAFE_GIT_ENV, check=False)
     return proc.returncode == 0
-
-
-def git_command(
-    command: str,
-    *options: str,
-    operands: Sequence[tuple[str, str]] = (),
-    config: Sequence[str] = (),
-) -> list[str]:
-    """Arguments for `git COMMAND OPTIONS --end-of-options OPERANDS` against a source.
-
-    The one builder of git command lines that carry outside input (URLs and refs from lock
-    files and the command line): each operand is checked against the grammar of its kind
-    ('url', 'ref', 'remote') and comes after `--end-of-options`, so even a value that slipped
-    past its reader cannot become an option. Options and config are this module's constants.
-    """
-    if any(not option.startswith("-") for option in options):
-        raise ValueError(f"git options must start with '-': {options}")
-    for kind, value in operands:
-        problem = operand_problem("ref" if kind == "remote" else kind, value)
-        if problem is not None:
-            raise SourceError(f"{shown(value)} is not a git {kind} ({problem}); not run")
-    extra = [arg for item in config for arg in ("-c", item)]
-    tail = ["--end-of-options", *(value for _, value in operands)] if operands else []
-    return [*SAFE_GIT_CONFIG, *extra, command, *options, *tail]
-
-
-def git_timeout(env: Mapping[str, str]) -> float:
-    """Seconds one git run against a source may take (`AI_SKILLS_GIT_TIMEOUT`, else 600).
-
-    A source named in a lock can be a server that accepts the connection and never
-    answers; `ai-skills check` runs in CI on pull requests, so it must end on its own.
-    """
-    value = env.get("AI_SKILLS_GIT_TIMEOUT", "")
-    try:
-        seconds = float(value) if value else DEFAULT_GIT_TIMEOUT
-    except ValueError:
-        seconds = 0
-    if not 0 < seconds < float("inf"):
-        raise SourceError(f"AI_SKILLS_GIT_TIMEOUT={value!r} is not a number of seconds above 0")
-    return seconds
-
-
-def _git(args: list[str], cwd: Path, *, input_text: str | None = None) -> str:
-    timeout = git_timeout(os.environ)
-    return run_git(args, cwd=cwd, env=SAFE_GIT_ENV, input_text=input_text,
-                   timeout=timeout).stdout
