@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -133,10 +134,11 @@ def state_of(index: int) -> str:
 def populate(repo: Path, tasks: int, events_per_task: int) -> tuple[Path, list[tuple[str, int]]]:
     """`tasks` tasks with attempts and `events_per_task` events each, by direct inserts."""
     from ai_skills.worker.context import find_repo
-    from ai_skills.worker.store import connect, transaction
+    from ai_skills.worker.store import connect
 
     ctx = find_repo(repo)
-    conn = connect(ctx.db_path)
+    connect(ctx.db_path).close()  # the store's own schema, migrated
+    conn = sqlite3.connect(ctx.db_path)  # bulk inserts: the benchmark's fixture, not the product
     now = time.time()
     task_rows, attempt_rows, runtime_rows, event_rows = [], [], [], []
     running: list[tuple[str, int]] = []
@@ -156,7 +158,7 @@ def populate(repo: Path, tasks: int, events_per_task: int) -> tuple[Path, list[t
         event_rows += [(now - 86400 + n, task_id, attempt, "report",
                         json.dumps({"status": "working", "message": f"step {n}"}))
                        for n in range(events_per_task)]
-    with transaction(conn):
+    with conn:
         conn.executemany(
             "INSERT INTO tasks (id, title, scopes, base, state, branch, current_attempt,"
             " created_at, updated_at) VALUES (?, ?, ?, 'main', ?, ?, ?, ?, ?)", task_rows)
