@@ -13,7 +13,6 @@ from ai_skills.util.results import JsonResult
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import NoAttemptError
 from ai_skills.worker.process_identity import is_alive
-from ai_skills.worker.review.records import stale_approval
 from ai_skills.worker.run.profiles import attempt_profiles
 from ai_skills.worker.run.worktrees import progress_counts, task_branches
 from ai_skills.worker.states import TaskState
@@ -85,7 +84,12 @@ def task_statuses(
         attempt = attempts.get(task.current_attempt) if task.current_attempt else None
         counted = task.branch in branches
         row = _status_of(ctx, task, attempt, with_git=counted, now=now)
-        voided = stale_approval(ctx, conn, task) if with_git else None
+        voided = None
+        if with_git and task.state == TaskState.APPROVED:
+            # Imported here: review's modules cost `status` milliseconds it rarely needs.
+            from ai_skills.worker.review.records import stale_approval
+
+            voided = stale_approval(ctx, conn, task)
         if voided:  # the next check records it (review_findings.check_task, merge, review)
             row = replace(row, state=TaskState.IN_REVIEW.value, reason=voided)
         history = histories.get(task.id, [])
