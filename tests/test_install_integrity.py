@@ -52,24 +52,25 @@ def pinned_names(repo: Path) -> set[str]:
 
 
 @pytest.mark.slow
-def test_concurrent_adds_lose_no_manifest_line(source: Path, tmp_path: Path) -> None:
+# Ten rounds, each its own test so that parallel test workers share them out.
+@pytest.mark.parametrize("round_", range(10))
+def test_concurrent_adds_lose_no_manifest_line(source: Path, tmp_path: Path, round_: int) -> None:
     # Many comment lines make reading and replacing `.skills` slow enough that, before the
     # fix, one add's write regularly replaced a file another add had just appended to.
     comments = "# a comment the user wrote and wants kept\n" * 100_000
-    for round_ in range(10):
-        repo = tmp_path / f"repo{round_}"
-        repo.mkdir()
-        git(repo, "init", "-q")
-        (repo / ".skills").write_text(comments)
-        procs = [start(repo, "add", str(source / "skills" / name), "--yes") for name in NAMES]
-        results = [(proc.wait(timeout=300), proc.stderr.read() if proc.stderr else "")
-                   for proc in procs]
-        assert all(code == 0 for code, _ in results), results
-        assert pinned_names(repo) == set(NAMES)
-        text = (repo / ".skills").read_text()
-        assert text.startswith(comments)
-        listed = text[len(comments):].split()
-        assert sorted(listed) == NAMES, f"round {round_}: .skills lists {listed}"
+    repo = tmp_path / f"repo{round_}"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / ".skills").write_text(comments)
+    procs = [start(repo, "add", str(source / "skills" / name), "--yes") for name in NAMES]
+    results = [(proc.wait(timeout=300), proc.stderr.read() if proc.stderr else "")
+               for proc in procs]
+    assert all(code == 0 for code, _ in results), results
+    assert pinned_names(repo) == set(NAMES)
+    text = (repo / ".skills").read_text()
+    assert text.startswith(comments)
+    listed = text[len(comments):].split()
+    assert sorted(listed) == NAMES, f"round {round_}: .skills lists {listed}"
 
 
 def test_install_edits_skills_only_under_the_lock(source: Path, git_repo: Path) -> None:
