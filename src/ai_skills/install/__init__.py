@@ -1,6 +1,7 @@
-"""Skills installed from git or a path, pinned in a lock. Sources and the fetch
-cache (`sources`; `source_git`: every git run against a source; `git_values`), finding
-and writing skills of a fetched tree (`discover`, `materialize`, `local_changes`), the pin (`contenthash`, `lock`, `lock_schema`,
-`npx_interop`), staging and activation (`staging`), the commands' cores (`add`, `installed`:
-install/update/remove, `check`) and linking what was installed (`links`).
+"""Skills installed from git or a path, pinned in a lock. Sources and the fetch cache
+(`sources`; `source_git`: every git run against a source; `git_values`), finding and writing
+skills of a fetched tree (`discover`, `materialize`, `local_changes`), the pin
+(`contenthash`, `lock`, `lock_schema`, `npx_interop`), staging and activation (`staging`),
+the commands' cores (`add`, `installed`: install/update/remove, `check`) and linking what
+was installed (`links`).
 """
