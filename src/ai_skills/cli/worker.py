@@ -7,7 +7,6 @@ imported inside the commands so `worker report` and `worker status` start fast.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -339,7 +338,11 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except AiSkillsError as error:
         return fail(error, prog="worker")
-    except sqlite3.Error as error:
+    except Exception as error:
+        from ai_skills.worker.store import database_errors
+
+        if not isinstance(error, database_errors()):
+            raise
         sys.stderr.write(f"worker: error: store: {error}\n")
         return 1
     except KeyboardInterrupt:

@@ -25,7 +25,7 @@ from ai_skills.worker.context import RepoContext
 from ai_skills.worker.limitwatch import LimitWatch
 from ai_skills.worker.procs import is_alive, signal_group, start_token
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import Db, append_event, connect, transaction
+from ai_skills.worker.store import Db, append_event, open_store, transaction
 from ai_skills.worker.tasks import (
     Attempt,
     get_attempt,
@@ -180,7 +180,8 @@ def finish(
 
 def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     """Run one attempt's agent to its end; return the agent's exit code."""
-    conn = connect(db)
+    ctx = _repo_of(db)
+    conn = open_store(ctx)
     attempt = get_attempt(conn, attempt_id)
     if attempt is None or attempt.ended_at is not None:
         return 2
@@ -209,7 +210,6 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
         finish(conn, attempt_id, 0, now=time.time())  # cancelled before the agent started
         return 0
-    ctx = _repo_of(db)
     repo = ctx.repo_root
     runtime = profiles.attempt_runtime(conn, attempt_id)
     mode = runtime.containment
@@ -222,7 +222,7 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     if launch.layout is None:
         containment.before_agent(conn, attempt, repo, mode=mode)
     watch = agent_sandbox.CloneWatch(ctx, attempt, sandboxed=launch.layout is not None)
-    channel = agent_sandbox.open_channel(db, attempt, watch)
+    channel = agent_sandbox.open_channel(ctx, attempt, watch)
     try:
         agent = launch_agent(attempt, {**extra, **launch.env}, launch.argv)
     except OSError as exc:
