@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from worker_helpers import store_at
 
 from ai_skills.worker.store import (
     Db,
     attempts,
-    connect,
     events,
     merges,
     profiles,
@@ -25,7 +25,7 @@ WORKER = Path(__file__).resolve().parents[2] / "src" / "ai_skills" / "worker"
 @pytest.fixture
 def db_with_a_task(tmp_path: Path) -> Db:
     """A fresh store holding task `t1` with one attempt (id 1)."""
-    db = connect(tmp_path / "worker.db")
+    db = store_at(tmp_path / "worker.db")
     add_task(db, NewTask(task_id="t1", title="one", base="main"))
     with transaction(db):
         attempts.insert_attempt(

@@ -158,6 +158,7 @@ UNREACHABLE = "postgresql://ada@127.0.0.1:1/work?connect_timeout=5"
 @pytest.fixture
 def postgresql_configured(worker_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A repository whose `.worker.toml` names a PostgreSQL server that does not answer."""
+    monkeypatch.delenv("WORKER_STORE", raising=False)  # the PostgreSQL run sets it
     with open(worker_repo / ".worker.toml", "a") as handle:
         handle.write(f'store = "{UNREACHABLE}"\n')
     monkeypatch.chdir(worker_repo)

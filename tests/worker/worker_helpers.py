@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -19,6 +20,7 @@ from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.launch import start_task
 from ai_skills.worker.procs import is_alive, stop_process
+from ai_skills.worker.store import Db, connect
 from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task
 
 
@@ -39,6 +41,28 @@ cancel_grace_seconds = 2
 tick_seconds = 0.2
 runtime_command = {command}
 """
+
+
+def store_at(path: Path) -> Db:
+    """A store of its own for a test without a repository, on the backend under test: the
+    SQLite file `path`, or on the PostgreSQL run a schema named after `path` in the test's
+    database (WORKER_STORE), so that two paths are two stores there as well."""
+    url = os.environ.get("WORKER_STORE", "")
+    if not url.startswith("postgres"):
+        return connect(path)
+    import psycopg
+
+    from ai_skills.worker.store import postgres
+
+    schema = "store_" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}".encode())
+    separator = "&" if "?" in url else "?"
+    return postgres.connect(
+        f"{url}{separator}options=-csearch_path%3D{schema}",
+        repository="tests",
+        password_from_environment=True,
+    )
 
 
 def visible_path(name: str) -> Path:

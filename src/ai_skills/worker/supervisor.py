@@ -59,6 +59,10 @@ def agent_env(attempt: Attempt) -> dict[str, str]:
         PWD=attempt.worktree,
     )
     env.pop("WORKER_ALLOW_WRITES", None)  # the supervisor's opt-in is not the agent's
+    # The store's credentials are not the agent's: it reports through its socket, and with
+    # them it could write a PostgreSQL store directly, around the state machine.
+    env.pop("WORKER_STORE", None)
+    env.pop("PGPASSWORD", None)
     return env
 
 
