@@ -30,12 +30,6 @@ def store_backend() -> str:
     return backend
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "sqlite_only(reason): tests SQLite itself; skipped on the PostgreSQL run"
-    )
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if store_backend() != "postgresql":
         return

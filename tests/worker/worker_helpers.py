@@ -43,13 +43,18 @@ runtime_command = {command}
 """
 
 
+def on_postgresql() -> bool:
+    """Whether this is the PostgreSQL pass (conftest.py put a database in WORKER_STORE)."""
+    return os.environ.get("WORKER_STORE", "").startswith("postgres")
+
+
 def store_at(path: Path) -> Db:
     """A store of its own for a test without a repository, on the backend under test: the
     SQLite file `path`, or on the PostgreSQL run a schema named after `path` in the test's
     database (WORKER_STORE), so that two paths are two stores there as well."""
-    url = os.environ.get("WORKER_STORE", "")
-    if not url.startswith("postgres"):
+    if not on_postgresql():
         return connect(path)
+    url = os.environ["WORKER_STORE"]
     import psycopg
 
     from ai_skills.worker.store import postgres
