@@ -188,3 +188,21 @@ def test_the_sqlite_store_never_imports_psycopg(worker_repo: Path) -> None:
     out = subprocess.run([sys.executable, "-c", script], cwd=worker_repo, env=env_free,
                          capture_output=True, text=True, timeout=60).stdout  # fmt: skip
     assert out.strip().splitlines()[-1] == "0 False"
+
+
+def test_a_connection_the_server_dropped_is_replaced_on_the_next_statement(
+    postgres_db: ScratchDatabase,
+) -> None:
+    import psycopg
+
+    from ai_skills.worker.store import postgres
+
+    db = postgres.connect(postgres_db.url, repository="r", password_from_environment=True)
+    with psycopg.connect(postgres_db.url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (db.conn.info.backend_pid,))
+    with pytest.raises(psycopg.OperationalError):
+        db.value("SELECT 1")  # the statement that finds the connection gone fails
+    assert db.value("SELECT 1") == 1
+    with db.transaction():
+        db.run("INSERT INTO cursors (name, seq) VALUES ('after', 1)")
+    assert db.value("SELECT seq FROM cursors WHERE name = 'after'") == 1

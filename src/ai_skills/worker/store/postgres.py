@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -99,19 +99,32 @@ def translate(sql: str) -> str:
 class PostgresDb:
     """A PostgreSQL connection as the table-family modules use it (the `Db` of backend.py).
 
-    Autocommit outside `transaction()` and `snapshot()`, as the SQLite backend.
+    Autocommit outside `transaction()` and `snapshot()`, as the SQLite backend. The daemon
+    and the supervisors hold their connection for hours; when the server dropped it (a
+    restart, an idle timeout), the statement that finds out fails and the next one, outside
+    a transaction, runs on a new connection.
     """
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], reopen: Callable[[], psycopg.Connection[Any]]
+    ) -> None:
         self.conn = conn
+        self._reopen = reopen
+        self._in_transaction = False
+
+    def _live(self) -> psycopg.Connection[Any]:
+        if self.conn.broken and not self._in_transaction:
+            self.conn = self._reopen()
+        return self.conn
 
     def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[Any]:
         """A raw statement: for migrations and tests, never for the rest of the worker.
 
         Without parameters the statement goes as written (DDL with `$body$`, `%`)."""
+        conn = self._live()
         if not params:
-            return self.conn.execute(sql.encode())
-        return self.conn.execute(translate(sql).encode(), tuple(params))
+            return conn.execute(sql.encode())
+        return conn.execute(translate(sql).encode(), tuple(params))
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query."""
@@ -140,16 +153,26 @@ class PostgresDb:
     def transaction(self) -> Iterator[PostgresDb]:
         """One write transaction that waits for every other writer first (the writer lock);
         rolled back on any error."""
-        with self.conn.transaction():
+        with self._block():
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
             yield self
 
     @contextmanager
     def snapshot(self) -> Iterator[PostgresDb]:
         """One consistent read of several queries (REPEATABLE READ, read-only)."""
-        with self.conn.transaction():
+        with self._block():
             self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield self
+
+    @contextmanager
+    def _block(self) -> Iterator[None]:
+        conn = self._live()
+        with conn.transaction():
+            self._in_transaction = True
+            try:
+                yield
+            finally:
+                self._in_transaction = False
 
     def integrity_problem(self) -> str | None:
         """None: PostgreSQL checks its pages itself and has no quick_check to ask."""
@@ -184,24 +207,28 @@ def connect(
     could name anybody's server.
     """
     extra: dict[str, Any] = {} if password_from_environment else {"password": ""}
-    conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory, **extra)
-    try:
+
+    def reopen() -> psycopg.Connection[Any]:
+        conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory, **extra)
         conn.adapters.register_dumper(bool, _BoolAsInteger)
         conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
-        db = PostgresDb(conn)
+        return conn
+
+    db = PostgresDb(reopen(), reopen)
+    try:
         apply_migrations(db, migrations, ledger=LEDGER)
         claim(db, repository)
     except BaseException:
-        conn.close()
+        db.close()
         raise
     return db
 
 
 def claim(db: PostgresDb, repository: str) -> None:
     """Record `repository` as the database's owner, or raise when another one owns it."""
-    owner = db.value("SELECT repository FROM worker_repository") if db.has_table(
-        "worker_repository"
-    ) else None
+    owner = None
+    if db.has_table("worker_repository"):
+        owner = db.value("SELECT repository FROM worker_repository")
     if owner is None:
         with db.transaction():
             db.execute(OWNER_TABLE)
