@@ -47,7 +47,7 @@ class Limits:
     grace: float = 10.0  # TERM before KILL when the agent's group is stopped
 
 
-def agent_env(attempt: Attempt) -> dict[str, str]:
+def agent_env(attempt: Attempt, *, sandboxed: bool) -> dict[str, str]:
     """The agent's environment: ours (minus git overrides) plus the task identifiers."""
     env = git_env()
     env.update(
@@ -59,15 +59,19 @@ def agent_env(attempt: Attempt) -> dict[str, str]:
         PWD=attempt.worktree,
     )
     env.pop("WORKER_ALLOW_WRITES", None)  # the supervisor's opt-in is not the agent's
-    # The store's credentials are not the agent's: it reports through its socket, and with
-    # them it could write a PostgreSQL store directly, around the state machine.
-    env.pop("WORKER_STORE", None)
-    env.pop("PGPASSWORD", None)
+    if sandboxed:
+        # The sandbox keeps the SQLite store read-only; a PostgreSQL store is a network
+        # away, so its address and password stay outside too (the agent reports through its
+        # socket). Without a sandbox the agent keeps them: its `worker` commands must find
+        # the store to know they run under an agent (roles.py), as with SQLite.
+        env.pop("WORKER_STORE", None)
+        env.pop("PGPASSWORD", None)
     return env
 
 
 def launch_agent(
-    attempt: Attempt, extra_env: dict[str, str] | None = None, argv: list[str] | None = None
+    attempt: Attempt, extra_env: dict[str, str] | None = None, argv: list[str] | None = None,
+    *, sandboxed: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start the agent in its worktree, in a new process group, prompt on stdin."""
     log_path = Path(attempt.log_file)
@@ -79,7 +83,7 @@ def launch_agent(
             stdin=prompt,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**agent_env(attempt), **(extra_env or {})},
+            env={**agent_env(attempt, sandboxed=sandboxed), **(extra_env or {})},
             start_new_session=True,
         )
 
@@ -228,7 +232,9 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     watch = agent_sandbox.CloneWatch(ctx, attempt, sandboxed=launch.layout is not None)
     channel = agent_sandbox.open_channel(ctx, attempt, watch)
     try:
-        agent = launch_agent(attempt, {**extra, **launch.env}, launch.argv)
+        agent = launch_agent(
+            attempt, {**extra, **launch.env}, launch.argv, sandboxed=launch.layout is not None
+        )
     except OSError as exc:
         channel.close()
         append_and_finish(conn, attempt, f"cannot run {attempt.command[0]!r}: {exc}")
