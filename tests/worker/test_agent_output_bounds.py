@@ -7,12 +7,14 @@ import signal
 import subprocess
 from pathlib import Path
 
+from worker_helpers import store_at
+
+from ai_skills.worker.run.admission import LaunchPlan, admit
+from ai_skills.worker.run.rate_limit_watch import LimitWatch
+from ai_skills.worker.run.rate_limit import RateLimitRules
+from ai_skills.worker.run.report import MAX_MESSAGE, report
 from ai_skills.worker.ops.status import follow_file
 from ai_skills.worker.ops.watch import read_events
-from ai_skills.worker.run.admission import LaunchPlan, admit
-from ai_skills.worker.run.rate_limit import RateLimitRules
-from ai_skills.worker.run.rate_limit_watch import LimitWatch
-from ai_skills.worker.run.report import MAX_MESSAGE, report
 from ai_skills.worker.store import connect
 from ai_skills.worker.tasks import NewTask, add_task, get_task
 
@@ -37,7 +39,7 @@ def test_a_log_line_without_end_does_not_grow_the_watchers_memory(tmp_path: Path
 
 
 def test_a_huge_report_message_is_stored_shortened(tmp_path: Path) -> None:
-    conn = connect(tmp_path / "w.db")
+    conn = store_at(tmp_path / "w.db")
     add_task(conn, NewTask(task_id="t1", title="t", base="main"))
     plan = LaunchPlan(command=["agent"], worktree=tmp_path / "wt", runs_dir=tmp_path / "runs",
                       lease_seconds=1.0)

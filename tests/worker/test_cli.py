@@ -20,8 +20,10 @@ from worker_helpers import (
 )
 
 from ai_skills.cli.worker import main
-from ai_skills.worker.context import RepoContext
+from ai_skills.worker.context import RepoContext, find_repo
 from ai_skills.worker.ops.daemon import daemon_status
+from ai_skills.worker.store import open_store
+from ai_skills.worker.context import RepoContext
 from ai_skills.worker.tasks import get_task
 
 
@@ -120,8 +122,8 @@ def test_start_waiting_exits_5_and_cancel_with_original_spelling(
     assert code == 5 and json.loads(out)["reason"] == "WIP limit 1 reached (running: a)"
     code, out, _ = run(capsys, "cancel", "--taskId=a", "--cleanup", "--reason=no longer needed")
     assert code == 0 and "a: cancelled" in out
-    conn = sqlite3.connect(in_repo / ".git" / "worker" / "worker.db")
-    assert conn.execute("SELECT state, reason FROM tasks WHERE id = 'a'").fetchone() == (
+    conn = open_store(find_repo(in_repo))
+    assert tuple(conn.execute("SELECT state, reason FROM tasks WHERE id = 'a'").fetchone()) == (
         "cancelled",
         "no longer needed",
     )
@@ -241,7 +243,7 @@ def test_watch_follow_streams_new_events_until_stopped(
     done = threading.Event()
 
     def consume() -> None:
-        reader = connect(ctx.db_path)
+        reader = open_store(ctx)
         for event in stream_events(reader, since=0, follow=True, poll=0.02, stop=done.is_set):
             seen.append(event.seq)
             if len(seen) == 3:

@@ -18,10 +18,12 @@ from ai_skills.worker.tasks import get_task
 
 REPORTER = """
 import sys, time, pathlib
-from ai_skills.worker.store import connect
+from ai_skills.worker.context import find_repo
+from ai_skills.worker.store import open_store
 from ai_skills.worker.run.report import report
-db, task, attempt, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-conn = connect(pathlib.Path(db))
+repo, task, go = sys.argv[1], sys.argv[2], sys.argv[5]
+attempt, n = int(sys.argv[3]), int(sys.argv[4])
+conn = open_store(find_repo(pathlib.Path(repo)))
 print("ready", flush=True)
 while not pathlib.Path(go).exists(): time.sleep(0.001)
 failures = 0
@@ -39,11 +41,11 @@ TICKER = """
 import sys, time, pathlib
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import find_repo
-from ai_skills.worker.store import connect
+from ai_skills.worker.store import open_store
 from ai_skills.worker.ops.tick import tick
 repo, n, go = pathlib.Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 ctx = find_repo(repo)
-conn = connect(ctx.db_path)
+conn = open_store(ctx)
 config = WorkerConfig(max_running=20, lease_seconds=3600, stall_after_seconds=3600)
 print("ready", flush=True)
 while not pathlib.Path(go).exists(): time.sleep(0.001)
@@ -94,7 +96,7 @@ def test_reporters_and_tickers_at_once_never_fail_a_write(
                 sys.executable,
                 "-c",
                 REPORTER,
-                str(ctx.db_path),
+                str(ctx.repo_root),
                 f"t{i}",
                 str(100 + i),
                 str(reports_each),

@@ -207,9 +207,10 @@ def test_two_starts_racing_for_the_last_slot_admit_exactly_one(
     script = (
         "import sys, time, pathlib\n"
         "from ai_skills.worker.run.admission import LaunchPlan, admit\n"
-        "from ai_skills.worker.store import connect\n"
-        "db, task, go = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])\n"
-        "conn = connect(pathlib.Path(db))\n"
+        "from ai_skills.worker.context import find_repo\n"
+        "from ai_skills.worker.store import open_store\n"
+        "repo, task, go = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])\n"
+        "conn = open_store(find_repo(pathlib.Path(repo)))\n"
         "print('ready', flush=True)\n"
         "while not go.exists(): time.sleep(0.001)\n"
         "plan = LaunchPlan(['x'], pathlib.Path('/tmp/none') / task, pathlib.Path('/tmp/r'), 30)\n"
@@ -217,7 +218,7 @@ def test_two_starts_racing_for_the_last_slot_admit_exactly_one(
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, str(ctx.db_path), t, str(go)],
+            [sys.executable, "-c", script, str(ctx.repo_root), t, str(go)],
             stdout=subprocess.PIPE,
             text=True,
         )

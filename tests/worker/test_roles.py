@@ -9,6 +9,7 @@ import pytest
 from worker_helpers import (
     add_and_start,
     git,
+    on_postgresql,
     start_with,
     wait_for,
     wait_state,
@@ -134,14 +135,19 @@ def test_a_task_workspace_is_its_own_repository_without_the_store(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Run from a task's clone, worker acts on that clone, which has no tasks: the main
-    # repository's store cannot be reached from there, with or without the variables.
+    # repository's store cannot be reached from there, with or without the variables. A
+    # PostgreSQL store in WORKER_STORE is found, and refused: it belongs to the main one.
     add_and_start(ctx, conn)
     wait_state(conn, "t1", "in_review")
     worktree = Path(get_task(conn, "t1").worktree or "")
     monkeypatch.chdir(worktree)
     monkeypatch.setenv("PWD", str(worktree))
-    assert main(["cancel", "t1", "--reason", "x"]) == 3
-    assert "unknown task 't1'" in capsys.readouterr().err
+    code = main(["cancel", "t1", "--reason", "x"])
+    err = capsys.readouterr().err
+    if on_postgresql():
+        assert code == 6 and "belongs to another repository" in err
+    else:
+        assert code == 3 and "unknown task 't1'" in err
     assert get_task(conn, "t1").state.value == "in_review"
     assert check_command(["cancel", "t1", "--reason", "x"], cwd=ctx.repo_root, environ={})
 

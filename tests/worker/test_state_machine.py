@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from worker_helpers import store_at
 
 from ai_skills.worker.errors import IllegalTransitionError, WorkerError
 from ai_skills.worker.ops.liveness import liveness_pass
 from ai_skills.worker.run.admission import LaunchPlan, admit
 from ai_skills.worker.run.report import STATUS_TARGETS, report
 from ai_skills.worker.states import ACTIVE, TERMINAL, TRANSITIONS, TaskState, allowed_targets
-from ai_skills.worker.store import connect
 from ai_skills.worker.tasks import NewTask, add_task, change_state, get_task, list_tasks
 
 IMPLEMENTED = {s.value for s in TaskState}
@@ -54,7 +54,7 @@ def test_every_state_is_wired_and_only_terminal_states_are_dead_ends() -> None:
 
 
 def test_illegal_transition_names_the_current_state(tmp_path: Path) -> None:
-    conn = connect(tmp_path / "w.db")
+    conn = store_at(tmp_path / "w.db")
     add_task(conn, NewTask(task_id="t1", title="t", base="main"))
     with pytest.raises(IllegalTransitionError, match="task 't1' is queued; cannot review"):
         change_state(conn, "t1", TaskState.IN_REVIEW, action="review")
@@ -141,7 +141,7 @@ def test_random_commands_never_reach_an_illegal_state_or_lose_an_event(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        conn = connect(tmp / "w.db")
+        conn = store_at(tmp / "w.db")
         for command in commands:
             before = {t.id: (t.state, t.version) for t in list_tasks(conn)}
             try:

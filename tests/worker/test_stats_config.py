@@ -7,17 +7,20 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from worker_helpers import store_at
 
 from ai_skills.worker.config import GatesConfig, load_config
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.ops.stats import compute_stats
 from ai_skills.worker.states import TaskState
+from ai_skills.worker.ops.stats import compute_stats
+from ai_skills.worker.store import append_event, transaction
 from ai_skills.worker.store import append_event, connect, transaction
 from ai_skills.worker.tasks import NewTask, add_task, change_state
 
 
 def test_stats_come_from_the_event_log(tmp_path: Path) -> None:
-    conn = connect(tmp_path / "w.db")
+    conn = store_at(tmp_path / "w.db")
     add_task(conn, NewTask(task_id="t1", title="t", base="main"), now=1000)
     path = [
         (1010, TaskState.RUNNING),

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from worker_helpers import add, git
+import pytest
+from worker_helpers import add, git, store_at
 
 from ai_skills.worker.context import find_repo
 from ai_skills.worker.run.report import report
+from ai_skills.worker.store import MIGRATIONS, connect, database_errors, migrate
 from ai_skills.worker.store import MIGRATIONS, connect, migrate
 from ai_skills.worker.tasks import NewTask, add_task, get_task
 
 
 def test_connect_applies_named_migrations_once(tmp_path: Path) -> None:
     db = tmp_path / "w" / "worker.db"
-    conn = connect(db)
+    conn = store_at(db)
     names = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY name")]
     assert names == [name for name, _ in MIGRATIONS]
     assert migrate(conn) == []
-    assert connect(db).execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == len(MIGRATIONS)
+    assert store_at(db).execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == len(MIGRATIONS)
 
 
+@pytest.mark.sqlite_only(reason="SQLite's PRAGMAs")
 def test_connect_sets_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
     conn = connect(tmp_path / "worker.db", busy_timeout_ms=1234)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -30,14 +32,14 @@ def test_connect_sets_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
 
 
 def test_foreign_keys_refuse_an_attempt_of_an_unknown_task(tmp_path: Path) -> None:
-    conn = connect(tmp_path / "worker.db")
+    conn = store_at(tmp_path / "worker.db")
     try:
         conn.execute(
             "INSERT INTO attempts (task_id, number, worktree, branch, command, log_file,"
             " started_at) VALUES ('nope', 1, '/x', 'b', '[]', '/l', 0)"
         )
-    except sqlite3.IntegrityError as exc:
-        assert "FOREIGN KEY" in str(exc)
+    except database_errors() as exc:
+        assert "foreign key" in str(exc).lower()
     else:
         raise AssertionError("an attempt for an unknown task was accepted")
 
@@ -52,7 +54,7 @@ def test_every_worktree_of_a_repo_shares_one_store(git_repo: Path, tmp_path: Pat
 
 
 def test_add_with_the_same_idempotency_key_returns_the_first_task(tmp_path: Path) -> None:
-    conn = connect(tmp_path / "worker.db")
+    conn = store_at(tmp_path / "worker.db")
     new = NewTask(task_id="t1", title="one", base="main")
     first = add_task(conn, new, key="k-1")
     again = add_task(conn, new, key="k-1")
@@ -61,7 +63,7 @@ def test_add_with_the_same_idempotency_key_returns_the_first_task(tmp_path: Path
 
 
 def test_report_with_a_repeated_key_is_applied_once(tmp_path: Path) -> None:
-    conn = connect(tmp_path / "worker.db")
+    conn = store_at(tmp_path / "worker.db")
     add(conn, "t1")
     conn.execute(
         "INSERT INTO attempts (task_id, number, worktree, branch, command, log_file,"

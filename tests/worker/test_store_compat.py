@@ -6,9 +6,13 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from ai_skills.worker.store import MIGRATIONS, connect
 from ai_skills.worker.store.tasks import mark_worktree_removed
 from ai_skills.worker.tasks import NewTask, add_task, get_task, list_tasks
+
+pytestmark = pytest.mark.sqlite_only(reason="stores made by earlier versions were SQLite files")
 
 # The migrations exactly as the worker shipped them before the store became a package
 # (one string per migration, split on ';' when applied). Never edit: they are what

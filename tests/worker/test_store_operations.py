@@ -6,17 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
+from worker_helpers import store_at
 
-from ai_skills.worker.store import (
-    Db,
-    attempts,
-    connect,
-    events,
-    merges,
-    profiles,
-    reviews,
-    transaction,
-)
+from ai_skills.worker.store import Db, transaction
+from ai_skills.worker.store import attempts
+from ai_skills.worker.store import events
+from ai_skills.worker.store import merges
+from ai_skills.worker.store import profiles
+from ai_skills.worker.store import reviews
 from ai_skills.worker.tasks import NewTask, add_task
 
 WORKER = Path(__file__).resolve().parents[2] / "src" / "ai_skills" / "worker"
@@ -25,7 +22,7 @@ WORKER = Path(__file__).resolve().parents[2] / "src" / "ai_skills" / "worker"
 @pytest.fixture
 def db_with_a_task(tmp_path: Path) -> Db:
     """A fresh store holding task `t1` with one attempt (id 1)."""
-    db = connect(tmp_path / "worker.db")
+    db = store_at(tmp_path / "worker.db")
     add_task(db, NewTask(task_id="t1", title="one", base="main"))
     with transaction(db):
         attempts.insert_attempt(

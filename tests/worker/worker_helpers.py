@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -16,9 +17,10 @@ import pytest
 
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.process_identity import is_alive, stop_process
-from ai_skills.worker.run.agent_processes import launched, stop_attempt_processes
 from ai_skills.worker.run.launch import start_task
+from ai_skills.worker.process_identity import is_alive, stop_process
+from ai_skills.worker.store import Db, connect
+from ai_skills.worker.run.agent_processes import launched, stop_attempt_processes
 from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task
 
 
@@ -39,6 +41,33 @@ cancel_grace_seconds = 2
 tick_seconds = 0.2
 runtime_command = {command}
 """
+
+
+def on_postgresql() -> bool:
+    """Whether this is the PostgreSQL pass (conftest.py put a database in WORKER_STORE)."""
+    return os.environ.get("WORKER_STORE", "").startswith("postgres")
+
+
+def store_at(path: Path) -> Db:
+    """A store of its own for a test without a repository, on the backend under test: the
+    SQLite file `path`, or on the PostgreSQL run a schema named after `path` in the test's
+    database (WORKER_STORE), so that two paths are two stores there as well."""
+    if not on_postgresql():
+        return connect(path)
+    url = os.environ["WORKER_STORE"]
+    import psycopg
+
+    from ai_skills.worker.store import postgres
+
+    schema = "store_" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}".encode())
+    separator = "&" if "?" in url else "?"
+    return postgres.connect(
+        f"{url}{separator}options=-csearch_path%3D{schema}",
+        repository="tests",
+        password_from_environment=True,
+    )
 
 
 def visible_path(name: str) -> Path:

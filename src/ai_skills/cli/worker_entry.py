@@ -126,10 +126,13 @@ def run_checked(args: list[str], command: Callable[[], int]) -> int:
         _silence_stdout()
         return 1
     except Exception as error:
-        # A report through the supervisor's socket never loads sqlite3: no need to import
-        # it (2 ms) to recognise its errors.
-        sqlite3 = sys.modules.get("sqlite3")
-        if sqlite3 is None or not isinstance(error, sqlite3.Error):
+        # A report through the supervisor's socket never opens the store: no need to import
+        # its backends to recognise their errors.
+        if "ai_skills.worker.store" not in sys.modules:
+            raise
+        from ai_skills.worker.store import database_errors
+
+        if not isinstance(error, database_errors()):
             raise
         sys.stderr.write(f"worker: error: store: {error}\n")
         return 1

@@ -113,15 +113,12 @@ def open_repo() -> RepoContext:
 
 
 def open_store(ctx: RepoContext) -> Db:
-    """A connection to the repository's worker store (refusing a setting it cannot open)."""
-    from ai_skills.worker.store import connect
+    """A connection to the repository's worker store (SQLite, or the configured server)."""
+    from ai_skills.worker.store import open_store as open_configured
 
-    check_store(ctx)
-    return connect(ctx.db_path)
+    return open_configured(ctx)
 
 
 def check_store(ctx: RepoContext) -> None:
-    """Refuse a store setting that is invalid, or that this version cannot open yet."""
-    from ai_skills.worker.store.setting import require_sqlite, resolve_store
-
-    require_sqlite(resolve_store(ctx.config_path, os.environ))
+    """Refuse a store that cannot be opened (a bad setting, an unreachable server)."""
+    open_store(ctx).close()

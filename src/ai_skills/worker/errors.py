@@ -147,20 +147,12 @@ class ConfigError(WorkerError):
 
 
 class StoreUnavailableError(WorkerError):
-    """The configured store is one this version cannot open yet."""
+    """The configured store cannot be opened (no psycopg, no server, another's database)."""
 
     exit_code = EXIT_ENVIRONMENT
 
-    def __init__(self, *, origin: str, from_environment: bool) -> None:
-        where, remedy = (
-            (origin, f"unset {origin}")
-            if from_environment
-            else (f"{origin}: store", "remove the setting")
-        )
-        super().__init__(
-            f"{where}: the PostgreSQL store is not available yet; {remedy} "
-            '(or set it to "sqlite") to use the SQLite store'
-        )
+    def __init__(self, *, where: str, detail: str) -> None:
+        super().__init__(f"{where}: {detail}")
 
 
 class ReportContextError(WorkerError):

@@ -258,6 +258,7 @@ def _store_identity(cwd: Path) -> Identity | None:
     from ai_skills.util.git import find_worktree_root
     from ai_skills.worker.context import find_repo
     from ai_skills.worker.process_identity import is_alive
+    from ai_skills.worker.store import open_store, store_exists
     from ai_skills.worker.store import connect
     from ai_skills.worker.store.attempts import attempts_with_agents
     from ai_skills.worker.store.tasks import task_worktrees
@@ -266,9 +267,9 @@ def _store_identity(cwd: Path) -> Identity | None:
         ctx = find_repo(cwd)
     except WorkerError:
         return None
-    if not ctx.db_path.exists():
+    if not store_exists(ctx):
         return None
-    conn = connect(ctx.db_path)
+    conn = open_store(ctx)
     try:
         root = find_worktree_root(cwd.resolve())
         if root is not None and root.resolve() != ctx.repo_root.resolve():

@@ -85,7 +85,9 @@ def rogue(task: str) -> None:
     worker("add", "sneaky", "--title", "more work")
     worker("start", task)
     # Without the variables and outside the worktree: the agent is still our ancestor.
-    scrubbed = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    scrubbed = {
+        k: v for k, v in os.environ.items() if not k.startswith("WORKER_") or k == "WORKER_STORE"
+    }
     worker("cancel", task, "--reason", "hidden", env=scrubbed, cwd=str(main_checkout()))
 
 
@@ -120,6 +122,14 @@ def hostile_config(marker: str) -> None:
 
 
 def store_write(victim: str) -> None:
+    store = os.environ.get("WORKER_STORE", "")
+    if store.startswith("postgres"):  # the PostgreSQL pass of the tests
+        import psycopg
+
+        with psycopg.connect(store, autocommit=True) as pg:
+            pg.execute("UPDATE tasks SET state = 'cancelled' WHERE id = %s", (victim,))
+        print("wrote to the PostgreSQL store", flush=True)
+        return
     import sqlite3
 
     db = main_checkout() / ".git" / "worker" / "worker.db"

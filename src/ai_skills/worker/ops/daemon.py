@@ -113,6 +113,7 @@ def _claim_pid_file(ctx: RepoContext) -> int | None:
 def run_loop(repo: Path) -> int:
     """The daemon body: tick every `tick_seconds` until SIGTERM; hooks in a thread."""
     from ai_skills.worker.config import load_config
+    from ai_skills.worker.store import open_store
     from ai_skills.worker.ops.tick import tick
     from ai_skills.worker.store import connect
 
@@ -124,7 +125,7 @@ def run_loop(repo: Path) -> int:
     # A slow hook must not hold up liveness and admission, so hooks run beside the ticks.
     hooks = threading.Thread(target=_hook_loop, args=(ctx, stopping), daemon=True)
     hooks.start()
-    conn = connect(ctx.db_path)
+    conn = open_store(ctx)
     while not stopping.is_set():
         tick_seconds = 5.0
         try:
@@ -148,9 +149,10 @@ def _hook_loop(ctx: RepoContext, stopping: threading.Event) -> None:
     """Run hook_command for new transitions, taking turns with any `worker watch`."""
     from ai_skills.worker.config import load_config
     from ai_skills.worker.ops.hooks import run_due_hooks
+    from ai_skills.worker.store import open_store
     from ai_skills.worker.store import connect
 
-    conn = connect(ctx.db_path)
+    conn = open_store(ctx)
     while not stopping.is_set():
         try:
             command = load_config(ctx.config_path).hook_command

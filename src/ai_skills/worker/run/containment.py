@@ -24,7 +24,7 @@ from ai_skills.util.git import run_git
 from ai_skills.util.results import JsonResult
 from ai_skills.worker.run.rate_limit_fallback import record_outcome
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import DatabaseError, Db, append_event, transaction
+from ai_skills.worker.store import Db, append_event, database_errors, transaction
 from ai_skills.worker.store import attempts as attempt_rows
 from ai_skills.worker.store import events as event_rows
 from ai_skills.worker.store import tasks as task_rows
@@ -291,13 +291,18 @@ def record_breaches(
         )
 
 
+def _step_failures() -> tuple[type[Exception], ...]:
+    """What a containment step survives: our errors, the file system's, the store's."""
+    return (AiSkillsError, OSError, ValueError, *database_errors())
+
+
 def before_agent(conn: Db, attempt: Attempt, repo: Path, *, mode: str) -> None:
     """The supervisor's snapshot step; a failure is recorded and never keeps the agent off."""
     if mode == "off":
         return
     try:
         save_snapshot(conn, attempt, repo)
-    except (AiSkillsError, OSError, ValueError, DatabaseError) as exc:
+    except _step_failures() as exc:
         _skipped(conn, attempt, f"no snapshot: {exc}")
 
 
@@ -307,7 +312,7 @@ def after_agent(conn: Db, attempt: Attempt, repo: Path, *, mode: str) -> None:
         return
     try:
         breaches = check_attempt(conn, attempt, repo)
-    except (AiSkillsError, OSError, ValueError, DatabaseError) as exc:
+    except _step_failures() as exc:
         _skipped(conn, attempt, f"cannot compare: {exc}")
         return
     record_breaches(conn, attempt, breaches, mode=mode)

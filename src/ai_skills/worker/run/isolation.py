@@ -27,7 +27,7 @@ from ai_skills.worker.run.sandbox import (
     runtime_of,
     state_paths,
 )
-from ai_skills.worker.store import Db, connect
+from ai_skills.worker.store import Db, open_store
 from ai_skills.worker.tasks import Attempt
 
 # A clone is fetched when its refs change, and at least this often (its mtimes are the
@@ -126,7 +126,7 @@ class CloneWatch:
         )
 
 
-def report_handler(db: Path, attempt: Attempt, watch: CloneWatch) -> Any:
+def report_handler(ctx: RepoContext, attempt: Attempt, watch: CloneWatch) -> Any:
     """The channel's handler: apply a report to this attempt, after fetching its commits."""
     from ai_skills.worker.run.report import report
 
@@ -134,7 +134,7 @@ def report_handler(db: Path, attempt: Attempt, watch: CloneWatch) -> Any:
         status = str(request.get("status", ""))
         message = str(request.get("message", ""))  # report() bounds it
         key = request.get("key")
-        conn = connect(db)
+        conn = open_store(ctx)
         try:
             # The review must see the commits the agent made before it said `done`.
             watch.fetch(force=True)
@@ -156,10 +156,10 @@ def report_handler(db: Path, attempt: Attempt, watch: CloneWatch) -> Any:
     return handle
 
 
-def open_channel(db: Path, attempt: Attempt, watch: CloneWatch) -> ReportServer:
+def open_channel(ctx: RepoContext, attempt: Attempt, watch: CloneWatch) -> ReportServer:
     """Serve the attempt's report socket (in its run folder)."""
     socket = Path(attempt.log_file).parent / "report.sock"
-    return ReportServer(socket, report_handler(db, attempt, watch))
+    return ReportServer(socket, report_handler(ctx, attempt, watch))
 
 
 def after_agent(conn: Db, attempt: Attempt, launch: AgentLaunch, repo: Path,

@@ -26,7 +26,7 @@ from ai_skills.worker.run.agent_processes import stop_attempt_processes
 from ai_skills.worker.run.rate_limit_watch import LimitWatch
 from ai_skills.worker.run.worktrees import branch_sha
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import Db, append_event, connect, transaction
+from ai_skills.worker.store import Db, append_event, open_store, transaction
 from ai_skills.worker.tasks import (
     Attempt,
     get_attempt,
@@ -47,7 +47,7 @@ class Limits:
     grace: float = 10.0  # TERM before KILL when the agent's group is stopped
 
 
-def agent_env(attempt: Attempt) -> dict[str, str]:
+def agent_env(attempt: Attempt, *, sandboxed: bool) -> dict[str, str]:
     """The agent's environment: ours (minus git overrides) plus the task identifiers."""
     env = git_env()
     env.update(
@@ -59,11 +59,19 @@ def agent_env(attempt: Attempt) -> dict[str, str]:
         PWD=attempt.worktree,
     )
     env.pop("WORKER_ALLOW_WRITES", None)  # the supervisor's opt-in is not the agent's
+    if sandboxed:
+        # The sandbox keeps the SQLite store read-only; a PostgreSQL store is a network
+        # away, so its address and password stay outside too (the agent reports through its
+        # socket). Without a sandbox the agent keeps them: its `worker` commands must find
+        # the store to know they run under an agent (roles.py), as with SQLite.
+        env.pop("WORKER_STORE", None)
+        env.pop("PGPASSWORD", None)
     return env
 
 
 def launch_agent(
-    attempt: Attempt, extra_env: dict[str, str] | None = None, argv: list[str] | None = None
+    attempt: Attempt, extra_env: dict[str, str] | None = None, argv: list[str] | None = None,
+    *, sandboxed: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start the agent in its worktree, in a new process group, prompt on stdin."""
     log_path = Path(attempt.log_file)
@@ -75,7 +83,7 @@ def launch_agent(
             stdin=prompt,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**agent_env(attempt), **(extra_env or {})},
+            env={**agent_env(attempt, sandboxed=sandboxed), **(extra_env or {})},
             start_new_session=True,
         )
 
@@ -180,7 +188,8 @@ def finish(
 
 def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     """Run one attempt's agent to its end; return the agent's exit code."""
-    conn = connect(db)
+    ctx = _repo_of(db)
+    conn = open_store(ctx)
     attempt = get_attempt(conn, attempt_id)
     if attempt is None or attempt.ended_at is not None:
         return 2
@@ -209,7 +218,6 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
         finish(conn, attempt_id, 0, now=time.time())  # cancelled before the agent started
         return 0
-    ctx = _repo_of(db)
     repo = ctx.repo_root
     runtime = profiles.attempt_runtime(conn, attempt_id)
     mode = runtime.containment
@@ -222,9 +230,11 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     if launch.layout is None:
         containment.before_agent(conn, attempt, repo, mode=mode)
     watch = isolation.CloneWatch(ctx, attempt, sandboxed=launch.layout is not None)
-    channel = isolation.open_channel(db, attempt, watch)
+    channel = isolation.open_channel(ctx, attempt, watch)
     try:
-        agent = launch_agent(attempt, {**extra, **launch.env}, launch.argv)
+        agent = launch_agent(
+            attempt, {**extra, **launch.env}, launch.argv, sandboxed=launch.layout is not None
+        )
     except OSError as exc:
         channel.close()
         append_and_finish(conn, attempt, f"cannot run {attempt.command[0]!r}: {exc}")

@@ -2,10 +2,15 @@
 
 What lives where:
 
+- `opening.py`: `open_store(ctx)`, the one way the worker opens its store: SQLite, or the
+  PostgreSQL server the `store` setting names (setting.py).
+- `backend.py`: `Db` and `Row`, what every backend provides and the family modules use.
 - `sqlite.py`: the SQLite backend. `connect()` opens (and migrates) a store and returns a
   `Db`; PRAGMAs (WAL, busy_timeout, foreign keys), `BEGIN IMMEDIATE`, lastrowid,
   `quick_check` and `sqlite_sequence` are known only there.
 - `sqlite_schema.py`: the SQLite DDL as named, append-only migrations (lists of statements).
+- `postgres.py`, `postgres_schema.py`: the PostgreSQL backend (psycopg 3, imported only when
+  configured) and its DDL under the same migration names.
 - `migrations.py`: `Migration` and the runner that applies the ones a store lacks.
 - `setting.py`: which store a repository uses (`store` in `.worker.toml`, `WORKER_STORE`),
   checked before anything connects.
@@ -17,13 +22,11 @@ What lives where:
   plain values; turning rows into `Task`, `Attempt`, `Event` is the worker modules' job.
 
 The family modules write portable SQL: `?` placeholders, `INSERT ... ON CONFLICT`, no
-`INSERT OR ...`, no SQLite-only functions. A second backend (PostgreSQL) provides a module
-like `sqlite.py`: a `Db` with `rows`, `row`, `value`, `run`, `insert(sql, params,
-returning=KEY)` (`RETURNING KEY` there), `execute` (migrations and tests only),
-`transaction()` (a write transaction that serialises writers), `snapshot()` (one consistent
-read), `integrity_problem()`, `issued_keys(table)`, `has_table(name)`, `close()`;
-placeholders translated from `?`; its own DDL under the same migration names; and a
-`connect()`.
+`INSERT OR ...`, no SQLite-only functions, no Python booleans compared with text. Each
+backend gives a `Db` with `rows`, `row`, `value`, `run`, `insert(sql, params, returning=KEY)`,
+`execute` (migrations and tests only), `transaction()` (a write transaction that serialises
+writers), `snapshot()` (one consistent read), `integrity_problem()`, `issued_keys(table)`,
+`has_table(name)`, `close()`.
 """
 
 from __future__ import annotations
@@ -31,23 +34,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ai_skills.worker.store.backend import Db, Row
 from ai_skills.worker.store.commands import recall_result, remember_result
 from ai_skills.worker.store.events import append_event
 from ai_skills.worker.store.migrations import Migration
-from ai_skills.worker.store.sqlite import DatabaseError, Db, Row, connect, migrate
+from ai_skills.worker.store.opening import database_errors, open_store, store_exists
+from ai_skills.worker.store.sqlite import connect, migrate
 from ai_skills.worker.store.sqlite_schema import MIGRATIONS
 
 __all__ = [
     "MIGRATIONS",
-    "DatabaseError",
     "Db",
     "Migration",
     "Row",
     "append_event",
     "connect",
+    "database_errors",
     "migrate",
+    "open_store",
     "recall_result",
     "remember_result",
+    "store_exists",
     "transaction",
 ]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ai_skills.worker.store.id_lists import id_chunks
 
 if TYPE_CHECKING:
-    from ai_skills.worker.store.sqlite import Db, Row
+    from ai_skills.worker.store.backend import Db, Row
 
 # Columns that change while an attempt runs; the rest are fixed at admission.
 _MUTABLE = frozenset(

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ai_skills.worker.store.sqlite import Db
+    from ai_skills.worker.store.backend import Db
 
 
 def recall_result(db: Db, key: str | None) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ai_skills.worker.store.sqlite import Db, Row
+    from ai_skills.worker.store.backend import Db, Row
 
 _WITH_ATTEMPT = (
     "SELECT e.*, a.number AS attempt_number FROM events e"

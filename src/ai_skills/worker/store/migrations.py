@@ -7,7 +7,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from ai_skills.worker.store.sqlite import Db
+    from ai_skills.worker.store.backend import Db
+
+
+# The table that records applied migrations, in SQLite's words (a backend may pass its own).
+LEDGER = "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)"
 
 
 class Migration(NamedTuple):
@@ -17,14 +21,20 @@ class Migration(NamedTuple):
     statements: tuple[str, ...]
 
 
-def apply_migrations(db: Db, migrations: Sequence[Migration]) -> list[str]:
-    """Apply the migrations not yet recorded, in one transaction; return their names."""
+def apply_migrations(
+    db: Db, migrations: Sequence[Migration], *, ledger: str = LEDGER
+) -> list[str]:
+    """Apply the migrations not yet recorded, in one transaction; return their names.
+
+    The transaction is the backend's write transaction, which serialises writers: two
+    processes migrating at once apply each migration once (the second re-reads the ledger).
+    """
     have = _applied(db)
     if have is not None and all(m.name in have for m in migrations):
         return []
     applied: list[str] = []
     with db.transaction():
-        db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+        db.execute(ledger)
         have = _applied(db) or set()
         for migration in migrations:
             if migration.name in have:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ai_skills.worker.store.id_lists import id_chunks
 
 if TYPE_CHECKING:
-    from ai_skills.worker.store.sqlite import Db, Row
+    from ai_skills.worker.store.backend import Db, Row
 
 
 def set_task_profiles(db: Db, task_id: str, *, profile: str | None, fallback: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ai_skills.worker.store.sqlite import Db, Row
+    from ai_skills.worker.store.backend import Db, Row
 
 _GATE_COLUMNS = (
     "task_id",

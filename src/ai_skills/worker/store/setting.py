@@ -1,9 +1,10 @@
 """Which store the worker uses: `store` in `.worker.toml`, or WORKER_STORE in the environment.
 
-SQLite (in the repository's git folder) is the default; a PostgreSQL URL is accepted ahead of
-the PostgreSQL store (issue 18), whose password comes from the environment or ~/.pgpass and
-never from `.worker.toml`, a file that arrives in pull requests. Stdlib only: every command
-that opens the store reads this, and `worker status` and `report` skip pydantic to start fast.
+SQLite (in the repository's git folder) is the default; a PostgreSQL URL selects the
+PostgreSQL store (issue 18, store/opening.py), whose password comes from the environment or
+~/.pgpass and never from `.worker.toml`, a file that arrives in pull requests. Stdlib only:
+every command that opens the store reads this, and `worker status` and `report` skip pydantic
+to start fast.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ai_skills.worker.errors import ConfigError, StoreUnavailableError
+from ai_skills.worker.errors import ConfigError
 
 ENV_VAR = "WORKER_STORE"
 SQLITE = "sqlite"
@@ -130,10 +131,3 @@ def _store_in_file(path: Path) -> object:
         raise ConfigError(path=str(path), detail=f"cannot read: {exc}") from exc
     return raw.get("store")
 
-
-def require_sqlite(setting: StoreSetting) -> None:
-    """Refuse a PostgreSQL store until the worker can open one (issue 18)."""
-    if setting.is_postgresql:
-        raise StoreUnavailableError(
-            origin=setting.origin, from_environment=setting.origin == ENV_VAR
-        )

@@ -1,4 +1,4 @@
-"""The SQLite backend: connect() and `Db`, the one place that knows SQLite's dialect."""
+"""The SQLite backend: connect() and `SqliteDb`, the one place that knows SQLite's dialect."""
 
 from __future__ import annotations
 
@@ -6,29 +6,15 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from ai_skills.worker.store.backend import Params, Row
 from ai_skills.worker.store.migrations import Migration, apply_migrations
 from ai_skills.worker.store.sqlite_schema import MIGRATIONS
 
-Params = Sequence[Any]
 
-
-class Row(Protocol):
-    """A result row: columns by name (`row["id"]`); `dict(row)` gives all of them."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
-
-    def keys(self) -> list[str]: ...
-
-
-class Db:
-    """A SQLite connection as the table-family modules use it.
-
-    The family modules write portable SQL with `?` placeholders and `ON CONFLICT` upserts;
-    what differs between databases (ids of inserted rows, how a write transaction starts,
-    integrity checks, sequence counters) is a method here.
-    """
+class SqliteDb:
+    """A SQLite connection as the table-family modules use it (the `Db` of backend.py)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -61,7 +47,7 @@ class Db:
         return self.conn.execute(sql, params)
 
     @contextmanager
-    def transaction(self) -> Iterator[Db]:
+    def transaction(self) -> Iterator[SqliteDb]:
         """One write transaction taken up front (BEGIN IMMEDIATE); rolled back on any error."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -72,7 +58,7 @@ class Db:
         self.conn.execute("COMMIT")
 
     @contextmanager
-    def snapshot(self) -> Iterator[Db]:
+    def snapshot(self) -> Iterator[SqliteDb]:
         """One consistent read of several queries (a deferred transaction, always ended)."""
         self.conn.execute("BEGIN")
         try:
@@ -109,7 +95,7 @@ def connect(
     *,
     busy_timeout_ms: int = 30_000,
     migrations: Sequence[Migration] = MIGRATIONS,
-) -> Db:
+) -> SqliteDb:
     """Open (and migrate) the store: WAL, busy_timeout, foreign keys, explicit transactions."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so writers queue on the
@@ -121,12 +107,12 @@ def connect(
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
-    db = Db(conn)
+    db = SqliteDb(conn)
     apply_migrations(db, migrations)
     return db
 
 
-def migrate(db: Db) -> list[str]:
+def migrate(db: SqliteDb) -> list[str]:
     """Apply the SQLite migrations the store lacks; return their names."""
     return apply_migrations(db, MIGRATIONS)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ai_skills.worker.store.sqlite import Db, Row
+    from ai_skills.worker.store.backend import Db, Row
 
 _TASK_COLUMNS = (
     "id",

@@ -1,0 +1,92 @@
+"""Opening the configured store: SQLite in the git folder, or the PostgreSQL server named by
+`store` (`.worker.toml`) or WORKER_STORE. Every process that opens the store comes here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from ai_skills.worker.context import RepoContext
+from ai_skills.worker.errors import StoreUnavailableError
+from ai_skills.worker.store import sqlite
+from ai_skills.worker.store.backend import Db
+from ai_skills.worker.store.setting import ENV_VAR, StoreSetting, resolve_store
+
+REPOSITORY_ID = "store-id"  # in the worker folder: this repository's claim on a database
+
+
+def open_store(ctx: RepoContext) -> Db:
+    """A connection to the repository's store, migrated; raises when it cannot be opened."""
+    setting = resolve_store(ctx.config_path, os.environ)
+    if not setting.is_postgresql:
+        return sqlite.connect(ctx.db_path)
+    return _open_postgres(ctx, setting)
+
+
+def store_exists(ctx: RepoContext) -> bool:
+    """Whether the repository has a store to read (False for an unused SQLite one)."""
+    setting = resolve_store(ctx.config_path, os.environ)
+    return setting.is_postgresql or ctx.db_path.exists()
+
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """The exceptions a failing statement raises, of each backend loaded in this process."""
+    import sqlite3
+
+    found: list[type[Exception]] = [sqlite3.Error]
+    if "psycopg" in sys.modules:
+        found.append(sys.modules["psycopg"].Error)
+    return tuple(found)
+
+
+def _open_postgres(ctx: RepoContext, setting: StoreSetting) -> Db:
+    from_env = setting.origin == ENV_VAR
+    where = setting.origin if from_env else f"{setting.origin}: store"
+    try:
+        from ai_skills.worker.store import postgres
+    except ImportError as exc:
+        raise StoreUnavailableError(
+            where=where,
+            detail=f"psycopg is not installed ({exc.name}); install ai-skills[postgresql]",
+        ) from exc
+    ours = repository_id(ctx.worker_dir)
+    assert setting.url is not None
+    try:
+        return postgres.connect(setting.url, repository=ours, password_from_environment=from_env)
+    except postgres.OwnerMismatchError as exc:
+        raise StoreUnavailableError(
+            where=where,
+            detail=(
+                f"the database belongs to another repository ({exc.theirs}, this one is "
+                f"{exc.ours}); give each repository its own database, or, when this "
+                f"repository is its owner (a new clone), write {exc.theirs} into "
+                f"{ctx.worker_dir / REPOSITORY_ID}"
+            ),
+        ) from exc
+    except postgres.psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreUnavailableError(where=where, detail=f"cannot connect: {first}") from exc
+
+
+def repository_id(worker_dir: Path) -> str:
+    """This repository's id (made once, kept in the worker folder), to claim a database."""
+    path = worker_dir / REPOSITORY_ID
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=worker_dir, prefix=f".{REPOSITORY_ID}.")
+    temp = Path(name)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(uuid.uuid4().hex + "\n")
+    try:
+        os.link(temp, path)  # first writer wins; a racing process reads the winner's id
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()
+    return path.read_text(encoding="utf-8").strip()
