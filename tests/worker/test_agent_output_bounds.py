@@ -9,13 +9,12 @@ from pathlib import Path
 
 from worker_helpers import store_at
 
-from ai_skills.worker.run.admission import LaunchPlan, admit
-from ai_skills.worker.run.rate_limit_watch import LimitWatch
-from ai_skills.worker.run.rate_limit import RateLimitRules
-from ai_skills.worker.run.report import MAX_MESSAGE, report
 from ai_skills.worker.ops.status import follow_file
 from ai_skills.worker.ops.watch import read_events
-from ai_skills.worker.store import connect
+from ai_skills.worker.run.admission import LaunchPlan, admit
+from ai_skills.worker.run.rate_limit import RateLimitRules
+from ai_skills.worker.run.rate_limit_watch import LimitWatch
+from ai_skills.worker.run.report import MAX_MESSAGE, report
 from ai_skills.worker.tasks import NewTask, add_task, get_task
 
 CLAUDE_RETRY = json.dumps({"type": "system", "subtype": "api_retry", "error_status": 429,

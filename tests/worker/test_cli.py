@@ -23,7 +23,6 @@ from ai_skills.cli.worker import main
 from ai_skills.worker.context import RepoContext, find_repo
 from ai_skills.worker.ops.daemon import daemon_status
 from ai_skills.worker.store import open_store
-from ai_skills.worker.context import RepoContext
 from ai_skills.worker.tasks import get_task
 
 
@@ -236,7 +235,6 @@ def test_watch_follow_streams_new_events_until_stopped(
     import threading
 
     from ai_skills.worker.ops.watch import stream_events
-    from ai_skills.worker.store import connect
     from ai_skills.worker.tasks import NewTask, add_task
 
     seen: list[int] = []

@@ -14,7 +14,7 @@ from worker_helpers import git
 from ai_skills.cli import worker as typer_cli
 from ai_skills.cli import worker_entry
 from ai_skills.worker.context import find_repo
-from ai_skills.worker.store import connect, transaction
+from ai_skills.worker.store import connect, open_store, transaction
 from ai_skills.worker.tasks import NewTask, add_task
 
 NOT_UTF8 = os.fsdecode(b"caf\xe9")
@@ -67,7 +67,7 @@ def repo_with_a_running_task(root: Path) -> Path:
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     git(root, "commit", "-q", "--allow-empty", "-m", "initial")
-    conn = connect(find_repo(root).db_path)
+    conn = open_store(find_repo(root))  # WORKER_STORE on the PostgreSQL pass
     for task_id in ("t1", "q1"):
         add_task(conn, NewTask(task_id=task_id, title=f"task {task_id}", base="main"))
     with transaction(conn):
@@ -93,6 +93,9 @@ def run_in(
     return code, out, err
 
 
+@pytest.mark.sqlite_only(
+    reason="compares two repositories side by side; the PostgreSQL pass gives a test one database"
+)
 def test_fast_and_typer_entries_agree_on_every_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -145,7 +148,8 @@ print(code, *heavy)
 )
 def test_fast_entry_imports_no_typer_pydantic_or_rich(tmp_path: Path, argv: list[str]) -> None:
     repo = repo_with_a_running_task(tmp_path / "repo")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("WORKER_") or k == "WORKER_STORE"}
     result = subprocess.run(
         [sys.executable, "-c", SHOW_IMPORTS, *argv], cwd=repo, env=env, capture_output=True,
         text=True,

@@ -90,8 +90,7 @@ def test_processes_migrating_a_new_database_at_once_apply_each_migration_once(
 
 
 def test_a_rolled_back_event_leaves_no_gap_in_the_log(postgres_db: ScratchDatabase) -> None:
-    from ai_skills.worker.store import postgres
-    from ai_skills.worker.store import events
+    from ai_skills.worker.store import events, postgres
 
     db = postgres.connect(postgres_db.url, repository="r", password_from_environment=True)
     assert events.append_event(db, kind="one", task_id=None) == 1

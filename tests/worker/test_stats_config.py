@@ -13,9 +13,7 @@ from ai_skills.worker.config import GatesConfig, load_config
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.ops.stats import compute_stats
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.ops.stats import compute_stats
 from ai_skills.worker.store import append_event, transaction
-from ai_skills.worker.store import append_event, connect, transaction
 from ai_skills.worker.tasks import NewTask, add_task, change_state
 
 

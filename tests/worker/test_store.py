@@ -10,7 +10,6 @@ from worker_helpers import add, git, store_at
 from ai_skills.worker.context import find_repo
 from ai_skills.worker.run.report import report
 from ai_skills.worker.store import MIGRATIONS, connect, database_errors, migrate
-from ai_skills.worker.store import MIGRATIONS, connect, migrate
 from ai_skills.worker.tasks import NewTask, add_task, get_task
 
 

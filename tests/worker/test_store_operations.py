@@ -8,12 +8,7 @@ from pathlib import Path
 import pytest
 from worker_helpers import store_at
 
-from ai_skills.worker.store import Db, transaction
-from ai_skills.worker.store import attempts
-from ai_skills.worker.store import events
-from ai_skills.worker.store import merges
-from ai_skills.worker.store import profiles
-from ai_skills.worker.store import reviews
+from ai_skills.worker.store import Db, attempts, events, merges, profiles, reviews, transaction
 from ai_skills.worker.tasks import NewTask, add_task
 
 WORKER = Path(__file__).resolve().parents[2] / "src" / "ai_skills" / "worker"

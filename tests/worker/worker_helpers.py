@@ -17,10 +17,10 @@ import pytest
 
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.run.launch import start_task
 from ai_skills.worker.process_identity import is_alive, stop_process
-from ai_skills.worker.store import Db, connect
 from ai_skills.worker.run.agent_processes import launched, stop_attempt_processes
+from ai_skills.worker.run.launch import start_task
+from ai_skills.worker.store import Db, connect
 from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task
 
 

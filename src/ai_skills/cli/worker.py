@@ -7,7 +7,6 @@ importing this module (or typer); core modules are imported inside the commands.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any

@@ -6,7 +6,6 @@ fast entry for `report` and `status` (`cli.worker_entry`) opens them too.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer

@@ -259,7 +259,6 @@ def _store_identity(cwd: Path) -> Identity | None:
     from ai_skills.worker.context import find_repo
     from ai_skills.worker.process_identity import is_alive
     from ai_skills.worker.store import open_store, store_exists
-    from ai_skills.worker.store import connect
     from ai_skills.worker.store.attempts import attempts_with_agents
     from ai_skills.worker.store.tasks import task_worktrees
 

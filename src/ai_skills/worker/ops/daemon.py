@@ -113,9 +113,8 @@ def _claim_pid_file(ctx: RepoContext) -> int | None:
 def run_loop(repo: Path) -> int:
     """The daemon body: tick every `tick_seconds` until SIGTERM; hooks in a thread."""
     from ai_skills.worker.config import load_config
-    from ai_skills.worker.store import open_store
     from ai_skills.worker.ops.tick import tick
-    from ai_skills.worker.store import connect
+    from ai_skills.worker.store import open_store
 
     ctx = find_repo(repo)
     if _claim_pid_file(ctx) is None:
@@ -150,7 +149,6 @@ def _hook_loop(ctx: RepoContext, stopping: threading.Event) -> None:
     from ai_skills.worker.config import load_config
     from ai_skills.worker.ops.hooks import run_due_hooks
     from ai_skills.worker.store import open_store
-    from ai_skills.worker.store import connect
 
     conn = open_store(ctx)
     while not stopping.is_set():
