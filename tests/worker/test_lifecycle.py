@@ -240,6 +240,8 @@ def test_a_failed_task_is_final_for_tick_and_retried_with_the_failure_in_its_pro
     start_with(worker_repo, ctx, conn, "crash")
     wait_state(conn, "t1", "failed")
     wait_for(lambda: "agent_exited" in event_kinds(conn, "t1"))
+    # The supervisor outlives the exit event by a moment; retry waits for it to be gone.
+    wait_for(lambda: processes_gone(conn, "t1"), what="attempt 1's processes to end")
     config = load_config(ctx.config_path)
     with pytest.raises(IllegalTransitionError, match="worker retry t1"):
         start_task(ctx, conn, config, "t1")
