@@ -109,7 +109,7 @@ def test_a_quota_stops_at_once_and_zero_turns_the_watch_off(tmp_path: Path) -> N
 def test_an_agent_that_keeps_retrying_is_stopped_and_its_task_moves_on(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    """Before limitwatch, this agent ran (and its task stood still) until killed by hand."""
+    """Before rate_limit_watch, this agent ran (and its task stood still) until killed by hand."""
     retrying = [sys.executable, "-c", f"import time\nwhile True: print({CLAUDE_RETRY!r}, "
                 "flush=True); time.sleep(0.2)"]
     text = FAST_CONFIG.format(max_running=3, command=json.dumps(shlex.join([sys.executable,

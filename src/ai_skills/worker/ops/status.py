@@ -90,7 +90,7 @@ def task_statuses(
             from ai_skills.worker.review.records import stale_approval
 
             voided = stale_approval(ctx, conn, task)
-        if voided:  # the next check records it (review_findings.check_task, merge, review)
+        if voided:  # the next check records it (review.findings.check_task, merge, review)
             row = replace(row, state=TaskState.IN_REVIEW.value, reason=voided)
         history = histories.get(task.id, [])
         current = [h.profile for h in history if h.attempt_id == task.current_attempt]

@@ -5,7 +5,7 @@ Claude Code 2.1 ten times over about five minutes, printing a `system`/`api_retr
 each; OpenCode 1.18 a quota error for as long as it runs, printing nothing but a log line.
 Waiting for their exit would keep a task standing still on a profile that is out of quota.
 The supervisor calls `LimitWatch.check` on each heartbeat: it reads what the log gained,
-counts retry evidence (the same rules as `ratelimit.classify`), and after
+counts retry evidence (the same rules as `rate_limit.classify`), and after
 `switch_after_retries` of them (at once for a quota or usage limit) stops the agent's
 process group. The attempt then ends as rate-limited with that evidence.
 """
