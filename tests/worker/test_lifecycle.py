@@ -18,6 +18,7 @@ from worker_helpers import (
     event_kinds,
     git,
     processes_gone,
+    stall_once_idle,
     start_with,
     wait_for,
     wait_log,
@@ -140,14 +141,11 @@ def test_an_idle_agent_is_stopped_with_its_group_when_the_task_stalls(
     # Without a sandbox: the child's pid is printed as the host sees it (test_sandbox.py has
     # the sandboxed case).
     write_config(worker_repo, max_running=1, command=agent_command("orphan-maker"), sandbox="none")
-    with (worker_repo / ".worker.toml").open("a") as handle:
-        handle.write("stall_after_seconds = 1\n")
-    git(worker_repo, "commit", "-qam", "stall fast")
     config = load_config(ctx.config_path)
     add(conn, "t1")
     attempt_id = start_task(ctx, conn, config, "t1").attempt_id
     assert attempt_id is not None
-    child = child_of(wait_log(conn, attempt_id, "committed"))
+    child = child_of(stall_once_idle(conn, attempt_id, "committed"))
     wait_state(conn, "t1", "stalled")
     attempt = get_attempt(conn, attempt_id)
     assert attempt is not None

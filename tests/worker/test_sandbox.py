@@ -16,6 +16,7 @@ from worker_helpers import (
     agent_command,
     git,
     processes_gone,
+    stall_once_idle,
     start_with,
     visible_path,
     wait_agent_running,
@@ -278,12 +279,11 @@ def test_a_gate_runs_the_agents_code_in_a_sandbox_too(
 def test_a_stalled_sandboxed_agent_is_stopped_with_everything_it_started(
     worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:
-    write_config(worker_repo, command=agent_command("sneaky-children"),
-                 extra="stall_after_seconds = 1\n")
+    write_config(worker_repo, command=agent_command("sneaky-children"))
     add(conn, "t1")
     attempt_id = start_task(ctx, conn, load_config(ctx.config_path), "t1").attempt_id
     assert attempt_id is not None
-    wait_log(conn, attempt_id, "committed")
+    stall_once_idle(conn, attempt_id, "committed")
     wait_state(conn, "t1", "stalled")
     wait_gone(conn, attempt_id)
     wait_for(lambda: "agent_exited" in [e.kind for e in read_events(conn, task_id="t1")])

@@ -20,8 +20,8 @@ from ai_skills.worker.context import RepoContext
 from ai_skills.worker.process_identity import is_alive, stop_process
 from ai_skills.worker.run.agent_processes import launched, stop_attempt_processes
 from ai_skills.worker.run.launch import start_task
-from ai_skills.worker.store import Db, connect
-from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task
+from ai_skills.worker.store import Db, connect, transaction
+from ai_skills.worker.tasks import NewTask, add_task, get_attempt, get_task, update_attempt
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -189,6 +189,28 @@ def wait_log(conn: sqlite3.Connection, attempt_id: int, text: str) -> str:
     path = Path(attempt.log_file)
     wait_for(lambda: path.exists() and text in path.read_text(), what=f"{text!r} in the log")
     return path.read_text()
+
+
+def stall_once_idle(conn: sqlite3.Connection, attempt_id: int, log_text: str) -> str:
+    """Make an agent that went idle after printing `log_text` stall on its next heartbeat.
+
+    A short `stall_after_seconds` races the agent's own start on a loaded machine (it can be
+    stopped before it gets to `log_text`). Instead, once the supervisor has recorded all of the
+    agent's output and its commit, the last progress is moved back past the default limit; the
+    real supervisor then judges the stall and stops the agent. Returns the log.
+    """
+    log = wait_log(conn, attempt_id, log_text)
+
+    def seen_everything() -> bool:
+        attempt = get_attempt(conn, attempt_id)
+        assert attempt is not None
+        size = Path(attempt.log_file).stat().st_size
+        return attempt.head_sha is not None and attempt.log_size == size
+
+    wait_for(seen_everything, what="the supervisor to record the agent's output and commit")
+    with transaction(conn):
+        update_attempt(conn, attempt_id, progress_at=time.time() - 100_000)
+    return log
 
 
 def event_kinds(conn: sqlite3.Connection, task_id: str) -> list[str]:
