@@ -6,6 +6,7 @@ pydantic import (about 100 ms of start-up).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from ai_skills.worker.config_profiles import ProfileConfig, RateLimitConfig
 from ai_skills.worker.errors import ConfigError
 
 # `**/` also matches at the top level (see policy.path_matches).
+REMOTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
 DEFAULT_SENSITIVE = (
     "**/auth/**",
     "**/security/**",
@@ -153,7 +156,13 @@ class WorkerConfig(BaseModel):
     store: str = Field(
         default="sqlite",
         description='"sqlite" (a file in the repository\'s git folder) or a postgresql:// URL '
-        "without a password (the PostgreSQL store is coming); WORKER_STORE overrides it",
+        "without a password (docs/worker.md \"The store\"); WORKER_STORE overrides it",
+    )
+    # Several hosts (docs/worker.md "Several hosts"): the remote every host's clone shares.
+    remote: str | None = Field(
+        default=None,
+        description="git remote shared by the hosts: each host pushes worker/ID there; review "
+        "and merge fetch from it and push the integration branch back, never forced",
     )
     gates: GatesConfig = Field(default_factory=GatesConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
@@ -178,6 +187,16 @@ class WorkerConfig(BaseModel):
         problem = None if value is None else ref_problem(value)
         if problem:
             raise ValueError(f"is not a branch name ({problem})")
+        return value
+
+    @field_validator("remote")
+    @classmethod
+    def _remote_name(cls, value: str | None) -> str | None:
+        # Like the branch: it reaches git's command line from a file in a pull request.
+        if value is not None and not REMOTE_NAME.fullmatch(value):
+            raise ValueError(
+                "is not a git remote name (letters, digits, '.', '_', '-'; not starting with '-')"
+            )
         return value
 
     @field_validator("store")
