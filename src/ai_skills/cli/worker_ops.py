@@ -56,6 +56,7 @@ def watch(
         typer.Option(
             "--poll",
             min=0.01,
+            metavar="SECONDS",
             help="With --follow, the longest wait between reads of the store, in seconds "
             "(default 0.5 on SQLite; 5 on PostgreSQL, where each new event wakes the watch "
             "at once).",

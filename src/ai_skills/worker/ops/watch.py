@@ -89,13 +89,13 @@ def stream_events(
     try:
         while True:
             try:
-                if name and cursor != saved:
-                    save_cursor(conn, name, cursor)
-                    saved = cursor
                 batch = read_events(conn, since=cursor)
                 for event in batch:
                     yield event
                     cursor = event.seq
+                if name and cursor != saved:
+                    save_cursor(conn, name, cursor)
+                    saved = cursor
                 if between is not None:
                     between()
                 failures = 0
