@@ -163,27 +163,6 @@ def test_on_sqlite_the_watch_polls(
     assert "worker: watch woke (timeout)" in watcher.err
 
 
-def test_the_sqlite_watch_and_its_hooks_never_import_psycopg(worker_repo: Path) -> None:
-    hook = [sys.executable, "-c", "pass"]
-    with (worker_repo / ".worker.toml").open("a") as handle:
-        handle.write(f"hook_command = {json.dumps(hook)}\n")
-    git(worker_repo, "commit", "-qam", "hook")
-    script = (
-        "import sys\n"
-        "from ai_skills.cli.worker import main\n"
-        "from ai_skills.worker.ops.daemon import _hook_loop\n"
-        "assert main(['add', 't1', '--title', 'one']) == 0\n"
-        "assert main(['cancel', 't1', '--reason', 'r']) == 0\n"
-        "code = main(['watch', '--json'])\n"
-        "print(code, 'psycopg' in sys.modules)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "WORKER_STORE"}
-    done = subprocess.run([sys.executable, "-c", script], cwd=worker_repo, env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert done.stdout.strip().splitlines()[-1] == "0 False", done.stderr
-    assert '"to_state": "cancelled"' in done.stdout
-
-
 def end_connections(admin: Any, database: str, *, keep: int) -> int:
     """End every connection to `database` but the admin's and `keep`; how many ended."""
     rows = admin.execute(

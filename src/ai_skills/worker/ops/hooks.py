@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ai_skills.worker.ops.watch import Event, event_from_row
-from ai_skills.worker.store import Db, transaction
+from ai_skills.worker.store import Db, Row, transaction
 from ai_skills.worker.store import events as event_rows
 
 CURSOR = "hook_command"  # the last transition whose hook has run
@@ -52,25 +52,24 @@ def hook_argv(command: str | list[str]) -> list[str]:
     return ["sh", "-c", command] if isinstance(command, str) else list(command)
 
 
-def _free_and_due(conn: Db, now: float) -> bool:
-    """No live claim by another runner, and a transition after the done cursor."""
+def _due(conn: Db, now: float) -> Row | None:
+    """The next transition to run the hook for, unless another runner's claim holds."""
     marks = event_rows.load_cursors(conn, (CURSOR, CLAIM, LEASE))
     if marks[CLAIM] > marks[CURSOR] and marks[LEASE] > now * 1000:
-        return False
-    return event_rows.next_transition(conn, marks[CURSOR]) is not None
+        return None
+    return event_rows.next_transition(conn, marks[CURSOR])
 
 
 def claim_next(conn: Db, *, now: float | None = None) -> Event | None:
     """The next transition whose hook has not run and nobody runs now, claimed for us;
     None when there is none or another runner's claim still holds."""
     now = time.time() if now is None else now
-    if not _free_and_due(conn, now):  # a read first: most looks find nothing to do
+    if _due(conn, now) is None:  # a read first: most looks find nothing to do
         return None
     with transaction(conn):
-        if not _free_and_due(conn, now):
+        found = _due(conn, now)
+        if found is None:
             return None
-        found = event_rows.next_transition(conn, event_rows.load_cursor(conn, CURSOR))
-        assert found is not None
         event_rows.set_cursor(conn, CLAIM, found["seq"])
         event_rows.set_cursor(conn, LEASE, int((now + LEASE_SECONDS) * 1000))
     return event_from_row(found)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -91,6 +91,17 @@ WAKE_REASONS = ("notify", "reconnect", "timeout", "stopped")
 STOP_CHECK = 0.5  # seconds: how soon a waiter notices `stop()`
 
 
+def wait_slices(timeout: float, stop: Callable[[], bool]) -> Iterator[float]:
+    """The time left of `timeout`, in slices of at most STOP_CHECK seconds, while `stop()`
+    does not hold: a waiter waits one slice per step."""
+    deadline = time.monotonic() + timeout
+    while not stop():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        yield min(left, STOP_CHECK)
+
+
 class EventWaiter(Protocol):
     """A wake-up for event readers. Only a wake-up: readers always read from their cursor,
     so a lost or doubled wake-up costs a read, never an event."""
@@ -119,13 +130,9 @@ class PollWaiter:
 
     def wait(self, timeout: float, stop: Callable[[], bool]) -> str:
         """Sleep `timeout` seconds (in slices, to notice `stop()`)."""
-        deadline = time.monotonic() + timeout
-        while not stop():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return "timeout"
-            time.sleep(min(left, STOP_CHECK))
-        return "stopped"
+        for step in wait_slices(timeout, stop):
+            time.sleep(step)
+        return "stopped" if stop() else "timeout"
 
     def close(self) -> None:
         """Nothing to close."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from ai_skills.worker.store.backend import STOP_CHECK
+from ai_skills.worker.store.backend import wait_slices
 
 CHANNEL = "worker_events"
 LISTEN_POLL = 5.0  # seconds: read anyway this often (a hook lease may have run out)
@@ -60,24 +60,20 @@ class Listener:
 
     def wait(self, timeout: float, stop: Callable[[], bool]) -> str:
         """Until a notification comes, the connection is back, `timeout` or `stop()`."""
-        deadline = time.monotonic() + timeout
-        while not stop():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return "timeout"
+        for step in wait_slices(timeout, stop):
             if self._conn is None:
                 if self._open():
                     return "reconnect"
-                time.sleep(min(left, STOP_CHECK))
+                time.sleep(step)
                 continue
             try:
-                if list(self._conn.notifies(timeout=min(left, STOP_CHECK), stop_after=1)):
+                if list(self._conn.notifies(timeout=step, stop_after=1)):
                     # Whatever else is already queued says the same: one read for all.
                     list(self._conn.notifies(timeout=0))
                     return "notify"
             except psycopg.OperationalError:
                 self._drop()
-        return "stopped"
+        return "stopped" if stop() else "timeout"
 
     def close(self) -> None:
         """Stop listening and close the connection."""
