@@ -162,11 +162,12 @@ class ScratchCluster:
         if proc.returncode != 0:
             raise RuntimeError(f"initdb failed ({proc.returncode}): {proc.stderr.strip()}")
 
-    def start(self, *, attempts: int = 5) -> None:
-        """Start the server on a free port (another one if a parallel run took it first)."""
+    def start(self, *, attempts: int = 5, port: int | None = None) -> None:
+        """Start the server on a free port (another one if a parallel run took it first),
+        or on `port` (a restart: clients reconnect to the same address)."""
         begun = time.monotonic()
-        for _ in range(attempts):
-            self.port = free_port()
+        for _ in range(1 if port else attempts):
+            self.port = port or free_port()
             options = [f"-k {shlex.quote(str(self.root))}", f"-p {self.port}"]
             options += [f"-c {key}={value}" for key, value in SERVER_SETTINGS.items()]
             proc = self._run(str(self.bin_dir / "pg_ctl"), "start", "-w", "-t", "60",
@@ -188,6 +189,21 @@ class ScratchCluster:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
+
+    def restart(self) -> None:
+        """Stop the server (fast shutdown: every connection ends) and start it again on
+        the same port, with a watchdog for the new server process."""
+        pid = self.postmaster_pid()
+        proc = self._run(str(self.bin_dir / "pg_ctl"), "stop", "-w", "-t", "30", "-m", "fast",
+                         "-D", str(self.data_dir))  # fmt: skip
+        if proc.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed: {proc.stderr.strip()}")
+        if pid is not None:
+            _wait_gone(pid)
+        if self.watchdog is not None:
+            self.watchdog.kill()
+            self.watchdog.wait()
+        self.start(port=self.port)
 
     def stop(self) -> None:
         """Stop the server (immediate shutdown), its watchdog, and delete the folder."""

@@ -3,6 +3,7 @@ one owner, and a URL from `.worker.toml` never carries the environment's passwor
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -178,16 +179,23 @@ def test_the_cli_runs_on_a_postgresql_store_named_in_the_file(
 
 
 def test_the_sqlite_store_never_imports_psycopg(worker_repo: Path) -> None:
+    # status, and a watch that runs a hook (its waiter and the hook claims); the daemon's
+    # hook thread is imported, as the daemon does.
+    with (worker_repo / ".worker.toml").open("a") as handle:
+        handle.write(f"hook_command = {json.dumps([sys.executable, '-c', 'pass'])}\n")
     script = (
         "import sys\n"
         "from ai_skills.cli.worker import main\n"
-        "code = main(['status'])\n"
+        "from ai_skills.worker.ops.daemon import _hook_loop\n"
+        "code = main(['status']) + main(['add', 't1', '--title', 'one'])\n"
+        "code += main(['cancel', 't1', '--reason', 'r']) + main(['watch', '--json'])\n"
         "print(code, 'psycopg' in sys.modules)\n"
     )
     env_free = {k: v for k, v in os.environ.items() if k != "WORKER_STORE"}
-    out = subprocess.run([sys.executable, "-c", script], cwd=worker_repo, env=env_free,
-                         capture_output=True, text=True, timeout=60).stdout  # fmt: skip
-    assert out.strip().splitlines()[-1] == "0 False"
+    done = subprocess.run([sys.executable, "-c", script], cwd=worker_repo, env=env_free,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1] == "0 False", done.stderr
+    assert '"to_state": "cancelled"' in done.stdout
 
 
 def test_a_connection_the_server_dropped_is_replaced_on_the_next_statement(

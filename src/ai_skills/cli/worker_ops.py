@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -52,32 +51,59 @@ def watch(
     ] = None,
     task: Annotated[str | None, typer.Option("--task", help="Only this task's events.")] = None,
     no_hook: Annotated[bool, typer.Option("--no-hook", help="Do not run hook_command.")] = False,
+    poll: Annotated[
+        float | None,
+        typer.Option(
+            "--poll",
+            min=0.01,
+            metavar="SECONDS",
+            help="With --follow, the longest wait between reads of the store, in seconds "
+            "(default 0.5 on SQLite; 5 on PostgreSQL, where each new event wakes the watch "
+            "at once).",
+        ),
+    ] = None,
+    trace: Annotated[bool, typer.Option("--trace", hidden=True)] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Stream the event log; takes its turn running hook_command (once per transition).
 
-    The daemon and every watch share one hook cursor, so each transition runs the hook
-    once, whoever reads it first (`--task` filters only what is printed).
+    The daemon and every watch, on any host sharing the store, take turns through one
+    hook claim in the store, so each transition runs the hook once, whoever reads it
+    first (`--task` filters only what is printed). On PostgreSQL a new event wakes the
+    watch at once (LISTEN/NOTIFY); on SQLite it looks every half second.
     """
-    from ai_skills.worker.ops.watch import load_cursor, save_cursor, stream_events
+    from ai_skills.worker.ops.hooks import HookRunner
+    from ai_skills.worker.ops.watch import load_cursor, stream_events
 
     if once and follow:
         raise UsageError("give --once or --follow, not both")
     ctx, conn, config = open_workspace()
     hook = None if no_hook else config.hook_command
     cursor = since if since is not None else (load_cursor(conn, name) if name else 0)
-    if hook:
-        _run_hooks(conn, hook, ctx.repo_root)
+    runner = HookRunner(ctx.repo_root)
+
+    def run_hooks() -> None:
+        for run in runner.run_due(conn, hook) if hook else []:
+            if run.exit_code != 0:
+                note(f"worker: hook_command exited with {run.exit_code} on event {run.seq}")
+
+    def unreachable(exc: Exception) -> None:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        note(f"worker: the store is unreachable ({first}); retrying")
+
+    events = stream_events(
+        conn, since=cursor, follow=follow, poll=poll, name=name, between=run_hooks,
+        trace=(lambda line: note(f"worker: watch {line}")) if trace else lambda _line: None,
+        unreachable=unreachable,
+    )  # fmt: skip
     try:
-        for event in stream_events(conn, since=cursor, follow=follow):
+        for event in events:
             if task is None or event.task_id == task:
                 _print_event(event, as_json=as_json)
-            if hook and event.is_transition:
-                _run_hooks(conn, hook, ctx.repo_root)
-            if name:
-                save_cursor(conn, name, event.seq)
     except KeyboardInterrupt:
         return
+    finally:
+        events.close()
 
 
 def _print_event(event: Any, *, as_json: bool) -> None:
@@ -88,14 +114,6 @@ def _print_event(event: Any, *, as_json: bool) -> None:
 
         say(event_line(event))
     sys.stdout.flush()
-
-
-def _run_hooks(conn: Any, hook: str | list[str], cwd: Path) -> None:
-    from ai_skills.worker.ops.hooks import run_due_hooks
-
-    for run in run_due_hooks(conn, hook, cwd=cwd):
-        if run.exit_code != 0:
-            note(f"worker: hook_command exited with {run.exit_code} on event {run.seq}")
 
 
 def tick(as_json: JsonOpt = False) -> None:

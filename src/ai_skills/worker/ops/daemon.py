@@ -141,27 +141,40 @@ def run_loop(repo: Path) -> int:
     return 0
 
 
-HOOK_POLL = 0.5  # seconds between looks for new transitions
+HOOK_POLL = 0.5  # seconds: how soon the hook thread notices the daemon stopping
 
 
 def _hook_loop(ctx: RepoContext, stopping: threading.Event) -> None:
-    """Run hook_command for new transitions, taking turns with any `worker watch`."""
+    """Run hook_command for new transitions, taking turns with every other runner (other
+    daemons and `worker watch`es, here or on other hosts): ops/hooks.py.
+
+    Waits on the store's event waiter between looks: PostgreSQL wakes it on each new event,
+    SQLite's looks every half second."""
     from ai_skills.worker.config import load_config
-    from ai_skills.worker.ops.hooks import run_due_hooks
+    from ai_skills.worker.ops.hooks import HookRunner
     from ai_skills.worker.store import open_store
 
     conn = open_store(ctx)
+    waiter = conn.event_waiter()
+    runner = HookRunner(ctx.repo_root)
+    unreachable = False
     while not stopping.is_set():
         try:
             command = load_config(ctx.config_path).hook_command
-            for run in run_due_hooks(conn, command, cwd=ctx.repo_root) if command else []:
+            for run in runner.run_due(conn, command, stop=stopping.is_set) if command else []:
                 if run.exit_code != 0:
                     print(
                         f"hook_command exited with {run.exit_code} on event {run.seq}", flush=True
                     )
+            unreachable = False
+        except waiter.transient as exc:  # a store restart: one line, then wait it out
+            if not unreachable:
+                print(f"hooks: the store is unreachable ({type(exc).__name__})", flush=True)
+            unreachable = True
         except Exception:  # a bad config or hook must not end the daemon
             traceback.print_exc()
-        stopping.wait(HOOK_POLL)
+        waiter.wait(waiter.poll_seconds, stopping.is_set)
+    waiter.close()
 
 
 def main(argv: list[str] | None = None) -> int:

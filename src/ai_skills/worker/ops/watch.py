@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,25 +56,72 @@ def event_from_row(row: Row) -> Event:
     )
 
 
+RETRY_SECONDS = 1.0  # with --follow, how soon a read is tried again while the store is away
+
+
 def stream_events(
     conn: Db,
     *,
     since: int,
     follow: bool,
-    poll: float = 0.5,
+    poll: float | None = None,
     stop: Callable[[], bool] = lambda: False,
-) -> Iterator[Event]:
-    """Events after `since`; with `follow`, keep waiting for new ones until `stop()`."""
-    cursor = since
-    while True:
-        batch = read_events(conn, since=cursor)
-        yield from batch
-        if batch:
-            cursor = batch[-1].seq
-            continue
-        if not follow or stop():
-            return
-        time.sleep(poll)
+    name: str | None = None,
+    between: Callable[[], None] | None = None,
+    trace: Callable[[str], None] = lambda _line: None,
+    unreachable: Callable[[Exception], None] = lambda _exc: None,
+) -> Generator[Event, None, None]:
+    """Events after `since`; with `follow`, keep waiting for new ones until `stop()`.
+
+    The cursor decides what comes next, never a wake-up: SQLite's waiter looks again every
+    `poll` seconds (default 0.5); PostgreSQL's wakes on each committed event (NOTIFY) and
+    reads at least every `poll` seconds (default 5) in case one was lost. With `follow`,
+    a lost connection (a server restart) is waited out: `unreachable(error)` once, then
+    the read is retried. `name` keeps the cursor in the store, saved after each batch;
+    `between()` runs after each read (hooks); `trace` gets "waiting (MODE)" and
+    "woke (REASON)" lines.
+    """
+    waiter = conn.event_waiter() if follow else None  # listening before the first read
+    interval = poll if poll is not None else (waiter.poll_seconds if waiter else 0.0)
+    transient = waiter.transient if waiter else ()
+    cursor = saved = since
+    failures = 0
+    try:
+        while True:
+            try:
+                batch = read_events(conn, since=cursor)
+                for event in batch:
+                    yield event
+                    cursor = event.seq
+                if name and cursor != saved:
+                    save_cursor(conn, name, cursor)
+                    saved = cursor
+                if between is not None:
+                    between()
+                failures = 0
+            except transient as exc:
+                # The statement that finds a dropped connection fails; the next one opens
+                # a new connection. Only a second failure means the server is away.
+                failures += 1
+                if failures == 1:
+                    continue
+                if failures == 2:
+                    unreachable(exc)
+                batch = []
+            if batch:
+                continue
+            if waiter is None or stop():
+                return
+            trace(f"waiting ({waiter.mode})")
+            wait = min(interval, RETRY_SECONDS) if failures else interval
+            trace(f"woke ({waiter.wait(wait, stop)})")
+    finally:
+        if waiter is not None:
+            waiter.close()
+        if name and cursor != saved:
+            # On the way out a store that went away only costs a repeat of these events.
+            with contextlib.suppress(*transient):
+                save_cursor(conn, name, cursor)
 
 
 def load_cursor(conn: Db, name: str) -> int:

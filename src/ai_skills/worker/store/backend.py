@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -69,6 +70,69 @@ class Db(Protocol):
         """True when the table exists."""
         ...
 
+    def announce_event(self, seq: int) -> None:
+        """Tell waiting watchers about event `seq` once the current transaction commits
+        (PostgreSQL: NOTIFY; SQLite: nothing, its watchers poll)."""
+        ...
+
+    def event_waiter(self) -> EventWaiter:
+        """Something to wait on for new events: listening starts before it returns, so an
+        event committed after this call wakes it (see EventWaiter)."""
+        ...
+
     def close(self) -> None:
         """Close the connection."""
         ...
+
+
+# Why EventWaiter.wait returned: a notification, a reconnection (notifications may have
+# been missed: read everything after the cursor), the timeout, or `stop()`.
+WAKE_REASONS = ("notify", "reconnect", "timeout", "stopped")
+STOP_CHECK = 0.5  # seconds: how soon a waiter notices `stop()`
+
+
+def wait_slices(timeout: float, stop: Callable[[], bool]) -> Iterator[float]:
+    """The time left of `timeout`, in slices of at most STOP_CHECK seconds, while `stop()`
+    does not hold: a waiter waits one slice per step."""
+    deadline = time.monotonic() + timeout
+    while not stop():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        yield min(left, STOP_CHECK)
+
+
+class EventWaiter(Protocol):
+    """A wake-up for event readers. Only a wake-up: readers always read from their cursor,
+    so a lost or doubled wake-up costs a read, never an event."""
+
+    mode: str  # "listen" (woken by the server) or "poll" (woken by the clock)
+    poll_seconds: float  # the default longest wait between two reads
+    transient: tuple[type[Exception], ...]  # errors of a lost connection: wait, then retry
+
+    def wait(self, timeout: float, stop: Callable[[], bool]) -> str:
+        """Block until a new event may be there, `timeout` passed or `stop()`; one of
+        WAKE_REASONS."""
+        ...
+
+    def close(self) -> None:
+        """Stop listening."""
+        ...
+
+
+class PollWaiter:
+    """SQLite's waiter: the clock. Writers in other processes cannot wake a reader, so
+    readers look again every `poll_seconds`."""
+
+    mode = "poll"
+    poll_seconds = 0.5
+    transient: tuple[type[Exception], ...] = ()
+
+    def wait(self, timeout: float, stop: Callable[[], bool]) -> str:
+        """Sleep `timeout` seconds (in slices, to notice `stop()`)."""
+        for step in wait_slices(timeout, stop):
+            time.sleep(step)
+        return "stopped" if stop() else "timeout"
+
+    def close(self) -> None:
+        """Nothing to close."""

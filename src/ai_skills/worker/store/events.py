@@ -26,8 +26,10 @@ def append_event(
     data: dict[str, Any] | None = None,
     now: float | None = None,
 ) -> int:
-    """Append one event (call inside a transaction); return its sequence number."""
-    return db.insert(
+    """Append one event (call inside a transaction); return its sequence number.
+
+    Watchers are told on commit (PostgreSQL's NOTIFY; a rolled-back event wakes nobody)."""
+    seq = db.insert(
         "INSERT INTO events (at, task_id, attempt_id, kind, from_state, to_state, data)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
@@ -41,6 +43,8 @@ def append_event(
         ),
         returning="seq",
     )
+    db.announce_event(seq)
+    return seq
 
 
 def events_after(db: Db, since: int, *, limit: int, task_id: str | None = None) -> list[Row]:
@@ -98,6 +102,14 @@ def load_cursor(db: Db, name: str) -> int:
     """The last seq a named consumer acknowledged (0 when new)."""
     seq = db.value("SELECT seq FROM cursors WHERE name = ?", (name,))
     return 0 if seq is None else int(seq)
+
+
+def load_cursors(db: Db, names: tuple[str, ...]) -> dict[str, int]:
+    """Several named cursors at once (0 for each one not set)."""
+    marks = ", ".join("?" for _ in names)
+    rows = db.rows(f"SELECT name, seq FROM cursors WHERE name IN ({marks})", names)
+    found = {r["name"]: int(r["seq"]) for r in rows}
+    return {name: found.get(name, 0) for name in names}
 
 
 def set_cursor(db: Db, name: str, seq: int) -> None:

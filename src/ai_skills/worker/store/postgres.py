@@ -17,6 +17,7 @@ from psycopg.adapt import Dumper
 
 from ai_skills.worker.store.backend import Params, Row
 from ai_skills.worker.store.migrations import Migration, apply_migrations
+from ai_skills.worker.store.postgres_notify import Listener, notify_event
 from ai_skills.worker.store.postgres_schema import LEDGER, MIGRATIONS, OWNER_TABLE
 
 # pg_advisory_xact_lock key every write transaction takes first: one writer at a time, as
@@ -187,6 +188,14 @@ class PostgresDb:
         """True when the table exists (in the schema the connection uses)."""
         found = self.value("SELECT to_regclass(?) IS NOT NULL", (name,))
         return bool(found)
+
+    def announce_event(self, seq: int) -> None:
+        """NOTIFY listeners of event `seq`, in the current transaction (sent on commit)."""
+        notify_event(self._live(), seq)
+
+    def event_waiter(self) -> Listener:
+        """A LISTEN on a connection of its own (postgres_notify.py)."""
+        return Listener(self._reopen)
 
     def close(self) -> None:
         """Close the connection."""

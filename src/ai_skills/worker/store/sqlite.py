@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ai_skills.worker.store.backend import Params, Row
+from ai_skills.worker.store.backend import Params, PollWaiter, Row
 from ai_skills.worker.store.migrations import Migration, apply_migrations
 from ai_skills.worker.store.sqlite_schema import MIGRATIONS
 
@@ -84,6 +84,13 @@ class SqliteDb:
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
         ).fetchone()
         return found is not None
+
+    def announce_event(self, seq: int) -> None:
+        """Nothing: SQLite cannot wake another process; its watchers poll."""
+
+    def event_waiter(self) -> PollWaiter:
+        """The clock (PollWaiter): readers look again every half second."""
+        return PollWaiter()
 
     def close(self) -> None:
         """Close the connection."""
