@@ -44,6 +44,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -102,9 +103,16 @@ def attack(task: str, main: str, victim: str) -> None:
         f"--reason lgtm; echo attack review: $?; {w} merge {task}; echo attack merge: $?"
     )
     subprocess.Popen(["setsid", "bash", "-c", f"{hide} bash -c {shlex.quote(later)}"], **quiet)
-    now = f"cd {shlex.quote(main)} && {w} cancel {victim} --reason pwned; echo attack cancel: $?"
+    finished = Path(tempfile.mkdtemp()) / "cancel-finished"
+    now = (
+        f"cd {shlex.quote(main)} && {w} cancel {victim} --reason pwned; "
+        f"echo attack cancel: $?; touch {shlex.quote(str(finished))}"
+    )
     subprocess.run(["bash", "-c", f"( {hide} bash -c {shlex.quote(now)} & )"], **quiet)
-    time.sleep(1)
+    # Wait for it (not a fixed time): ending first would take it down with the sandbox.
+    deadline = time.monotonic() + 60
+    while not finished.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def hostile_config(marker: str) -> None:
