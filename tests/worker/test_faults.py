@@ -70,6 +70,20 @@ def test_cancel_without_cleanup_keeps_the_worktree_and_a_later_cleanup_removes_i
     assert second.worktree_removed and not Path(first.worktree or "").exists()
 
 
+def test_cancel_removes_the_index_lock_of_an_agent_stopped_in_the_middle_of_a_commit(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    # The agent was killed between `git add` and the end of `git commit`: its lock stays.
+    attempt_id = start_with(worker_repo, ctx, conn, "dirty-hang")
+    wait_log(conn, attempt_id, "left uncommitted work")
+    workspace = Path(get_task(conn, "t1").worktree or "")
+    (workspace / ".git" / "index.lock").write_text("")
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="stop", grace_seconds=0.5))
+    assert result.saved_commit is not None
+    assert git(ctx.repo_root, "show", "worker/t1:wip-t1.txt") == "half-done work"
+    assert "stale_lock_removed" in [e.kind for e in read_events(conn, task_id="t1")]
+
+
 def test_cancel_of_a_queued_task_and_of_an_unmerged_empty_branch(
     ctx: RepoContext, conn: sqlite3.Connection
 ) -> None:

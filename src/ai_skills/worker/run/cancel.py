@@ -17,7 +17,11 @@ from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.process_identity import is_alive, stop_process
 from ai_skills.worker.run.agent_processes import launched, stop_attempt_processes
 from ai_skills.worker.run.workspace import sync_branch
-from ai_skills.worker.run.workspace_git import remove_workspace, save_workspace_work
+from ai_skills.worker.run.workspace_git import (
+    drop_stale_index_lock,
+    remove_workspace,
+    save_workspace_work,
+)
 from ai_skills.worker.run.worktrees import (
     branch_exists,
     branch_sha,
@@ -151,6 +155,10 @@ def _save_work(ctx: RepoContext, conn: Db, task: Task) -> str | None:
     )
     path = Path(task.worktree)
     before = branch_sha(ctx.repo_root, task.branch)
+    # The agent is stopped by now (stop_attempt), maybe in the middle of its own commit.
+    if drop_stale_index_lock(path):
+        record_event(conn, kind="stale_lock_removed", task_id=task.id,
+                     data={"path": str(path / ".git" / "index.lock")})
     saved = save_workspace_work(ctx, path, message=message)
     # Its commits, also those the supervisor had not fetched from its clone, go to the branch.
     sync_branch(ctx, task)

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from ai_skills.errors import CommandError
@@ -83,6 +84,26 @@ def workspace_dirty(ctx: RepoContext, path: Path, *, tracked_only: bool = False)
     untracked = "--untracked-files=no" if tracked_only else "--untracked-files=all"
     out = workspace_git(ctx, path, ["status", "--porcelain", untracked]).stdout
     return [line for line in out.splitlines() if line.strip()]
+
+
+def drop_stale_index_lock(path: Path, *, patience: float = 3.0) -> bool:
+    """Remove a clone's `.git/index.lock` left by a git its stopped agent ran; True if removed.
+
+    Call only once the agent's processes are stopped: the git that took the lock was killed
+    with them (an agent cancelled in the middle of `git commit`), and a lock nobody holds
+    blocks every later commit there. A short wait first lets a live git (a `worker status`
+    refreshing the index) finish and drop its own lock.
+    """
+    lock = path / ".git" / "index.lock"
+    if not is_clone(path):
+        return False
+    deadline = time.monotonic() + patience
+    while lock.exists() or lock.is_symlink():
+        if time.monotonic() >= deadline:
+            lock.unlink(missing_ok=True)  # a symlink planted there: the link only
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def save_workspace_work(ctx: RepoContext, path: Path, *, message: str) -> bool:
