@@ -200,12 +200,15 @@ def stall_once_idle(conn: sqlite3.Connection, attempt_id: int, log_text: str) ->
     real supervisor then judges the stall and stops the agent. Returns the log.
     """
     log = wait_log(conn, attempt_id, log_text)
+    attempt = get_attempt(conn, attempt_id)
+    assert attempt is not None
+    head = git(Path(attempt.worktree), "rev-parse", "HEAD")  # the agent's last commit
 
     def seen_everything() -> bool:
         attempt = get_attempt(conn, attempt_id)
         assert attempt is not None
         size = Path(attempt.log_file).stat().st_size
-        return attempt.head_sha is not None and attempt.log_size == size
+        return attempt.head_sha == head and attempt.log_size == size
 
     wait_for(seen_everything, what="the supervisor to record the agent's output and commit")
     with transaction(conn):
