@@ -157,6 +157,59 @@ def test_the_branch_reaches_the_remote_as_the_agent_commits(hosts: Hosts) -> Non
     assert events(conn, "t1", "push_rejected") == []
 
 
+def test_a_push_that_fails_is_tried_again_at_the_next_beat(hosts: Hosts) -> None:
+    host = hosts.clone("host-a")
+    ctx, conn = hosts.open(host)
+    release = Path(os.environ["HOME"]) / "release"
+    add(conn, "t1", runtime_command=shlex.split(agent_command("commit-between", "--release",
+                                                              str(release))))
+    assert start_task(ctx, conn, load_config(ctx.config_path), "t1").admitted
+    wait_for(lambda: bool(events(conn, "t1", "branch_pushed")), what="the first push")
+    hidden = hosts.remote.with_name("remote-unreachable.git")
+    hosts.remote.rename(hidden)  # the network is down
+    release.write_text("go\n")  # the agent commits, then waits
+    wait_for(lambda: git(host, "log", "-1", "--format=%s", "refs/heads/worker/t1")
+             == "agent work for t1", what="the agent's commit fetched back")
+    sha = head(host, "refs/heads/worker/t1")
+    wait_for(lambda: any(e["local"] == sha for e in events(conn, "t1", "push_failed")),
+             what="a failed push of the commit")
+    hidden.rename(hosts.remote)  # back: a later beat pushes it, while the agent still runs
+    wait_for(lambda: hosts.on_remote("worker/t1") == sha, what="the commit pushed after all")
+    assert get_task(conn, "t1").state.value == "running"
+    assert len([e for e in events(conn, "t1", "push_failed") if e["local"] == sha]) == 1
+    Path(str(release) + ".then").write_text("go\n")
+    wait_state(conn, "t1", "in_review")
+
+
+def test_a_push_that_failed_after_the_agent_ended_is_done_by_reconcile_fix(
+    hosts: Hosts,
+) -> None:
+    host = hosts.clone("host-a")
+    ctx, conn = hosts.open(host)
+    release = Path(os.environ["HOME"]) / "release"
+    add(conn, "t1", runtime_command=shlex.split(agent_command("wait-file", "--release",
+                                                              str(release))))
+    assert start_task(ctx, conn, load_config(ctx.config_path), "t1").admitted
+    wait_for(lambda: bool(events(conn, "t1", "branch_pushed")), what="the first push")
+    hidden = hosts.remote.with_name("remote-unreachable.git")
+    hosts.remote.rename(hidden)
+    release.write_text("go\n")  # the agent commits, reports done and exits
+    wait_state(conn, "t1", "in_review")
+    wait_for(lambda: processes_gone(conn, "t1"), what="the agent to exit")
+    sha = head(host, "refs/heads/worker/t1")
+    assert any(e["local"] == sha for e in events(conn, "t1", "push_failed"))
+    config = load_config(ctx.config_path)
+    unreachable = [f.kind for f in reconcile(ctx, conn, config, fix=False)]
+    assert unreachable == ["remote_unreachable"]
+    hidden.rename(hosts.remote)
+    found = [f for f in reconcile(ctx, conn, config, fix=False) if f.task_id == "t1"]
+    assert [f.kind for f in found] == ["unpushed_commits"] and found[0].fix
+    fixed = worker_cli(host, "reconcile", "--fix")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert hosts.on_remote("worker/t1") == sha
+    assert reconcile(ctx, conn, config, fix=False) == []
+
+
 @pytest.mark.slow
 def test_a_push_the_remote_rejects_is_recorded_never_forced_and_named(hosts: Hosts) -> None:
     host = hosts.clone("host-a")

@@ -11,7 +11,7 @@ from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import RemoteUnreachableError
 from ai_skills.worker.ops.reconcile_fix import Finding
 from ai_skills.worker.run.remote_branch import remote_heads, unpushed_count
-from ai_skills.worker.run.worktrees import task_branches
+from ai_skills.worker.run.worktrees import is_ancestor, task_branches
 from ai_skills.worker.states import ACTIVE
 from ai_skills.worker.store import Db
 from ai_skills.worker.store.events import last_push_rejected
@@ -44,12 +44,16 @@ def unpushed_findings(ctx: RepoContext, conn: Db, remote: str) -> list[Finding]:
         there = f"at {theirs[:12]}" if theirs else "has no such branch"
         clone = f" and its clone {task.worktree}" if task.worktree and not task.worktree_removed \
             else ""
+        # A fast-forward is a safe repair; a branch the remote has further is a person's.
+        forward = theirs is None or is_ancestor(ctx.repo_root, theirs, f"refs/heads/{task.branch}")
+        what = "" if forward else (
+            f"; {remote}'s has commits it lacks: join them with {remote}'s first, then push"
+        )
         found.append(Finding(
             "unpushed_commits",
             task.id,
             f"{task.branch} has {count} commit(s) that {remote} lacks ({remote} {there}); "
-            f"they are only in this repository{clone}: `git push {remote} {task.branch}`, "
-            f"or when that is rejected, join them with {remote}'s {task.branch} first",
-            "",
+            f"they are only in this repository{clone}{what}",
+            f"push {task.branch} to {remote} (a fast-forward, never forced)" if forward else "",
         ))
     return found

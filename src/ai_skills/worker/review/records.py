@@ -65,6 +65,8 @@ def void_if_stale(
     from ai_skills.worker.run.workspace import sync_branch
 
     if task.state not in (TaskState.APPROVED, TaskState.IN_REVIEW):
+        if remote and task.state == TaskState.NEEDS_HUMAN:
+            sync_branch(ctx, task, remote=remote)  # a person reviews what was pushed
         return task
     sync_branch(ctx, task, remote=remote)
     if task.state != TaskState.APPROVED:

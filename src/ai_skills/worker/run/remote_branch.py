@@ -78,8 +78,10 @@ def _git(
 
 
 def _last_line(text: str) -> str:
+    """What git said went wrong: its fatal/error lines (advice after them is no reason)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "no output"
+    errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return " ".join(errors or lines)[:300] or "no output"
 
 
 def remote_head(

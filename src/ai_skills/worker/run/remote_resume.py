@@ -56,8 +56,9 @@ def take_up_for_review(ctx: RepoContext, task: Task, remote: str) -> Brought:
     if brought.outcome == "diverged":
         raise BranchDivergedError(
             task_id=task.id,
-            detail="not reviewed: " + diverged_detail(remote, task.branch, brought.local,
-                                                       brought.remote),
+            detail="stopped, nothing was changed: " + diverged_detail(
+                remote, task.branch, brought.local, brought.remote
+            ),
         )
     return brought
 
