@@ -10,6 +10,7 @@ has its folder moved away, so nothing of it is reachable by path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -157,14 +158,20 @@ def test_the_branch_reaches_the_remote_as_the_agent_commits(hosts: Hosts) -> Non
     assert events(conn, "t1", "push_rejected") == []
 
 
-def test_a_push_that_fails_is_tried_again_at_the_next_beat(hosts: Hosts) -> None:
+def _held_agent(hosts: Hosts, mode: str) -> tuple[Path, RepoContext, Db, Path]:
+    """t1 started on a host with an agent that waits for the file `release` (`mode`), once
+    the supervisor's first push (of the base commit) landed."""
     host = hosts.clone("host-a")
     ctx, conn = hosts.open(host)
     release = Path(os.environ["HOME"]) / "release"
-    add(conn, "t1", runtime_command=shlex.split(agent_command("commit-between", "--release",
-                                                              str(release))))
+    add(conn, "t1", runtime_command=shlex.split(agent_command(mode, "--release", str(release))))
     assert start_task(ctx, conn, load_config(ctx.config_path), "t1").admitted
     wait_for(lambda: bool(events(conn, "t1", "branch_pushed")), what="the first push")
+    return host, ctx, conn, release
+
+
+def test_a_push_that_fails_is_tried_again_at_the_next_beat(hosts: Hosts) -> None:
+    host, ctx, conn, release = _held_agent(hosts, "commit-between")
     hidden = hosts.remote.with_name("remote-unreachable.git")
     hosts.remote.rename(hidden)  # the network is down
     release.write_text("go\n")  # the agent commits, then waits
@@ -184,13 +191,7 @@ def test_a_push_that_fails_is_tried_again_at_the_next_beat(hosts: Hosts) -> None
 def test_a_push_that_failed_after_the_agent_ended_is_done_by_reconcile_fix(
     hosts: Hosts,
 ) -> None:
-    host = hosts.clone("host-a")
-    ctx, conn = hosts.open(host)
-    release = Path(os.environ["HOME"]) / "release"
-    add(conn, "t1", runtime_command=shlex.split(agent_command("wait-file", "--release",
-                                                              str(release))))
-    assert start_task(ctx, conn, load_config(ctx.config_path), "t1").admitted
-    wait_for(lambda: bool(events(conn, "t1", "branch_pushed")), what="the first push")
+    host, ctx, conn, release = _held_agent(hosts, "wait-file")
     hidden = hosts.remote.with_name("remote-unreachable.git")
     hosts.remote.rename(hidden)
     release.write_text("go\n")  # the agent commits, reports done and exits
@@ -212,13 +213,7 @@ def test_a_push_that_failed_after_the_agent_ended_is_done_by_reconcile_fix(
 
 @pytest.mark.slow
 def test_a_push_the_remote_rejects_is_recorded_never_forced_and_named(hosts: Hosts) -> None:
-    host = hosts.clone("host-a")
-    ctx, conn = hosts.open(host)
-    release = Path(os.environ["HOME"]) / "release"
-    add(conn, "t1", runtime_command=shlex.split(agent_command("wait-file", "--release",
-                                                              str(release))))
-    assert start_task(ctx, conn, load_config(ctx.config_path), "t1").admitted
-    wait_for(lambda: bool(events(conn, "t1", "branch_pushed")), what="the first push")
+    host, ctx, conn, release = _held_agent(hosts, "wait-file")
     # Another host pushes to worker/t1 meanwhile (say, it took the task over).
     other = hosts.clone("host-b")
     git(other, "fetch", "-q", "origin", "worker/t1")
@@ -304,8 +299,21 @@ def test_a_start_refuses_when_here_and_the_remote_each_have_commits(hosts: Hosts
     assert ours[:12] in str(refused.value) and theirs[:12] in str(refused.value)
     assert "neither is dropped" in str(refused.value)
     assert head(host, "worker/t1") == ours and hosts.on_remote("worker/t1") == theirs
-    assert get_task(conn, "t1").state.value == "queued"
+    # A person decides (a daemon would otherwise try again at every tick).
+    task = get_task(conn, "t1")
+    assert task.state.value == "needs_human" and "--request-changes --human" in task.reason
     assert not (host.parent / "repo.worktrees" / "t1").exists()
+    # Once joined and pushed, a change request restarts it from the joined branch.
+    git(host, "checkout", "-q", "worker/t1")
+    git(host, "pull", "-q", "--no-rebase", "origin", "worker/t1")
+    git(host, "push", "-q", "origin", "worker/t1")
+    git(host, "checkout", "-q", "main")
+    joined = head(host, "worker/t1")
+    restarted = worker_cli(host, "review", "t1", "--request-changes", "--human",
+                           "--reason", "joined by hand; carry on")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    wait_state(conn, "t1", "in_review")
+    git(host, "merge-base", "--is-ancestor", joined, "worker/t1")
 
 
 def _task_from_host(hosts: Hosts) -> tuple[RepoContext, Db, str]:
@@ -431,6 +439,18 @@ def test_nothing_from_the_config_the_store_or_the_remote_becomes_an_option(
     git(hosts.main, "push", "-q", "origin", "main:refs/heads/worker/-q")
     heads = remote_branch.remote_heads(hosts.main, "origin", prefix="worker/")
     assert set(heads) == {"worker/-q"}
+    # A branch name from the store (a direct write to it) never becomes an option either.
+    mark = tmp_path / "mark"
+    main = head(hosts.main, "main")
+    for branch in (f"--upload-pack=touch {mark}", f"--receive-pack=touch%20{mark}", "-q"):
+        assert remote_branch.push_branch(hosts.main, "origin", branch).outcome == "nothing"
+        # Either refused by the check before git ran, or the remote has no such branch.
+        with contextlib.suppress(SourceError):
+            assert remote_branch.fetch_branch(hosts.main, "origin", branch) is None
+        with contextlib.suppress(SourceError):
+            done = remote_branch.delete_with_lease(hosts.main, "origin", branch, expected=main)
+            assert done.outcome == "up_to_date"
+    assert not mark.exists()
     # A remote whose URL would run a command (ext::) is not run, nothing is pushed.
     marker = tmp_path / "ran"
     git(hosts.main, "remote", "add", "evil", f"ext::sh -c touch% {marker}")

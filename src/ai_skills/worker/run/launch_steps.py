@@ -17,7 +17,7 @@ from ai_skills.util.fs import atomic_write_text
 from ai_skills.util.git import git_env, git_out
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.errors import WorkerError
+from ai_skills.worker.errors import BranchDivergedError, WorkerError
 from ai_skills.worker.process_identity import is_alive, start_token
 from ai_skills.worker.review.records import get_review
 from ai_skills.worker.run import remote_resume
@@ -55,7 +55,9 @@ def launch_attempt(
         _write_prompt(ctx, conn, config, task, attempt)
         pid = _ensure_supervisor(ctx, conn, config, attempt)
     except AiSkillsError as exc:
-        _abandon_launch(conn, task.id, attempt_id, str(exc))
+        # Diverged branches need a person: back in the queue, every tick would try again.
+        human = isinstance(exc, BranchDivergedError)
+        _abandon_launch(conn, task.id, attempt_id, str(exc), human=human)
         raise
     with transaction(conn):
         mark_step(conn, task.id, "launch", attempt_id=attempt_id, done=True)
@@ -190,13 +192,24 @@ def spawn_supervisor(ctx: RepoContext, config: WorkerConfig, attempt_id: int) ->
     return int(proc.stdout.strip())
 
 
-def _abandon_launch(conn: Db, task_id: str, attempt_id: int, why: str) -> None:
-    """Put a task whose launch failed back in the queue, with the reason, and end the attempt."""
+def _abandon_launch(
+    conn: Db, task_id: str, attempt_id: int, why: str, *, human: bool = False
+) -> None:
+    """Put a task whose launch failed back in the queue (`human`: in needs_human), with the
+    reason, and end the attempt."""
     with transaction(conn):
         task = get_task(conn, task_id)
         update_attempt(conn, attempt_id, lease_until=None, ended_at=time.time())
         mark_step(
             conn, task_id, "launch", attempt_id=attempt_id, done=True, detail=f"failed: {why}"
         )
-        if task.current_attempt == attempt_id and task.state == TaskState.RUNNING:
-            transition(conn, task, TaskState.QUEUED, action="start", reason=f"start failed: {why}")
+        if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
+            return
+        if human:
+            reason = (
+                f"needs a human: start refused: {why}; when the branches are joined, "
+                f"`worker review {task_id} --request-changes --human --reason TEXT` restarts it"
+            )
+            transition(conn, task, TaskState.NEEDS_HUMAN, action="start", reason=reason)
+            return
+        transition(conn, task, TaskState.QUEUED, action="start", reason=f"start failed: {why}")
