@@ -208,12 +208,13 @@ class BranchDivergedError(WorkerError):
 
 
 class RemoteUnreachableError(WorkerError):
-    """The shared remote (`remote` in .worker.toml) did not answer."""
+    """The shared remote (`remote` in .worker.toml) did not answer, or refused a fetch."""
 
     def __init__(self, *, remote: str, detail: str) -> None:
         super().__init__(
-            f"remote {remote!r} did not answer ({detail}); check `git remote -v` and the "
-            "network, then run the command again (nothing was changed)"
+            f"remote {remote!r} could not be reached or refused the request ({detail}); check "
+            "`git remote -v`, the network and your credentials, then run the command again "
+            "(nothing was changed)"
         )
 
 
