@@ -12,7 +12,7 @@ from ai_skills.worker.errors import RemoteUnreachableError
 from ai_skills.worker.ops.reconcile_fix import Finding
 from ai_skills.worker.run.remote_branch import remote_heads, unpushed_count
 from ai_skills.worker.run.worktrees import is_ancestor, task_branches
-from ai_skills.worker.states import ACTIVE
+from ai_skills.worker.states import ACTIVE, TaskState
 from ai_skills.worker.store import Db
 from ai_skills.worker.store.events import last_push_rejected
 from ai_skills.worker.tasks import list_tasks
@@ -22,10 +22,13 @@ def unpushed_findings(ctx: RepoContext, conn: Db, remote: str) -> list[Finding]:
     """One `unpushed_commits` finding per task branch with commits the remote lacks.
 
     A running task's supervisor pushes at every beat, so its branch is named only when its
-    last push was rejected.
+    last push was rejected; a merged task's not at all.
     """
     branches = task_branches(ctx.repo_root)
-    tasks = [t for t in list_tasks(conn) if t.branch in branches]
+    # A merged task's work is in the integration branch: its branch here may just be left
+    # over on a host that ran it (the merge deleted it where it merged, and on the remote).
+    tasks = [t for t in list_tasks(conn)
+             if t.branch in branches and t.state != TaskState.MERGED]
     if not tasks:
         return []
     try:
