@@ -39,7 +39,9 @@ def gate(task_id: TaskArg, as_json: JsonOpt = False) -> None:
     from ai_skills.worker.review.gates import gate_task
 
     ctx, conn, config = open_workspace()
-    result = gate_task(ctx, conn, config.gates, task_id, progress=_progress)
+    result = gate_task(
+        ctx, conn, config.gates, task_id, progress=_progress, remote=config.remote
+    )
     task = check_task(ctx, conn, config, task_id)
     from ai_skills.worker.review.text import gate_lines
 
@@ -159,7 +161,7 @@ def merge(
     from ai_skills.worker.review.text import merge_lines
 
     render(result, as_json=as_json, lines=lambda: merge_lines(result))
-    if result.outcome == "refused":
+    if result.outcome in ("refused", "unpushed"):
         raise typer.Exit(EXIT_CONFLICT)
     if result.outcome not in ("merged", "already_merged"):
         raise typer.Exit(EXIT_GATES)

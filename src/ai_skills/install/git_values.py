@@ -105,10 +105,35 @@ def subpath_problem(path: str) -> str | None:
     return None
 
 
+def refspec_problem(spec: str, *, tracking: bool = False) -> str | None:
+    """Why `spec` is not a `SRC:DST` refspec of two refs, or None.
+
+    A leading '+' (a forced update) is refused, except with `tracking` for a fetch into a
+    remote-tracking ref (`+SRC:refs/remotes/...`): a mirror of what the remote holds,
+    never a branch of ours.
+    """
+    text = spec[1:] if tracking and spec.startswith("+") else spec
+    if text.startswith("+"):
+        return "it is a forced update ('+')"
+    src, colon, dst = text.partition(":")
+    if not colon:
+        return "it has no ':'"
+    if tracking and not dst.startswith("refs/remotes/"):
+        return "a forced fetch may only write under refs/remotes/"
+    for side in (src, dst):
+        problem = ref_problem(side)
+        if problem is not None:
+            return problem
+    return None
+
+
 def operand_problem(kind: str, value: str) -> str | None:
-    """The check for one operand of a git command: a 'url', or a 'ref' (maybe peeled)."""
+    """The check for one operand of a git command: a 'url', a 'ref' (maybe peeled), or a
+    'refspec' ('SRC:DST', never forced) or 'fetchspec' (may force a remote-tracking ref)."""
     if kind == "url":
         return url_problem(value)
+    if kind in ("refspec", "fetchspec"):
+        return refspec_problem(value, tracking=kind == "fetchspec")
     if kind == "ref":
         for suffix in PEEL_SUFFIXES:
             if value.endswith(suffix):

@@ -197,6 +197,27 @@ class ReviewRefusedError(WorkerError):
         self.task_id = task_id
 
 
+class BranchDivergedError(WorkerError):
+    """A task's branch here and on the shared remote each have commits the other lacks."""
+
+    exit_code = EXIT_CONFLICT
+
+    def __init__(self, *, task_id: str, detail: str) -> None:
+        super().__init__(f"task {task_id!r}: {detail}")
+        self.task_id = task_id
+
+
+class RemoteUnreachableError(WorkerError):
+    """The shared remote (`remote` in .worker.toml) did not answer, or refused a fetch."""
+
+    def __init__(self, *, remote: str, detail: str) -> None:
+        super().__init__(
+            f"remote {remote!r} could not be reached or refused the request ({detail}); check "
+            "`git remote -v`, the network and your credentials, then run the command again "
+            "(nothing was changed)"
+        )
+
+
 class MergeBusyError(WorkerError):
     """Another merge holds the repository's merge lock."""
 

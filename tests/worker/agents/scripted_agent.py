@@ -11,6 +11,8 @@
   needs-input  report needs-input and exit 0
   ask-and-wait report needs-input, then sleep until killed
   wait-file    sleep until the file named by --release exists, then act like `done`
+  commit-between  sleep until --release exists, edit and commit, sleep until
+               --release with `.then` appended exists, then report working and done
   blocked      edit and commit, report blocked and exit 0
   rate-limit   print a stream-json error result for an HTTP 429 and exit 1 (no commit)
   rogue        try `worker review --approve`, `merge`, `cancel`, `add`, `start` on its own
@@ -221,7 +223,7 @@ def main() -> int:
         (main_checkout() / "escaped.txt").write_text("written by a worker\n")
     if args.mode == "store-write":
         store_write(args.victim)
-    if args.mode == "wait-file":
+    if args.mode in ("wait-file", "commit-between"):
         while not Path(args.release).exists():
             time.sleep(0.05)
     if args.mode in ("dirty-hang", "stubborn"):
@@ -253,6 +255,9 @@ def main() -> int:
     print("committed", flush=True)
     if args.mode in ("hang", "orphan-maker", "sneaky-children"):
         sleep_forever()
+    if args.mode == "commit-between":
+        while not Path(args.release + ".then").exists():
+            time.sleep(0.05)
     if args.mode == "hostile-config":
         edit("left-over.txt", "not committed\n")
     if args.mode == "crash":

@@ -13,6 +13,7 @@ from pathlib import Path
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.ops.reconcile_fix import STALE_CURSOR, Finding, apply_fix
+from ai_skills.worker.ops.reconcile_remote import unpushed_findings
 from ai_skills.worker.ops.watch import load_cursor, read_events
 from ai_skills.worker.process_identity import is_alive
 from ai_skills.worker.review.merge import merge_busy
@@ -56,6 +57,8 @@ def reconcile(
     findings += _stale_signals(conn)
     findings += _orphan_worktrees(ctx, conn, config)
     findings += _merge_findings(ctx, conn, config, now=now)
+    if config.remote:
+        findings += unpushed_findings(ctx, conn, config.remote)
     if fix:
         findings = [apply_fix(ctx, conn, config, f) for f in findings]
     return findings

@@ -15,6 +15,7 @@ from ai_skills.util.git import run_git
 from ai_skills.util.results import JsonResult
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
+from ai_skills.worker.errors import WorkerError
 from ai_skills.worker.ops.liveness import seal_if_unsupervised
 from ai_skills.worker.ops.watch import save_cursor
 from ai_skills.worker.process_identity import is_alive
@@ -92,6 +93,17 @@ def _repair(ctx: RepoContext, conn: Db, config: WorkerConfig, f: Finding) -> Non
     elif f.kind == "unfinished_merge":
         assert f.task_id is not None
         merge_task(ctx, conn, config, f.task_id)
+    elif f.kind == "unpushed_commits" and config.remote:
+        _push_task_branch(ctx, config.remote, get_task(conn, f.task_id or "").branch)
+
+
+def _push_task_branch(ctx: RepoContext, remote: str, branch: str) -> None:
+    """Push a task branch the remote lacks commits of: a fast-forward or nothing."""
+    from ai_skills.worker.run.remote_branch import push_branch
+
+    done = push_branch(ctx.repo_root, remote, branch)
+    if not done.landed:
+        raise WorkerError(f"{branch} was not pushed to {remote} ({done.outcome}: {done.detail})")
 
 
 def _stall_if_dead(conn: Db, task_id: str, reason: str) -> None:

@@ -15,9 +15,10 @@ from ai_skills.worker.errors import NoAttemptError
 from ai_skills.worker.process_identity import is_alive
 from ai_skills.worker.run.profiles import attempt_profiles
 from ai_skills.worker.run.worktrees import progress_counts, task_branches
-from ai_skills.worker.states import TaskState
+from ai_skills.worker.states import TERMINAL, TaskState
 from ai_skills.worker.store import Db
 from ai_skills.worker.store import attempts as attempt_rows
+from ai_skills.worker.store.events import last_push_rejected
 from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, list_tasks
 
 _CHUNK = 1 << 20  # an agent's log may be gigabytes: stream it, never hold it whole
@@ -45,6 +46,7 @@ class TaskStatus(JsonResult):
     commits_ahead: int | None
     files_changed: int | None
     profile: str | None = None  # the profile of the current attempt (profiles.py)
+    push_problem: str = ""  # several hosts: its last push to the shared remote was rejected
     attempts: list[dict[str, object]] = field(default_factory=list)  # every attempt, oldest first
 
     def as_dict(self) -> dict[str, object]:
@@ -99,9 +101,22 @@ def task_statuses(
                 row,
                 profile=current[0] if current else None,
                 attempts=[h.as_dict() for h in history],
+                push_problem=_push_problem(conn, task),
             )
         )
     return rows
+
+
+def _push_problem(conn: Db, task: Task) -> str:
+    """Why the task's commits are not on the shared remote, when its last push was rejected."""
+    if task.current_attempt is None or task.state in TERMINAL:
+        return ""
+    data = last_push_rejected(conn, task.id)
+    if data is None:
+        return ""
+    from ai_skills.worker.run.remote_branch import push_problem  # rarely needed: not at start
+
+    return push_problem(data)
 
 
 def _status_of(

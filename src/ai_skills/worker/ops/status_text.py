@@ -30,6 +30,8 @@ def status_lines(rows: Sequence[TaskStatus], *, detailed: bool) -> list[str]:
         why = r.waiting_reason or r.reason
         if why:
             lines.append(f"{'':<16} {why}")
+        if r.push_problem:
+            lines.append(f"{'':<16} {r.push_problem}")
         if detailed:
             lines.append(f"{'':<16} branch {r.branch}  worktree {r.worktree or '-'}")
             lines += [f"{'':<16} {attempt_line(a)}" for a in r.attempts]

@@ -111,10 +111,15 @@ def change_findings(config: WorkerConfig, task: Task, change: Change) -> list[st
 
 
 def check_task(
-    ctx: RepoContext, conn: Db, config: WorkerConfig, task_id: str
+    ctx: RepoContext, conn: Db, config: WorkerConfig, task_id: str, *, fetch: bool = True
 ) -> Task:
-    """Void a stale approval and apply the policy rules; the task as it is afterwards."""
-    task = void_if_stale(ctx, conn, get_task(conn, task_id))
+    """Void a stale approval and apply the policy rules; the task as it is afterwards.
+
+    `fetch`: bring the branch from the shared remote first, when `remote` is set (the
+    daemon's pass does not: it would fetch every task in review every few seconds).
+    """
+    remote = config.remote if fetch else None
+    task = void_if_stale(ctx, conn, get_task(conn, task_id), remote=remote)
     return apply_policy(ctx, conn, config, task)
 
 
@@ -122,7 +127,7 @@ def review_pass(ctx: RepoContext, conn: Db, config: WorkerConfig) -> list[Task]:
     """`check_task` for every task in review or approved; the tasks whose state changed."""
     changed = []
     for task in list_tasks(conn, states={TaskState.IN_REVIEW, TaskState.APPROVED}):
-        after = check_task(ctx, conn, config, task.id)
+        after = check_task(ctx, conn, config, task.id, fetch=False)
         if after.state != task.state:
             changed.append(after)
     return changed

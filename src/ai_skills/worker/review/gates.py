@@ -251,7 +251,9 @@ def verdict(gates: GatesConfig, results: list[GateResult], *, sha: str) -> GateV
     return GateVerdict(sha, not problem, problem, results)
 
 
-def review_checkout(ctx: RepoContext, task: Task) -> tuple[Path, str]:
+def review_checkout(
+    ctx: RepoContext, task: Task, *, remote: str | None = None
+) -> tuple[Path, str]:
     """The task's worktree and head SHA, when gates can run there bound to that SHA."""
     if task.state in ACTIVE:
         raise ReviewRefusedError(
@@ -262,7 +264,7 @@ def review_checkout(ctx: RepoContext, task: Task) -> tuple[Path, str]:
             task_id=task.id, detail=f"is {task.state.value} and has no worktree"
         )
     checkout = Path(task.worktree)
-    sync_branch(ctx, task)
+    sync_branch(ctx, task, remote=remote)
     tip = branch_sha(ctx.repo_root, task.branch)
     if tip is None or not checkout.exists():
         raise ReviewRefusedError(
@@ -289,9 +291,27 @@ def gate_task(
     task_id: str,
     *,
     progress: Progress = quiet,
+    remote: str | None = None,
 ) -> GateVerdict:
-    """Run the gates in a task's worktree at its head SHA (`worker gate ID`)."""
-    checkout, sha = review_checkout(ctx, get_task(conn, task_id))
+    """Run the gates in a task's worktree at its head SHA (`worker gate ID`).
+
+    With `remote` (several hosts), the branch is fetched from there first; a task whose
+    workspace is on another host has its gates run in a temporary worktree at that head.
+    """
+    task = get_task(conn, task_id)
+    if remote and task.state not in (*ACTIVE, *TERMINAL) and _workspace_elsewhere(task):
+        from ai_skills.worker.review.merge_checkout import temporary_worktree
+
+        sync_branch(ctx, task, remote=remote)
+        sha = branch_sha(ctx.repo_root, task.branch)
+        if sha is None:
+            raise ReviewRefusedError(
+                task_id=task_id, detail=f"branch {task.branch} is neither here nor on {remote}"
+            )
+        with temporary_worktree(ctx, task_id, sha) as checkout:
+            return run_gates(ctx, conn, task_id, gates, checkout=checkout, sha=sha,
+                             purpose=REVIEW, progress=progress)
+    checkout, sha = review_checkout(ctx, task, remote=remote)
     result = run_gates(
         ctx, conn, task_id, gates, checkout=checkout, sha=sha, purpose=REVIEW, progress=progress
     )
@@ -302,6 +322,11 @@ def gate_task(
         moved = f"worktree {checkout} changed while the gates ran (head {str(now)[:12]})"
         return replace(result, passed=False, problem=f"{moved}; run `worker gate {task_id}` again")
     return result
+
+
+def _workspace_elsewhere(task: Task) -> bool:
+    """True when the task's workspace is not on this host (it ran on another one)."""
+    return not task.worktree or task.worktree_removed or not Path(task.worktree).exists()
 
 
 @dataclass(frozen=True)

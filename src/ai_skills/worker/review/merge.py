@@ -37,6 +37,7 @@ from ai_skills.worker.review.merge_steps import (
 )
 from ai_skills.worker.review.records import get_review, void_if_stale
 from ai_skills.worker.review.treeops import is_ancestor, rev
+from ai_skills.worker.run.remote_branch import fetch_branch
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import Db, transaction
 from ai_skills.worker.store.attempts import first_base_sha
@@ -218,7 +219,7 @@ def _load_or_begin(
 def _begin(
     ctx: RepoContext, conn: Db, config: WorkerConfig, task_id: str, strategy: str
 ) -> MergeRun:
-    task = void_if_stale(ctx, conn, get_task(conn, task_id))
+    task = void_if_stale(ctx, conn, get_task(conn, task_id), remote=config.remote)
     if task.state != TaskState.APPROVED:
         raise ReviewRefusedError(task_id=task_id, detail=not_mergeable(task))
     source = get_review(conn, task_id).approved_sha
@@ -236,6 +237,8 @@ def _begin(
             f"to merge; if there was nothing to do, close it: "
             f"`worker cancel {task_id} --reason 'nothing to do' --cleanup`",
         )
+    if config.remote:
+        _refuse_behind_remote(ctx, task_id, config.remote, integration, target)
     if strategy == "rebase" and not is_ancestor(ctx.repo_root, target, source):
         raise ReviewRefusedError(task_id=task_id, detail=REBASE_REFUSAL.format(integration))
     refuse_dirty_checkout(ctx, task_id, integration)
@@ -256,6 +259,23 @@ def _begin(
             started_at=run.started_at,
         )
     return run
+
+
+def _refuse_behind_remote(
+    ctx: RepoContext, task_id: str, remote: str, integration: str, target: str
+) -> None:
+    """Refuse a merge into an integration branch that lacks commits of the remote's: its
+    push would have to overwrite them. Nothing has changed yet."""
+    theirs = fetch_branch(ctx.repo_root, remote, integration)
+    if theirs is None or theirs == target or is_ancestor(ctx.repo_root, theirs, target):
+        return
+    raise ReviewRefusedError(
+        task_id=task_id,
+        detail=f"{integration} here ({target[:12]}) lacks commits of {remote}'s {integration} "
+        f"({theirs[:12]}), and the merge is pushed there, never forced; bring it up to date "
+        f"first (`git pull --ff-only {remote} {integration}` where it is checked out), then "
+        f"`worker merge {task_id}` again (nothing was changed)",
+    )
 
 
 def _never_committed(conn: Db, task_id: str, source: str) -> bool:

@@ -1,7 +1,9 @@
 """The checkpointed steps of `worker merge`; each looks at the world before it acts.
 
-test_merge -> gates -> update_ref -> sync_checkout -> remove_worktree -> delete_branch,
-then finish. `MergeRun` is the merge record (a row of `merges`) the steps update.
+test_merge -> gates -> update_ref -> sync_checkout -> push -> remove_worktree ->
+delete_branch, then finish. `MergeRun` is the merge record (a row of `merges`) the steps
+update. `push` (with `remote` set: several hosts) brings the integration branch to the
+shared remote; until it has landed the task stays `merging` and `worker merge` resumes there.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ai_skills.worker.review.merge_checkout import (
     integration_checkout,
     temporary_worktree,
 )
+from ai_skills.worker.review.merge_remote import delete_task_branch, push_integration
 from ai_skills.worker.review.records import record_change_request
 from ai_skills.worker.review.treeops import (
     commit_tree,
@@ -59,7 +62,7 @@ class MergeRun:
     target_sha: str | None = None
     merged_sha: str | None = None
     step: str = "begin"
-    outcome: str = ""  # merged | already_merged | conflict | gates_failed | refused
+    outcome: str = ""  # merged | already_merged | conflict | gates_failed | refused | unpushed
     conflicts: list[str] = field(default_factory=list)
     gates: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -245,6 +248,20 @@ def _refuse_dirty_checkout_during(
         raise MergeStopped
 
 
+def _step_push(
+    ctx: RepoContext, conn: Db, config: WorkerConfig, run: MergeRun
+) -> None:
+    """With `remote`: push the integration branch there (merge_remote.py); until it has
+    landed the task stays `merging` and `worker merge` resumes here."""
+    if not config.remote:
+        return
+    why = push_integration(ctx, conn, config.remote, run.task_id, run.integration)
+    if why:
+        run.outcome = "unpushed"
+        run.notes.append(why)
+        raise MergeStopped
+
+
 def _step_sync_checkout(
     ctx: RepoContext, conn: Db, config: WorkerConfig, run: MergeRun
 ) -> None:
@@ -292,6 +309,7 @@ def _step_delete_branch(
     task = get_task(conn, run.task_id)
     tip = branch_sha(ctx.repo_root, task.branch)
     if tip is None:
+        _delete_remote_branch(config, ctx, conn, run)  # resumed after the local deletion
         return
     if tip != run.source_sha:
         run.notes.append(f"branch {task.branch} kept: it moved after approval (now {tip[:12]})")
@@ -311,6 +329,15 @@ def _step_delete_branch(
         task_id=task.id,
         data={"branch": task.branch, "merged_into": run.integration, "sha": tip},
     )
+    _delete_remote_branch(config, ctx, conn, run)
+
+
+def _delete_remote_branch(
+    config: WorkerConfig, ctx: RepoContext, conn: Db, run: MergeRun
+) -> None:
+    if config.remote:
+        note = delete_task_branch(ctx, conn, config.remote, run.task_id, run.source_sha)
+        run.notes += [note] if note else []
 
 
 def step_finish(
@@ -346,6 +373,7 @@ STEPS: list[tuple[str, Step]] = [
     ("gates", _step_gates),
     ("update_ref", _step_update_ref),
     ("sync_checkout", _step_sync_checkout),
+    ("push", _step_push),
     ("remove_worktree", _step_remove_worktree),
     ("delete_branch", _step_delete_branch),
 ]

@@ -54,16 +54,21 @@ def record_change_request(
     return get_review(conn, task_id).change_requests
 
 
-def void_if_stale(ctx: RepoContext, conn: Db, task: Task) -> Task:
+def void_if_stale(
+    ctx: RepoContext, conn: Db, task: Task, *, remote: str | None = None
+) -> Task:
     """Move an approved task back to in_review when its branch head is not the approved SHA.
 
-    The branch is fetched from the task's clone first (workspace.sync_branch).
+    The branch is fetched from the task's clone first, and with `remote` from the shared
+    remote too (workspace.sync_branch).
     """
     from ai_skills.worker.run.workspace import sync_branch
 
     if task.state not in (TaskState.APPROVED, TaskState.IN_REVIEW):
+        if remote and task.state == TaskState.NEEDS_HUMAN:
+            sync_branch(ctx, task, remote=remote)  # a person reviews what was pushed
         return task
-    sync_branch(ctx, task)
+    sync_branch(ctx, task, remote=remote)
     if task.state != TaskState.APPROVED:
         return task
     approved = get_review(conn, task.id).approved_sha

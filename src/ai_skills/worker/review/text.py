@@ -80,6 +80,11 @@ def merge_lines(result: MergeResult) -> list[str]:
             f"{result.task_id}: {result.state}: gates failed on the merged result {merged}; "
             f"{result.integration} was not moved"
         ]
+    elif result.outcome == "unpushed":
+        lines = [
+            f"{result.task_id}: {result.state}: merged into {result.integration} here as "
+            f"{merged}, not pushed yet; not marked merged until the push lands"
+        ]
     else:
         lines = [f"{result.task_id}: {result.state}: merge stopped; nothing was merged"]
     lines += [f"  {n}" for n in result.notes]

@@ -241,7 +241,7 @@ def request_changes(
     """Record `changes_requested` with the feedback; by default restart the agent with it."""
     if not reason.strip():
         raise ReviewRefusedError(task_id=task_id, detail="say what to change: --reason TEXT")
-    task = void_if_stale(ctx, conn, get_task(conn, task_id))
+    task = void_if_stale(ctx, conn, get_task(conn, task_id), remote=config.remote)
     if task.state not in {*REVIEWABLE, TaskState.APPROVED}:
         raise ReviewRefusedError(
             task_id=task_id,

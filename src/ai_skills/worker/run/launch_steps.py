@@ -17,9 +17,10 @@ from ai_skills.util.fs import atomic_write_text
 from ai_skills.util.git import git_env, git_out
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.errors import WorkerError
+from ai_skills.worker.errors import BranchDivergedError, WorkerError
 from ai_skills.worker.process_identity import is_alive, start_token
 from ai_skills.worker.review.records import get_review
+from ai_skills.worker.run import remote_resume
 from ai_skills.worker.run.prompt import render_prompt
 from ai_skills.worker.run.workspace import link_skills, prepare_clone
 from ai_skills.worker.run.worktrees import branch_exists, branch_sha
@@ -50,11 +51,13 @@ def launch_attempt(
     assert attempt is not None
     task = get_task(conn, attempt.task_id)
     try:
-        attempt = _prepare_worktree(ctx, conn, task, attempt)
+        attempt = _prepare_worktree(ctx, conn, task, attempt, remote=config.remote)
         _write_prompt(ctx, conn, config, task, attempt)
         pid = _ensure_supervisor(ctx, conn, config, attempt)
     except AiSkillsError as exc:
-        _abandon_launch(conn, task.id, attempt_id, str(exc))
+        # Diverged branches need a person: back in the queue, every tick would try again.
+        human = isinstance(exc, BranchDivergedError)
+        _abandon_launch(conn, task.id, attempt_id, str(exc), human=human)
         raise
     with transaction(conn):
         mark_step(conn, task.id, "launch", attempt_id=attempt_id, done=True)
@@ -62,10 +65,23 @@ def launch_attempt(
 
 
 def _prepare_worktree(
-    ctx: RepoContext, conn: Db, task: Task, attempt: Attempt
+    ctx: RepoContext, conn: Db, task: Task, attempt: Attempt, *, remote: str | None = None
 ) -> Attempt:
     path = Path(attempt.worktree)
-    made = prepare_clone(ctx, task, path, earlier=earlier_workspace(conn, task.id, attempt.id))
+    earlier = earlier_workspace(conn, task.id, attempt.id)
+    brought = None
+    if remote:  # several hosts: the branch may have moved on elsewhere
+        clone = remote_resume.existing_clone(path, earlier)
+        brought = remote_resume.take_up_remote(ctx, task, remote, clone=clone)
+    made = prepare_clone(ctx, task, path, earlier=earlier)
+    if brought is not None:
+        remote_resume.catch_up_clone(ctx, task, path, brought)
+        if brought.outcome in ("created", "fast_forwarded"):
+            record_event(
+                conn, kind="branch_taken_up", task_id=task.id, attempt_id=attempt.id,
+                data={"remote": remote, "branch": task.branch, "sha": brought.local,
+                      "before": brought.before},
+            )
     for kind, data in made.events(path):
         record_event(conn, kind=kind, task_id=task.id, attempt_id=attempt.id, data=data)
     links = link_skills(ctx.repo_root, path.resolve(), os.environ)
@@ -163,6 +179,7 @@ def spawn_supervisor(ctx: RepoContext, config: WorkerConfig, attempt_id: int) ->
         str(config.stall_after_seconds),
         "--grace",
         str(config.cancel_grace_seconds),
+        *(["--remote", config.remote] if config.remote else []),
     ]
     proc = subprocess.run(
         argv, capture_output=True, text=True, env=git_env(), timeout=60, stdin=subprocess.DEVNULL
@@ -175,13 +192,24 @@ def spawn_supervisor(ctx: RepoContext, config: WorkerConfig, attempt_id: int) ->
     return int(proc.stdout.strip())
 
 
-def _abandon_launch(conn: Db, task_id: str, attempt_id: int, why: str) -> None:
-    """Put a task whose launch failed back in the queue, with the reason, and end the attempt."""
+def _abandon_launch(
+    conn: Db, task_id: str, attempt_id: int, why: str, *, human: bool = False
+) -> None:
+    """Put a task whose launch failed back in the queue (`human`: in needs_human), with the
+    reason, and end the attempt."""
     with transaction(conn):
         task = get_task(conn, task_id)
         update_attempt(conn, attempt_id, lease_until=None, ended_at=time.time())
         mark_step(
             conn, task_id, "launch", attempt_id=attempt_id, done=True, detail=f"failed: {why}"
         )
-        if task.current_attempt == attempt_id and task.state == TaskState.RUNNING:
-            transition(conn, task, TaskState.QUEUED, action="start", reason=f"start failed: {why}")
+        if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
+            return
+        if human:
+            reason = (
+                f"needs a human: start refused: {why}; when the branches are joined, "
+                f"`worker review {task_id} --request-changes --human --reason TEXT` restarts it"
+            )
+            transition(conn, task, TaskState.NEEDS_HUMAN, action="start", reason=reason)
+            return
+        transition(conn, task, TaskState.QUEUED, action="start", reason=f"start failed: {why}")

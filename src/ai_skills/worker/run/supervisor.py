@@ -20,7 +20,13 @@ from types import FrameType
 from ai_skills.util.git import git_env
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.process_identity import is_alive, signal_group, start_token
-from ai_skills.worker.run import containment, isolation, profiles, rate_limit_fallback
+from ai_skills.worker.run import (
+    containment,
+    isolation,
+    profiles,
+    rate_limit_fallback,
+    remote_branch,
+)
 from ai_skills.worker.run.agent_exit import exit_verdict
 from ai_skills.worker.run.agent_processes import stop_attempt_processes
 from ai_skills.worker.run.rate_limit_watch import LimitWatch
@@ -186,8 +192,11 @@ def finish(
             transition(conn, task, target, action="agent exit", reason=reason, now=now)
 
 
-def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
-    """Run one attempt's agent to its end; return the agent's exit code."""
+def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None = None) -> int:
+    """Run one attempt's agent to its end; return the agent's exit code.
+
+    With `remote` (several hosts), the branch is pushed there whenever it moved.
+    """
     ctx = _repo_of(db)
     conn = open_store(ctx)
     attempt = get_attempt(conn, attempt_id)
@@ -231,6 +240,10 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
         containment.before_agent(conn, attempt, repo, mode=mode)
     watch = isolation.CloneWatch(ctx, attempt, sandboxed=launch.layout is not None)
     channel = isolation.open_channel(ctx, attempt, watch)
+    # Half a lease at most: a remote that hangs must not hold up the heartbeat for long.
+    pusher = remote_branch.BranchPusher(
+        repo, remote, attempt, timeout=max(5.0, limits.lease / 2)
+    ) if remote else None
     try:
         agent = launch_agent(
             attempt, {**extra, **launch.env}, launch.argv, sandboxed=launch.layout is not None
@@ -260,6 +273,8 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
         except subprocess.TimeoutExpired:
             watch.fetch()
             fresh = beat(conn, fresh, limits, now=time.time(), repo=repo)
+            if pusher:
+                pusher.push(conn)
             if _stalled(conn, fresh):
                 stop_attempt_processes(fresh, grace=limits.grace)
             if limits_seen.check(agent.pid, now=time.time()):
@@ -273,6 +288,8 @@ def supervise(db: Path, attempt_id: int, limits: Limits) -> int:
     channel.close()
     watch.fetch(force=True)
     beat(conn, fresh, limits, now=time.time(), repo=repo)
+    if pusher:  # before the task leaves `running`: a reviewer elsewhere fetches it
+        pusher.push(conn, final=True)
     isolation.after_agent(conn, attempt, launch, repo, mode=mode)
     finish(conn, attempt_id, code, now=time.time(), limited=limits_seen.verdict)
     return code
@@ -332,13 +349,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lease", type=float, default=30.0)
     parser.add_argument("--stall-after", type=float, default=900.0)
     parser.add_argument("--grace", type=float, default=10.0)
+    parser.add_argument("--remote", default=None)
     args = parser.parse_args(args_list)
     if args.detach:
         return _detach([a for a in args_list if a != "--detach"])
     limits = Limits(
         heartbeat=args.heartbeat, lease=args.lease, stall_after=args.stall_after, grace=args.grace
     )
-    return supervise(args.db, args.attempt, limits)
+    return supervise(args.db, args.attempt, limits, remote=args.remote)
 
 
 if __name__ == "__main__":

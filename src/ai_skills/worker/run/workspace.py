@@ -189,15 +189,24 @@ def link_skills(repo_root: Path, worktree: Path, env: Mapping[str, str]) -> Skil
     return SkillLinks(linked=linked, problems=[*report.errors, *report.warnings])
 
 
-def sync_branch(ctx: RepoContext, task: Task) -> None:
+def sync_branch(ctx: RepoContext, task: Task, *, remote: str | None = None) -> None:
     """Fetch a task's branch from its clone while no agent works there (the supervisor does
-    while one does): a commit made there after the agent exited counts, as in a worktree."""
+    while one does): a commit made there after the agent exited counts, as in a worktree.
+
+    With `remote` (several hosts), then from the shared remote as well: the task may have
+    run on another host (remote_branch.py). Raises BranchDivergedError when this host and
+    the remote each have commits the other lacks.
+    """
     from ai_skills.worker.run.clones import fetch_back
     from ai_skills.worker.run.workspace_git import tools_sandboxed
     from ai_skills.worker.states import TaskState
 
-    if not task.worktree or task.worktree_removed or task.state == TaskState.RUNNING:
+    if task.state == TaskState.RUNNING:
         return
-    path = Path(task.worktree)
-    if is_clone(path):
+    path = Path(task.worktree) if task.worktree and not task.worktree_removed else None
+    if path is not None and is_clone(path):
         fetch_back(ctx.repo_root, ctx.common_dir, path, task.branch, sandboxed=tools_sandboxed())
+    if remote:
+        from ai_skills.worker.run.remote_resume import take_up_for_review
+
+        take_up_for_review(ctx, task, remote)

@@ -128,3 +128,22 @@ def advance_cursor(db: Db, name: str, seq: int) -> None:
         " seq = CASE WHEN excluded.seq > cursors.seq THEN excluded.seq ELSE cursors.seq END",
         (name, seq),
     )
+
+
+def last_event_of(db: Db, task_id: str, kinds: tuple[str, ...]) -> Row | None:
+    """The task's latest event of one of `kinds` (read backwards on the task's index)."""
+    marks = ", ".join("?" for _ in kinds)
+    return db.row(
+        f"SELECT * FROM events WHERE task_id = ? AND kind IN ({marks}) ORDER BY seq DESC LIMIT 1",
+        (task_id, *kinds),
+    )
+
+
+def last_push_rejected(db: Db, task_id: str) -> dict[str, Any] | None:
+    """The data of the task's last push of its branch when the remote rejected it, else None
+    (several hosts: run/remote_branch.py)."""
+    row = last_event_of(db, task_id, ("branch_pushed", "push_rejected"))
+    if row is None or row["kind"] != "push_rejected":
+        return None
+    data = json.loads(row["data"] or "{}")
+    return data if isinstance(data, dict) else None
