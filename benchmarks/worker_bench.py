@@ -206,11 +206,17 @@ def children_cpu() -> float:
 
 
 def supervisor_socket(db: Path, task_id: str, attempt_id: int, path: Path) -> Any:
-    """Serve a report socket the way an attempt's supervisor does (minus the clone fetch)."""
+    """Serve a report socket the way an attempt's supervisor does (minus the clone fetch).
+
+    The supervisor keeps its own connection open for its whole life (run/supervisor.py), so
+    closing a handler's connection never checkpoints the WAL into the database (an fsync);
+    `held` plays that connection.
+    """
     from ai_skills.worker.run.report import report
     from ai_skills.worker.run.report_socket import ReportServer
     from ai_skills.worker.store import connect
 
+    held = connect(db)
     def handle(request: dict[str, Any]) -> dict[str, Any]:
         conn = connect(db)
         try:
@@ -220,7 +226,9 @@ def supervisor_socket(db: Path, task_id: str, attempt_id: int, path: Path) -> An
         finally:
             conn.close()
 
-    return ReportServer(path, handle)
+    server = ReportServer(path, handle)
+    server.held = held  # closed with the process
+    return server
 
 
 def burst(repo: Path, db: Path, running: list[tuple[str, int]], seconds: float,
