@@ -159,6 +159,25 @@ def test_fast_entry_imports_no_typer_pydantic_or_rich(tmp_path: Path, argv: list
     assert result.stdout.splitlines()[-1] == "0", result.stderr
 
 
+@pytest.mark.sqlite_only(reason="psycopg brings modules of its own")
+@pytest.mark.parametrize("argv", [["status", "--json"], ["status", "--json", "--all"]])
+def test_status_reads_the_store_without_dataclasses_toml_or_the_task_objects(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    repo = repo_with_a_running_task(tmp_path / "repo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    show = SHOW_IMPORTS.replace(
+        '{"typer", "click", "pydantic", "rich"}',
+        '{"dataclasses", "inspect", "tomllib", "tempfile", "uuid", "ai_skills.worker.tasks",'
+        ' "ai_skills.worker.run.profiles"}',
+    ).replace('m.split(".")[0] for m in sys.modules', "*sys.modules")
+    assert show != SHOW_IMPORTS
+    result = subprocess.run([sys.executable, "-c", show, *argv], cwd=repo, env=env,
+                            capture_output=True, text=True)
+    # Each costs `worker status` more than reading the store (benchmarks/worker_bench.py).
+    assert result.stdout.splitlines()[-1] == "0", result.stderr
+
+
 SHOW_REPORT_IMPORTS = """
 import sys
 from ai_skills.cli.worker_entry import main

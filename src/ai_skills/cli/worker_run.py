@@ -93,7 +93,7 @@ def do_status(task_id: str | None, *, no_git: bool, all_tasks: bool, as_json: bo
         emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
         return 0
     from ai_skills.worker.ops.status_text import status_lines
-    from ai_skills.worker.tasks import count_tasks
+    from ai_skills.worker.store.tasks import count_tasks
 
     for line in status_lines(rows, detailed=task_id is not None):
         say(line)
