@@ -13,7 +13,8 @@ Never fails on time.
 (a) `worker report --status working -m ...` as an agent runs it: through its supervisor's
     socket (WORKER_REPORT_SOCKET; this process plays the supervisor and applies the report to
     the store, without fetching a clone), and straight to the store (no socket: WORKER_TASK_ID
-    and WORKER_ATTEMPT_ID only). Goal: <= 1.5x.
+    and WORKER_ATTEMPT_ID only), on a store of each size. Goal: <= 1.5x (an agent under a
+    supervisor always has the socket).
 (b) `worker status --json` on stores of each size in --sizes (tasks; 20 events each by
     default, so 10,000 tasks hold 200,000 events): 7 running, 28 queued or waiting for
     review, the rest merged, cancelled or failed, with their attempts. Without --all status
@@ -206,11 +207,17 @@ def children_cpu() -> float:
 
 
 def supervisor_socket(db: Path, task_id: str, attempt_id: int, path: Path) -> Any:
-    """Serve a report socket the way an attempt's supervisor does (minus the clone fetch)."""
+    """Serve a report socket the way an attempt's supervisor does (minus the clone fetch).
+
+    The supervisor keeps its own connection open for its whole life (run/supervisor.py), so
+    closing a handler's connection never checkpoints the WAL into the database (an fsync);
+    `held` plays that connection.
+    """
     from ai_skills.worker.run.report import report
     from ai_skills.worker.run.report_socket import ReportServer
     from ai_skills.worker.store import connect
 
+    held = connect(db)
     def handle(request: dict[str, Any]) -> dict[str, Any]:
         conn = connect(db)
         try:
@@ -220,7 +227,9 @@ def supervisor_socket(db: Path, task_id: str, attempt_id: int, path: Path) -> An
         finally:
             conn.close()
 
-    return ReportServer(path, handle)
+    server = ReportServer(path, handle)
+    server.held = held  # closed with the process
+    return server
 
 
 def burst(repo: Path, db: Path, running: list[tuple[str, int]], seconds: float,
@@ -270,19 +279,25 @@ def main() -> int:
             print(f"store: {size} tasks, {size * args.events_per_task} events, built in "
                   f"{time.perf_counter() - t0:.1f}s ({dbs[size].stat().st_size // 1024} KiB)")
         small = sizes[0]
-        repo, (task_id, attempt_id) = repos[small], running[0]
+        repo, (task_id, attempt_id) = repos[small], running[0]  # the same task in every store
         store_env = {**env, "WORKER_TASK_ID": task_id, "WORKER_ATTEMPT_ID": str(attempt_id)}
-        server = supervisor_socket(dbs[small], task_id, attempt_id, Path(tmp) / "run/report.sock")
-        socket_env = {**store_env, "WORKER_REPORT_SOCKET": str(server.path)}
+        servers = {size: supervisor_socket(dbs[size], task_id, attempt_id,
+                                           Path(tmp) / f"run-{size}/report.sock")
+                   for size in sizes}
         report = ["report", "--status", "working", "-m", "bench"]
         base = [sys.executable, "-c", "pass"]
-        commands = {
-            "python -c pass (baseline)": (base, repo, env),
-            "worker report (supervisor socket)": ([*worker, *report], repo, socket_env),
-            "worker report (store)": ([*worker, *report], repo, store_env),
-            **{f"worker status --json ({size} tasks)": ([*worker, "status", "--json"],
-                                                         repos[size], env) for size in sizes},
-        }
+        commands: dict[str, tuple[list[str], Path, dict[str, str]]] = {
+            "python -c pass (baseline)": (base, repo, env)}
+        for size in sizes:
+            socket_env = {**store_env, "WORKER_REPORT_SOCKET": str(servers[size].path)}
+            commands |= {
+                f"worker report, socket ({size} tasks)": ([*worker, *report], repos[size],
+                                                          socket_env),
+                f"worker report, store ({size} tasks)": ([*worker, *report], repos[size],
+                                                         store_env),
+                f"worker status --json ({size} tasks)": ([*worker, "status", "--json"],
+                                                         repos[size], env),
+            }
         times = interleaved(commands, args.runs)
         few = max(5, args.runs // 3)
         all_times = interleaved({
@@ -296,7 +311,8 @@ def main() -> int:
             f"typer: worker status --json ({small} tasks)": ([*typer_worker, "status", "--json"],
                                                            repo, env),
         }, few)
-        server.close()
+        for server in servers.values():
+            server.close()
         print("\nratios: p50 over the p50 of the baseline runs in the same rounds (wall clock,"
               " and CPU time, which a loaded machine distorts less)")
         for wall, cpu in (times, all_times, typer_times):
@@ -306,7 +322,8 @@ def main() -> int:
                 if wall is times or name != key:
                     print(line(name, wall[name], cpu[name], base50))
         print("\ngrowth with task count (p50, and ms per 1,000 tasks over the smallest store)")
-        for label, (wall, _) in (("status --json", times), ("status --json --all", all_times)):
+        for label, (wall, _) in (("report, socket", times), ("report, store", times),
+                                 ("status --json", times), ("status --json --all", all_times)):
             first = statistics.median(wall[f"worker {label} ({small} tasks)"])
             for size in sizes:
                 p50 = statistics.median(wall[f"worker {label} ({size} tasks)"])

@@ -84,6 +84,27 @@ def test_cache_fetches_once_and_a_pinned_commit_is_a_silent_hit(tmp_path: Path) 
     assert sorted(p.suffix for p in cache_root(os.environ).iterdir()) == [".git", ".lock"]
 
 
+def test_an_unchanged_source_is_asked_for_its_head_not_fetched_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_source(tmp_path / "src", ["alpha"])
+    cache = SourceCache(cache_root(os.environ))
+    url = url_of(source)
+    first = cache.resolve(url, None)
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    assert cache.resolve(url, None) == first
+    assert "git fetch" not in trace.read_text() and "git ls-remote" in trace.read_text()
+    (source / "skills/alpha/new.md").write_text("new\n")
+    second = commit_all(source)
+    assert cache.resolve(url, None) == second  # moved on: fetched
+    assert "git fetch" in trace.read_text()
+    git(source, "reset", "-q", "--hard", first)  # back to a commit the cache keeps
+    trace.unlink()
+    assert cache.resolve(url, None) == first
+    assert "git fetch" not in trace.read_text()
+
+
 def test_cache_resolves_branches_tags_and_old_commits(tmp_path: Path) -> None:
     source = make_source(tmp_path / "src", ["alpha"])
     first = git(source, "rev-parse", "HEAD")

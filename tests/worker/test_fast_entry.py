@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from worker_helpers import git
 
 from ai_skills.cli import worker as typer_cli
@@ -157,7 +159,48 @@ def test_fast_entry_imports_no_typer_pydantic_or_rich(tmp_path: Path, argv: list
     assert result.stdout.splitlines()[-1] == "0", result.stderr
 
 
-def test_a_report_through_the_supervisor_socket_imports_no_typer(tmp_path: Path) -> None:
+@pytest.mark.sqlite_only(reason="psycopg brings modules of its own")
+@pytest.mark.parametrize("argv", [["status", "--json"], ["status", "--json", "--all"]])
+def test_status_reads_the_store_without_dataclasses_toml_or_the_task_objects(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    repo = repo_with_a_running_task(tmp_path / "repo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    show = SHOW_IMPORTS.replace(
+        '{"typer", "click", "pydantic", "rich"}',
+        '{"dataclasses", "inspect", "tomllib", "tempfile", "uuid", "ai_skills.worker.tasks",'
+        ' "ai_skills.worker.run.profiles"}',
+    ).replace('m.split(".")[0] for m in sys.modules', "*sys.modules")
+    assert show != SHOW_IMPORTS
+    result = subprocess.run([sys.executable, "-c", show, *argv], cwd=repo, env=env,
+                            capture_output=True, text=True)
+    # Each costs `worker status` more than reading the store (benchmarks/worker_bench.py).
+    assert result.stdout.splitlines()[-1] == "0", result.stderr
+
+
+SHOW_REPORT_IMPORTS = """
+import sys
+from ai_skills.cli.worker_entry import main
+code = main(sys.argv[1:])
+heavy = {"typer", "click", "pydantic", "rich", "json", "socket", "enum", "re", "typing",
+         "pathlib", "dataclasses", "sqlite3"}
+print(code, *sorted({m.split(".")[0] for m in sys.modules} & heavy))
+"""
+
+
+def run_report_through(
+    server_path: Path, cwd: Path, *args: str, script: str = SHOW_REPORT_IMPORTS
+) -> subprocess.CompletedProcess[str]:
+    """`worker report ARGS` as a worker agent runs it: the socket in its environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    env |= {"WORKER_TASK_ID": "t1", "WORKER_REPORT_SOCKET": str(server_path)}
+    return subprocess.run([sys.executable, "-c", script, "report", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+
+
+def test_a_report_through_the_supervisor_socket_imports_only_what_it_needs(
+    tmp_path: Path,
+) -> None:
     from ai_skills.worker.run.report_socket import ReportServer
 
     seen: list[dict[str, object]] = []
@@ -167,17 +210,120 @@ def test_a_report_through_the_supervisor_socket_imports_no_typer(tmp_path: Path)
         return {"result": {"task_id": "t1", "accepted": True, "state": "running"}}
 
     server = ReportServer(tmp_path / "run/report.sock", supervisor)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
-    env |= {"WORKER_TASK_ID": "t1", "WORKER_REPORT_SOCKET": str(server.path)}
     try:
-        result = subprocess.run(
-            [sys.executable, "-c", SHOW_IMPORTS, "report", "--status", "working", "-m", "hi"],
-            cwd=tmp_path, env=env, capture_output=True, text=True,
-        )
+        result = run_report_through(server.path, tmp_path, "--status", "working", "-m", "hi")
     finally:
         server.close()
+    # Not even json, socket or enum: each costs an agent most of a Python start-up.
     assert result.stdout.splitlines() == ["t1: running", "0"], result.stderr
-    assert seen == [{"status": "working", "message": "hi", "key": None}]
+    assert seen == [{"status": "working", "message": "hi", "key": None, "reply": "text"}]
+
+
+@pytest.mark.sqlite_only(
+    reason="compares two repositories side by side; the PostgreSQL pass gives a test one database"
+)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--status", "working", "-m", 'quote " backslash \\ tab \t bell \x07 é 日本 \U0001f600'],
+        ["--status", "needs-input", "--json"],
+        ["--status", "done", "--idempotency-key", "k"],
+        ["--status", "done", "--idempotency-key", "k", "--json"],
+        ["--status", "working"],  # refused: in review by now
+        ["--status", "working", "--json"],
+        ["--status", "finished"],
+    ],
+)
+def test_a_report_through_the_socket_prints_what_the_store_path_prints(
+    tmp_path: Path, args: list[str]
+) -> None:
+    from ai_skills.worker.errors import WorkerError
+    from ai_skills.worker.run.report import report
+    from ai_skills.worker.run.report_socket import ReportServer
+
+    direct, channel = (repo_with_a_running_task(tmp_path / name) for name in ("d", "c"))
+
+    def supervisor(request: dict[str, object]) -> dict[str, object]:
+        conn = connect(find_repo(channel).db_path)
+        try:  # as run/isolation.py's handler does
+            key = request.get("key")
+            result = report(conn, task_id="t1", attempt_id=1, status=str(request["status"]),
+                            message=str(request["message"]), key=str(key) if key else None)
+        except WorkerError as exc:
+            return {"error": str(exc), "exit_code": exc.exit_code}
+        finally:
+            conn.close()
+        return {"result": result.as_dict()}
+
+    server = ReportServer(tmp_path / "run/report.sock", supervisor)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    try:
+        for earlier in (["--status", "done", "--idempotency-key", "k"],) * ("k" in args):
+            report_args = [*earlier, "--task", "t1", "--attempt", "1"]
+            subprocess.run([sys.executable, "-m", "ai_skills.cli.worker_entry", "report",
+                            *report_args], cwd=direct, env=env, check=True, capture_output=True)
+            run_report_through(server.path, tmp_path, *earlier)
+        through = run_report_through(server.path, tmp_path, *args)
+        store = subprocess.run(
+            [sys.executable, "-c", SHOW_REPORT_IMPORTS, "report", *args, "--task", "t1",
+             "--attempt", "1"], cwd=direct, env=env, capture_output=True, text=True)
+    finally:
+        server.close()
+    ours, theirs = through.stdout.splitlines(), store.stdout.splitlines()
+    assert (ours[:-1], through.stderr) == (theirs[:-1], store.stderr)
+    assert ours[-1].split()[0] == theirs[-1].split()[0]  # the exit code
+
+
+def test_a_report_to_a_supervisor_that_answers_only_json_prints_the_same(tmp_path: Path) -> None:
+    import json as json_module
+    import socket
+    import threading
+
+    path = tmp_path / "report.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    requests: list[bytes] = []
+
+    def older_supervisor() -> None:  # one JSON line back, whatever the request asks for
+        conn, _ = listener.accept()
+        with conn:
+            requests.append(conn.recv(65536))
+            reply = {"result": {"task_id": "t1", "accepted": False, "state": "in_review",
+                                "note": "not now"}}
+            conn.sendall(json_module.dumps(reply).encode() + b"\n")
+
+    thread = threading.Thread(target=older_supervisor)
+    thread.start()
+    try:
+        result = run_report_through(path, tmp_path, "--status", "working", "-m", "a\nb")
+    finally:
+        thread.join(timeout=30)
+        listener.close()
+    assert result.stdout.split()[0] == "4" and result.stderr == "worker: not now\n"
+    assert json_module.loads(requests[0]) == {"status": "working", "message": "a\nb",
+                                              "key": None, "reply": "text"}
+
+
+@given(st.text())
+@settings(max_examples=300)
+def test_the_hand_written_request_is_the_json_the_supervisor_reads(text: str) -> None:
+    import json as json_module
+
+    from ai_skills.worker.run.report_client import report_request
+
+    line = report_request(status=text, message=text, key=text, as_json=True)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert json_module.loads(line) == {"status": text, "message": text, "key": text}
+
+
+def test_a_text_answer_survives_the_wire() -> None:
+    from ai_skills.worker.run.report_client import decode_output, encode_output
+
+    output = (4, "é\n0 1\n", "worker: x\n")
+    assert decode_output(encode_output(output)) == output
+    with pytest.raises(ValueError):
+        decode_output(b"0 99\nshort")
 
 
 def test_the_console_script_starts_in_the_fast_entry() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -24,6 +23,8 @@ def use_color() -> bool:
 
 def emit_json(data: Any) -> None:
     """Print `data` as indented JSON on stdout."""
+    import json  # with `re`, a third of a Python start-up: only the --json outputs pay it
+
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 

@@ -9,9 +9,11 @@ same functions, so both ways give the same output and exit code.
 from __future__ import annotations
 
 import os
+import sys
 
-from ai_skills.cli.render import emit_json, note, say
+from ai_skills.cli.render import emit_json, say
 from ai_skills.worker.errors import EXIT_CONFLICT
+from ai_skills.worker.run.report_client import report_output, send_report
 
 TYPE_CHECKING = False  # `typing` costs milliseconds on every report
 if TYPE_CHECKING:
@@ -58,27 +60,25 @@ def do_report(
     )
     if as_json:
         emit_json(result.as_dict())
-    elif result.accepted:
-        say(f"{task_id}: {result.state}")
-    else:
-        note(f"worker: {result.note}")
-    # An agent of a superseded attempt learns it should stop.
-    return 0 if result.accepted else EXIT_CONFLICT
+        return 0 if result.accepted else EXIT_CONFLICT
+    return _print(report_output({"result": result.as_dict()}))
 
 
 def _send_to_supervisor(
     channel: str, *, status: str, message: str, key: str | None, as_json: bool
 ) -> int:
-    from ai_skills.worker.run.report_socket import send_report
+    answer = send_report(channel, status=status, message=message, key=key, as_json=as_json)
+    if isinstance(answer, dict):  # --json: the result, as the store path prints it
+        emit_json(answer)
+        return 0 if answer["accepted"] else EXIT_CONFLICT
+    return _print(answer)
 
-    outcome = send_report(channel, status=status, message=message, key=key)
-    if as_json:
-        emit_json(outcome)
-    elif outcome["accepted"]:
-        say(f"{outcome['task_id']}: {outcome['state']}")
-    else:
-        note(f"worker: {outcome['note']}")
-    return 0 if outcome["accepted"] else EXIT_CONFLICT
+
+def _print(output: tuple[int, str, str]) -> int:
+    code, out, err = output
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return code
 
 
 def do_status(task_id: str | None, *, no_git: bool, all_tasks: bool, as_json: bool) -> int:
@@ -93,7 +93,7 @@ def do_status(task_id: str | None, *, no_git: bool, all_tasks: bool, as_json: bo
         emit_json(rows[0].as_dict() if task_id else [r.as_dict() for r in rows])
         return 0
     from ai_skills.worker.ops.status_text import status_lines
-    from ai_skills.worker.tasks import count_tasks
+    from ai_skills.worker.store.tasks import count_tasks
 
     for line in status_lines(rows, detailed=task_id is not None):
         say(line)

@@ -16,7 +16,6 @@ import hashlib
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -165,7 +164,8 @@ class SourceCache:
 
     def _create(self, repo: Path, url: str) -> None:
         # Built beside its final name, then renamed: a killed run never leaves half a repo.
-        temp = repo.with_name(f".{repo.name}.{uuid.uuid4().hex}")
+        # Random like uuid4, without importing uuid (and platform) on every `add`.
+        temp = repo.with_name(f".{repo.name}.{os.urandom(16).hex()}")
         temp.mkdir(parents=True)
         # The layout of gitrepository-layout(5), written directly: `git init` plus the
         # config calls cost more than fetching a small source.
@@ -195,6 +195,9 @@ class SourceCache:
             if ref is not None and FULL_SHA.fullmatch(ref) and _has_commit(repo, ref):
                 return ref  # a pinned commit already here: no network, nothing shown
             with self.progress(f"fetching {url}" + (f" ({ref})" if ref else "")):
+                kept = self._kept_remote_head(repo, url) if ref is None else None
+                if kept is not None:
+                    return kept
                 self._fetch(repo, url, ref or "HEAD")
             if ref is not None and FULL_SHA.fullmatch(ref):
                 if not _has_commit(repo, ref):
@@ -206,6 +209,28 @@ class SourceCache:
                 sha = run_source_git(verify, repo).strip()
             _keep(repo, sha)
             return sha
+
+    def _kept_remote_head(self, repo: Path, url: str) -> str | None:
+        """The server's HEAD when this cache already keeps that commit (then nothing to fetch).
+
+        A fetch of an unchanged source still runs four git processes (and sends the tip's
+        trees again: the cache is shallow); `ls-remote` runs one. A new cache skips this.
+        """
+        kept = repo / "refs" / "ai-skills"  # `_keep`: every commit resolved here before
+        if not kept.is_dir():
+            return None
+        ask = git_command("ls-remote", operands=[("url", url), ("ref", "HEAD")])
+        try:
+            out = run_source_git(ask, repo)
+        except CommandError as exc:
+            raise SourceError(
+                f"{url}: cannot fetch HEAD; check the URL, the ref and your access. {exc}"
+            ) from exc
+        for line in out.splitlines():
+            oid, _, name = line.partition("\t")
+            if name == "HEAD" and FULL_SHA.fullmatch(oid) and (kept / oid).is_file():
+                return oid
+        return None
 
     def _fetch(self, repo: Path, url: str, ref: str) -> None:
         attempts = [["--depth=1", "--filter=blob:none"], ["--filter=blob:none"], []]

@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +153,7 @@ def check_skill(cache: SourceCache, *, name: str, url: str, commit: str, path: s
 def stage_skill(scope: Scope, checked: Checked) -> Staged:
     """Write a checked skill into a staging folder beside the versions, and hash it."""
     scope.versions.mkdir(parents=True, exist_ok=True)
-    stage = scope.versions / f".stage{uuid.uuid4().hex[:12]}{TEMP_MARKER}{os.getpid()}"
+    stage = scope.versions / f".stage{_random_tag()}{TEMP_MARKER}{os.getpid()}"
     stage.mkdir()
     try:
         folder = stage / checked.name
@@ -254,7 +253,7 @@ def activate(scope: Scope, staged: Staged) -> None:
 
 
 def _replace_dir(old: Path, new: Path) -> None:
-    aside = old.with_name(f".old{uuid.uuid4().hex[:12]}{TEMP_MARKER}{os.getpid()}")
+    aside = old.with_name(f".old{_random_tag()}{TEMP_MARKER}{os.getpid()}")
     os.rename(old, aside)
     os.rename(new, old)
     shutil.rmtree(aside, ignore_errors=True)
@@ -319,3 +318,8 @@ def pause_point(point: str) -> None:
     if marker:
         Path(marker).write_text(str(os.getpid()))
     time.sleep(120)
+
+
+def _random_tag() -> str:
+    """Twelve random hex digits for a temporary name (`uuid` would cost `add` its import)."""
+    return os.urandom(6).hex()

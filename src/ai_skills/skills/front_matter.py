@@ -67,7 +67,10 @@ def _parse_yaml(
         problems.append((first_line, f"front matter is {size} bytes; at most "
                          f"{MAX_FRONT_MATTER_BYTES} (move long text into the body)"))
         return None
-    import yaml  # only when a SKILL.md is really read: keeps `use-skills` no-ops fast
+    simple = _simple_mapping(front, first_line)
+    if simple is not None:
+        return simple
+    import yaml  # only when a SKILL.md needs it: keeps `use-skills` no-ops and `add` fast
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
@@ -87,6 +90,48 @@ def _parse_yaml(
         problem = getattr(exc, "problem", None) or str(exc)
         problems.append((line, f"invalid YAML: {problem}"))
         return None
+
+
+# What cannot start a plain YAML scalar (an indicator: flow, block, anchor, alias, tag,
+# quote, comment, directive, reserved).
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_MAX_SIMPLE_KEY = 128  # YAML limits an implicit key to 1024 characters: stay well inside
+
+
+def _simple_mapping(front: str, first_line: int) -> dict[str, tuple[Any, int]] | None:
+    """The front matter as YAML reads it when every line is blank or `key: plain text`
+    (most SKILL.md files), else None: YAML decides.
+
+    Importing PyYAML (and compiling its resolvers' patterns) costs `ai-skills add` more than
+    reading a skill. Only printable ASCII on one line, a key of letters, digits, `_` and
+    `-`, and a value that starts with no indicator and holds no `: ` or ` #`: what YAML
+    reads as that very text, with no anchor, alias, tag, quote or nesting to check. A
+    property test holds this to PyYAML (tests/test_front_matter_fast.py).
+    """
+    mapping: dict[str, tuple[Any, int]] = {}
+    for index, line in enumerate(front.split("\n")):
+        if not line:
+            continue
+        key, colon, value = line.partition(": ")
+        value = value.strip(" ")
+        if not (
+            colon
+            and value
+            and key[:1].isalpha()
+            and len(key) <= _MAX_SIMPLE_KEY
+            and key.isascii()
+            and all(char.isalnum() or char in "_-" for char in key)
+            and key not in mapping
+            and line.isascii()
+            and line.isprintable()
+            and value[0] not in _INDICATORS
+            and ": " not in value
+            and " #" not in value
+            and not value.endswith(":")
+        ):
+            return None
+        mapping[key] = (value, first_line + index)
+    return mapping or None
 
 
 def _unsafe_yaml(front: str, loader: Any) -> tuple[int, str] | None:

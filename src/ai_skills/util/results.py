@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, ClassVar
 
 
@@ -17,4 +16,6 @@ class JsonResult:
 
     def as_dict(self) -> dict[str, Any]:
         """This result as plain JSON-ready data."""
+        from dataclasses import asdict  # a subclass is a dataclass: the module is loaded
+
         return asdict(self)

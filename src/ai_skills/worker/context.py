@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.util.git import common_dir_of, find_worktree_root, git_dir_of
 from ai_skills.worker.errors import NotInRepoError
 
 
-@dataclass(frozen=True)
-class RepoContext:
-    """Paths of one repository as the worker sees it."""
+class RepoContext(NamedTuple):
+    """Paths of one repository as the worker sees it.
+
+    A NamedTuple: every command builds one, and a dataclass's import of `inspect` would cost
+    `worker status` more than its work.
+    """
 
     repo_root: Path
     common_dir: Path

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import StrEnum
 
 from ai_skills.worker.errors import EXIT_CONFLICT, WorkerError
 
-# Every `worker report` runs this check before anything else: typing, pathlib and
+# Every `worker report` runs this check before anything else: typing, pathlib, enum and
 # dataclasses (with inspect) each cost more to import than the check itself.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,8 +35,8 @@ if TYPE_CHECKING:
 ALLOW_WRITES_VARIABLE = "WORKER_ALLOW_WRITES"
 
 
-class Role(StrEnum):
-    """What running a command means for the work."""
+class Role:
+    """What running a command means for the work (plain strings: no `enum` on this path)."""
 
     READ = "read"
     REPORT = "report"
@@ -56,7 +55,7 @@ class Rule:
 
     def __init__(
         self,
-        role: Role,
+        role: str,
         decide_with: tuple[str, ...] = (),
         read_with_only: tuple[str, ...] | None = None,
     ) -> None:
@@ -145,7 +144,7 @@ def command_of(args: Sequence[str]) -> tuple[str, list[str]]:
     return name, rest
 
 
-def role_of(command: str, rest: Sequence[str]) -> Role:
+def role_of(command: str, rest: Sequence[str]) -> str:
     """The role a command with these arguments needs (unknown commands decide)."""
     rule = COMMAND_RULES.get(command)
     if rule is None:
@@ -181,7 +180,7 @@ def check_command(
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
     interactive: bool | None = None,
-) -> Role:
+) -> str:
     """Raise RoleRefusedError when the caller may not run this command; return its role."""
     command, rest = command_of(args)
     if not command or _has_flag(rest, "--help"):

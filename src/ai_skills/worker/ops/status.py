@@ -1,31 +1,37 @@
-"""`worker status` rows and `worker logs`: read-only views of the store and the worktrees."""
+"""`worker status` rows and `worker logs`: read-only views of the store and the worktrees.
+
+Supervising agents poll `worker status --json`, so its rows come straight from the store's
+rows: the Task and Attempt objects (`worker.tasks`) and the profile logic (`run.profiles`)
+would bring `dataclasses` (with `inspect`) and most of the worker, more than the work.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ai_skills.errors import CommandError
-from ai_skills.util.results import JsonResult
-from ai_skills.worker.context import RepoContext
-from ai_skills.worker.errors import NoAttemptError
+from ai_skills.worker.errors import NoAttemptError, TaskNotFoundError
 from ai_skills.worker.process_identity import is_alive
-from ai_skills.worker.run.profiles import attempt_profiles
 from ai_skills.worker.run.worktrees import progress_counts, task_branches
 from ai_skills.worker.states import TERMINAL, TaskState
-from ai_skills.worker.store import Db
 from ai_skills.worker.store import attempts as attempt_rows
-from ai_skills.worker.store.events import last_push_rejected
-from ai_skills.worker.tasks import Attempt, Task, attempt_from_row, get_task, list_tasks
+from ai_skills.worker.store import profiles as profile_rows
+from ai_skills.worker.store import tasks as task_rows
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from ai_skills.worker.context import RepoContext
+    from ai_skills.worker.store import Db, Row
+
+_FINAL = frozenset(state.value for state in TERMINAL)
 _CHUNK = 1 << 20  # an agent's log may be gigabytes: stream it, never hold it whole
 
 
-@dataclass(frozen=True)
-class TaskStatus(JsonResult):
+class TaskStatus(NamedTuple):
     """One line of `worker status`."""
 
     id: str
@@ -45,19 +51,13 @@ class TaskStatus(JsonResult):
     exit_code: int | None
     commits_ahead: int | None
     files_changed: int | None
-    profile: str | None = None  # the profile of the current attempt (profiles.py)
-    push_problem: str = ""  # several hosts: its last push to the shared remote was rejected
-    attempts: list[dict[str, object]] = field(default_factory=list)  # every attempt, oldest first
+    profile: str | None  # the profile of the current attempt (run/profiles.py)
+    push_problem: str  # several hosts: its last push to the shared remote was rejected
+    attempts: list[dict[str, Any]]  # every attempt, oldest first (`attempt_history`)
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
-        # Not dataclasses.asdict: its deep copy was most of `status --json` on 10,000 tasks.
-        return {**vars(self), "attempts": [dict(a) for a in self.attempts]}
-
-
-def _current_attempts(conn: Db, task_ids: list[str]) -> dict[int, Attempt]:
-    rows = attempt_rows.current_attempt_rows(conn, task_ids)
-    return {int(r["id"]): attempt_from_row(r) for r in rows}
+        return {**self._asdict(), "attempts": [dict(a) for a in self.attempts]}
 
 
 def task_statuses(
@@ -74,91 +74,139 @@ def task_statuses(
     With `recent_final`, of the tasks in a final state only that many (the last changed).
     """
     now = time.time() if now is None else now
-    tasks = [get_task(conn, task_id)] if task_id else list_tasks(conn, recent_final=recent_final)
-    ids = [task.id for task in tasks]
-    attempts = _current_attempts(conn, ids)
-    histories = attempt_profiles(conn, ids)
+    tasks = [_task_row(conn, task_id)] if task_id else task_rows.task_rows(
+        conn, final_states=sorted(state.value for state in TERMINAL), recent_final=recent_final
+    )
+    ids = [task["id"] for task in tasks]
+    attempts = {int(a["id"]): a for a in attempt_rows.current_attempt_rows(conn, ids)}
+    histories = attempt_history(conn, ids)
     # One git run finds the branches that exist: a merged task's is gone, and counting
     # commits on it would be two git runs per task for nothing.
     branches = task_branches(ctx.repo_root) if with_git else set()
     rows: list[TaskStatus] = []
     for task in tasks:
-        attempt = attempts.get(task.current_attempt) if task.current_attempt else None
-        counted = task.branch in branches
-        row = _status_of(ctx, task, attempt, with_git=counted, now=now)
-        voided = None
-        if with_git and task.state == TaskState.APPROVED:
-            # Imported here: review's modules cost `status` milliseconds it rarely needs.
-            from ai_skills.worker.review.records import stale_approval
-
-            voided = stale_approval(ctx, conn, task)
-        if voided:  # the next check records it (review.findings.check_task, merge, review)
-            row = replace(row, state=TaskState.IN_REVIEW.value, reason=voided)
-        history = histories.get(task.id, [])
-        current = [h.profile for h in history if h.attempt_id == task.current_attempt]
-        rows.append(
-            replace(
-                row,
-                profile=current[0] if current else None,
-                attempts=[h.as_dict() for h in history],
-                push_problem=_push_problem(conn, task),
-            )
+        current = task["current_attempt"]
+        history = histories.get(task["id"], [])
+        row = _status_of(
+            ctx,
+            task,
+            attempts.get(current) if current else None,
+            with_git=task["branch"] in branches,
+            now=now,
+            profile=next((h["profile"] for h in history if h["attempt_id"] == current), None),
+            history=history,
+            push_problem=_push_problem(conn, task),
         )
+        if with_git and task["state"] == TaskState.APPROVED.value:
+            row = _unless_stale(ctx, conn, task, row)
+        rows.append(row)
     return rows
 
 
-def _push_problem(conn: Db, task: Task) -> str:
+def attempt_history(conn: Db, task_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every attempt of these tasks with the profile it ran and how it ended, by task,
+    oldest first: a few queries, whatever the number of tasks `status` shows."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for r in profile_rows.attempt_profile_rows(conn, task_ids):
+        found.setdefault(r["task_id"], []).append({
+            "number": int(r["number"]),
+            "attempt_id": int(r["id"]),
+            "profile": r["profile"],
+            "exit_code": r["exit_code"],
+            "outcome": r["outcome"],
+            "detail": r["detail"] or "",
+            "started_at": float(r["started_at"]),
+            "ended_at": r["ended_at"],
+        })
+    return found
+
+
+def _task_row(conn: Db, task_id: str) -> Row:
+    row = task_rows.task_row(conn, task_id)
+    if row is None:
+        raise TaskNotFoundError(task_id=task_id)
+    return row
+
+
+def _push_problem(conn: Db, task: Row) -> str:
     """Why the task's commits are not on the shared remote, when its last push was rejected."""
-    if task.current_attempt is None or task.state in TERMINAL:
+    if task["current_attempt"] is None or task["state"] in _FINAL:
         return ""
-    data = last_push_rejected(conn, task.id)
+    # Imported here: only a task that is still live needs them, and few are.
+    from ai_skills.worker.store.events import last_push_rejected
+
+    data = last_push_rejected(conn, task["id"])
     if data is None:
         return ""
-    from ai_skills.worker.run.remote_branch import push_problem  # rarely needed: not at start
+    from ai_skills.worker.run.remote_branch import push_problem
 
     return push_problem(data)
 
 
+def _unless_stale(ctx: RepoContext, conn: Db, task: Row, row: TaskStatus) -> TaskStatus:
+    """The row of an approved task, shown back in review when its approval went stale."""
+    # Imported here: review's modules (and the Task objects) cost `status` milliseconds it
+    # rarely needs.
+    from ai_skills.worker.review.records import stale_approval
+    from ai_skills.worker.tasks import task_from_row
+
+    voided = stale_approval(ctx, conn, task_from_row(task))
+    if not voided:  # the next check records it (review.findings.check_task, merge, review)
+        return row
+    return row._replace(state=TaskState.IN_REVIEW.value, reason=voided)
+
+
 def _status_of(
-    ctx: RepoContext, task: Task, attempt: Attempt | None, *, with_git: bool, now: float
+    ctx: RepoContext,
+    task: Row,
+    attempt: Row | None,
+    *,
+    with_git: bool,
+    now: float,
+    profile: str | None,
+    history: list[dict[str, Any]],
+    push_problem: str,
 ) -> TaskStatus:
     ahead = files = None
-    if with_git and attempt is not None and attempt.base_sha:
+    if with_git and attempt is not None and attempt["base_sha"]:
         # A branch deleted or moved away has no counts; reconcile names it.
         with suppress(CommandError):
             ahead, files = progress_counts(
-                ctx.repo_root, base_sha=attempt.base_sha, branch=task.branch
+                ctx.repo_root, base_sha=attempt["base_sha"], branch=task["branch"]
             )
     return TaskStatus(
-        id=task.id,
-        title=task.title,
-        state=task.state.value,
-        reason=task.reason,
-        waiting_reason=task.waiting_reason,
-        priority=task.priority,
-        branch=task.branch,
-        worktree=None if task.worktree_removed else task.worktree,
-        attempt=attempt.number if attempt else None,
-        attempt_id=attempt.id if attempt else None,
-        pid=attempt.agent_pid if attempt else None,
-        supervisor_pid=attempt.supervisor_pid if attempt else None,
-        alive=bool(attempt and is_alive(attempt.agent_pid, attempt.agent_token)),
-        heartbeat_age=round(now - attempt.heartbeat_at, 1)
-        if attempt and attempt.heartbeat_at and attempt.ended_at is None
+        id=task["id"],
+        title=task["title"],
+        state=task["state"],
+        reason=task["reason"],
+        waiting_reason=task["waiting_reason"],
+        priority=task["priority"],
+        branch=task["branch"],
+        worktree=None if task["worktree_removed"] else task["worktree"],
+        attempt=attempt["number"] if attempt else None,
+        attempt_id=attempt["id"] if attempt else None,
+        pid=attempt["agent_pid"] if attempt else None,
+        supervisor_pid=attempt["supervisor_pid"] if attempt else None,
+        alive=attempt is not None and is_alive(attempt["agent_pid"], attempt["agent_token"]),
+        heartbeat_age=round(now - attempt["heartbeat_at"], 1)
+        if attempt is not None and attempt["heartbeat_at"] and attempt["ended_at"] is None
         else None,
-        exit_code=attempt.exit_code if attempt else None,
+        exit_code=attempt["exit_code"] if attempt else None,
         commits_ahead=ahead,
         files_changed=files,
+        profile=profile,
+        push_problem=push_problem,
+        attempts=history,
     )
 
 
 def log_file(conn: Db, task_id: str, *, attempt_number: int | None = None) -> Path:
     """The agent log of the current (or a numbered) attempt of a task."""
-    task = get_task(conn, task_id)
+    current = _task_row(conn, task_id)["current_attempt"]
     if attempt_number is not None:
         row = attempt_rows.attempt_row_by_number(conn, task_id, attempt_number)
-    elif task.current_attempt is not None:
-        row = attempt_rows.attempt_row(conn, task.current_attempt)
+    elif current is not None:
+        row = attempt_rows.attempt_row(conn, current)
     else:
         row = None
     if row is None:
@@ -172,7 +220,7 @@ def log_finished(conn: Db, task_id: str, path: Path) -> bool:
     return (
         row is None
         or row["ended_at"] is not None
-        or get_task(conn, task_id).state.value in ("cancelled", "failed")
+        or _task_row(conn, task_id)["state"] in ("cancelled", "failed")
     )
 
 

@@ -4,5 +4,5 @@
 attempt; `attribution`, `containment`), the `supervisor` and its agent's processes
 (`agent_processes`), `profiles` + `prompt`, rate limits
 (`rate_limit`, `rate_limit_watch`, `rate_limit_fallback`), the agent's `report` over the
-`report_socket`, `retry` and `cancel`.
+`report_socket` (its client: `report_client`), `retry` and `cancel`.
 """

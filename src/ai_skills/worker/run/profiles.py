@@ -15,7 +15,6 @@ import string
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ai_skills.util.results import JsonResult
 from ai_skills.worker.errors import ConfigError
 from ai_skills.worker.run.rate_limit import RateLimitRules
 from ai_skills.worker.runtimes import PRESETS, split_command
@@ -61,24 +60,6 @@ class ProfileChoice:
 
     argv: list[str] | None
     runtime: AttemptRuntime
-
-
-@dataclass(frozen=True)
-class AttemptProfile(JsonResult):
-    """One attempt as `worker status` shows it: which profile ran and how it ended."""
-
-    number: int
-    attempt_id: int
-    profile: str | None
-    exit_code: int | None
-    outcome: str | None
-    detail: str
-    started_at: float
-    ended_at: float | None
-
-    def as_dict(self) -> dict[str, object]:
-        """This result as plain JSON-ready data."""
-        return dict(vars(self))  # flat: no need for the deep copy of dataclasses.asdict
 
 
 def profile_command(profile: ProfileConfig) -> list[str]:
@@ -205,26 +186,3 @@ def agent_extra_env(conn: Db, attempt_id: int) -> dict[str, str]:
     if runtime.profile:
         env["WORKER_PROFILE"] = runtime.profile
     return env
-
-
-def attempt_profiles(
-    conn: Db, task_ids: list[str]
-) -> dict[str, list[AttemptProfile]]:
-    """Every attempt of these tasks with the profile it ran and how it ended, by task,
-    oldest first: a few queries, whatever the number of tasks `status` shows."""
-    rows = profile_rows.attempt_profile_rows(conn, task_ids)
-    found: dict[str, list[AttemptProfile]] = {}
-    for r in rows:
-        found.setdefault(r["task_id"], []).append(
-            AttemptProfile(
-                number=int(r["number"]),
-                attempt_id=int(r["id"]),
-                profile=r["profile"],
-                exit_code=r["exit_code"],
-                outcome=r["outcome"],
-                detail=r["detail"] or "",
-                started_at=float(r["started_at"]),
-                ended_at=r["ended_at"],
-            )
-        )
-    return found

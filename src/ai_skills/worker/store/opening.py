@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 
 from ai_skills.worker.context import RepoContext
@@ -78,6 +76,9 @@ def repository_id(worker_dir: Path) -> str:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         pass
+    import tempfile  # here: SQLite stores never need an id, and `status` should not load these
+    import uuid
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=worker_dir, prefix=f".{REPOSITORY_ID}.")
     temp = Path(name)

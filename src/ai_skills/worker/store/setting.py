@@ -9,13 +9,16 @@ to start fast.
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import TYPE_CHECKING, NamedTuple
 
 from ai_skills.worker.errors import ConfigError
+
+# Every command opens the store, `worker status` too: a NamedTuple, not a dataclass (whose
+# import of `inspect` costs more than status's work), and tomllib and urllib.parse imported
+# where a file or a URL is read (benchmarks/worker_bench.py).
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 ENV_VAR = "WORKER_STORE"
 SQLITE = "sqlite"
@@ -45,8 +48,7 @@ PASSWORD_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class StoreSetting:
+class StoreSetting(NamedTuple):
     """The store to open: SQLite (url None) or a PostgreSQL URL, and where that was said."""
 
     url: str | None
@@ -79,6 +81,8 @@ def _has_control(text: str) -> bool:
 
 
 def _url_problem(url: str, *, password_allowed: bool) -> str | None:
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -124,9 +128,15 @@ def resolve_store(config_path: Path, environ: Mapping[str, str]) -> StoreSetting
 
 def _store_in_file(path: Path) -> object:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path=str(path), detail=f"cannot read: {exc}") from exc
+    import tomllib
+
+    try:
+        raw = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(path=str(path), detail=f"cannot read: {exc}") from exc
     return raw.get("store")
