@@ -78,6 +78,7 @@ COMMAND_RULES: Mapping[str, Rule] = {
     "conflicts": Rule(R),
     "stats": Rule(R),
     "profiles": Rule(R),
+    "hosts": Rule(R),
     "doctor": Rule(R),
     "report": Rule(Role.REPORT),
     "add": Rule(D),

@@ -1,10 +1,16 @@
-"""Liveness judgement: `stalled` only on proof (lease expired and processes gone) or idleness."""
+"""Liveness judgement: `stalled` only on proof (lease expired and processes gone) or idleness.
+
+Pids are proof only on the machine that started them: a daemon judges its own host's
+attempts (or, without a host name, those of no host) by their processes, and another
+host's attempts by that host's lease alone.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
+from ai_skills.worker.hosts import Host, gone_elsewhere, is_here
 from ai_skills.worker.process_identity import is_alive
 from ai_skills.worker.run.agent_processes import stop_attempt_processes
 from ai_skills.worker.states import TaskState
@@ -51,12 +57,15 @@ def liveness_pass(
     stall_after: float,
     grace: float = 10.0,
     now: float | None = None,
+    host: Host | None = None,
 ) -> list[Verdict]:
     """Mark running tasks stalled when the evidence says so; return what was marked.
 
     A stalled task keeps no process: whatever still runs of its agent's group (a hung
     agent, or children that outlived a killed agent) is stopped, TERM then KILL after
-    `grace`, before this returns and so before the next admission.
+    `grace`, before this returns and so before the next admission. An attempt of another
+    host stalls when that host's lease and the attempt's own ran out (hosts.gone_elsewhere);
+    its processes are that host's to stop.
     """
     now = time.time() if now is None else now
     verdicts: list[Verdict] = []
@@ -64,6 +73,14 @@ def liveness_pass(
         attempt = get_attempt(conn, task.current_attempt)
         if attempt is None:
             continue
+        if attempt.host is not None and not is_here(attempt.host, host):
+            # An attempt that recorded its end moves its task itself; only silence is judged.
+            reason = "" if attempt.ended_at else gone_elsewhere(conn, attempt, now=now)
+            if reason and _mark_stalled(conn, task.id, attempt.id, task.version, reason, now=now):
+                verdicts.append(Verdict(task.id, attempt.id, reason))
+            continue
+        if not is_here(attempt.host, host):
+            continue  # one machine's attempt seen from a host: that machine's tick judges it
         launched = step_done(conn, task.id, "launch", attempt_id=attempt.id)
         reason = judge(attempt, stall_after=stall_after, launched=launched, now=now)
         if reason and _mark_stalled(conn, task.id, attempt.id, task.version, reason, now=now):

@@ -45,12 +45,18 @@ class TaskStatus(JsonResult):
     commits_ahead: int | None
     files_changed: int | None
     profile: str | None = None  # the profile of the current attempt (profiles.py)
+    needs: list[str] = field(default_factory=list)  # labels a host must have (hosts.py)
+    host: str | None = None  # the host that claimed it (None: no host daemon)
     attempts: list[dict[str, object]] = field(default_factory=list)  # every attempt, oldest first
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
         # Not dataclasses.asdict: its deep copy was most of `status --json` on 10,000 tasks.
-        return {**vars(self), "attempts": [dict(a) for a in self.attempts]}
+        return {
+            **vars(self),
+            "attempts": [dict(a) for a in self.attempts],
+            "needs": list(self.needs),
+        }
 
 
 def _current_attempts(conn: Db, task_ids: list[str]) -> dict[int, Attempt]:
@@ -134,6 +140,8 @@ def _status_of(
         exit_code=attempt.exit_code if attempt else None,
         commits_ahead=ahead,
         files_changed=files,
+        needs=task.needs,
+        host=task.host,
     )
 
 
