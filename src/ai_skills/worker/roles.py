@@ -269,7 +269,7 @@ def _store_identity(cwd: Path) -> Identity | None:
         return None
     if not store_exists(ctx):
         return None
-    conn = open_store(ctx)
+    conn = open_store(ctx, peek=True)
     try:
         root = find_worktree_root(cwd.resolve())
         if root is not None and root.resolve() != ctx.repo_root.resolve():

@@ -12,14 +12,17 @@ from dataclasses import dataclass
 
 from ai_skills.worker.hosts import Host, gone_elsewhere, is_here
 from ai_skills.worker.process_identity import is_alive
-from ai_skills.worker.run.agent_processes import stop_attempt_processes
+from ai_skills.worker.run.agent_processes import may_run, stop_attempt_processes
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import Db, transaction
+from ai_skills.worker.store.attempts import attempts_with_agents
 from ai_skills.worker.tasks import (
     Attempt,
+    attempt_from_row,
     get_attempt,
     get_task,
     list_tasks,
+    record_event,
     step_done,
     transition,
     update_attempt,
@@ -87,7 +90,43 @@ def liveness_pass(
             stop_attempt_processes(attempt, grace=grace)
             seal_if_unsupervised(conn, attempt.id, now=time.time())
             verdicts.append(Verdict(task.id, attempt.id, reason))
+    if host is not None:
+        stop_taken_attempts(conn, host, grace=grace)
     return verdicts
+
+
+# A task in these states keeps no process (or never will again), whoever moved it there.
+_LET_GO = frozenset({TaskState.STALLED, TaskState.CANCELLED})
+
+
+def stop_taken_attempts(conn: Db, host: Host, *, grace: float) -> list[int]:
+    """Stop what still runs here of this host's attempts that were taken from it.
+
+    While a host is cut off from the database, another host may stall its task (its lease
+    ran out), cancel it, or resume it; its agent ran on meanwhile. Back in touch, the host
+    stops that agent, so the task never runs on two hosts. Returns the attempts stopped.
+    """
+    stopped: list[int] = []
+    for row in attempts_with_agents(conn, running_only=True):
+        attempt = attempt_from_row(row)
+        if attempt.host != host.name or not may_run(attempt):
+            continue
+        task = get_task(conn, attempt.task_id)
+        if task.current_attempt == attempt.id and task.state not in _LET_GO:
+            continue
+        outcome = stop_attempt_processes(attempt, grace=grace)
+        seal_if_unsupervised(conn, attempt.id, now=time.time())
+        if outcome != "gone":
+            record_event(
+                conn,
+                kind="agent_stopped",
+                task_id=task.id,
+                attempt_id=attempt.id,
+                data={"outcome": outcome, "pid": attempt.agent_pid,
+                      "reason": f"the task was {task.state.value} while host {host.name} ran it"},
+            )  # fmt: skip
+            stopped.append(attempt.id)
+    return stopped
 
 
 def seal_if_unsupervised(conn: Db, attempt_id: int, *, now: float) -> None:

@@ -19,12 +19,17 @@ from ai_skills.worker.store.setting import ENV_VAR, StoreSetting, resolve_store
 REPOSITORY_ID = "store-id"  # in the worker folder: this repository's claim on a database
 
 
-def open_store(ctx: RepoContext) -> Db:
-    """A connection to the repository's store, migrated; raises when it cannot be opened."""
+def open_store(ctx: RepoContext, *, peek: bool = False) -> Db:
+    """A connection to the repository's store, migrated; raises when it cannot be opened.
+
+    `peek` (the role check, before any command runs): a clone with no repository id yet
+    reads a PostgreSQL database as its owner's, without keeping that id, so that the
+    command after it may still join (`daemon start --host`) or be refused.
+    """
     setting = resolve_store(ctx.config_path, os.environ)
     if not setting.is_postgresql:
         return sqlite.connect(ctx.db_path)
-    return _open_postgres(ctx, setting)
+    return _open_postgres(ctx, setting, peek=peek)
 
 
 def store_exists(ctx: RepoContext) -> bool:
@@ -43,7 +48,7 @@ def database_errors() -> tuple[type[Exception], ...]:
     return tuple(found)
 
 
-def _open_postgres(ctx: RepoContext, setting: StoreSetting) -> Db:
+def _open_postgres(ctx: RepoContext, setting: StoreSetting, *, peek: bool) -> Db:
     from_env = setting.origin == ENV_VAR
     where = setting.origin if from_env else f"{setting.origin}: store"
     try:
@@ -53,8 +58,14 @@ def _open_postgres(ctx: RepoContext, setting: StoreSetting) -> Db:
             where=where,
             detail=f"psycopg is not installed ({exc.name}); install ai-skills[postgresql]",
         ) from exc
-    ours = repository_id(ctx.worker_dir)
     assert setting.url is not None
+    ours = None
+    if peek and not (ctx.worker_dir / REPOSITORY_ID).exists():
+        try:
+            ours = postgres.database_owner(setting.url, password_from_environment=from_env)
+        except postgres.psycopg.OperationalError:
+            ours = None  # connecting below says why
+    ours = ours or repository_id(ctx.worker_dir)
     try:
         return postgres.connect(setting.url, repository=ours, password_from_environment=from_env)
     except postgres.OwnerMismatchError as exc:
