@@ -102,7 +102,7 @@ class Fleet:
         """A new clone whose daemon runs as host `name`."""
         host = self.clone(name)
         out = host.worker("daemon", "start", "--host", name, *args).stdout
-        assert f"as host {name}" in out
+        assert f"daemon of host {name} (" in out
         return host
 
 
@@ -300,7 +300,7 @@ def test_a_dead_hosts_task_stalls_naming_it_and_another_host_resumes_it(
     assert is_alive(*agent)
     # The host comes back (`daemon start` remembers it): it stops the agent of the task
     # taken from it, so the task never runs on two hosts.
-    assert "as host doomed" in doomed.worker("daemon", "start").stdout
+    assert "daemon of host doomed (" in doomed.worker("daemon", "start").stdout
     wait_for(lambda: not is_alive(*agent), what="host doomed to stop its leftover agent")
     stopped = survivor.conn.row(
         "SELECT data FROM events WHERE kind = 'agent_stopped' AND attempt_id = ?", (attempt_id,)

@@ -138,8 +138,8 @@ def _daemon_out(status: Any, *, as_json: bool) -> None:
     host = ""
     if status.host:
         labels = ",".join(status.labels or []) or "no labels"
-        host = f" as host {status.host} ({labels}, WIP {status.max_running})"
-    line = (f"daemon {state}{host}{'; ' + status.note if status.note else ''}; "
+        host = f" of host {status.host} ({labels}, WIP {status.max_running})"
+    line = (f"daemon{host} {state}{'; ' + status.note if status.note else ''}; "
             f"log {status.log_file}")
     render(status, as_json=as_json, lines=lambda: [line])
 
