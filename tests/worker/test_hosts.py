@@ -357,6 +357,7 @@ def test_a_clone_joins_with_host_and_a_foreign_repository_is_refused(fleet: Flee
     refused = stranger.worker("daemon", "start", "--host", "stranger", expect=6)
     assert "belongs to another repository" in refused.stderr
     assert not (foreign / ".git/worker/daemon.pid").exists()
+    assert not (foreign / ".git/worker/host").exists()
 
 
 def test_a_host_needs_a_shared_postgresql_store(fleet: Fleet) -> None:

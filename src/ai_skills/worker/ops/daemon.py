@@ -85,7 +85,7 @@ def prepare_host(ctx: RepoContext, host: Host) -> str | None:
 
     Refused while the daemon runs: it reads the host once, at its start.
     """
-    from ai_skills.worker.store.opening import join_database
+    from ai_skills.worker.store.opening import join_database, open_store
     from ai_skills.worker.store.setting import ENV_VAR, resolve_store
 
     setting = resolve_store(ctx.config_path, os.environ)
@@ -100,6 +100,7 @@ def prepare_host(ctx: RepoContext, host: Host) -> str | None:
             ),
         )
     adopted = join_database(ctx)
+    open_store(ctx).close()  # refused here (another repository's database) before it is kept
     if not daemon_status(ctx).running:
         remember_host(ctx.worker_dir, host)
     return adopted
