@@ -25,6 +25,7 @@ from ai_skills.cli.worker_common import (
     open_workspace,
 )
 from ai_skills.cli.worker_entry import print_version, run_checked
+from ai_skills.cli.worker_hosts import register_host_commands
 from ai_skills.cli.worker_lifecycle import register_lifecycle_commands, show_start
 from ai_skills.cli.worker_ops import register_ops_commands
 from ai_skills.cli.worker_profiles import register_profile_commands
@@ -97,6 +98,14 @@ def add(
             help="Profiles to try next, in order, when one is rate-limited (A,B).",
         ),
     ] = None,
+    needs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--needs",
+            help="A label the host that runs it must have, `word` or `key=value` "
+            "(repeatable; only host daemons with all of them start it).",
+        ),
+    ] = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -119,11 +128,13 @@ def add(
         runtime_command=runtime_command,
         profile=profile,
         fallback=fallback,
+        needs=needs,
     )
     task = add_task(open_store(ctx), new, key=key)
+    needed = f", needs {','.join(task.needs)}" if task.needs else ""
     render(_task_json(task), as_json=as_json,
            lines=lambda: [f"{task.id}: {task.state.value} (base {task.base}, branch "
-                          f"{task.branch})"])
+                          f"{task.branch}{needed})"])
 
 
 def _task_json(task: Any) -> dict[str, Any]:
@@ -262,6 +273,7 @@ register_lifecycle_commands(app)
 register_review_commands(app)
 register_ops_commands(app)
 register_profile_commands(app)
+register_host_commands(app)
 
 
 def main(argv: list[str] | None = None) -> int:

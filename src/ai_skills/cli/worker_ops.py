@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from ai_skills.cli.render import note, render, say
-from ai_skills.cli.worker_common import JsonOpt, open_repo, open_workspace
+from ai_skills.cli.worker_common import JsonOpt, load_worker_config, open_repo, open_workspace
 from ai_skills.cli.worker_run import check_store
 from ai_skills.errors import UsageError
 from ai_skills.worker.errors import EXIT_FINDINGS
@@ -153,18 +153,57 @@ def reconcile(
 
 def _daemon_out(status: Any, *, as_json: bool) -> None:
     state = f"running (pid {status.pid})" if status.running else "not running"
-    line = f"daemon {state}{'; ' + status.note if status.note else ''}; log {status.log_file}"
+    host = ""
+    if status.host:
+        labels = ",".join(status.labels or []) or "no labels"
+        host = f" of host {status.host} ({labels}, WIP {status.max_running})"
+    line = (f"daemon{host} {state}{'; ' + status.note if status.note else ''}; "
+            f"log {status.log_file}")
     render(status, as_json=as_json, lines=lambda: [line])
 
 
 @daemon_app.command("start")
-def daemon_start(as_json: JsonOpt = False) -> None:
+def daemon_start(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Run as this host of several sharing a PostgreSQL store (docs/worker.md, "
+            "Several hosts); the clone remembers it for later commands.",
+        ),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="What this host offers, `word` or `key=value` (repeatable)."),
+    ] = None,
+    max_running: Annotated[
+        int | None,
+        typer.Option("--max-running", min=1, help="This host's WIP limit (default: max_running)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Start the daemon (does nothing when it already runs)."""
-    from ai_skills.worker.ops.daemon import start_daemon
+    from ai_skills.worker.hosts import Host, check_host_name, check_labels
+    from ai_skills.worker.ops.daemon import prepare_host, start_daemon
 
     ctx = open_repo()
+    if host is None and (label or max_running is not None):
+        raise UsageError("--label and --max-running describe a host: give --host NAME too")
+    if host is not None:
+        config = load_worker_config(ctx)
+        adopted = prepare_host(ctx, Host(
+            name=check_host_name(host),
+            labels=tuple(check_labels(label, where="--label")),
+            max_running=config.max_running if max_running is None else max_running,
+        ))  # fmt: skip
+        if adopted:
+            note(f"worker: joined the database's repository {adopted} "
+                 f"({ctx.worker_dir / 'store-id'})")
     check_store(ctx)
     status = start_daemon(ctx)
+    if host is not None and status.host != host:
+        note(f"worker: the daemon already runs as host {status.host or '(none)'}; "
+             "`worker daemon stop` first to change it")
     _daemon_out(status, as_json=as_json)
     if not status.running:
         raise typer.Exit(1)

@@ -101,6 +101,19 @@ class AgentStillRunningError(WorkerError):
         )
 
 
+class OtherHostError(WorkerError):
+    """A command would have to signal a process that runs on another host."""
+
+    exit_code = EXIT_CONFLICT
+
+    def __init__(self, *, task_id: str, host: str, attempt: int, action: str) -> None:
+        super().__init__(
+            f"task {task_id!r}: attempt {attempt} runs on host {host}, whose lease holds; its "
+            f"processes are that host's to stop: {action} in host {host}'s clone, or once its "
+            "lease has run out (`worker hosts`) here"
+        )
+
+
 class ConcurrentUpdateError(WorkerError):
     """Another process changed the task between our read and our write."""
 

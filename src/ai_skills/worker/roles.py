@@ -77,6 +77,7 @@ COMMAND_RULES: Mapping[str, Rule] = {
     "conflicts": Rule(R),
     "stats": Rule(R),
     "profiles": Rule(R),
+    "hosts": Rule(R),
     "doctor": Rule(R),
     "report": Rule(Role.REPORT),
     "add": Rule(D),
@@ -267,7 +268,7 @@ def _store_identity(cwd: Path) -> Identity | None:
         return None
     if not store_exists(ctx):
         return None
-    conn = open_store(ctx)
+    conn = open_store(ctx, peek=True)
     try:
         root = find_worktree_root(cwd.resolve())
         if root is not None and root.resolve() != ctx.repo_root.resolve():

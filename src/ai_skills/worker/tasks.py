@@ -55,6 +55,8 @@ class Task:
     worktree_removed: bool
     created_at: float
     updated_at: float
+    needs: list[str] = field(default_factory=list)  # labels a host must have to run it
+    host: str | None = None  # the host daemon that claimed it last (None: one machine)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Attempt:
     exit_code: int | None
     started_at: float
     ended_at: float | None
+    host: str | None = None  # the host daemon that runs it (None: one machine)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class NewTask:
     runtime_command: list[str] | None = None
     profile: str | None = None  # runtime profiles (profiles.py)
     fallback: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)  # labels (hosts.py), checked by intake
 
 
 def validate_task_id(task_id: str) -> str:
@@ -115,6 +119,7 @@ def task_from_row(row: Row) -> Task:
     """A Task from a `tasks` row."""
     d = dict(row)
     d["scopes"] = json.loads(d["scopes"])
+    d["needs"] = json.loads(d["needs"])
     d["runtime_command"] = json.loads(d["runtime_command"]) if d["runtime_command"] else None
     d["state"] = TaskState(d["state"])
     d["start_requested"] = bool(d["start_requested"])
@@ -156,13 +161,17 @@ def add_task(
             branch=f"worker/{new.task_id}",
             created_at=now,
             updated_at=now,
+            needs=json.dumps(new.needs),
         )
+        added: dict[str, Any] = {"title": new.title, "base": new.base, "scopes": new.scopes}
+        if new.needs:
+            added["needs"] = new.needs
         append_event(
             conn,
             kind="added",
             task_id=new.task_id,
             to_state=TaskState.QUEUED.value,
-            data={"title": new.title, "base": new.base, "scopes": new.scopes},
+            data=added,
             now=now,
         )
         if new.profile or new.fallback:

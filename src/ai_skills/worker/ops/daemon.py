@@ -1,4 +1,9 @@
-"""`worker daemon`: the tick pass in the background, one per repository (pid file + token)."""
+"""`worker daemon`: the tick pass in the background, one per repository (pid file + token).
+
+With `--host NAME` the daemon is one host of several sharing a PostgreSQL store (docs/worker.md,
+Several hosts): the clone remembers the host (hosts.py), and the daemon keeps the host's row
+and lease in the store, renewed beside the passes so a slow pass never lets it run out.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from ai_skills.util.fs import acquire_flock, atomic_write_text
 from ai_skills.util.git import git_env
 from ai_skills.util.results import JsonResult
 from ai_skills.worker.context import RepoContext, find_repo
+from ai_skills.worker.errors import StoreUnavailableError
+from ai_skills.worker.hosts import Host, remember_host, this_host
 from ai_skills.worker.process_identity import is_alive, start_token, stop_process
 
 
@@ -30,6 +37,17 @@ class DaemonStatus(JsonResult):
     pid_file: str
     log_file: str
     note: str = ""
+    host: str | None = None  # the host this clone is (`--host`), None: one machine
+    labels: list[str] | None = None
+    max_running: int | None = None
+
+    def with_host(self, host: Host | None) -> DaemonStatus:
+        """The same status naming the host this clone is."""
+        if host is None:
+            return self
+        return replace(
+            self, host=host.name, labels=list(host.labels), max_running=host.max_running
+        )
 
 
 def pid_file(ctx: RepoContext) -> Path:
@@ -55,7 +73,37 @@ def daemon_status(ctx: RepoContext) -> DaemonStatus:
     pid, token = _read_pid(ctx)
     alive = is_alive(pid, token)
     note = "" if alive or pid is None else f"stale pid file (pid {pid} is gone)"
-    return DaemonStatus(alive, pid if alive else None, str(pid_file(ctx)), str(log_file(ctx)), note)
+    status = DaemonStatus(
+        alive, pid if alive else None, str(pid_file(ctx)), str(log_file(ctx)), note
+    )
+    return status.with_host(this_host(ctx.worker_dir))
+
+
+def prepare_host(ctx: RepoContext, host: Host) -> str | None:
+    """Make this clone `host`: the store must be PostgreSQL, shared by the hosts; a clone
+    without a repository id takes the database's (store/opening.py). Returns the id adopted.
+
+    Refused while the daemon runs: it reads the host once, at its start.
+    """
+    from ai_skills.worker.store.opening import join_database, open_store
+    from ai_skills.worker.store.setting import ENV_VAR, resolve_store
+
+    setting = resolve_store(ctx.config_path, os.environ)
+    if not setting.is_postgresql:
+        where = setting.origin if setting.origin == ENV_VAR else f"{setting.origin}: store"
+        raise StoreUnavailableError(
+            where=where,
+            detail=(
+                "--host needs a PostgreSQL store that every host shares (`store = "
+                '"postgresql://..."` in .worker.toml, or WORKER_STORE); this repository uses '
+                "SQLite, a file in .git/worker that cannot be shared between machines"
+            ),
+        )
+    adopted = join_database(ctx)
+    open_store(ctx).close()  # refused here (another repository's database) before it is kept
+    if not daemon_status(ctx).running:
+        remember_host(ctx.worker_dir, host)
+    return adopted
 
 
 def start_daemon(ctx: RepoContext) -> DaemonStatus:
@@ -88,7 +136,7 @@ def start_daemon(ctx: RepoContext) -> DaemonStatus:
         str(pid_file(ctx)),
         str(log_file(ctx)),
         f"daemon did not start; see {log_file(ctx)}",
-    )
+    ).with_host(this_host(ctx.worker_dir))
 
 
 def stop_daemon(ctx: RepoContext, *, grace: float = 10.0) -> DaemonStatus:
@@ -97,7 +145,8 @@ def stop_daemon(ctx: RepoContext, *, grace: float = 10.0) -> DaemonStatus:
     outcome = stop_process(pid, token, grace=grace)
     pid_file(ctx).unlink(missing_ok=True)
     note = "was not running" if outcome == "gone" else f"stopped ({outcome})"
-    return DaemonStatus(False, None, str(pid_file(ctx)), str(log_file(ctx)), note)
+    status = DaemonStatus(False, None, str(pid_file(ctx)), str(log_file(ctx)), note)
+    return status.with_host(this_host(ctx.worker_dir))
 
 
 def _claim_pid_file(ctx: RepoContext) -> int | None:
@@ -124,6 +173,11 @@ def run_loop(repo: Path) -> int:
     # A slow hook must not hold up liveness and admission, so hooks run beside the ticks.
     hooks = threading.Thread(target=_hook_loop, args=(ctx, stopping), daemon=True)
     hooks.start()
+    host = this_host(ctx.worker_dir)
+    lease: threading.Thread | None = None
+    if host is not None:
+        lease = threading.Thread(target=_lease_loop, args=(ctx, host, stopping), daemon=True)
+        lease.start()
     conn = open_store(ctx)
     while not stopping.is_set():
         tick_seconds = 5.0
@@ -137,8 +191,41 @@ def run_loop(repo: Path) -> int:
             traceback.print_exc()
         stopping.wait(tick_seconds)
     hooks.join(timeout=HOOK_POLL * 4)
+    if lease is not None:
+        lease.join(timeout=HOOK_POLL * 4)
     pid_file(ctx).unlink(missing_ok=True)
     return 0
+
+
+def _lease_loop(ctx: RepoContext, host: Host, stopping: threading.Event) -> None:
+    """Register the host, renew its lease until the daemon stops, then end it.
+
+    Beside the passes: a pass that waits on git or a launch must not let the lease run out.
+    Ending it on a clean stop is safe: the host's supervisors keep their attempts' own leases.
+    """
+    from ai_skills.worker import hosts
+    from ai_skills.worker.config import load_config
+    from ai_skills.worker.store import open_store
+
+    conn = open_store(ctx)
+    registered = False
+    every = 1.0
+    while not stopping.is_set():
+        try:
+            config = load_config(ctx.config_path)
+            every = min(config.heartbeat_seconds, config.lease_seconds / 3)
+            if registered:
+                hosts.renew(conn, host, lease_seconds=config.lease_seconds)
+            else:
+                hosts.register(conn, host, lease_seconds=config.lease_seconds)
+                registered = True
+        except Exception:  # a store that is away for a moment must not end the daemon
+            traceback.print_exc()
+        stopping.wait(every)
+    try:
+        hosts.release(conn, host.name)
+    except Exception:
+        traceback.print_exc()
 
 
 HOOK_POLL = 0.5  # seconds: how soon the hook thread notices the daemon stopping

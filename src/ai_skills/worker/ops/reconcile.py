@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
+from ai_skills.worker.hosts import Host, is_here, this_host
 from ai_skills.worker.ops.reconcile_fix import STALE_CURSOR, Finding, apply_fix
 from ai_skills.worker.ops.reconcile_remote import unpushed_findings
 from ai_skills.worker.ops.watch import load_cursor, read_events
@@ -49,10 +50,12 @@ def reconcile(
 ) -> list[Finding]:
     """All findings; with `fix`, each safe repair is applied and the finding marked fixed."""
     now = time.time() if now is None else now
+    # Processes and worktrees of another host's attempts are on its machine: not ours to see.
+    here = this_host(ctx.worker_dir)
     findings: list[Finding] = []
     for task in list_tasks(conn):
-        findings += _task_findings(ctx, conn, task, now=now)
-    findings += _orphan_processes(conn)
+        findings += _task_findings(ctx, conn, task, now=now, here=here)
+    findings += _orphan_processes(conn, here)
     findings += _step_findings(conn, config, now=now)
     findings += _stale_signals(conn)
     findings += _orphan_worktrees(ctx, conn, config)
@@ -65,12 +68,13 @@ def reconcile(
 
 
 def _task_findings(
-    ctx: RepoContext, conn: Db, task: Task, *, now: float
+    ctx: RepoContext, conn: Db, task: Task, *, now: float, here: Host | None
 ) -> list[Finding]:
     found: list[Finding] = []
     attempt = get_attempt(conn, task.current_attempt)
+    local = attempt is None or is_here(attempt.host, here)
     # base_sha is recorded once the worktree exists; before that there is nothing to miss.
-    made = attempt is not None and attempt.base_sha is not None
+    made = attempt is not None and attempt.base_sha is not None and local
     if task.worktree and not task.worktree_removed and made and not Path(task.worktree).exists():
         found.append(
             Finding(
@@ -81,7 +85,7 @@ def _task_findings(
                 "prune git's worktree record; mark a running task stalled",
             )
         )
-    if attempt and task.state in ACTIVE:
+    if attempt and local and task.state in ACTIVE:
         supervisor = is_alive(attempt.supervisor_pid, attempt.supervisor_token)
         agent = is_alive(attempt.agent_pid, attempt.agent_token)
         launched = step_done(conn, task.id, "launch", attempt_id=attempt.id)
@@ -117,7 +121,7 @@ def _task_findings(
     return found
 
 
-def _orphan_processes(conn: Db) -> list[Finding]:
+def _orphan_processes(conn: Db, here: Host | None) -> list[Finding]:
     """Processes of an attempt that nobody supervises any more.
 
     The children of a killed agent, or the agent of an attempt its task moved past (in
@@ -128,6 +132,8 @@ def _orphan_processes(conn: Db) -> list[Finding]:
     found = []
     rows = attempts_with_agents(conn, running_only=False)
     for attempt in map(attempt_from_row, rows):
+        if not is_here(attempt.host, here):
+            continue
         if is_alive(attempt.supervisor_pid, attempt.supervisor_token):
             continue  # its supervisor stops them
         pids = attempt_processes(attempt, groups)

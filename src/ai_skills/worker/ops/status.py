@@ -53,11 +53,17 @@ class TaskStatus(NamedTuple):
     files_changed: int | None
     profile: str | None  # the profile of the current attempt (run/profiles.py)
     push_problem: str  # several hosts: its last push to the shared remote was rejected
+    needs: list[str]  # labels a host must have to run it (worker/hosts.py)
+    host: str | None  # the host daemon that claimed it (None: no host daemon)
     attempts: list[dict[str, Any]]  # every attempt, oldest first (`attempt_history`)
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
-        return {**self._asdict(), "attempts": [dict(a) for a in self.attempts]}
+        return {
+            **self._asdict(),
+            "needs": list(self.needs),
+            "attempts": [dict(a) for a in self.attempts],
+        }
 
 
 def task_statuses(
@@ -196,8 +202,18 @@ def _status_of(
         files_changed=files,
         profile=profile,
         push_problem=push_problem,
+        needs=_needs(task["needs"]),
+        host=task["host"],
         attempts=history,
     )
+
+
+def _needs(stored: str | None) -> list[str]:
+    if not stored or stored == "[]":  # most tasks: no need to load json for them
+        return []
+    import json
+
+    return list(json.loads(stored))
 
 
 def log_file(conn: Db, task_id: str, *, attempt_number: int | None = None) -> Path:

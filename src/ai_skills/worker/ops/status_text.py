@@ -24,8 +24,11 @@ def status_lines(rows: Sequence[TaskStatus], *, detailed: bool) -> list[str]:
         counts = "" if r.commits_ahead is None else f" +{r.commits_ahead}c/{r.files_changed}f"
         pid = f" pid {r.pid}{'' if r.alive else ' (gone)'}" if r.pid else ""
         profile = f" [{r.profile}]" if r.profile else ""
+        host = f" @{r.host}" if r.host else ""
+        needs = f" needs {','.join(r.needs)}" if r.needs else ""
         lines.append(
-            f"{r.id:<16} {r.state:<12} a{r.attempt or '-'}{profile}{pid} hb {hb}{counts}  {r.title}"
+            f"{r.id:<16} {r.state:<12} a{r.attempt or '-'}{profile}{host}{pid} hb {hb}{counts}"
+            f"{needs}  {r.title}"
         )
         why = r.waiting_reason or r.reason
         if why:

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from ai_skills.util.results import JsonResult
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.errors import WorktreeError
+from ai_skills.worker.errors import OtherHostError, WorktreeError
+from ai_skills.worker.hosts import is_here, this_host
 from ai_skills.worker.process_identity import is_alive, stop_process
+from ai_skills.worker.run.admission import runs_elsewhere
 from ai_skills.worker.run.agent_processes import launched, stop_attempt_processes
 from ai_skills.worker.run.workspace import sync_branch
 from ai_skills.worker.run.workspace_git import (
@@ -64,7 +66,15 @@ class CancelResult(JsonResult):
 def cancel_task(
     ctx: RepoContext, conn: Db, task_id: str, options: CancelOptions
 ) -> CancelResult:
-    """Cancel a task; safe to run again, and resumes an interrupted cancel."""
+    """Cancel a task; safe to run again, and resumes an interrupted cancel.
+
+    A task whose attempt runs on another host is refused while that host's lease holds (its
+    processes and worktree are on that machine); after the lease ran out it is cancelled in
+    the store only, with a note saying what was left on that host.
+    """
+    away = _other_host(ctx, conn, task_id, options)
+    if away:
+        return _cancel_in_store(conn, task_id, options, away)
     task, already = _mark_cancelled(conn, task_id, options)
     notes: list[str] = []
     if task.state != TaskState.CANCELLED:
@@ -96,6 +106,43 @@ def cancel_task(
         branch=task.branch,
         branch_kept=kept,
         notes=notes,
+    )
+
+
+def _other_host(ctx: RepoContext, conn: Db, task_id: str, options: CancelOptions) -> str:
+    """The host the task's attempt ran on when that is not this clone's ("" when it is)."""
+    task = get_task(conn, task_id)
+    attempt = get_attempt(conn, task.current_attempt)
+    here = this_host(ctx.worker_dir)
+    if attempt is None or is_here(attempt.host, here):
+        return ""
+    where = attempt.host or "without a host name"
+    if task.state not in TERMINAL and runs_elsewhere(conn, attempt, here):
+        action = f"`worker cancel {task_id} --reason ...`"
+        raise OtherHostError(task_id=task_id, host=where, attempt=attempt.number, action=action)
+    return where
+
+
+def _cancel_in_store(
+    conn: Db, task_id: str, options: CancelOptions, host: str
+) -> CancelResult:
+    task, already = _mark_cancelled(conn, task_id, options)
+    with transaction(conn):
+        mark_step(conn, task_id, "cancel", done=True)
+    return CancelResult(
+        task_id=task_id,
+        state=get_task(conn, task_id).state.value,
+        already_cancelled=already,
+        agent=f"not signalled (it ran on host {host})",
+        saved_commit=None,
+        worktree=task.worktree,
+        worktree_removed=task.worktree_removed,
+        branch=task.branch,
+        branch_kept=True,
+        notes=[
+            f"the worktree and any uncommitted work stay on host {host}; what it pushed is "
+            f"on {task.branch} of the shared remote"
+        ],
     )
 
 

@@ -52,8 +52,12 @@ class Breach(JsonResult):
 
 
 def _porcelain(checkout: Path) -> dict[str, str]:
+    # No optional locks: a plain status refreshes the index of the checkout it looks at,
+    # taking index.lock in another task's clone, and that task's agent's `git add` fails.
     proc = run_git(
-        ["status", "--porcelain=v1", "-z", "--untracked-files=all"], cwd=checkout, check=False
+        ["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all"],
+        cwd=checkout,
+        check=False,
     )
     if proc.returncode != 0:
         return {}

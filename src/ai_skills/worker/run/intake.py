@@ -9,6 +9,7 @@ from ai_skills.install.git_values import ref_problem, shown
 from ai_skills.worker.config import WorkerConfig
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import BaseBranchError
+from ai_skills.worker.hosts import check_labels
 from ai_skills.worker.run.worktrees import branch_exists, current_branch
 from ai_skills.worker.runtimes import build_command, split_command
 from ai_skills.worker.tasks import NewTask, validate_task_id
@@ -41,12 +42,14 @@ def new_task(
     runtime_command: str | None = None,
     profile: str | None = None,
     fallback: str | None = None,
+    needs: list[str] | None = None,
 ) -> NewTask:
     """A checked NewTask; the base defaults to the integration branch, else the current one.
 
     `fallback` is the text of `--fallback` (`A,B`); every profile named must be defined.
     """
     fallbacks = split_names(fallback)
+    labels = check_labels(needs, where="--needs")
     check_profile_names(config, [p for p in [profile, *fallbacks] if p])
     if (profile or fallbacks) and (runtime or runtime_command is not None):
         raise UsageError("give --profile/--fallback or --runtime/--runtime-command, not both")
@@ -76,6 +79,7 @@ def new_task(
         runtime_command=None if runtime_command is None else split_command(runtime_command),
         profile=profile,
         fallback=fallbacks,
+        needs=labels,
     )
 
 

@@ -12,6 +12,7 @@ from ai_skills.worker.errors import (
     BaseBranchError,
     IllegalTransitionError,
 )
+from ai_skills.worker.hosts import Host, is_here, this_host
 from ai_skills.worker.review.records import record_change_request
 from ai_skills.worker.run.admission import STARTABLE, LaunchPlan, admit, attempt_runs
 from ai_skills.worker.run.agent_processes import attempt_processes
@@ -59,7 +60,7 @@ def resolve_command(
     return build_command(runtime=config.runtime, runtime_command=config.runtime_command)
 
 
-def _refuse_if_agent_runs(conn: Db, task: Task) -> None:
+def _refuse_if_agent_runs(conn: Db, task: Task, host: Host | None) -> None:
     """An agent that asked a question may wait for its answer: restarting is the user's call.
 
     (For other states a still-exiting attempt only defers the start; see `waiting_reason`.)
@@ -67,11 +68,12 @@ def _refuse_if_agent_runs(conn: Db, task: Task) -> None:
     if task.state != TaskState.NEEDS_INPUT:
         return
     attempt = get_attempt(conn, task.current_attempt)
-    if attempt is not None and attempt_runs(attempt):
+    # An agent on another host is admission's to judge (by that host's lease).
+    if attempt is not None and is_here(attempt.host, host) and attempt_runs(attempt):
         raise AgentStillRunningError(task_id=task.id, attempt=attempt.number)
 
 
-def _end_stalled_agent(conn: Db, config: WorkerConfig, task: Task) -> None:
+def _end_stalled_agent(conn: Db, config: WorkerConfig, task: Task, host: Host | None) -> None:
     """Stalled for lack of progress, an agent may still run (hung, or stuck on a prompt).
 
     Restarting is the user's decision, so end that agent first. The task leaves `stalled`
@@ -79,7 +81,7 @@ def _end_stalled_agent(conn: Db, config: WorkerConfig, task: Task) -> None:
     judging the task (it only judges running or stalled tasks).
     """
     previous = get_attempt(conn, task.current_attempt)
-    if task.state != TaskState.STALLED or previous is None:
+    if task.state != TaskState.STALLED or previous is None or not is_here(previous.host, host):
         return
     if not attempt_runs(previous) and not attempt_processes(previous):
         return
@@ -98,14 +100,14 @@ def _end_stalled_agent(conn: Db, config: WorkerConfig, task: Task) -> None:
 
 
 def start_checks(
-    ctx: RepoContext, conn: Db, task: Task, argv: list[str]
+    ctx: RepoContext, conn: Db, task: Task, argv: list[str], host: Host | None = None
 ) -> list[str]:
     """Refuse what would fail later; return warnings the user should read."""
     if task.state not in STARTABLE:
         raise IllegalTransitionError(
             task_id=task.id, current=task.state.value, target="running", action="start"
         )
-    _refuse_if_agent_runs(conn, task)
+    _refuse_if_agent_runs(conn, task, host)
     check_available(argv, task_id=task.id)
     if not branch_exists(ctx.repo_root, task.branch) and not branch_exists(
         ctx.repo_root, task.base
@@ -136,15 +138,21 @@ def start_task(
 
     `message` (an answer to the agent's question, or new instructions) goes into the next
     attempt's prompt. `walking_queue`: the caller (tick) tries waiting tasks in queue order.
+    In a host's clone (`worker daemon start --host`) the task starts on that host: its labels
+    and WIP limit apply, and the claim names it.
     """
+    host = this_host(ctx.worker_dir)
     task = get_task(conn, task_id)
+    if walking_queue and task.state not in STARTABLE:
+        # Another host (or a `start`) claimed it since the tick listed it.
+        return StartResult(task_id, task.state.value, False, "claimed meanwhile")
     if task.state == TaskState.RUNNING and not (message or runtime or runtime_command):
         return already_running(conn, task)
     choice = choose(conn, task, config, explicit=bool(runtime) or runtime_command is not None)
     argv = choice.argv or resolve_command(
         task, config, runtime=runtime, runtime_command=runtime_command
     )
-    warnings = start_checks(ctx, conn, task, argv)
+    warnings = start_checks(ctx, conn, task, argv, host)
     sandbox, why = choose_mode(config.sandbox)
     if sandbox == "none":
         warnings.append(
@@ -152,7 +160,7 @@ def start_task(
             "store, other tasks); only the role checks and containment's snapshots stand in "
             "its way (docs/worker.md, Containment)"
         )
-    _end_stalled_agent(conn, config, task)
+    _end_stalled_agent(conn, config, task, host)
     if message:
         record_change_request(conn, task_id, message, count=False)
     plan = LaunchPlan(
@@ -171,9 +179,10 @@ def start_task(
         conn,
         task_id,
         plan,
-        max_running=config.max_running,
+        max_running=config.max_running if host is None else host.max_running,
         autostart=config.autostart,
         walking_queue=walking_queue,
+        host=host,
     )
     if not admission.admitted or admission.attempt_id is None:
         return StartResult(

@@ -18,7 +18,8 @@ What lives where:
 - One module per table family, each a set of named operations taking a `Db`:
   `tasks` (tasks, steps), `attempts` (attempts, attempt_snapshots), `events` (events,
   cursors), `commands` (command_results), `reviews` (reviews, gate_results), `merges`,
-  `profiles` (task_profiles, attempt_runtime). They return rows (read by column name) or
+  `profiles` (task_profiles, attempt_runtime), `hosts` (hosts; the host columns of tasks
+  and attempts). They return rows (read by column name) or
   plain values; turning rows into `Task`, `Attempt`, `Event` is the worker modules' job.
 
 The family modules write portable SQL: `?` placeholders, `INSERT ... ON CONFLICT`, no

@@ -49,14 +49,15 @@ def next_attempt_number(db: Db, task_id: str) -> int:
     )
 
 
-def insert_attempt(db: Db, **columns: Any) -> int:
-    """Add an attempt row (`columns`: task_id ... started_at, as stored); its id."""
+def insert_attempt(db: Db, *, host: str | None = None, **columns: Any) -> int:
+    """Add an attempt row (`columns`: task_id ... started_at, as stored) run by `host` (None:
+    no host daemon); its id."""
     if set(columns) != set(_NEW_COLUMNS):
         raise ValueError(f"a new attempt needs exactly the columns {_NEW_COLUMNS}")
+    names = (*_NEW_COLUMNS, "host")
     return db.insert(
-        f"INSERT INTO attempts ({', '.join(_NEW_COLUMNS)})"
-        f" VALUES ({', '.join('?' for _ in _NEW_COLUMNS)})",
-        tuple(columns[name] for name in _NEW_COLUMNS),
+        f"INSERT INTO attempts ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        (*(columns[name] for name in _NEW_COLUMNS), host),
     )
 
 

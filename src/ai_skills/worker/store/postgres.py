@@ -233,6 +233,17 @@ def connect(
     return db
 
 
+def database_owner(url: str, *, password_from_environment: bool) -> str | None:
+    """The repository id that owns the database at `url` (None: nobody claimed it yet)."""
+    extra: dict[str, Any] = {} if password_from_environment else {"password": ""}
+    with psycopg.connect(url, autocommit=True, **extra) as conn:
+        table = conn.execute("SELECT to_regclass('worker_repository')").fetchone()
+        if table is None or table[0] is None:
+            return None
+        found = conn.execute("SELECT repository FROM worker_repository").fetchone()
+    return None if found is None else str(found[0])
+
+
 def claim(db: PostgresDb, repository: str) -> None:
     """Record `repository` as the database's owner, or raise when another one owns it."""
     owner = None

@@ -227,6 +227,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "0004_hosts",
+        (
+            """
+            CREATE TABLE hosts (
+                name TEXT COLLATE "C" PRIMARY KEY,
+                labels TEXT NOT NULL DEFAULT '[]',
+                max_running BIGINT NOT NULL,
+                lease_until DOUBLE PRECISION,
+                heartbeat_at DOUBLE PRECISION,
+                started_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "ALTER TABLE tasks ADD COLUMN needs TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE tasks ADD COLUMN host TEXT COLLATE \"C\"",
+            "ALTER TABLE attempts ADD COLUMN host TEXT COLLATE \"C\"",
+        ),
+    ),
 )
 
 # Which repository a database belongs to (postgres.py refuses another's); one row.

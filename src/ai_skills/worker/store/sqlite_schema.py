@@ -178,4 +178,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "0004_hosts",
+        (
+            # One row per host daemon (docs/worker.md, Several hosts): its labels, its own
+            # WIP limit, and the lease it renews; another daemon judges its attempts by it.
+            """
+            CREATE TABLE hosts (
+                name TEXT PRIMARY KEY,
+                labels TEXT NOT NULL DEFAULT '[]',
+                max_running INTEGER NOT NULL,
+                lease_until REAL,
+                heartbeat_at REAL,
+                started_at REAL NOT NULL
+            )
+            """,
+            "ALTER TABLE tasks ADD COLUMN needs TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE tasks ADD COLUMN host TEXT",
+            "ALTER TABLE attempts ADD COLUMN host TEXT",
+        ),
+    ),
 )

@@ -21,6 +21,7 @@ _TASK_COLUMNS = (
     "branch",
     "created_at",
     "updated_at",
+    "needs",
 )
 
 
@@ -100,12 +101,15 @@ def request_start(db: Db, task_id: str, waiting_reason: str) -> None:
     )
 
 
-def set_current_attempt(db: Db, task_id: str, attempt_id: int, worktree: str) -> None:
-    """Point the task at its newly admitted attempt and workspace; the start request is met."""
+def set_current_attempt(
+    db: Db, task_id: str, attempt_id: int, worktree: str, *, host: str | None = None
+) -> None:
+    """Point the task at its newly admitted attempt and workspace, claimed by `host` (None:
+    no host daemon, one machine); the start request is met."""
     db.run(
         "UPDATE tasks SET current_attempt = ?, worktree = ?, worktree_removed = 0,"
-        " start_requested = 0, waiting_reason = '' WHERE id = ?",
-        (attempt_id, worktree, task_id),
+        " start_requested = 0, waiting_reason = '', host = ? WHERE id = ?",
+        (attempt_id, worktree, host, task_id),
     )
 
 
