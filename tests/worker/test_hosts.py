@@ -333,6 +333,11 @@ def test_a_dead_hosts_task_stalls_naming_it_and_another_host_resumes_it(
     # Resuming is a decision (docs: Several hosts): `worker start` on the surviving host.
     started = survivor.worker("start", "job").stdout
     assert "running (attempt 2" in started
+    # Its workspace is the other machine's: left where it is, not moved into this clone's.
+    assert Path(row["worktree"]).is_dir() and str(survivor.path) in started
+    assert "worktree_moved" not in [
+        r["kind"] for r in survivor.conn.rows("SELECT kind FROM events WHERE task_id = 'job'")
+    ]
     release.touch()
     _wait_states(survivor.conn, ["job"], "in_review")
     assert _attempts(survivor.conn, "job") == [(1, "doomed"), (2, "survivor")]

@@ -117,12 +117,19 @@ def latest_attempt_id(db: Db, task_id: str) -> int | None:
 
 
 def earlier_worktree(db: Db, task_id: str, attempt_id: int) -> str | None:
-    """Where the task's attempt before `attempt_id` worked, if there was one."""
-    found = db.value(
-        "SELECT worktree FROM attempts WHERE task_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+    """Where the task's last attempt before `attempt_id` on the same host worked, if any.
+
+    Only the same host's: another host's workspace is on that machine (several hosts sharing
+    one file system must not move each other's).
+    """
+    host = db.value("SELECT host FROM attempts WHERE id = ?", (attempt_id,))
+    for row in db.rows(
+        "SELECT worktree, host FROM attempts WHERE task_id = ? AND id < ? ORDER BY id DESC",
         (task_id, attempt_id),
-    )
-    return None if found is None else str(found)
+    ):
+        if row["host"] == host:
+            return str(row["worktree"])
+    return None
 
 
 def attempt_worktrees(db: Db, task_id: str) -> list[str]:
