@@ -19,6 +19,7 @@ from ai_skills.worker.review.gates import gate_task, latest_results
 from ai_skills.worker.review.policy import path_matches, policy_reasons
 from ai_skills.worker.review.records import get_review
 from ai_skills.worker.review.verdict import approve, request_changes, show_review
+from ai_skills.worker.store import transaction
 from ai_skills.worker.tasks import get_attempt, get_task
 
 
@@ -226,3 +227,23 @@ def test_files_a_gate_writes_untracked_do_not_spoil_its_result(
     config = add_review_config(worker_repo, extra='report = "echo x > report.txt"\n')
     to_review(ctx, conn, config, "t1")
     assert gate_task(ctx, conn, config.gates, "t1").passed
+
+
+def test_the_review_pass_leaves_alone_an_approval_of_a_task_another_host_ran(
+    ctx: RepoContext, conn: sqlite3.Connection, rconfig: WorkerConfig
+) -> None:
+    from ai_skills.worker.review.findings import review_pass
+
+    approved(ctx, conn, rconfig, "t1")
+    # As a clone that never ran it sees it: the task is another host's, its workspace is on
+    # that machine, and this clone has no worker/t1 (nothing fetched it here).
+    with transaction(conn):
+        conn.execute("UPDATE tasks SET host = 'build-box', worktree_removed = 1 WHERE id = 't1'")
+    git(ctx.repo_root, "branch", "-D", "worker/t1")
+    assert review_pass(ctx, conn, rconfig) == []
+    assert get_task(conn, "t1").state.value == "approved"
+    # In its own host's clone (here: no host name, a task of no host) the pass judges it.
+    with transaction(conn):
+        conn.execute("UPDATE tasks SET host = NULL WHERE id = 't1'")
+    assert [t.id for t in review_pass(ctx, conn, rconfig)] == ["t1"]
+    assert "worker/t1 is deleted" in get_task(conn, "t1").reason

@@ -124,9 +124,21 @@ def check_task(
 
 
 def review_pass(ctx: RepoContext, conn: Db, config: WorkerConfig) -> list[Task]:
-    """`check_task` for every task in review or approved; the tasks whose state changed."""
+    """`check_task` for every task in review or approved; the tasks whose state changed.
+
+    Several hosts: only the tasks that ran here. Without a fetch this clone's copy of
+    another host's branch is missing or old, which says nothing about it (it once voided
+    every approval of tasks run elsewhere as "deleted"); the host that ran a task judges it
+    in its own pass, and `review` / `merge` fetch and judge it anywhere.
+    """
+    from ai_skills.worker.hosts import this_host
+
+    here = this_host(ctx.worker_dir)
+    name = here.name if here is not None else None
     changed = []
     for task in list_tasks(conn, states={TaskState.IN_REVIEW, TaskState.APPROVED}):
+        if task.host != name:
+            continue
         after = check_task(ctx, conn, config, task.id, fetch=False)
         if after.state != task.state:
             changed.append(after)
