@@ -8,6 +8,7 @@ tests take that database themselves, so they run in the first (SQLite) pass of b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -25,7 +26,13 @@ from ai_skills.worker.context import find_repo
 from ai_skills.worker.process_identity import is_alive
 from ai_skills.worker.store import Db, open_store, postgres, transaction
 from ai_skills.worker.tasks import get_task
-from pg_helpers import ScratchDatabase
+from pg_helpers import (
+    ScratchCluster,
+    ScratchDatabase,
+    database_url,
+    find_pg_bin,
+    start_scratch_cluster,
+)
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("AI_SKILLS_TEST_STORE") == "postgresql",
@@ -113,22 +120,28 @@ def _write_config(repo: Path, url: str, command: str) -> None:
 @pytest.fixture
 def fleet(tmp_path: Path, postgres_db: ScratchDatabase) -> Iterator[Fleet]:
     """A bare remote whose main holds a `.worker.toml` naming the test's database."""
+    with _fleet(tmp_path, postgres_db.url) as found:
+        yield found
+
+
+@contextlib.contextmanager
+def _fleet(tmp_path: Path, url: str) -> Iterator[Fleet]:
     seed, remote = tmp_path / "seed", tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
     seed.mkdir()
     git(seed, "init", "-q", "-b", "main")
     (seed / "README.md").write_text("shared\n")
-    _write_config(seed, postgres_db.url, agent_command("done"))
+    _write_config(seed, url, agent_command("done"))
     git(seed, "add", "-A")
     git(seed, "commit", "-q", "-m", "shared repository")
     git(seed, "push", "-q", str(remote), "main")
-    found = Fleet(tmp_path, postgres_db.url, remote)
+    found = Fleet(tmp_path, url, remote)
     try:
         yield found
     finally:
         for host in found.hosts:
             host.worker("daemon", "stop", expect=None)
-        _stop_every_attempt(postgres_db.url)
+        _stop_every_attempt(url)
         for host in found.hosts:
             if host._conn is not None:
                 host._conn.close()
@@ -404,3 +417,35 @@ def test_non_utf8_labels_and_host_names_are_refused(fleet: Fleet) -> None:
         refused = host.worker("daemon", "start", *args, expect=2)
         assert "not UTF-8" in refused.stderr or "is not a" in refused.stderr, refused.stderr
     assert not (host.path / ".git/worker/host").exists()
+
+
+@pytest.mark.slow
+def test_a_host_rides_out_a_postgresql_restart_in_the_middle_of_a_task(tmp_path: Path) -> None:
+    if find_pg_bin() is None:
+        pytest.skip("PostgreSQL's own programs are not installed: cannot restart a server")
+    import psycopg
+
+    cluster: ScratchCluster = start_scratch_cluster()
+    try:
+        with psycopg.connect(cluster.url, autocommit=True) as admin:
+            admin.execute("CREATE DATABASE restarted")
+        release = tmp_path / "release"
+        with _fleet(tmp_path, database_url(cluster.url, "restarted")) as fleet:
+            box = fleet.start("box")
+            box.worker("add", "job", "--title", "job", "--runtime-command",
+                       agent_command("wait-file", "--release", str(release)))  # fmt: skip
+            _wait_states(box.conn, ["job"], "running")
+            box.conn.close()
+            box._conn = None
+            cluster.restart()  # the daemon, the supervisor and the agent run on meanwhile
+            release.touch()
+            # The agent's report and the supervisor's heartbeats reach the new server.
+            _wait_states(box.conn, ["job"], "in_review")
+            assert _attempts(box.conn, "job") == [(1, "box")]
+            _wait_hosts_live(box, ["box"])
+            assert "running" in box.worker("daemon", "status").stdout
+            assert [r["kind"] for r in box.conn.rows(
+                "SELECT kind FROM events WHERE kind IN ('push_failed', 'refused_report')"
+            )] == []  # fmt: skip
+    finally:
+        cluster.stop()

@@ -30,6 +30,7 @@ from ai_skills.worker.run import (
 from ai_skills.worker.run.agent_exit import exit_verdict
 from ai_skills.worker.run.agent_processes import stop_attempt_processes
 from ai_skills.worker.run.rate_limit_watch import LimitWatch
+from ai_skills.worker.run.store_outage import note_outage, outlast, store_errors
 from ai_skills.worker.run.worktrees import branch_sha
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import Db, append_event, open_store, transaction
@@ -198,8 +199,10 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
     With `remote` (several hosts), the branch is pushed there whenever it moved.
     """
     ctx = _repo_of(db)
-    conn = open_store(ctx)
-    attempt = get_attempt(conn, attempt_id)
+    # The store may be away for a moment (a PostgreSQL restart) just as the launch hands over.
+    conn = outlast(lambda: open_store(ctx), patience=OUTAGE_PATIENCE, what="starting")
+    attempt = outlast(lambda: get_attempt(conn, attempt_id), patience=OUTAGE_PATIENCE,
+                      what="starting")  # fmt: skip
     if attempt is None or attempt.ended_at is not None:
         return 2
     if (
@@ -272,27 +275,41 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
             break
         except subprocess.TimeoutExpired:
             watch.fetch()
-            fresh = beat(conn, fresh, limits, now=time.time(), repo=repo)
-            if pusher:
-                pusher.push(conn)
-            if _stalled(conn, fresh):
-                stop_attempt_processes(fresh, grace=limits.grace)
-            if limits_seen.check(agent.pid, now=time.time()):
-                record_event(
-                    conn, kind="rate_limit_seen", task_id=attempt.task_id,
-                    attempt_id=attempt_id, data={"evidence": limits_seen.verdict},
-                )
+            try:
+                fresh = beat(conn, fresh, limits, now=time.time(), repo=repo)
+                if pusher:
+                    pusher.push(conn)
+                if _stalled(conn, fresh):
+                    stop_attempt_processes(fresh, grace=limits.grace)
+                if limits_seen.check(agent.pid, now=time.time()):
+                    record_event(
+                        conn, kind="rate_limit_seen", task_id=attempt.task_id,
+                        attempt_id=attempt_id, data={"evidence": limits_seen.verdict},
+                    )
+            except store_errors() as exc:  # the agent works on; the next heartbeat retries
+                note_outage("heartbeat", exc)
     # Children the agent left behind would keep the worktree busy and run beside the next
     # attempt; the group is ours.
     stop_attempt_processes(fresh, grace=limits.grace)
     channel.close()
     watch.fetch(force=True)
-    beat(conn, fresh, limits, now=time.time(), repo=repo)
-    if pusher:  # before the task leaves `running`: a reviewer elsewhere fetches it
-        pusher.push(conn, final=True)
+    last = fresh
+
+    def last_beat() -> None:
+        beat(conn, last, limits, now=time.time(), repo=repo)
+        if pusher:  # before the task leaves `running`: a reviewer elsewhere fetches it
+            pusher.push(conn, final=True)
+
+    outlast(last_beat, patience=OUTAGE_PATIENCE, what="recording the agent's end")
     isolation.after_agent(conn, attempt, launch, repo, mode=mode)
-    finish(conn, attempt_id, code, now=time.time(), limited=limits_seen.verdict)
+    outlast(lambda: finish(conn, attempt_id, code, now=time.time(), limited=limits_seen.verdict),
+            patience=OUTAGE_PATIENCE, what="recording the agent's end")  # fmt: skip
     return code
+
+
+# How long a supervisor waits for its store to come back before it gives up (and `reconcile`
+# or the next liveness pass takes over from what the store last knew).
+OUTAGE_PATIENCE = 600.0
 
 
 def _stalled(conn: Db, attempt: Attempt) -> bool:
