@@ -170,6 +170,11 @@ def _attempts(conn: Db, task_id: str) -> list[tuple[int, str | None]]:
 PATIENCE = 180.0
 
 
+def _status(host: HostClone, task_id: str) -> dict[str, object]:
+    found = json.loads(host.worker("status", task_id, "--json").stdout)
+    return found[0] if isinstance(found, list) else found
+
+
 def _states(conn: Db) -> dict[str, str]:
     return {r["id"]: r["state"] for r in conn.rows("SELECT id, state FROM tasks")}
 
@@ -300,6 +305,7 @@ def test_a_dead_hosts_task_stalls_naming_it_and_another_host_resumes_it(
 
     wait_for(agent_up, timeout=PATIENCE, what="the agent of host doomed to start")
     survivor = fleet.start("survivor")
+    assert _status(survivor, "job")["alive"] is True  # its supervisor renews the lease
     _wait_hosts_live(survivor, ["doomed", "survivor"])
     # Its processes are on the other machine: cancel refuses instead of checking a pid.
     refused = survivor.worker("cancel", "job", "--reason", "x", expect=4)
@@ -323,6 +329,8 @@ def test_a_dead_hosts_task_stalls_naming_it_and_another_host_resumes_it(
     assert listed == {"doomed": "expired", "survivor": "live"}
     # The survivor signalled nothing (the pid is the other machine's): the agent still runs.
     assert is_alive(*agent)
+    # Its status judges the other host's agent by the lease, not by a pid of this machine.
+    assert _status(survivor, "job")["alive"] is False
     # The host comes back (`daemon start` remembers it): it stops the agent of the task
     # taken from it, so the task never runs on two hosts.
     assert "daemon of host doomed (" in doomed.worker("daemon", "start").stdout

@@ -89,6 +89,7 @@ def task_statuses(
     # One git run finds the branches that exist: a merged task's is gone, and counting
     # commits on it would be two git runs per task for nothing.
     branches = task_branches(ctx.repo_root) if with_git else set()
+    here = _host_here(ctx)
     rows: list[TaskStatus] = []
     for task in tasks:
         current = task["current_attempt"]
@@ -102,6 +103,7 @@ def task_statuses(
             profile=next((h["profile"] for h in history if h["attempt_id"] == current), None),
             history=history,
             push_problem=_push_problem(conn, task),
+            here=here,
         )
         if with_git and task["state"] == TaskState.APPROVED.value:
             row = _unless_stale(ctx, conn, task, row)
@@ -132,6 +134,24 @@ def _task_row(conn: Db, task_id: str) -> Row:
     if row is None:
         raise TaskNotFoundError(task_id=task_id)
     return row
+
+
+def _host_here(ctx: RepoContext) -> str | None:
+    """The host this clone is (several hosts), or None: one machine."""
+    if not (ctx.worker_dir / "host").exists():  # most clones: no import, no read
+        return None
+    from ai_skills.worker.hosts import this_host
+
+    found = this_host(ctx.worker_dir)
+    return found.name if found is not None else None
+
+
+def _agent_alive(attempt: Row, here: str | None, now: float) -> bool:
+    """Whether the attempt's agent runs; another host's pid means nothing on this machine,
+    so there the attempt's lease (its supervisor renews it) is the evidence."""
+    if attempt["host"] != here:
+        return attempt["ended_at"] is None and (attempt["lease_until"] or 0) > now
+    return is_alive(attempt["agent_pid"], attempt["agent_token"])
 
 
 def _push_problem(conn: Db, task: Row) -> str:
@@ -172,6 +192,7 @@ def _status_of(
     profile: str | None,
     history: list[dict[str, Any]],
     push_problem: str,
+    here: str | None,
 ) -> TaskStatus:
     ahead = files = None
     if with_git and attempt is not None and attempt["base_sha"]:
@@ -193,7 +214,7 @@ def _status_of(
         attempt_id=attempt["id"] if attempt else None,
         pid=attempt["agent_pid"] if attempt else None,
         supervisor_pid=attempt["supervisor_pid"] if attempt else None,
-        alive=attempt is not None and is_alive(attempt["agent_pid"], attempt["agent_token"]),
+        alive=attempt is not None and _agent_alive(attempt, here, now),
         heartbeat_age=round(now - attempt["heartbeat_at"], 1)
         if attempt is not None and attempt["heartbeat_at"] and attempt["ended_at"] is None
         else None,
