@@ -34,10 +34,10 @@ from ai_skills.worker.ops.reconcile import reconcile
 from ai_skills.worker.ops.tick import tick
 from ai_skills.worker.process_identity import is_alive
 from ai_skills.worker.run.admission import LaunchPlan, admit
+from ai_skills.worker.run.agent_exit import finish
 from ai_skills.worker.run.launch import start_task
 from ai_skills.worker.run.report import report
 from ai_skills.worker.run.retry import retry_task
-from ai_skills.worker.run.supervisor import finish
 from ai_skills.worker.run.workspace import workspace_path
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import transaction

@@ -24,10 +24,9 @@ from ai_skills.worker.run import (
     containment,
     isolation,
     profiles,
-    rate_limit_fallback,
     remote_branch,
 )
-from ai_skills.worker.run.agent_exit import exit_verdict
+from ai_skills.worker.run.agent_exit import append_and_finish, finish
 from ai_skills.worker.run.agent_processes import stop_attempt_processes
 from ai_skills.worker.run.rate_limit_watch import LimitWatch
 from ai_skills.worker.run.store_outage import note_outage, outlast, store_errors
@@ -153,44 +152,6 @@ def _judge_progress(
             f"the agent was stopped, its work is kept: `worker start {task.id}` resumes it",
             now=now,
         )
-
-
-def finish(
-    conn: Db, attempt_id: int, exit_code: int, *, now: float, limited: str = ""
-) -> None:
-    """Record the agent's exit; a running task whose agent left without `done` stops running.
-
-    A rate-limit outcome (rate_limit_fallback.py; `limited`: seen live, rate_limit_watch.py) sends
-    the task back to the queue instead. A task already `stalled` stays so, whatever the code: it was
-    stopped because it stalled.
-    """
-    limited = limited or rate_limit_fallback.rate_limit_verdict(conn, attempt_id, exit_code)
-    with transaction(conn):
-        update_attempt(conn, attempt_id, exit_code=exit_code, ended_at=now, lease_until=now)
-        attempt = get_attempt(conn, attempt_id)
-        assert attempt is not None
-        append_event(
-            conn,
-            kind="agent_exited",
-            task_id=attempt.task_id,
-            attempt_id=attempt_id,
-            data={"exit_code": exit_code},
-            now=now,
-        )
-        if not limited:
-            rate_limit_fallback.clear_rate_limits(conn, attempt.task_id)
-        task = get_task(conn, attempt.task_id)
-        if task.current_attempt != attempt_id or task.state not in (
-            TaskState.RUNNING,
-            TaskState.STALLED,
-        ):
-            return
-        if limited:
-            rate_limit_fallback.requeue_rate_limited(conn, task, attempt_id, limited, now=now)
-            return
-        if task.state == TaskState.RUNNING:
-            target, reason = exit_verdict(task.id, exit_code)
-            transition(conn, task, target, action="agent exit", reason=reason, now=now)
 
 
 def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None = None) -> int:
@@ -322,18 +283,6 @@ def _repo_of(db: Path) -> RepoContext:
     from ai_skills.worker.context import find_repo
 
     return find_repo(db.parent.parent)
-
-
-def append_and_finish(conn: Db, attempt: Attempt, why: str) -> None:
-    """Record a launch failure as the attempt's end."""
-    record_event(
-        conn,
-        kind="agent_launch_failed",
-        task_id=attempt.task_id,
-        attempt_id=attempt.id,
-        data={"error": why},
-    )
-    finish(conn, attempt.id, 127, now=time.time())
 
 
 def _detach(argv: list[str]) -> int:
