@@ -102,6 +102,7 @@ def add(
         list[str] | None,
         typer.Option(
             "--needs",
+            metavar="LABEL",
             help="A label the host that runs it must have, `word` or `key=value` "
             "(repeatable; only host daemons with all of them start it).",
         ),

@@ -168,17 +168,25 @@ def daemon_start(
         str | None,
         typer.Option(
             "--host",
+            metavar="NAME",
             help="Run as this host of several sharing a PostgreSQL store (docs/worker.md, "
             "Several hosts); the clone remembers it for later commands.",
         ),
     ] = None,
     label: Annotated[
         list[str] | None,
-        typer.Option("--label", help="What this host offers, `word` or `key=value` (repeatable)."),
+        typer.Option(
+            "--label",
+            metavar="LABEL",
+            help="What this host offers, `word` or `key=value` (repeatable).",
+        ),
     ] = None,
     max_running: Annotated[
         int | None,
-        typer.Option("--max-running", min=1, help="This host's WIP limit (default: max_running)."),
+        typer.Option(
+            "--max-running", min=1, metavar="N",
+            help="This host's WIP limit (default: max_running).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
