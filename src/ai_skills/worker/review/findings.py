@@ -131,13 +131,12 @@ def review_pass(ctx: RepoContext, conn: Db, config: WorkerConfig) -> list[Task]:
     every approval of tasks run elsewhere as "deleted"); the host that ran a task judges it
     in its own pass, and `review` / `merge` fetch and judge it anywhere.
     """
-    from ai_skills.worker.hosts import this_host
+    from ai_skills.worker.hosts import is_here, this_host
 
     here = this_host(ctx.worker_dir)
-    name = here.name if here is not None else None
     changed = []
     for task in list_tasks(conn, states={TaskState.IN_REVIEW, TaskState.APPROVED}):
-        if task.host != name:
+        if not is_here(task.host, here):
             continue
         after = check_task(ctx, conn, config, task.id, fetch=False)
         if after.state != task.state:
