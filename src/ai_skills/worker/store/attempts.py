@@ -122,14 +122,14 @@ def earlier_worktree(db: Db, task_id: str, attempt_id: int) -> str | None:
     Only the same host's: another host's workspace is on that machine (several hosts sharing
     one file system must not move each other's).
     """
-    host = db.value("SELECT host FROM attempts WHERE id = ?", (attempt_id,))
-    for row in db.rows(
-        "SELECT worktree, host FROM attempts WHERE task_id = ? AND id < ? ORDER BY id DESC",
-        (task_id, attempt_id),
-    ):
-        if row["host"] == host:
-            return str(row["worktree"])
-    return None
+    found = db.value(
+        "SELECT a.worktree FROM attempts a JOIN attempts cur ON cur.id = ?"
+        " WHERE a.task_id = ? AND a.id < cur.id"
+        " AND (a.host = cur.host OR (a.host IS NULL AND cur.host IS NULL))"
+        " ORDER BY a.id DESC LIMIT 1",
+        (attempt_id, task_id),
+    )
+    return None if found is None else str(found)
 
 
 def attempt_worktrees(db: Db, task_id: str) -> list[str]:
