@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # `typing` costs `worker status` milliseconds (benchmarks/worker_bench.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ai_skills.worker.store.backend import Db, Row
 
 _WITH_ATTEMPT = (
@@ -29,6 +30,8 @@ def append_event(
     """Append one event (call inside a transaction); return its sequence number.
 
     Watchers are told on commit (PostgreSQL's NOTIFY; a rolled-back event wakes nobody)."""
+    import json  # here, not above: `worker status` reads events and must not load `re`
+
     seq = db.insert(
         "INSERT INTO events (at, task_id, attempt_id, kind, from_state, to_state, data)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -145,5 +148,7 @@ def last_push_rejected(db: Db, task_id: str) -> dict[str, Any] | None:
     row = last_event_of(db, task_id, ("branch_pushed", "push_rejected"))
     if row is None or row["kind"] != "push_rejected":
         return None
+    import json  # only a rejected push pays for it
+
     data = json.loads(row["data"] or "{}")
     return data if isinstance(data, dict) else None
