@@ -222,7 +222,7 @@ def test_status_names_the_states_as_the_transition_table_does() -> None:
     from ai_skills.worker.states import TERMINAL, TaskState
 
     # Plain strings there: `enum` costs status more than its work.
-    assert status.FINAL_STATES == tuple(sorted(state.value for state in TERMINAL))
+    assert tuple(sorted(state.value for state in TERMINAL)) == status.FINAL_STATES
     assert (status.APPROVED, status.IN_REVIEW) == (TaskState.APPROVED, TaskState.IN_REVIEW)
 
 

@@ -6,7 +6,7 @@ import time
 
 TYPE_CHECKING = False  # every command opens the store, `worker status` too: no `typing`
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from ai_skills.worker.store.backend import Db
 
@@ -23,6 +23,10 @@ class Migration:
     def __init__(self, name: str, statements: tuple[str, ...]) -> None:
         self.name = name
         self.statements = statements
+
+    def __iter__(self) -> Iterator[str | tuple[str, ...]]:
+        """`name, statements = migration`, as when this was a NamedTuple."""
+        return iter((self.name, self.statements))
 
 
 def apply_migrations(
