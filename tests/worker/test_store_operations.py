@@ -108,3 +108,29 @@ def test_no_worker_module_outside_the_store_runs_sql() -> None:
         and re.search(r"\.execute(many|script)?\(", path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_rejected_pushes_of_many_tasks_are_each_ones_last_push(db_with_a_task: Db) -> None:
+    # `worker status` asks once for every live task; the answer is task by task's.
+    histories = {
+        "never": [],
+        "pushed": ["branch_pushed"],
+        "rejected": ["push_rejected"],
+        "then-pushed": ["push_rejected", "branch_pushed"],
+        "then-rejected": ["branch_pushed", "push_rejected", "report"],
+        "t1": ["push_rejected", "push_rejected"],
+    }
+    for task_id in histories:
+        if task_id != "t1":
+            add_task(db_with_a_task, NewTask(task_id=task_id, title=task_id, base="main"))
+    with transaction(db_with_a_task):
+        for task_id, kinds in histories.items():
+            for n, kind in enumerate(kinds):
+                events.append_event(db_with_a_task, kind=kind, task_id=task_id,
+                                    data={"remote": "origin", "n": n})
+    ids = [*histories, *(f"absent-{i}" for i in range(600))]  # more than one chunk
+    expected = {task_id: events.last_push_rejected(db_with_a_task, task_id) for task_id in ids}
+    assert events.push_rejections(db_with_a_task, ids) == {
+        task_id: data for task_id, data in expected.items() if data is not None
+    }
+    assert set(events.push_rejections(db_with_a_task, ids)) == {"rejected", "then-rejected", "t1"}

@@ -124,6 +124,7 @@ def task_statuses(
     # commits on it would be two git runs per task for nothing.
     branches = task_branches(ctx.root) if with_git else set()
     here = _host_here(ctx)
+    rejected = _push_rejections(conn, tasks)
     rows: list[TaskStatus] = []
     for task in tasks:
         current = task["current_attempt"]
@@ -136,7 +137,7 @@ def task_statuses(
             now=now,
             profile=next((h["profile"] for h in history if h["attempt_id"] == current), None),
             history=history,
-            push_problem=_push_problem(conn, task),
+            push_problem=_push_problem(rejected.get(task["id"])),
             here=here,
         )
         if with_git and task["state"] == APPROVED:
@@ -188,19 +189,24 @@ def _agent_alive(attempt: Row, here: str | None, now: float) -> bool:
     return is_alive(attempt["agent_pid"], attempt["agent_token"])
 
 
-def _push_problem(conn: Db, task: Row) -> str:
-    """Why the task's commits are not on the shared remote, when its last push was rejected."""
-    if task["current_attempt"] is None or task["state"] in _FINAL:
-        return ""
-    # Imported here: only a task that is still live needs them, and few are.
-    from ai_skills.worker.store.events import last_push_rejected
+def _push_rejections(conn: Db, tasks: list[Row]) -> dict[str, dict[str, Any]]:
+    """The last rejected push of each live task that has an attempt, by task."""
+    live = [t["id"] for t in tasks if t["current_attempt"] is not None and t["state"] not in _FINAL]
+    if not live:
+        return {}
+    # Imported here: a store of finished tasks only needs none of it.
+    from ai_skills.worker.store.events import push_rejections
 
-    data = last_push_rejected(conn, task["id"])
-    if data is None:
+    return push_rejections(conn, live)
+
+
+def _push_problem(rejected: dict[str, Any] | None) -> str:
+    """Why the task's commits are not on the shared remote, when its last push was rejected."""
+    if rejected is None:
         return ""
     from ai_skills.worker.run.remote_branch import push_problem
 
-    return push_problem(data)
+    return push_problem(rejected)
 
 
 def _unless_stale(ctx: RepoContext, conn: Db, task: Row, row: TaskStatus) -> TaskStatus:
