@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from ai_skills.deploy import fastpath
+from ai_skills.util.values import Value
 from ai_skills.worker.errors import NotInRepoError
 
 TYPE_CHECKING = False
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-class RepoContext:
+class RepoContext(Value):
     """Paths of one repository as the worker sees it.
 
     Held as text, with `Path` views built on use: every command builds one, and `worker
@@ -65,17 +66,6 @@ class RepoContext:
     def config_path(self) -> Path:
         """`config_file` as a Path."""
         return _path(self.config_file)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, RepoContext) and (self.root, self.common) == (
-            other.root, other.common
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.root, self.common))
-
-    def __repr__(self) -> str:
-        return f"RepoContext(repo_root={self.root!r}, common_dir={self.common!r})"
 
 
 def _path(text: str) -> Path:

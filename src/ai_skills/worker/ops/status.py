@@ -14,6 +14,7 @@ import os
 import time
 
 from ai_skills.errors import CommandError
+from ai_skills.util.values import Value
 from ai_skills.worker.errors import NoAttemptError, TaskNotFoundError
 from ai_skills.worker.process_identity import is_alive
 from ai_skills.worker.run.worktrees import progress_counts, task_branches
@@ -37,8 +38,9 @@ _FINAL = frozenset(FINAL_STATES)
 _CHUNK = 1 << 20  # an agent's log may be gigabytes: stream it, never hold it whole
 
 
-class TaskStatus:
-    """One line of `worker status`; its fields in the order `--json` shows them."""
+class TaskStatus(Value):
+    """One line of `worker status`; its fields in the order `--json` shows them (a Value, not
+    a NamedTuple: util/values.py)."""
 
     __slots__ = (
         "id", "title", "state", "reason", "waiting_reason", "priority", "branch", "worktree",
@@ -71,7 +73,6 @@ class TaskStatus:
     attempts: list[dict[str, Any]]  # every attempt, oldest first (`attempt_history`)
 
     def __init__(self, **fields: Any) -> None:
-        # A plain class, not a NamedTuple: `typing` costs `worker status` milliseconds.
         wrong = fields.keys() ^ set(self.__slots__)
         if wrong:
             raise TypeError(f"TaskStatus: missing or unknown fields {sorted(wrong)}")
@@ -80,24 +81,15 @@ class TaskStatus:
 
     def replace(self, **changes: Any) -> TaskStatus:
         """A copy with some fields changed."""
-        return TaskStatus(**{**self._fields(), **changes})
+        return TaskStatus(**{**self.fields(), **changes})
 
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
         return {
-            **self._fields(),
+            **self.fields(),
             "needs": list(self.needs),
             "attempts": [dict(a) for a in self.attempts],
         }
-
-    def _fields(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TaskStatus) and self._fields() == other._fields()
-
-    def __repr__(self) -> str:
-        return f"TaskStatus({', '.join(f'{k}={v!r}' for k, v in self._fields().items())})"
 
 
 def task_statuses(

@@ -9,6 +9,7 @@ to start fast.
 
 from __future__ import annotations
 
+from ai_skills.util.values import Value
 from ai_skills.worker.errors import ConfigError
 
 # Every command opens the store, `worker status` too: a plain class, not a dataclass (whose
@@ -48,7 +49,7 @@ PASSWORD_HINT = (
 )
 
 
-class StoreSetting:
+class StoreSetting(Value):
     """The store to open: SQLite (url None) or a PostgreSQL URL, and where that was said."""
 
     __slots__ = ("url", "origin")
@@ -56,17 +57,6 @@ class StoreSetting:
     def __init__(self, url: str | None, origin: str) -> None:
         self.url = url
         self.origin = origin
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, StoreSetting) and (self.url, self.origin) == (
-            other.url, other.origin
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.url, self.origin))
-
-    def __repr__(self) -> str:
-        return f"StoreSetting(url={self.url!r}, origin={self.origin!r})"
 
     @property
     def is_postgresql(self) -> bool:
