@@ -224,6 +224,7 @@ def test_status_names_the_states_as_the_transition_table_does() -> None:
     # Plain strings there: `enum` costs status more than its work.
     assert tuple(sorted(state.value for state in TERMINAL)) == status.FINAL_STATES
     assert (status.APPROVED, status.IN_REVIEW) == (TaskState.APPROVED, TaskState.IN_REVIEW)
+    assert sorted(status.LIVE_STATES) == sorted(set(TaskState) - TERMINAL)
 
 
 def test_the_repository_is_found_the_same_from_any_folder_and_worktree(tmp_path: Path) -> None:

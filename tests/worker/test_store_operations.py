@@ -134,3 +134,25 @@ def test_the_rejected_pushes_of_many_tasks_are_each_ones_last_push(db_with_a_tas
         task_id: data for task_id, data in expected.items() if data is not None
     }
     assert set(events.push_rejections(db_with_a_task, ids)) == {"rejected", "then-rejected", "t1"}
+
+
+def test_naming_the_live_states_finds_the_tasks_not_naming_them_finds(tmp_path: Path) -> None:
+    from ai_skills.worker.ops.status import FINAL_STATES, LIVE_STATES
+    from ai_skills.worker.store import tasks
+
+    db = store_at(tmp_path / "worker.db")
+    with transaction(db):
+        for n in range(60):  # every state, several times, changed in a shuffled order
+            state = [*LIVE_STATES, *FINAL_STATES][n % 12]
+            tasks.insert_task(
+                db, id=f"t{n:02d}", title="t", description="", scopes="[]", base="main",
+                priority=0, runtime=None, runtime_command=None, state=state,
+                branch=f"worker/t{n:02d}", created_at=float(n), updated_at=float(n * 7 % 60),
+                needs="[]",
+            )  # fmt: skip
+    for recent in (0, 1, 4, 100):
+        named = tasks.task_rows(db, final_states=FINAL_STATES, recent_final=recent,
+                                live_states=LIVE_STATES)
+        unnamed = tasks.task_rows(db, final_states=FINAL_STATES, recent_final=recent)
+        assert [dict(r) for r in named] == [dict(r) for r in unnamed], recent
+        assert len(named) == 45 + min(recent, 15)

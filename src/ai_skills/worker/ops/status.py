@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 # TaskState values (worker/states.py, an enum); a test holds them equal.
 FINAL_STATES = ("cancelled", "failed", "merged")  # TERMINAL, sorted
+LIVE_STATES = ("queued", "running", "needs_input", "stalled", "in_review",
+               "changes_requested", "approved", "needs_human", "merging")  # the others
 APPROVED, IN_REVIEW = "approved", "in_review"
 _FINAL = frozenset(FINAL_STATES)
 _CHUNK = 1 << 20  # an agent's log may be gigabytes: stream it, never hold it whole
@@ -107,7 +109,7 @@ def task_statuses(
     """
     now = time.time() if now is None else now
     tasks = [_task_row(conn, task_id)] if task_id else task_rows.task_rows(
-        conn, final_states=FINAL_STATES, recent_final=recent_final
+        conn, final_states=FINAL_STATES, recent_final=recent_final, live_states=LIVE_STATES
     )
     ids = [task["id"] for task in tasks]
     attempts = {int(a["id"]): a for a in attempt_rows.current_attempt_rows(conn, ids)}
