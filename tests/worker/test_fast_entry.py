@@ -217,6 +217,24 @@ def test_status_imports_nothing_it_can_do_without(tmp_path: Path, argv: list[str
     assert "+1c/0f" in result.stdout or '"commits_ahead": 1,' in result.stdout
 
 
+def test_a_base_read_from_the_store_never_becomes_an_option_to_git(tmp_path: Path) -> None:
+    from ai_skills.worker.ops.status import task_statuses
+
+    repo = repo_with_a_running_task(tmp_path / "repo")
+    git(repo, "branch", "worker/t1")
+    written = tmp_path / "written"
+    ctx = find_repo(repo)
+    db = open_store(ctx)
+    for base in (f"--output={written}", git(repo, "rev-parse", "HEAD")):
+        with transaction(db):
+            db.execute("UPDATE attempts SET base_sha = ? WHERE id = 1", (base,))
+        (row,) = task_statuses(ctx, db, "t1")
+        assert not written.exists()
+        counted = base[0] != "-"
+        assert (row.commits_ahead, row.files_changed) == ((0, 0) if counted else (None, None))
+    db.close()
+
+
 def test_status_names_the_states_as_the_transition_table_does() -> None:
     from ai_skills.worker.ops import status
     from ai_skills.worker.states import TERMINAL, TaskState

@@ -100,6 +100,10 @@ def is_ancestor(repo: Path, older: str, newer: str) -> bool:
 
 def progress_counts(repo: str | Path, *, base_sha: str, branch: str) -> tuple[int, int]:
     """(commits ahead of the base, files changed since the base) on the task branch."""
-    ahead = int(git_query(["rev-list", "--count", f"{base_sha}..refs/heads/{branch}"], cwd=repo))
-    names = git_query(["diff", "--name-only", base_sha, f"refs/heads/{branch}"], cwd=repo)
+    # Both come from the store: after --end-of-options neither can be read as an option.
+    revs = ["--end-of-options", f"{base_sha}..refs/heads/{branch}"]
+    ahead = int(git_query(["rev-list", "--count", *revs], cwd=repo))
+    names = git_query(
+        ["diff", "--name-only", "--end-of-options", base_sha, f"refs/heads/{branch}"], cwd=repo
+    )
     return ahead, len([n for n in names.splitlines() if n])
