@@ -22,6 +22,7 @@ from ai_skills.worker.process_identity import is_alive, start_token
 from ai_skills.worker.review.records import get_review
 from ai_skills.worker.run import remote_resume
 from ai_skills.worker.run.prompt import render_prompt
+from ai_skills.worker.run.store_outage import store_errors
 from ai_skills.worker.run.workspace import link_skills, prepare_clone
 from ai_skills.worker.run.worktrees import branch_exists, branch_sha
 from ai_skills.worker.runtimes import worker_program
@@ -54,6 +55,8 @@ def launch_attempt(
         attempt = _prepare_worktree(ctx, conn, task, attempt, remote=config.remote)
         _write_prompt(ctx, conn, config, task, attempt)
         pid = _ensure_supervisor(ctx, conn, config, attempt)
+    except store_errors():
+        raise  # not the launch's fault, and nothing can be recorded: the caller waits
     except AiSkillsError as exc:
         # Diverged branches need a person: back in the queue, every tick would try again.
         human = isinstance(exc, BranchDivergedError)

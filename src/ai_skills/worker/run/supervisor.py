@@ -89,9 +89,8 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
     """
     ctx = _repo_of(db)
     # The store may be away for a moment (a PostgreSQL restart) just as the launch hands over.
-    conn = outlast(lambda: open_store(ctx), patience=OUTAGE_PATIENCE, what="starting")
-    attempt = outlast(lambda: get_attempt(conn, attempt_id), patience=OUTAGE_PATIENCE,
-                      what="starting")  # fmt: skip
+    conn = outlast(lambda: open_store(ctx), what="starting")
+    attempt = outlast(lambda: get_attempt(conn, attempt_id), what="starting")
     if attempt is None or attempt.ended_at is not None:
         return 2
     if (
@@ -108,7 +107,7 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
 
     # Every store step before the agent runs rides out an outage too: a store that restarts
     # between `running` and the agent's launch must not lose the task (store_outage.py).
-    outlast(claim, patience=OUTAGE_PATIENCE, what="starting")
+    outlast(claim, what="starting")
     stop_requested: list[int] = []
     agent: subprocess.Popen[bytes] | None = None
 
@@ -121,30 +120,24 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    task = outlast(lambda: get_task(conn, attempt.task_id), patience=OUTAGE_PATIENCE,
-                   what="starting")  # fmt: skip
+    task = outlast(lambda: get_task(conn, attempt.task_id), what="starting")
     if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
         # Cancelled before the agent started.
-        outlast(lambda: finish(conn, attempt_id, 0, now=time.time()),
-                patience=OUTAGE_PATIENCE, what="starting")  # fmt: skip
+        outlast(lambda: finish(conn, attempt_id, 0, now=time.time()), what="starting")
         return 0
     repo = ctx.repo_root
-    runtime, extra = outlast(
-        lambda: (profiles.attempt_runtime(conn, attempt_id),
-                 profiles.agent_extra_env(conn, attempt_id)),
-        patience=OUTAGE_PATIENCE, what="starting",
-    )  # fmt: skip
+    runtime = outlast(lambda: profiles.attempt_runtime(conn, attempt_id), what="starting")
+    extra = outlast(lambda: profiles.agent_extra_env(conn, attempt_id), what="starting")
     mode = runtime.containment
     try:
         launch = isolation.plan_launch(ctx, attempt, runtime, {**os.environ, **extra})
     except OSError as exc:
         unprepared = f"cannot prepare the sandbox: {exc}"
-        outlast(lambda: append_and_finish(conn, attempt, unprepared),
-                patience=OUTAGE_PATIENCE, what="recording the launch failure")  # fmt: skip
+        outlast(lambda: append_and_finish(conn, attempt, unprepared), what="recording the end")
         return 127
     if launch.layout is None:
         outlast(lambda: containment.before_agent(conn, attempt, repo, mode=mode),
-                patience=OUTAGE_PATIENCE, what="taking the containment snapshot")  # fmt: skip
+                what="taking the containment snapshot")  # fmt: skip
     watch = isolation.CloneWatch(ctx, attempt, sandboxed=launch.layout is not None)
     channel = isolation.open_channel(ctx, attempt, watch)
     # Half a lease at most: a remote that hangs must not hold up the heartbeat for long.
@@ -158,8 +151,7 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
     except OSError as exc:
         channel.close()
         why = f"cannot run {attempt.command[0]!r}: {exc}"
-        outlast(lambda: append_and_finish(conn, attempt, why), patience=OUTAGE_PATIENCE,
-                what="recording the launch failure")  # fmt: skip
+        outlast(lambda: append_and_finish(conn, attempt, why), what="recording the end")
         return 127
     if stop_requested:
         signal_group(agent.pid, stop_requested[0])
@@ -179,7 +171,7 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
             )
         return get_attempt(conn, attempt_id) or attempt
 
-    fresh = outlast(record_start, patience=OUTAGE_PATIENCE, what="recording the agent's start")
+    fresh = outlast(record_start, what="recording the agent's start")
     limits_seen = LimitWatch(Path(attempt.log_file), runtime.rules)
     while True:
         try:
@@ -212,17 +204,12 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
         if pusher:  # before the task leaves `running`: a reviewer elsewhere fetches it
             pusher.push(conn, final=True)
 
-    outlast(last_beat, patience=OUTAGE_PATIENCE, what="recording the agent's end")
+    outlast(last_beat, what="recording the agent's end")
     outlast(lambda: isolation.after_agent(conn, attempt, launch, repo, mode=mode),
-            patience=OUTAGE_PATIENCE, what="comparing with the containment snapshot")  # fmt: skip
+            what="comparing with the containment snapshot")  # fmt: skip
     outlast(lambda: finish(conn, attempt_id, code, now=time.time(), limited=limits_seen.verdict),
-            patience=OUTAGE_PATIENCE, what="recording the agent's end")  # fmt: skip
+            what="recording the agent's end")  # fmt: skip
     return code
-
-
-# How long a supervisor waits for its store to come back before it gives up (and `reconcile`
-# or the next liveness pass takes over from what the store last knew).
-OUTAGE_PATIENCE = 600.0
 
 
 def _repo_of(db: Path) -> RepoContext:
