@@ -74,7 +74,7 @@ def _prepare_worktree(
     earlier = earlier_workspace(conn, task.id, attempt.id)
     brought = None
     if remote:  # several hosts: the branch may have moved on elsewhere
-        clone = remote_resume.existing_clone(path, earlier)
+        clone = remote_resume.existing_clone(ctx.common_dir, task.id, path, earlier)
         brought = remote_resume.take_up_remote(ctx, task, remote, clone=clone)
     made = prepare_clone(ctx, task, path, earlier=earlier)
     if brought is not None:
