@@ -14,8 +14,8 @@ from ai_skills.install.check import CheckResult, check_skills
 from ai_skills.install.contenthash import hash_folder
 from ai_skills.install.installed import SelectionError, install_locked, remove_skills, update_skills
 from ai_skills.install.lock import read_lock
+from ai_skills.install.scope import Scope, repo_scope, user_scope
 from ai_skills.install.sources import SourceCache, cache_root, parse_source
-from ai_skills.install.staging import Scope, repo_scope, user_scope
 from tests.helpers import links_under, make_skill
 from tests.source_repos import commit_all, git, make_source, url_of
 

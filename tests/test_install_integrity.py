@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.install.staging import repo_scope
+from ai_skills.install.scope import repo_scope
 from ai_skills.util.fs import file_lock
 from tests.helpers import kill_at_pause, links_under
 from tests.source_repos import commit_all, git, make_source, url_of

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ai_skills.cli.render import note, progress_after, render
-from ai_skills.cli.steps import step_line
 
 if TYPE_CHECKING:
     from ai_skills.install.add import AddPlan
     from ai_skills.install.installed import Change, Report
+    from ai_skills.install.scope import Scope
     from ai_skills.install.sources import SourceCache
-    from ai_skills.install.staging import Scope
 
 # Slow fetches get a progress line; fast ones (and cache hits) print nothing.
 delayed_progress = progress_after("ai-skills", 0.5)
@@ -34,7 +33,7 @@ def make_cache() -> SourceCache:
 
 def scope_for(global_: bool) -> Scope:
     from ai_skills.errors import UsageError
-    from ai_skills.install.staging import repo_scope, user_scope
+    from ai_skills.install.scope import repo_scope, user_scope
     from ai_skills.util.git import find_worktree_root
 
     if global_:
@@ -54,6 +53,8 @@ def render_report(report: Report, *, as_json: bool) -> int:
 
 
 def _report_notes(report: Report) -> Iterator[str]:
+    from ai_skills.cli.steps import step_line
+
     for change in report.changes:
         yield from _change_notes(change)
     for step in report.linked:
@@ -112,7 +113,6 @@ def do_add(
     """`ai-skills add SOURCE ...`; returns the exit code."""
     from ai_skills.deploy.agents import parse_agent_list
     from ai_skills.errors import UsageError
-    from ai_skills.install.add import apply_add, plan_add
     from ai_skills.install.git_values import ref_problem, shown
     from ai_skills.install.sources import parse_source
 
@@ -123,7 +123,11 @@ def do_add(
     chosen = parse_agent_list(agents) if agents else None
     cache = make_cache()
     spec = parse_source(source, cwd=Path.cwd())
-    plan = plan_add(cache, spec, skills=skills, all_skills=all_skills, ref=ref)
+    # The install side loads while git asks the server: a fetch takes about as long.
+    commit = cache.resolve(spec.url, ref, meanwhile=lambda: __import__("ai_skills.install.add"))
+    from ai_skills.install.add import apply_add, plan_add
+
+    plan = plan_add(cache, spec, skills=skills, all_skills=all_skills, ref=ref, commit=commit)
     if not as_json:
         show_plan(plan)
     if not yes and sys.stdin.isatty() and not confirm("Install?"):

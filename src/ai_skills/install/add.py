@@ -19,8 +19,9 @@ from ai_skills.install.links import preflight
 from ai_skills.install.local_changes import uncommitted_warning
 from ai_skills.install.lock import LockedSkill, read_lock, write_lock
 from ai_skills.install.materialize import MAX_FILE_BYTES
+from ai_skills.install.scope import Scope
 from ai_skills.install.sources import SourceCache, SourceSpec, normalise_url
-from ai_skills.install.staging import InstallError, Scope
+from ai_skills.install.staging import InstallError
 
 
 @dataclass
@@ -44,9 +45,11 @@ def plan_add(
     skills: Sequence[str],
     all_skills: bool,
     ref: str | None,
+    commit: str | None = None,
 ) -> AddPlan:
-    """Fetch the source, discover its skills and pick the ones asked for."""
-    commit = cache.resolve(spec.url, ref)
+    """Fetch the source (unless the caller did: `commit`), discover its skills and pick the
+    ones asked for."""
+    commit = commit or cache.resolve(spec.url, ref)
     entries = cache.tree(spec.url, commit)
 
     def read(oids: list[str]) -> dict[str, bytes]:

@@ -23,8 +23,9 @@ from ai_skills.install.contenthash import FileState, diff_states, folder_states
 from ai_skills.install.git_values import FULL_SHA
 from ai_skills.install.links import edit_manifest, link_scope
 from ai_skills.install.lock import LockedSkill, read_lock, write_lock
+from ai_skills.install.scope import Scope
 from ai_skills.install.sources import SourceCache
-from ai_skills.install.staging import InstallError, Scope
+from ai_skills.install.staging import InstallError
 
 
 class SelectionError(AiSkillsError):

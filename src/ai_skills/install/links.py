@@ -24,15 +24,9 @@ from ai_skills.deploy.agents import (
     repo_skills_dir,
     table,
 )
-from ai_skills.deploy.global_deploy import (
-    ADD_OWNER,
-    DEPLOY_OWNER,
-    global_state_dir,
-    link_user_folders,
-)
 from ai_skills.errors import AiSkillsError
 from ai_skills.install.lock import LockedSkill
-from ai_skills.install.staging import Scope
+from ai_skills.install.scope import Scope
 from ai_skills.util.fs import atomic_write_text, file_lock
 from ai_skills.util.xdg import xdg_home
 
@@ -148,6 +142,9 @@ def _link_user(
     Agents sharing a folder get one link. When an agent's folder cannot be worked out (an
     unknown name in the lock, a relative CODEX_HOME) nothing is unlinked this run.
     """
+    # Here, not at the top: a repo's `add` never needs the user-wide side.
+    from ai_skills.deploy.global_deploy import ADD_OWNER, global_state_dir, link_user_folders
+
     _merge_old_record(env)
     desired: dict[Path, str] = {}
     errors: list[str] = []
@@ -169,6 +166,8 @@ def _link_user(
 def _merge_old_record(env: Mapping[str, str]) -> None:
     """Move the links `add --global` recorded in its own file (before the record was shared)
     into the shared record, as its own: also those `deploy --global` had adopted from it."""
+    from ai_skills.deploy.global_deploy import ADD_OWNER, DEPLOY_OWNER, global_state_dir
+
     old = Path(xdg_home(env, "XDG_STATE_HOME")) / "ai-skills/installed/links.json"
     if not old.exists():
         return
@@ -203,6 +202,8 @@ def preflight(
             check_editable(scope.repo / MANIFEST)
             desired, record, theirs = _repo_links(scope, scope.repo, names, env, agents)
         else:
+            from ai_skills.deploy.global_deploy import ADD_OWNER, DEPLOY_OWNER, global_state_dir
+
             desired = {global_skills_dir(agent, env) / name: str(scope.skills_dir / name)
                        for name in names for agent in agents or table().defaults}
             full = engine.read_record(global_state_dir(env) / "links.json")

@@ -21,7 +21,6 @@ from ai_skills.util.schema_errors import first_problem
 from ai_skills.util.textfiles import read_json
 
 LOCK_VERSION = 1
-REPO_LOCK_FILE = "ai-skills.lock.json"
 _RESTORE = "restore it from git or remove it and add the skills again"
 
 

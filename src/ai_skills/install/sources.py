@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -186,19 +185,27 @@ class SourceCache:
             encoding="utf-8",
         )
         if repo.exists():
+            import shutil
+
             shutil.rmtree(repo)
         os.rename(temp, repo)
 
-    def resolve(self, url: str, ref: str | None) -> str:
-        """The commit `ref` (default: the remote HEAD) names, fetching it into the cache."""
+    def resolve(
+        self, url: str, ref: str | None, *, meanwhile: Callable[[], object] | None = None
+    ) -> str:
+        """The commit `ref` (default: the remote HEAD) names, fetching it into the cache.
+
+        `meanwhile` runs (once) while git talks to the server; not at all when it need not.
+        """
+        meanwhile = _once(meanwhile) if meanwhile is not None else None
         with self.locked(url) as repo:
             if ref is not None and FULL_SHA.fullmatch(ref) and _has_commit(repo, ref):
                 return ref  # a pinned commit already here: no network, nothing shown
             with self.progress(f"fetching {url}" + (f" ({ref})" if ref else "")):
-                kept = self._kept_remote_head(repo, url) if ref is None else None
+                kept = self._kept_remote_head(repo, url, meanwhile) if ref is None else None
                 if kept is not None:
                     return kept
-                self._fetch(repo, url, ref or "HEAD")
+                self._fetch(repo, url, ref or "HEAD", meanwhile)
             if ref is not None and FULL_SHA.fullmatch(ref):
                 if not _has_commit(repo, ref):
                     raise SourceError(f"{url}: commit {ref} not found on the server")
@@ -210,7 +217,9 @@ class SourceCache:
             _keep(repo, sha)
             return sha
 
-    def _kept_remote_head(self, repo: Path, url: str) -> str | None:
+    def _kept_remote_head(
+        self, repo: Path, url: str, meanwhile: Callable[[], object] | None
+    ) -> str | None:
         """The server's HEAD when this cache already keeps that commit (then nothing to fetch).
 
         A fetch of an unchanged source still runs four git processes (and sends the tip's
@@ -221,7 +230,7 @@ class SourceCache:
             return None
         ask = git_command("ls-remote", operands=[("url", url), ("ref", "HEAD")])
         try:
-            out = run_source_git(ask, repo)
+            out = run_source_git(ask, repo, meanwhile=meanwhile)
         except CommandError as exc:
             raise SourceError(
                 f"{url}: cannot fetch HEAD; check the URL, the ref and your access. {exc}"
@@ -232,13 +241,16 @@ class SourceCache:
                 return oid
         return None
 
-    def _fetch(self, repo: Path, url: str, ref: str) -> None:
+    def _fetch(
+        self, repo: Path, url: str, ref: str, meanwhile: Callable[[], object] | None
+    ) -> None:
         attempts = [["--depth=1", "--filter=blob:none"], ["--filter=blob:none"], []]
         last: CommandError | None = None
         for extra in attempts:
             try:
                 run_source_git(git_command("fetch", "-q", "--no-tags", *extra,
-                                           operands=[("remote", "origin"), ("ref", ref)]), repo)
+                                           operands=[("remote", "origin"), ("ref", ref)]),
+                               repo, meanwhile=meanwhile)
                 return
             except CommandError as exc:  # server refuses shallow or filter: try plainer
                 last = exc
@@ -370,6 +382,17 @@ def remote_commit(url: str, ref: str | None, *, cwd: Path) -> str | None:
         if candidate in found:
             return found[candidate]
     return None
+
+
+def _once(action: Callable[[], object]) -> Callable[[], None]:
+    """`action`, run by the first call only."""
+    pending = [action]
+
+    def run() -> None:
+        if pending:
+            pending.pop()()
+
+    return run
 
 
 def _has_commit(repo: Path, sha: str) -> bool:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -30,9 +29,8 @@ from ai_skills.errors import AiSkillsError
 from ai_skills.install import materialize
 from ai_skills.install.contenthash import HASH_PREFIX, FileState, folder_states, hash_folder
 from ai_skills.install.discover import name_error, skill_md_error
-from ai_skills.install.lock import REPO_LOCK_FILE
+from ai_skills.install.scope import VERSIONS, Scope
 from ai_skills.install.sources import SourceCache
-from ai_skills.skills.catalog import INSTALLED_REPO_DIR, user_installed_dir
 from ai_skills.skills.validation import SKILL_FILE
 from ai_skills.util.fs import (
     TEMP_MARKER,
@@ -42,44 +40,10 @@ from ai_skills.util.fs import (
     is_temp_name,
     writer_alive,
 )
-from ai_skills.util.xdg import xdg_home
-
-VERSIONS = ".versions"
 
 
 class InstallError(AiSkillsError):
     """An install cannot go ahead; nothing was changed."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where one scope keeps installed skills and its lock file."""
-
-    kind: str  # "repo" or "user"
-    skills_dir: Path
-    lock_path: Path
-    repo: Path | None = None
-
-    @property
-    def versions(self) -> Path:
-        """Folder of content-addressed versions."""
-        return self.skills_dir / VERSIONS
-
-    @property
-    def mutation_lock(self) -> Path:
-        """File lock held while a run changes this scope."""
-        return self.skills_dir.parent / "install.lock"
-
-
-def repo_scope(repo: Path) -> Scope:
-    """Per-repo installs: `REPO/.ai-skills/skills`, pinned in `REPO/ai-skills.lock.json`."""
-    return Scope("repo", repo / INSTALLED_REPO_DIR, repo / REPO_LOCK_FILE, repo=repo)
-
-
-def user_scope(env: Mapping[str, str]) -> Scope:
-    """User installs: `$XDG_DATA_HOME/ai-skills/skills`, `$XDG_CONFIG_HOME/ai-skills/lock.json`."""
-    return Scope("user", user_installed_dir(env), Path(xdg_home(env, "XDG_CONFIG_HOME"))
-                 / "ai-skills" / "lock.json")
 
 
 @contextlib.contextmanager
@@ -162,7 +126,7 @@ def stage_skill(scope: Scope, checked: Checked) -> Staged:
         digest = hash_folder(folder)
         _write_file_list(stage / f"{checked.name}{FILE_LIST}", folder_states(folder))
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        remove_tree(stage)
         raise
     pause_point("staged")
     return Staged(checked.name, stage, digest)
@@ -196,7 +160,7 @@ def fetch_and_stage(
 
 def discard(staged: Staged) -> None:
     """Drop a staged version that will not be activated."""
-    shutil.rmtree(staged.stage, ignore_errors=True)
+    remove_tree(staged.stage)
 
 
 def version_dir(digest: str) -> str:
@@ -256,7 +220,7 @@ def _replace_dir(old: Path, new: Path) -> None:
     aside = old.with_name(f".old{_random_tag()}{TEMP_MARKER}{os.getpid()}")
     os.rename(old, aside)
     os.rename(new, old)
-    shutil.rmtree(aside, ignore_errors=True)
+    remove_tree(aside)
 
 
 def deactivate(scope: Scope, name: str) -> bool:
@@ -293,7 +257,7 @@ def collect_garbage(scope: Scope) -> None:
     """Remove everything `garbage` finds (only under the scope's lock)."""
     for path in garbage(scope):
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
         else:
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -318,6 +282,13 @@ def pause_point(point: str) -> None:
     if marker:
         Path(marker).write_text(str(os.getpid()))
     time.sleep(120)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a folder this tool made, quietly (imports `shutil` only when there is one)."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _random_tag() -> str:
