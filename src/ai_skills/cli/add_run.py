@@ -114,25 +114,27 @@ def do_add(
     from ai_skills.deploy.agents import parse_agent_list
     from ai_skills.errors import UsageError
     from ai_skills.install.git_values import ref_problem, shown
-    from ai_skills.install.sources import parse_source
+    from ai_skills.install.source_spec import parse_source
 
     problem = ref_problem(ref) if ref is not None else None
     if problem is not None:
         raise UsageError(f"--ref: {shown(ref or '')} is not a git ref ({problem})")
     scope = scope_for(global_)
     chosen = parse_agent_list(agents) if agents else None
-    cache = make_cache()
-    spec = parse_source(source, cwd=Path.cwd())
-    # The install side loads while git asks the server: a fetch takes about as long.
-    commit = cache.resolve(spec.url, ref, meanwhile=lambda: __import__("ai_skills.install.add"))
-    from ai_skills.install.add import apply_add, plan_add
+    with make_cache() as cache:
+        spec = parse_source(source, cwd=Path.cwd())
+        # The install side loads while git asks the server: a fetch takes about as long.
+        commit = cache.resolve(spec.url, ref,
+                               meanwhile=lambda: __import__("ai_skills.install.add"))
+        from ai_skills.install.add import apply_add, plan_add
 
-    plan = plan_add(cache, spec, skills=skills, all_skills=all_skills, ref=ref, commit=commit)
-    if not as_json:
-        show_plan(plan)
-    if not yes and sys.stdin.isatty() and not confirm("Install?"):
-        return 1
-    report = apply_add(scope, cache, plan, os.environ, agents=chosen, force=force)
+        plan = plan_add(cache, spec, skills=skills, all_skills=all_skills, ref=ref,
+                        commit=commit)
+        if not as_json:
+            show_plan(plan)
+        if not yes and sys.stdin.isatty() and not confirm("Install?"):
+            return 1
+        report = apply_add(scope, cache, plan, os.environ, agents=chosen, force=force)
     if as_json:  # in text they were shown with the plan
         report.warnings[:0] = plan.warnings
     return render_report(report, as_json=as_json)
@@ -144,5 +146,7 @@ def do_install(*, global_: bool, as_json: bool, agents: str | None = None) -> in
     from ai_skills.install.installed import install_locked
 
     chosen = parse_agent_list(agents) if agents else None
-    report = install_locked(scope_for(global_), make_cache(), os.environ, agents=chosen)
+    scope = scope_for(global_)
+    with make_cache() as cache:
+        report = install_locked(scope, cache, os.environ, agents=chosen)
     return render_report(report, as_json=as_json)

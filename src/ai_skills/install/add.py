@@ -20,7 +20,8 @@ from ai_skills.install.local_changes import uncommitted_warning
 from ai_skills.install.lock import LockedSkill, read_lock, write_lock
 from ai_skills.install.materialize import MAX_FILE_BYTES
 from ai_skills.install.scope import Scope
-from ai_skills.install.sources import SourceCache, SourceSpec, normalise_url
+from ai_skills.install.source_spec import SourceSpec, normalise_url
+from ai_skills.install.sources import SourceCache
 from ai_skills.install.staging import InstallError
 
 

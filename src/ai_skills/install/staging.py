@@ -268,10 +268,16 @@ def prepare_scope(scope: Scope) -> None:
     scope.skills_dir.mkdir(parents=True, exist_ok=True)
     if scope.kind == "repo":
         ignore = scope.skills_dir.parent / ".gitignore"
-        if not ignore.exists():
+        try:
+            written = ignore.stat().st_size > 0
+        except FileNotFoundError:
+            written = False
+        if not written:
             # Installed files are reproduced from the lock file; only the lock is committed.
+            # Not synced to disk (a few ms of every first add): an empty file, all a crash
+            # can leave, is written again by the next run.
             atomic_write_text(ignore, "# made by ai-skills: installed skills come from "
-                              "ai-skills.lock.json\n*\n")
+                              "ai-skills.lock.json\n*\n", durable=False)
 
 
 def pause_point(point: str) -> None:
