@@ -141,3 +141,20 @@ def test_a_line_typer_may_read_otherwise_is_left_to_it(
 ) -> None:
     assert entry.fast_command(argv) is None
     assert via_entry(monkeypatch, argv) == via_typer(monkeypatch, argv)
+
+
+def test_the_add_path_loads_none_of_the_slow_modules() -> None:
+    """What a plain `add` loads (the fast path, then the install side while git fetches)
+    stays off typer, argparse, dataclasses (and `inspect` behind them), shutil and tempfile:
+    each costs milliseconds of an `add` that races `npx skills` (benchmarks/add_bench.py)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom ai_skills.cli import entry\n"
+            "assert entry.fast_command(['add', 'o/r', '-s', 'a', '-y'])\n"
+            "import ai_skills.install.add\n"
+            "slow = {'typer', 'argparse', 'dataclasses', 'inspect', 'shutil', 'tempfile'}\n"
+            "print(sorted(slow & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -9,7 +9,7 @@ done the way `installed.py` does for install, update and remove.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ai_skills.deploy.agents import table
 from ai_skills.install import staging
@@ -25,8 +25,7 @@ from ai_skills.install.sources import SourceCache
 from ai_skills.install.staging import InstallError
 
 
-@dataclass
-class AddPlan:
+class AddPlan(NamedTuple):
     """A fetched source, the skills it holds, and the ones chosen for install."""
 
     spec: SourceSpec
@@ -34,7 +33,7 @@ class AddPlan:
     commit: str
     found: list[FoundSkill]
     selected: list[FoundSkill]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
 
 
 

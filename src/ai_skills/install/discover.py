@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.install.sources import GitEntry
 from ai_skills.skills.front_matter import front_matter_fields
@@ -25,8 +25,7 @@ from ai_skills.skills.validation import (
 _SKIPPED_PARTS = frozenset({"node_modules", ".git"})
 
 
-@dataclass(frozen=True)
-class FoundSkill:
+class FoundSkill(NamedTuple):
     """A skill folder in a source: its install name, path inside the source, description."""
 
     name: str

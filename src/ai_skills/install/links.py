@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.deploy import engine
 from ai_skills.deploy.agents import (
@@ -35,13 +35,12 @@ class LinkPreflightError(AiSkillsError):
     """A skill could not be linked for the agents asked for; nothing was changed."""
 
 
-@dataclass
-class Linked:
+class Linked(NamedTuple):
     """Links made, and problems found while linking."""
 
-    steps: list[engine.Step] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    steps: list[engine.Step]
+    errors: list[str]
+    warnings: list[str]
 
 
 def link_scope(
@@ -66,10 +65,10 @@ def edit_manifest(
     from ai_skills.deploy.use_skills import MANIFEST
 
     if scope.repo is None:
-        return Linked()
+        return Linked([], [], [])
     add_names(scope.repo / MANIFEST, sorted(names))
     if not agents:
-        return Linked()
+        return Linked([], [], [])
     errors, warnings = _choose_repo_agents(scope.repo, env, agents)
     return Linked([], errors, warnings)
 
@@ -160,7 +159,8 @@ def _link_user(
         held = tuple({Path(target).parent for target in record.links | record.pending})
     result = link_user_folders(desired, env, owner=ADD_OWNER, dry_run=False,
                                managed_dirs=tuple(all_global_dirs(env)), held_dirs=held)
-    return Linked(list(result.done), errors + [f"{s.target}: {s.reason}" for s in result.refused])
+    refused = [f"{s.target}: {s.reason}" for s in result.refused]
+    return Linked(list(result.done), errors + refused, [])
 
 
 def _merge_old_record(env: Mapping[str, str]) -> None:

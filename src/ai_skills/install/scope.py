@@ -7,8 +7,8 @@ refuse to run outside a repository, before it loads the install side.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.skills.catalog import INSTALLED_REPO_DIR, user_installed_dir
 from ai_skills.util.xdg import xdg_home
@@ -17,8 +17,7 @@ REPO_LOCK_FILE = "ai-skills.lock.json"
 VERSIONS = ".versions"
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """Where one scope keeps installed skills and its lock file."""
 
     kind: str  # "repo" or "user"

@@ -7,8 +7,8 @@ it); `normalise_url` is a URL's identity (the cache and the lock compare sources
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.errors import CommandError
 from ai_skills.install.git_values import SCP_LIKE, URL_SCHEMES, shown, text_problem, url_problem
@@ -23,8 +23,7 @@ _SHORTHAND = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_
 _URL_SCHEMES = tuple(f"{scheme}://" for scheme in URL_SCHEMES)
 
 
-@dataclass(frozen=True)
-class SourceSpec:
+class SourceSpec(NamedTuple):
     """A git URL to fetch and the folder inside it to look for skills in ('' = all)."""
 
     url: str

@@ -16,8 +16,8 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.errors import CommandError
 from ai_skills.install.git_values import (
@@ -42,8 +42,7 @@ Progress = Callable[[str], AbstractContextManager[None]]
 
 
 
-@dataclass(frozen=True)
-class GitEntry:
+class GitEntry(NamedTuple):
     """One entry of a commit's tree: git mode, object type, object id, path."""
 
     mode: str

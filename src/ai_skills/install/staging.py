@@ -22,8 +22,8 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.install import materialize
@@ -62,8 +62,7 @@ def locked(scope: Scope) -> Iterator[None]:
             collect_garbage(scope)
 
 
-@dataclass(frozen=True)
-class Staged:
+class Staged(NamedTuple):
     """A verified new version waiting to be activated."""
 
     name: str
@@ -83,8 +82,7 @@ def check_name(name: str, *, where: str) -> None:
         raise materialize.UnsafeSkillError(f"{where}: {reason}; refused")
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """A skill's files, read from git and found safe and valid; nothing written yet."""
 
     name: str
