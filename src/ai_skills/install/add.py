@@ -86,7 +86,8 @@ def plan_add(
             "pass --skill NAME (repeatable) or --all"
         )
     for skill in selected:
-        warning = uncommitted_warning(spec.url, skill.path, name=skill.name, commit=commit)
+        warning = uncommitted_warning(spec.url, skill.path, name=skill.name, commit=commit,
+                                      entries=entries)
         if warning is not None:
             warnings.append(warning)
     return AddPlan(spec, ref, commit, found, selected, warnings)
