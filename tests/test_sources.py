@@ -247,3 +247,17 @@ def test_the_reader_names_an_object_the_cache_lacks(tmp_path: Path) -> None:
         cache.resolve(url, None)
         with pytest.raises(CommandError, match="asked for 0{40}, got b?'?0{40} missing"):
             cache.read_blobs(url, ["0" * 40])
+
+
+def test_no_git_to_read_with_is_an_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_source(tmp_path / "src", ["alpha"])
+    url = url_of(source)
+    with SourceCache(cache_root(os.environ)) as cache:
+        sha = cache.resolve(url, None)
+        oid = next(e.oid for e in cache.tree(url, sha) if e.path == "skills/alpha/SKILL.md")
+        assert cache.read_blobs(url, []) == {}
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        with pytest.raises(CommandError, match="exited with 127"):
+            cache.read_blobs(url, [oid])

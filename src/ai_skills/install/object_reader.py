@@ -31,10 +31,13 @@ class ObjectReader:
         import subprocess
 
         self._argv = ["git", *git_command("cat-file", "--batch")]
-        self._child: subprocess.Popen[bytes] = subprocess.Popen(
-            self._argv, cwd=repo, env=git_env(SAFE_GIT_ENV), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
+        try:
+            self._child: subprocess.Popen[bytes] = subprocess.Popen(
+                self._argv, cwd=repo, env=git_env(SAFE_GIT_ENV), stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+        except OSError as exc:  # no git on PATH, or the repository gone
+            raise CommandError(argv=self._argv, returncode=127, stderr=str(exc)) from None
 
     def read(self, oids: list[str]) -> dict[str, bytes]:
         """The contents of these objects (which must be in the repository)."""

@@ -260,6 +260,8 @@ class SourceCache:
 
     def read_blobs(self, url: str, oids: list[str]) -> dict[str, bytes]:
         """The contents of the given blobs (after `blob_sizes` made sure they are here)."""
+        if not oids:
+            return {}
         with self.locked(url) as repo:
             reader = self._readers.get(repo)
             if reader is None:
