@@ -78,6 +78,16 @@ def _change_notes(change: Change) -> Iterator[str]:
     yield f"ai-skills: {change.action} {change.name}{at}"
 
 
+def load_install_side(scope: Scope) -> None:
+    """Import what `add` runs after its fetch: the install side and the linking (modules it
+    would otherwise load one by one later, on the way)."""
+    user = ("ai_skills.deploy.global_deploy",) if scope.kind == "user" else ()
+    for module in ("ai_skills.install.add", "ai_skills.deploy.use_skills",
+                   "ai_skills.deploy.manifest_edit", "ai_skills.skills.verified_cache",
+                   "ai_skills.cli.steps", *user):
+        __import__(module)
+
+
 def show_plan(plan: AddPlan) -> None:
     ref = f" ({plan.ref})" if plan.ref else ""
     note(f"ai-skills: {plan.spec.url}{ref} @ {plan.commit[:12]}: {len(plan.found)} skill(s)")
@@ -124,8 +134,7 @@ def do_add(
     with make_cache() as cache:
         spec = parse_source(source, cwd=Path.cwd())
         # The install side loads while git asks the server: a fetch takes about as long.
-        commit = cache.resolve(spec.url, ref,
-                               meanwhile=lambda: __import__("ai_skills.install.add"))
+        commit = cache.resolve(spec.url, ref, meanwhile=lambda: load_install_side(scope))
         from ai_skills.install.add import apply_add, plan_add
 
         plan = plan_add(cache, spec, skills=skills, all_skills=all_skills, ref=ref,
