@@ -68,25 +68,40 @@ def matches_commit(top: Path, folder: str, entries: Sequence[GitEntry]) -> bool:
         for name in [*filenames, *links]:
             path = os.path.join(dirpath, name)
             entry = wanted.get(os.path.relpath(path, root).replace(os.sep, "/"))
-            info = os.lstat(path)
             if entry is None:
                 return False
-            if stat.S_ISLNK(info.st_mode) and entry.mode == "120000":
-                data = os.fsencode(os.readlink(path))
-            elif stat.S_ISREG(info.st_mode) and _FILE_MODES.get(entry.mode) == bool(
-                info.st_mode & stat.S_IXUSR
-            ):
-                total += info.st_size
-                if total > _HASH_LIMIT:
-                    return False
-                with open(path, "rb") as handle:
-                    data = handle.read(_HASH_LIMIT + 1)
-            else:
-                return False
-            if hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() != entry.oid:
+            info = os.lstat(path)
+            total += info.st_size
+            data = _content(path, info, entry.mode) if total <= _HASH_LIMIT else None
+            if data is None or hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() \
+                    != entry.oid:
                 return False
             found += 1
     return found == len(wanted)
+
+
+def _content(path: str, info: os.stat_result, mode: str) -> bytes | None:
+    """What git stores for `path` as `mode` (a link's target, a file's bytes), or None when
+    the kind or the executable bit differs."""
+    if stat.S_ISLNK(info.st_mode):
+        return os.fsencode(os.readlink(path)) if mode == "120000" else None
+    if not stat.S_ISREG(info.st_mode) or \
+            _FILE_MODES.get(mode) != bool(info.st_mode & stat.S_IXUSR):
+        return None
+    return _read_regular(path)
+
+
+def _read_regular(path: str) -> bytes | None:
+    """The bytes of a regular file, None if it is something else by now (never blocks on
+    a FIFO, never follows a link)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read(_HASH_LIMIT + 1)
 
 
 def uncommitted_warning(
