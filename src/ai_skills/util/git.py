@@ -61,7 +61,14 @@ def run_git(
             start_new_session=timeout is not None,
         ) as child:
             if meanwhile is not None:
-                meanwhile()
+                try:
+                    meanwhile()
+                except BaseException:  # never wait without a limit on a git left behind
+                    if timeout is not None:
+                        _kill_group(child)
+                    else:
+                        child.kill()
+                    raise
             try:
                 out, err = child.communicate(input_text, timeout=timeout)
             except subprocess.TimeoutExpired:
