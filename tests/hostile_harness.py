@@ -35,7 +35,7 @@ GIT_OPTIONS = frozenset({
 GIT_CONFIG = frozenset({
     "core.hooksPath=/dev/null", "core.fsmonitor=false", "submodule.recurse=false",
     "fetch.recurseSubmodules=false", "protocol.version=2", "fetch.negotiationAlgorithm=noop",
-    "remote.origin.fetch=+refs/heads/*:refs/remotes/origin/*",
+    "remote.origin.fetch=+refs/heads/*:refs/remotes/origin/*", "maintenance.auto=false",
 })
 # Where a command may write, relative to the world's root.
 WRITABLE = (

@@ -14,8 +14,9 @@ from ai_skills.install.check import CheckResult, check_skills
 from ai_skills.install.contenthash import hash_folder
 from ai_skills.install.installed import SelectionError, install_locked, remove_skills, update_skills
 from ai_skills.install.lock import read_lock
-from ai_skills.install.sources import SourceCache, cache_root, parse_source
-from ai_skills.install.staging import Scope, repo_scope, user_scope
+from ai_skills.install.scope import Scope, repo_scope, user_scope
+from ai_skills.install.source_spec import parse_source
+from ai_skills.install.sources import SourceCache, cache_root
 from tests.helpers import links_under, make_skill
 from tests.source_repos import commit_all, git, make_source, url_of
 
@@ -36,10 +37,10 @@ def checked(repo: Path) -> list[CheckResult]:
 
 def add(scope: Scope, source: str, *, cwd: Path, skills: tuple[str, ...] = (),
         ref: str | None = None, all_skills: bool = False, env: dict[str, str] | None = None):
-    c = cache()
-    plan = plan_add(c, parse_source(source, cwd=cwd), skills=skills, all_skills=all_skills,
-                    ref=ref)
-    return apply_add(scope, c, plan, env or env_for(cwd), agents=None)
+    with cache() as c:
+        plan = plan_add(c, parse_source(source, cwd=cwd), skills=skills,
+                        all_skills=all_skills, ref=ref)
+        return apply_add(scope, c, plan, env or env_for(cwd), agents=None)
 
 
 @pytest.fixture
@@ -336,3 +337,18 @@ def test_update_fetches_once_per_source_and_ref(source: Path, git_repo: Path,
     assert [(c.name, c.action, c.new_commit) for c in report.changes] == [
         ("alpha", "updated", new), ("beta", "updated", new)]
     assert fetched == [url_of(source)]
+
+
+def test_an_emptied_gitignore_of_the_install_folder_is_written_again(
+    git_repo: Path, source: Path
+) -> None:
+    # It is written without an fsync: an empty file is what a crash can leave.
+    ignore = git_repo / ".ai-skills/.gitignore"
+    ignore.parent.mkdir()
+    ignore.write_text("")
+    add(repo_scope(git_repo), url_of(source), cwd=git_repo, skills=("alpha",))
+    assert ignore.read_text().splitlines()[-1] == "*"
+    assert git(git_repo, "status", "--porcelain", "--", ".ai-skills") == ""
+    ignore.write_text("# mine\n*\n")  # one the user changed is theirs
+    add(repo_scope(git_repo), url_of(source), cwd=git_repo, skills=("beta",))
+    assert ignore.read_text() == "# mine\n*\n"

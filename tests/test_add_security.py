@@ -10,8 +10,10 @@ import pytest
 from ai_skills.errors import AiSkillsError
 from ai_skills.install import materialize
 from ai_skills.install.add import apply_add, plan_add
-from ai_skills.install.sources import SourceCache, SourceError, cache_root, parse_source
-from ai_skills.install.staging import repo_scope
+from ai_skills.install.scope import repo_scope
+from ai_skills.install.source_git import SourceError
+from ai_skills.install.source_spec import parse_source
+from ai_skills.install.sources import SourceCache, cache_root
 from tests.helpers import make_skill
 from tests.source_repos import commit_all, git, make_hostile_source, make_source, url_of
 

@@ -1,4 +1,4 @@
-"""The argparse fast path of `ai-skills add/install` (cli/entry.py) and the typer commands
+"""The fast path of `ai-skills add/install` (cli/entry.py) and the typer commands
 (cli/add.py) read every command line the same way: same options, same call, and a line the
 fast path must not take (a mistake, --help) left to typer."""
 
@@ -60,10 +60,8 @@ def typer_options(name: str) -> tuple[set[str], int]:
 
 
 def fast_options(name: str) -> tuple[set[str], int]:
-    """The same, for the fast path's argparse parser."""
-    actions = entry._parser(name)._actions
-    return ({o for a in actions for o in a.option_strings},
-            sum(not a.option_strings for a in actions))  # fmt: skip
+    """The same, for the fast path's option table."""
+    return set(entry.OPTIONS[name]), entry.POSITIONALS[name]
 
 
 @pytest.mark.parametrize("name", ["add", "install"])
@@ -78,6 +76,8 @@ PLAIN = [
     ["add", "--all", "./skills", "--global", "--yes"],
     ["add", "--skill=a", "--ref=main", "src"],
     ["add", "-sa", "-gy", "src"],
+    ["add", "-ygs", "a", "src"],
+    ["add", "-"],
     ["add", "--", "--json"],
     ["add"],
     ["add", "--agents", "claude", "--json"],
@@ -100,6 +100,15 @@ NOT_FOR_THE_FAST_PATH = [
     ["install", "--global=1"],
     ["install", "--force"],
     ["install", "-s", "a"],
+    ["add", "-gq", "src"],
+]
+
+# Lines typer reads in its own way (a value that looks like an option, `-s=a`): the fast
+# path leaves them to it rather than guess.
+LEFT_TO_TYPER = [
+    ["add", "src", "--skill", "-x"],
+    ["add", "src", "-s=a"],
+    ["add", "src", "--ref", "--json"],
 ]
 
 
@@ -124,3 +133,28 @@ def test_a_mistake_or_help_is_left_to_typer(
         assert code == 0 and message
     else:
         assert code == 2 and "Error" in message, message
+
+
+@pytest.mark.parametrize("argv", LEFT_TO_TYPER, ids=" ".join)
+def test_a_line_typer_may_read_otherwise_is_left_to_it(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    assert entry.fast_command(argv) is None
+    assert via_entry(monkeypatch, argv) == via_typer(monkeypatch, argv)
+
+
+def test_the_add_path_loads_none_of_the_slow_modules() -> None:
+    """What a plain `add` loads (the fast path, then the install side while git fetches)
+    stays off typer, argparse, dataclasses (and `inspect` behind them), shutil and tempfile:
+    each costs milliseconds of an `add` that races `npx skills` (benchmarks/add_bench.py)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom ai_skills.cli import entry\n"
+            "assert entry.fast_command(['add', 'o/r', '-s', 'a', '-y'])\n"
+            "import ai_skills.install.add\n"
+            "slow = {'typer', 'argparse', 'dataclasses', 'inspect', 'shutil', 'tempfile'}\n"
+            "print(sorted(slow & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_skills.install.staging import repo_scope
+from ai_skills.install.scope import repo_scope
 from ai_skills.util.fs import file_lock
 from tests.helpers import kill_at_pause, links_under
 from tests.source_repos import commit_all, git, make_source, url_of
@@ -223,6 +223,41 @@ def test_add_from_a_folder_with_uncommitted_changes_warns(source: Path, git_repo
     assert "not committed yet" not in (git_repo / ".ai-skills/skills/s1/SKILL.md").read_text()
     as_json = run(git_repo, "add", str(source / "skills/s1"), "--json")
     assert any("uncommitted change(s)" in w for w in json.loads(as_json.stdout)["warnings"])
+
+
+def statuses(trace: Path) -> int:
+    """How many `git status` runs GIT_TRACE recorded."""
+    return sum(" status " in line for line in trace.read_text().splitlines()
+               if "trace: built-in: git " in line)
+
+
+def test_a_clean_folder_is_seen_clean_without_git_status(
+    source: Path, git_repo: Path, tmp_path: Path
+) -> None:
+    (source / "skills/s1/run.sh").write_text("#!/bin/sh\n")
+    (source / "skills/s1/run.sh").chmod(0o755)
+    os.symlink("SKILL.md", source / "skills/s1/link.md")
+    commit_all(source, "a script and a link")
+    (source / "skills/s2/SKILL.md").write_text("changes elsewhere do not count\n")
+    trace = tmp_path / "trace"
+    env = dict(os.environ, GIT_TRACE=str(trace))
+    result = run(git_repo, "add", str(source / "skills/s1"), "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "uncommitted" not in result.stderr
+    assert statuses(trace) == 0  # the folder matched the commit file by file
+    (source / "skills/s1/run.sh").chmod(0o644)  # only a mode differs: git has the say
+    trace.unlink()
+    result = run(git_repo, "add", str(source / "skills/s1"), "--yes", env=env)
+    assert statuses(trace) == 1
+    assert f"{source / 'skills/s1'}: 1 uncommitted change(s) (run.sh)" in result.stderr
+    (source / "skills/s1/run.sh").chmod(0o755)
+    (source / ".gitignore").write_text("*.pyc\n")
+    commit_all(source, "ignore")
+    (source / "skills/s1/cache.pyc").write_text("ignored\n")  # git ignores it: no warning
+    trace.unlink()
+    result = run(git_repo, "add", str(source / "skills/s1"), "--yes", env=env)
+    assert statuses(trace) == 1
+    assert "uncommitted" not in result.stderr
 
 
 def test_check_names_each_changed_file(source: Path, git_repo: Path) -> None:

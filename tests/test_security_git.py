@@ -168,3 +168,31 @@ def test_a_source_that_never_answers_cannot_hang_the_tool(
     said = result.stdout + result.stderr  # check reports per skill on stdout
     assert "no answer from git within 3 s" in said, said
     assert "Traceback" not in said
+
+
+def test_work_that_fails_while_git_waits_on_a_server_ends_git(
+    silent_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `add` imports its install side while the fetch runs; should that fail, the git left
+    # talking to a silent server must be stopped, not waited for without a limit.
+    import os
+    import signal
+
+    from ai_skills.install.sources import SourceCache, cache_root
+
+    def hung(_signum: int, _frame: object) -> None:
+        raise AssertionError("still waiting for git after the work beside it failed")
+
+    def failing() -> None:
+        raise RuntimeError("import failed")
+
+    monkeypatch.setenv("AI_SKILLS_GIT_TIMEOUT", "600")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        with SourceCache(cache_root(os.environ)) as cache, \
+                pytest.raises(RuntimeError, match="import failed"):
+            cache.resolve(silent_server, None, meanwhile=failing)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -17,6 +17,7 @@ from ai_skills.skills.validation import (
     SkillReport,
     find_skill_folders,
     validate_skill,
+    validate_skill_md,
 )
 
 GOOD_DESCRIPTION = "Checks a pull request before review. Use when asked to review code."
@@ -691,3 +692,31 @@ def test_console_script_exit_codes(tmp_path: Path) -> None:
     assert ":4: warning:" in warned.stdout
     assert failed.returncode == 1, failed.stderr
     assert json.loads(failed.stdout)[0]["ok"] is False
+
+
+FROM_MEMORY = [
+    b"---\nname: demo\ndescription: Fine.\n---\n# demo\n",
+    b"---\nname: other\ndescription: Wrong folder.\n---\n",
+    b"---\nname: Demo\ndescription: Upper case.\nmodel: x\nbogus: 1\n---\n",
+    b"---\ndescription: no name\n---\n",
+    b"no front matter at all\n",
+    b"\xef\xbb\xbf---\nname: demo\ndescription: BOM.\n---\n",
+    b"---\nname: demo\ndescription: \xff not UTF-8\n---\n",
+    b"---\nname: demo\ndescription: " + b"x" * 1100 + b"\n---\n" + b"line\n" * 600,
+    b"---\nname: demo\ndescription: [unclosed\n---\n",
+]
+
+
+@pytest.mark.parametrize("data", FROM_MEMORY, ids=range(len(FROM_MEMORY)))
+def test_validating_from_memory_finds_what_validating_the_folder_finds(
+    tmp_path: Path, data: bytes
+) -> None:
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "SKILL.md").write_bytes(data)
+    on_disk = validate_skill(folder)
+    in_memory = validate_skill_md(Path("demo"), data)
+    assert [(p.severity, p.path.name, p.line, p.message) for p in in_memory.problems] == \
+        [(p.severity, p.path.name, p.line, p.message) for p in on_disk.problems]
+    assert (in_memory.name, in_memory.description, in_memory.fields) == \
+        (on_disk.name, on_disk.description, on_disk.fields)

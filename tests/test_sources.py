@@ -11,15 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ai_skills.install.sources import (
-    SourceCache,
-    SourceError,
-    cache_key,
-    cache_root,
-    normalise_url,
-    parse_source,
-    remote_commit,
-)
+from ai_skills.errors import CommandError
+from ai_skills.install.source_git import SourceError
+from ai_skills.install.source_spec import normalise_url, parse_source
+from ai_skills.install.sources import SourceCache, cache_key, cache_root, remote_commit
 from tests.source_repos import commit_all, git, make_source, url_of
 
 
@@ -185,9 +180,84 @@ def test_a_complete_commit_needs_no_size_queries_and_is_kept(
             for line in trace.read_text().splitlines() if "trace: built-in: git " in line]
     commands = [next(w for w in words if not w.startswith("-") and "=" not in w)
                 for words in ours]
-    assert [c for c in commands if c not in ("upload-pack", "pack-objects", "index-pack",
-                                             "maintenance")] == \
-        ["fetch", "rev-parse", "rev-list", "ls-tree", "cat-file"]
+    # A new cache: no automatic maintenance, and the listing names the fetched commit.
+    assert [c for c in commands if c not in ("upload-pack", "pack-objects", "index-pack")] == \
+        ["fetch", "rev-list", "ls-tree", "cat-file"]
     monkeypatch.delenv("GIT_TRACE")
     repo = cache.repo_dir(url)
     assert git(repo, "rev-parse", f"refs/ai-skills/{sha}") == sha
+
+
+def traced_commands(trace: Path) -> list[list[str]]:
+    """The git commands GIT_TRACE recorded (each as its words after `git`)."""
+    return [line.split("trace: built-in: git ", 1)[1].split()
+            for line in trace.read_text().splitlines() if "trace: built-in: git " in line]
+
+
+def test_one_git_process_reads_every_file_of_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_source(tmp_path / "src", ["alpha", "beta"])
+    for index in range(300):  # more ids than one batch of requests
+        (source / f"skills/alpha/refs/{index}.md").parent.mkdir(exist_ok=True)
+        (source / f"skills/alpha/refs/{index}.md").write_text(f"file {index}\n")
+    commit_all(source)
+    url = url_of(source)
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    with SourceCache(cache_root(os.environ)) as cache:
+        sha = cache.resolve(url, None)
+        entries = {e.path: e.oid for e in cache.tree(url, sha)}
+        first = cache.read_blobs(url, [entries["skills/beta/SKILL.md"]])
+        wanted = [oid for path, oid in entries.items() if path.startswith("skills/alpha/")]
+        files = cache.read_blobs(url, [*wanted, wanted[0]])
+    assert first[entries["skills/beta/SKILL.md"]] == (source / "skills/beta/SKILL.md").read_bytes()
+    assert files[entries["skills/alpha/refs/299.md"]] == b"file 299\n"
+    assert len(files) == len(wanted) > 300
+    readers = [words for words in traced_commands(trace) if "cat-file" in words]
+    assert len(readers) == 1 and "--batch" in readers[0]
+
+
+def test_files_fetched_after_the_reader_started_are_read_by_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_source(tmp_path / "src", ["alpha", "beta"])
+    git(source, "config", "uploadpack.allowFilter", "true")  # the server honours blob:none
+    url = url_of(source)
+    trace = tmp_path / "trace"
+    with SourceCache(cache_root(os.environ)) as cache:
+        sha = cache.resolve(url, None)
+        entries = {e.path: e.oid for e in cache.tree(url, sha)}
+        alpha, beta = entries["skills/alpha/SKILL.md"], entries["skills/beta/SKILL.md"]
+        cache.blob_sizes(url, sha, [alpha])
+        assert cache.read_blobs(url, [alpha])[alpha] == \
+            (source / "skills/alpha/SKILL.md").read_bytes()
+        monkeypatch.setenv("GIT_TRACE", str(trace))
+        cache.blob_sizes(url, sha, [beta])  # a fetch of its own, while the reader runs
+        assert cache.read_blobs(url, [beta])[beta] == \
+            (source / "skills/beta/SKILL.md").read_bytes()
+    fetches = [words for words in traced_commands(trace) if "fetch" in words]
+    assert len(fetches) == 1, fetches  # ours: git never fetched a blob lazily
+
+
+def test_the_reader_names_an_object_the_cache_lacks(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "src", ["alpha"])
+    url = url_of(source)
+    with SourceCache(cache_root(os.environ)) as cache:
+        cache.resolve(url, None)
+        with pytest.raises(CommandError, match="asked for 0{40}, got b?'?0{40} missing"):
+            cache.read_blobs(url, ["0" * 40])
+
+
+def test_no_git_to_read_with_is_an_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_source(tmp_path / "src", ["alpha"])
+    url = url_of(source)
+    with SourceCache(cache_root(os.environ)) as cache:
+        sha = cache.resolve(url, None)
+        oid = next(e.oid for e in cache.tree(url, sha) if e.path == "skills/alpha/SKILL.md")
+        assert cache.read_blobs(url, []) == {}
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        with pytest.raises(CommandError, match="exited with 127"):
+            cache.read_blobs(url, [oid])

@@ -200,6 +200,18 @@ def _wait_states(conn: Db, ids: list[str], state: str, timeout: float = PATIENCE
     )
 
 
+def _wait_agent_started(conn: Db, task_id: str) -> int | None:
+    """The id of the task's attempt, once its supervisor has recorded the agent's pid."""
+    attempt_id = get_task(conn, task_id).current_attempt
+
+    def started() -> bool:
+        row = conn.row("SELECT agent_pid FROM attempts WHERE id = ?", (attempt_id,))
+        return row is not None and row["agent_pid"] is not None
+
+    wait_for(started, timeout=PATIENCE, what=f"the agent of {task_id} to start")
+    return attempt_id
+
+
 def _wait_hosts_live(host: HostClone, names: list[str]) -> None:
     def live() -> bool:
         found = json.loads(host.worker("hosts", "--json").stdout)
@@ -297,13 +309,7 @@ def test_a_dead_hosts_task_stalls_naming_it_and_another_host_resumes_it(
     doomed.worker("add", "job", "--title", "job", "--runtime-command",
                   agent_command("wait-file", "--release", str(release)))  # fmt: skip
     _wait_states(doomed.conn, ["job"], "running")
-    attempt_id = get_task(doomed.conn, "job").current_attempt
-
-    def agent_up() -> bool:
-        row = doomed.conn.row("SELECT agent_pid FROM attempts WHERE id = ?", (attempt_id,))
-        return row is not None and row["agent_pid"] is not None
-
-    wait_for(agent_up, timeout=PATIENCE, what="the agent of host doomed to start")
+    attempt_id = _wait_agent_started(doomed.conn, "job")
     survivor = fleet.start("survivor")
     assert _status(survivor, "job")["alive"] is True  # its supervisor renews the lease
     _wait_hosts_live(survivor, ["doomed", "survivor"])
@@ -428,7 +434,13 @@ def test_non_utf8_labels_and_host_names_are_refused(fleet: Fleet) -> None:
 
 
 @pytest.mark.slow
-def test_a_host_rides_out_a_postgresql_restart_in_the_middle_of_a_task(tmp_path: Path) -> None:
+# "launch": the server restarts as soon as the task runs, while the daemon makes its clone
+# and starts the supervisor, or while the supervisor prepares the agent; "agent": once the
+# agent runs. Either way the task goes on in the same attempt.
+@pytest.mark.parametrize("restart_during", ["launch", "agent"])
+def test_a_host_rides_out_a_postgresql_restart_in_the_middle_of_a_task(
+    tmp_path: Path, restart_during: str
+) -> None:
     if find_pg_bin() is None:
         pytest.skip("PostgreSQL's own programs are not installed: cannot restart a server")
     import psycopg
@@ -443,6 +455,8 @@ def test_a_host_rides_out_a_postgresql_restart_in_the_middle_of_a_task(tmp_path:
             box.worker("add", "job", "--title", "job", "--runtime-command",
                        agent_command("wait-file", "--release", str(release)))  # fmt: skip
             _wait_states(box.conn, ["job"], "running")
+            if restart_during == "agent":
+                _wait_agent_started(box.conn, "job")
             box.conn.close()
             box._conn = None
             cluster.restart()  # the daemon, the supervisor and the agent run on meanwhile

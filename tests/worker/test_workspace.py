@@ -22,6 +22,7 @@ from worker_helpers import (
 from ai_skills.deploy.use_skills import EXCLUDE_BEGIN, sync_repo
 from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
+from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.ops.watch import read_events
 from ai_skills.worker.run.launch import start_task
 from ai_skills.worker.tasks import get_attempt, get_task
@@ -186,3 +187,31 @@ def test_reconcile_names_a_folder_among_the_workspaces_that_no_task_owns(
     found = [f for f in reconcile(ctx, conn, load_config(ctx.config_path), fix=False)
              if f.kind == "orphan_worktree"]
     assert len(found) == 1 and "ghost" in found[0].detail
+
+
+@pytest.mark.parametrize("left_by", ["a deleted repository", "another project"])
+def test_a_clone_that_is_not_the_tasks_own_is_refused_and_left_as_it_is(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path,
+    left_by: str,
+) -> None:
+    """A repository deleted and made again at the same path leaves its workspaces behind
+    (`repo.worktrees/t1`, a clone whose origin is this very path); a user may keep an
+    unrelated clone there. Adopted, the agent would work in it and a merge remove it."""
+    path = worker_repo.parent / "repo.worktrees" / "t1"
+    if left_by == "a deleted repository":
+        git(tmp_path, "clone", "-q", "--shared", str(worker_repo), str(path))
+    else:
+        other = tmp_path / "other"
+        other.mkdir()
+        git(other, "init", "-q", "-b", "main")
+        git(other, "commit", "-q", "--allow-empty", "-m", "theirs")
+        git(tmp_path, "clone", "-q", str(other), str(path))
+    (path / "precious.txt").write_text("mine\n")
+    head = git(path, "rev-parse", "HEAD")
+    add(conn, "t1")
+    with pytest.raises(WorktreeError, match="is not a workspace of this task; move it away"):
+        start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    assert (path / "precious.txt").read_text() == "mine\n"
+    assert git(path, "rev-parse", "HEAD") == head
+    assert get_task(conn, "t1").state.value == "queued"  # back in the queue, with the reason
+    assert "move it away" in get_task(conn, "t1").reason

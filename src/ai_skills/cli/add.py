@@ -98,7 +98,8 @@ def update(
     from ai_skills.install.installed import update_skills
 
     scope = scope_for(global_)
-    report = update_skills(scope, make_cache(), names or [], os.environ)
+    with make_cache() as cache:
+        report = update_skills(scope, cache, names or [], os.environ)
     if not as_json and not any(c.action == "updated" for c in report.changes):
         note("ai-skills: everything is up to date")
     raise typer.Exit(render_report(report, as_json=as_json))
@@ -181,29 +182,30 @@ def import_npx(
         wanted = "global" if global_ else "project"
         note(f"ai-skills: no {wanted} skills recorded by npx skills")
         raise typer.Exit(0)
-    cache = make_cache()
     total = Report()
-    for npx_skill in skills:
-        try:
-            plan = plan_add(cache, import_spec(npx_skill), skills=[npx_skill.name],
-                            all_skills=False, ref=npx_skill.ref)
-        except NpxLockError as exc:  # e.g. a well-known source: report it, pin the rest
-            total.warnings.append(str(exc))
-            continue
-        except AiSkillsError as exc:  # a source gone or unreachable: report it, pin the rest
-            total.errors.append(str(exc))
-            continue
-        if not as_json:
-            show_plan(plan)
-        if not yes and sys.stdin.isatty() and not confirm("Pin it?"):
-            continue
-        try:
-            report = apply_add(scope, cache, plan, os.environ, agents=None, link=False)
-        except AiSkillsError as exc:  # e.g. the name is pinned from elsewhere: pin the rest
-            total.errors.append(str(exc))
-            continue
-        total.changes.extend(report.changes)
-        total.warnings.extend([*plan.warnings, *report.warnings] if as_json else report.warnings)
+    with make_cache() as cache:
+        for npx_skill in skills:
+            try:
+                plan = plan_add(cache, import_spec(npx_skill), skills=[npx_skill.name],
+                                all_skills=False, ref=npx_skill.ref)
+            except NpxLockError as exc:  # e.g. a well-known source: report it, pin the rest
+                total.warnings.append(str(exc))
+                continue
+            except AiSkillsError as exc:  # a source gone or unreachable: report, pin the rest
+                total.errors.append(str(exc))
+                continue
+            if not as_json:
+                show_plan(plan)
+            if not yes and sys.stdin.isatty() and not confirm("Pin it?"):
+                continue
+            try:
+                report = apply_add(scope, cache, plan, os.environ, agents=None, link=False)
+            except AiSkillsError as exc:  # e.g. the name is pinned elsewhere: pin the rest
+                total.errors.append(str(exc))
+                continue
+            total.changes.extend(report.changes)
+            shown = [*plan.warnings, *report.warnings] if as_json else report.warnings
+            total.warnings.extend(shown)
     code = render_report(total, as_json=as_json)
     if not as_json:
         note("ai-skills: next: `npx skills remove NAME` for each, then `ai-skills install`")

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ai_skills.cli.render import note, progress_after, render
-from ai_skills.cli.steps import step_line
 
 if TYPE_CHECKING:
     from ai_skills.install.add import AddPlan
     from ai_skills.install.installed import Change, Report
+    from ai_skills.install.scope import Scope
     from ai_skills.install.sources import SourceCache
-    from ai_skills.install.staging import Scope
 
 # Slow fetches get a progress line; fast ones (and cache hits) print nothing.
 delayed_progress = progress_after("ai-skills", 0.5)
@@ -34,7 +33,7 @@ def make_cache() -> SourceCache:
 
 def scope_for(global_: bool) -> Scope:
     from ai_skills.errors import UsageError
-    from ai_skills.install.staging import repo_scope, user_scope
+    from ai_skills.install.scope import repo_scope, user_scope
     from ai_skills.util.git import find_worktree_root
 
     if global_:
@@ -54,6 +53,8 @@ def render_report(report: Report, *, as_json: bool) -> int:
 
 
 def _report_notes(report: Report) -> Iterator[str]:
+    from ai_skills.cli.steps import step_line
+
     for change in report.changes:
         yield from _change_notes(change)
     for step in report.linked:
@@ -75,6 +76,16 @@ def _change_notes(change: Change) -> Iterator[str]:
         return
     at = f" @ {change.new_commit[:12]}" if change.new_commit else ""
     yield f"ai-skills: {change.action} {change.name}{at}"
+
+
+def load_install_side(scope: Scope) -> None:
+    """Import what `add` runs after its fetch: the install side and the linking (modules it
+    would otherwise load one by one later, on the way)."""
+    user = ("ai_skills.deploy.global_deploy",) if scope.kind == "user" else ()
+    for module in ("ai_skills.install.add", "ai_skills.deploy.use_skills",
+                   "ai_skills.deploy.manifest_edit", "ai_skills.skills.verified_cache",
+                   "ai_skills.cli.steps", *user):
+        __import__(module)
 
 
 def show_plan(plan: AddPlan) -> None:
@@ -112,23 +123,27 @@ def do_add(
     """`ai-skills add SOURCE ...`; returns the exit code."""
     from ai_skills.deploy.agents import parse_agent_list
     from ai_skills.errors import UsageError
-    from ai_skills.install.add import apply_add, plan_add
     from ai_skills.install.git_values import ref_problem, shown
-    from ai_skills.install.sources import parse_source
+    from ai_skills.install.source_spec import parse_source
 
     problem = ref_problem(ref) if ref is not None else None
     if problem is not None:
         raise UsageError(f"--ref: {shown(ref or '')} is not a git ref ({problem})")
     scope = scope_for(global_)
     chosen = parse_agent_list(agents) if agents else None
-    cache = make_cache()
-    spec = parse_source(source, cwd=Path.cwd())
-    plan = plan_add(cache, spec, skills=skills, all_skills=all_skills, ref=ref)
-    if not as_json:
-        show_plan(plan)
-    if not yes and sys.stdin.isatty() and not confirm("Install?"):
-        return 1
-    report = apply_add(scope, cache, plan, os.environ, agents=chosen, force=force)
+    with make_cache() as cache:
+        spec = parse_source(source, cwd=Path.cwd())
+        # The install side loads while git asks the server: a fetch takes about as long.
+        commit = cache.resolve(spec.url, ref, meanwhile=lambda: load_install_side(scope))
+        from ai_skills.install.add import apply_add, plan_add
+
+        plan = plan_add(cache, spec, skills=skills, all_skills=all_skills, ref=ref,
+                        commit=commit)
+        if not as_json:
+            show_plan(plan)
+        if not yes and sys.stdin.isatty() and not confirm("Install?"):
+            return 1
+        report = apply_add(scope, cache, plan, os.environ, agents=chosen, force=force)
     if as_json:  # in text they were shown with the plan
         report.warnings[:0] = plan.warnings
     return render_report(report, as_json=as_json)
@@ -140,5 +155,7 @@ def do_install(*, global_: bool, as_json: bool, agents: str | None = None) -> in
     from ai_skills.install.installed import install_locked
 
     chosen = parse_agent_list(agents) if agents else None
-    report = install_locked(scope_for(global_), make_cache(), os.environ, agents=chosen)
+    scope = scope_for(global_)
+    with make_cache() as cache:
+        report = install_locked(scope, cache, os.environ, agents=chosen)
     return render_report(report, as_json=as_json)

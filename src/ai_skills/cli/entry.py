@@ -1,9 +1,11 @@
 """The `ai-skills` console script: `add` and `install` skip typer when their arguments are plain.
 
 Those two commands race `npx skills` (benchmarks/add_bench.py), and importing typer costs
-more than a whole no-op `install`. A command line this small parser fully understands runs
-the same code (`cli.add_run`) directly; anything else (help, mistakes, other commands)
-goes to the typer app, which owns the help text and error messages.
+more than a whole no-op `install` (argparse, with gettext, locale and shutil behind it,
+costs a tenth of an `add`). A command line the small reader below fully understands runs
+the same code (`cli.add_run`) directly; anything else (help, mistakes, unusual spellings,
+other commands) goes to the typer app, which owns the help text and error messages.
+tests/test_cli_fast_path.py checks that both read each line the same way.
 """
 
 from __future__ import annotations
@@ -12,48 +14,109 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
+    from typing import Any
+
+# Option string -> (argument name, takes a value). The same spellings as cli/add.py.
+_COMMON = {
+    "--agents": ("agents", True),
+    "--global": ("global_", False),
+    "-g": ("global_", False),
+    "--json": ("as_json", False),
+}
+OPTIONS = {
+    "add": {
+        **_COMMON,
+        "--skill": ("skills", True),  # repeatable
+        "-s": ("skills", True),
+        "--all": ("all_skills", False),
+        "--ref": ("ref", True),
+        "--yes": ("yes", False),
+        "-y": ("yes", False),
+        "--force": ("force", False),
+    },
+    "install": _COMMON,
+}
+POSITIONALS = {"add": 1, "install": 0}  # add: SOURCE
 
 
-def _parser(command: str) -> argparse.ArgumentParser:
-    import argparse
+def parse(command: str, args: list[str]) -> tuple[dict[str, Any], list[str]] | None:
+    """Options and positionals of a plain `add`/`install` line, or None to leave it to typer."""
+    table = OPTIONS[command]
+    found: dict[str, Any] = {"skills": []}
+    positionals: list[str] = []
+    rest = list(reversed(args))
+    while rest:
+        arg = rest.pop()
+        if arg == "--":
+            positionals += reversed(rest)
+            break
+        if arg.startswith("--"):
+            name, eq, value = arg.partition("=")
+            if not _take(table, found, name, value if eq else None, rest):
+                return None
+        elif arg.startswith("-") and arg != "-":
+            for index, letter in enumerate(arg[1:], start=2):  # -gy, -sNAME
+                spec = table.get(f"-{letter}")
+                if spec is None:
+                    return None
+                if spec[1]:  # the rest of the word is the value, else the next word
+                    if arg[index:].startswith("="):
+                        return None
+                    if not _take(table, found, f"-{letter}", arg[index:] or None, rest):
+                        return None
+                    break
+                found[spec[0]] = True
+        else:
+            positionals.append(arg)
+    if len(positionals) > POSITIONALS[command]:
+        return None
+    return found, positionals
 
-    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False, allow_abbrev=False)
-    if command == "add":
-        parser.add_argument("source", nargs="?")
-        parser.add_argument("--skill", "-s", action="append", default=[])
-        parser.add_argument("--all", action="store_true", dest="all_skills")
-        parser.add_argument("--ref")
-        parser.add_argument("--yes", "-y", action="store_true")
-        parser.add_argument("--force", action="store_true")
-    parser.add_argument("--agents")
-    parser.add_argument("--global", "-g", action="store_true", dest="global_")
-    parser.add_argument("--json", action="store_true", dest="as_json")
-    return parser
+
+def _take(
+    table: dict[str, tuple[str, bool]],
+    found: dict[str, Any],
+    name: str,
+    value: str | None,
+    rest: list[str],
+) -> bool:
+    """Record option `name` (with `value` when given as `--name=value`); False if not plain."""
+    spec = table.get(name)
+    if spec is None:
+        return False
+    dest, takes_value = spec
+    if not takes_value:
+        found[dest] = True
+        return value is None
+    if value is None:
+        if not rest or rest[-1].startswith("-"):
+            return False  # a missing value, or one typer may read otherwise: typer says
+        value = rest.pop()
+    if dest == "skills":
+        found["skills"].append(value)
+    else:
+        found[dest] = value
+    return True
 
 
 def fast_command(argv: list[str]) -> Callable[[], int] | None:
     """A runner for a plain `add`/`install` command line, else None (use typer)."""
-    if not argv or argv[0] not in ("add", "install") or {"-h", "--help"} & set(argv):
+    if not argv or argv[0] not in OPTIONS or {"-h", "--help"} & set(argv):
         return None
-    import argparse
-
-    try:
-        args, extra = _parser(argv[0]).parse_known_args(argv[1:])
-    except (argparse.ArgumentError, SystemExit):
+    parsed = parse(argv[0], argv[1:])
+    if parsed is None:
         return None
-    if extra:
-        return None
+    found, positionals = parsed
     from ai_skills.cli import add_run
 
-    if argv[0] == "install" or args.source is None:
-        return lambda: add_run.do_install(global_=args.global_, as_json=args.as_json,
-                                          agents=args.agents)
+    agents, global_, as_json = (found.get("agents"), "global_" in found, "as_json" in found)
+    if not positionals:
+        return lambda: add_run.do_install(global_=global_, as_json=as_json, agents=agents)
     return lambda: add_run.do_add(
-        args.source, skills=args.skill, all_skills=args.all_skills, ref=args.ref,
-        agents=args.agents, global_=args.global_, yes=args.yes, force=args.force,
-        as_json=args.as_json,
+        positionals[0], skills=found["skills"], all_skills="all_skills" in found,
+        ref=found.get("ref"), agents=agents, global_=global_, yes="yes" in found,
+        force="force" in found, as_json=as_json,
     )
 
 
@@ -65,7 +128,15 @@ def run() -> None:
 
         run_typer_app()
         return
+    import gc
+
     from ai_skills.cli.render import run_guarded
 
-    result = run_guarded("ai-skills", command)
+    # One short run: the cyclic collector would only walk the objects imports make (a few
+    # ms of an `add`); what it could free is freed when the process ends.
+    gc.disable()
+    try:
+        result = run_guarded("ai-skills", command)
+    finally:
+        gc.enable()
     raise SystemExit(result if isinstance(result, int) else 0)

@@ -10,7 +10,7 @@ from typing import Any
 def installed_pins(repo: Path | None, env: Mapping[str, str]) -> dict[tuple[str, str], Any]:
     """(catalog origin, name) -> the pin from the lock of that scope."""
     from ai_skills.install.lock import read_lock
-    from ai_skills.install.staging import repo_scope, user_scope
+    from ai_skills.install.scope import repo_scope, user_scope
 
     scopes = [("installed (user)", user_scope(env))]
     if repo is not None:

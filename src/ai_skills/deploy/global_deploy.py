@@ -125,7 +125,8 @@ def deploy_global(
     chosen = selected_agents(env, agents)
     if dry_run:
         return _deploy(env, names, chosen, warnings, dry_run=True)
-    from ai_skills.install.staging import locked, user_scope
+    from ai_skills.install.scope import user_scope
+    from ai_skills.install.staging import locked
 
     # Chosen under the lock: a skill `remove --global` is deleting is not linked.
     with locked(user_scope(env)):

@@ -9,7 +9,7 @@ done the way `installed.py` does for install, update and remove.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ai_skills.deploy.agents import table
 from ai_skills.install import staging
@@ -19,12 +19,13 @@ from ai_skills.install.links import preflight
 from ai_skills.install.local_changes import uncommitted_warning
 from ai_skills.install.lock import LockedSkill, read_lock, write_lock
 from ai_skills.install.materialize import MAX_FILE_BYTES
-from ai_skills.install.sources import SourceCache, SourceSpec, normalise_url
-from ai_skills.install.staging import InstallError, Scope
+from ai_skills.install.scope import Scope
+from ai_skills.install.source_spec import SourceSpec, normalise_url
+from ai_skills.install.sources import SourceCache
+from ai_skills.install.staging import InstallError
 
 
-@dataclass
-class AddPlan:
+class AddPlan(NamedTuple):
     """A fetched source, the skills it holds, and the ones chosen for install."""
 
     spec: SourceSpec
@@ -32,7 +33,7 @@ class AddPlan:
     commit: str
     found: list[FoundSkill]
     selected: list[FoundSkill]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
 
 
 
@@ -44,9 +45,11 @@ def plan_add(
     skills: Sequence[str],
     all_skills: bool,
     ref: str | None,
+    commit: str | None = None,
 ) -> AddPlan:
-    """Fetch the source, discover its skills and pick the ones asked for."""
-    commit = cache.resolve(spec.url, ref)
+    """Fetch the source (unless the caller did: `commit`), discover its skills and pick the
+    ones asked for."""
+    commit = commit or cache.resolve(spec.url, ref)
     entries = cache.tree(spec.url, commit)
 
     def read(oids: list[str]) -> dict[str, bytes]:
@@ -83,7 +86,8 @@ def plan_add(
             "pass --skill NAME (repeatable) or --all"
         )
     for skill in selected:
-        warning = uncommitted_warning(spec.url, skill.path, name=skill.name, commit=commit)
+        warning = uncommitted_warning(spec.url, skill.path, name=skill.name, commit=commit,
+                                      entries=entries)
         if warning is not None:
             warnings.append(warning)
     return AddPlan(spec, ref, commit, found, selected, warnings)

@@ -18,8 +18,8 @@ from ai_skills.install.contenthash import diff_states, folder_states
 from ai_skills.install.git_values import FULL_SHA
 from ai_skills.install.links import link_problems
 from ai_skills.install.lock import LockedSkill, read_lock
+from ai_skills.install.scope import Scope
 from ai_skills.install.sources import remote_commit
-from ai_skills.install.staging import Scope
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.install.sources import GitEntry
 from ai_skills.skills.front_matter import front_matter_fields
-from ai_skills.skills.validation import SKILL_FILE, name_error, name_problems
+from ai_skills.skills.validation import (
+    SKILL_FILE,
+    name_error,
+    name_problems,
+    validate_skill_md,
+)
 
 _SKIPPED_PARTS = frozenset({"node_modules", ".git"})
 
 
-@dataclass(frozen=True)
-class FoundSkill:
+class FoundSkill(NamedTuple):
     """A skill folder in a source: its install name, path inside the source, description."""
 
     name: str
@@ -95,21 +99,11 @@ def skill_md_problem(name: str, skill_md: bytes) -> str | None:
 
 def skill_md_error(name: str, skill_md: bytes) -> tuple[str, int | None, str] | None:
     """The first `validate_skill` error as (path shown, line, message), or None."""
-    import tempfile
-
-    from ai_skills.skills.validation import validate_skill
-
-    with tempfile.TemporaryDirectory(prefix="ai-skills-check-") as temp:
-        # validate_skill reads only SKILL.md and the folder's name: check before writing.
-        folder = Path(temp) / name
-        folder.mkdir()
-        (folder / SKILL_FILE).write_bytes(skill_md)
-        report = validate_skill(folder)
+    report = validate_skill_md(Path(name), skill_md)
     if report.ok:
         return None
     first = report.errors[0]
-    shown = first.path.relative_to(folder.parent) if first.path.is_relative_to(folder) else ""
-    return str(shown), first.line, first.message
+    return first.path.as_posix(), first.line, first.message
 
 
 def _install_name(folder: str, declared: object) -> str:

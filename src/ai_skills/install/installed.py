@@ -12,8 +12,8 @@ the same sync `use-skills` runs, the user scope through the deploy engine.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.deploy.agents import table
 from ai_skills.deploy.engine import Step
@@ -23,8 +23,9 @@ from ai_skills.install.contenthash import FileState, diff_states, folder_states
 from ai_skills.install.git_values import FULL_SHA
 from ai_skills.install.links import edit_manifest, link_scope
 from ai_skills.install.lock import LockedSkill, read_lock, write_lock
+from ai_skills.install.scope import Scope
 from ai_skills.install.sources import SourceCache
-from ai_skills.install.staging import InstallError, Scope
+from ai_skills.install.staging import InstallError
 
 
 class SelectionError(AiSkillsError):
@@ -33,8 +34,7 @@ class SelectionError(AiSkillsError):
     exit_code = 2
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """What happened to one skill."""
 
     name: str
@@ -44,15 +44,18 @@ class Change:
     files: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass
 class Report:
-    """Changes made, links made, and problems found while linking."""
+    """Changes made, links made, and problems found while linking (filled in as a command
+    runs)."""
 
-    changes: list[Change] = field(default_factory=list)
-    linked: list[Step] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    repo: Path | None = None  # the repo of a repo scope (paths are shown relative to it)
+    __slots__ = ("changes", "linked", "errors", "warnings", "repo")
+
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+        self.linked: list[Step] = []
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self.repo: Path | None = None  # of a repo scope (paths are shown relative to it)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (what `--json` prints)."""
@@ -135,7 +138,7 @@ def _add_user_agents(scope: Scope, agents: list[str]) -> None:
     their links."""
     lock = read_lock(scope.lock_path)
     merged = {
-        name: replace(entry, agents=tuple(
+        name: entry._replace(agents=tuple(
             dict.fromkeys([*(entry.agents or table().defaults), *agents])))
         for name, entry in lock.items()
     }
@@ -200,7 +203,7 @@ def _update_one(
         old_states = folder_states((scope.skills_dir / name).resolve())
     files = tuple(diff_states(old_states, folder_states(staged.folder)))
     staging.activate(scope, staged)
-    lock[name] = replace(entry, commit=commit, hash=staged.digest)
+    lock[name] = entry._replace(commit=commit, hash=staged.digest)
     return Change(name, "updated", entry.commit, commit, files)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.deploy import engine
 from ai_skills.deploy.agents import (
@@ -24,15 +24,9 @@ from ai_skills.deploy.agents import (
     repo_skills_dir,
     table,
 )
-from ai_skills.deploy.global_deploy import (
-    ADD_OWNER,
-    DEPLOY_OWNER,
-    global_state_dir,
-    link_user_folders,
-)
 from ai_skills.errors import AiSkillsError
 from ai_skills.install.lock import LockedSkill
-from ai_skills.install.staging import Scope
+from ai_skills.install.scope import Scope
 from ai_skills.util.fs import atomic_write_text, file_lock
 from ai_skills.util.xdg import xdg_home
 
@@ -41,13 +35,12 @@ class LinkPreflightError(AiSkillsError):
     """A skill could not be linked for the agents asked for; nothing was changed."""
 
 
-@dataclass
-class Linked:
+class Linked(NamedTuple):
     """Links made, and problems found while linking."""
 
-    steps: list[engine.Step] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    steps: list[engine.Step]
+    errors: list[str]
+    warnings: list[str]
 
 
 def link_scope(
@@ -72,10 +65,10 @@ def edit_manifest(
     from ai_skills.deploy.use_skills import MANIFEST
 
     if scope.repo is None:
-        return Linked()
+        return Linked([], [], [])
     add_names(scope.repo / MANIFEST, sorted(names))
     if not agents:
-        return Linked()
+        return Linked([], [], [])
     errors, warnings = _choose_repo_agents(scope.repo, env, agents)
     return Linked([], errors, warnings)
 
@@ -148,6 +141,9 @@ def _link_user(
     Agents sharing a folder get one link. When an agent's folder cannot be worked out (an
     unknown name in the lock, a relative CODEX_HOME) nothing is unlinked this run.
     """
+    # Here, not at the top: a repo's `add` never needs the user-wide side.
+    from ai_skills.deploy.global_deploy import ADD_OWNER, global_state_dir, link_user_folders
+
     _merge_old_record(env)
     desired: dict[Path, str] = {}
     errors: list[str] = []
@@ -163,12 +159,15 @@ def _link_user(
         held = tuple({Path(target).parent for target in record.links | record.pending})
     result = link_user_folders(desired, env, owner=ADD_OWNER, dry_run=False,
                                managed_dirs=tuple(all_global_dirs(env)), held_dirs=held)
-    return Linked(list(result.done), errors + [f"{s.target}: {s.reason}" for s in result.refused])
+    refused = [f"{s.target}: {s.reason}" for s in result.refused]
+    return Linked(list(result.done), errors + refused, [])
 
 
 def _merge_old_record(env: Mapping[str, str]) -> None:
     """Move the links `add --global` recorded in its own file (before the record was shared)
     into the shared record, as its own: also those `deploy --global` had adopted from it."""
+    from ai_skills.deploy.global_deploy import ADD_OWNER, DEPLOY_OWNER, global_state_dir
+
     old = Path(xdg_home(env, "XDG_STATE_HOME")) / "ai-skills/installed/links.json"
     if not old.exists():
         return
@@ -203,6 +202,8 @@ def preflight(
             check_editable(scope.repo / MANIFEST)
             desired, record, theirs = _repo_links(scope, scope.repo, names, env, agents)
         else:
+            from ai_skills.deploy.global_deploy import ADD_OWNER, DEPLOY_OWNER, global_state_dir
+
             desired = {global_skills_dir(agent, env) / name: str(scope.skills_dir / name)
                        for name in names for agent in agents or table().defaults}
             full = engine.read_record(global_state_dir(env) / "links.json")

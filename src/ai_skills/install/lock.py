@@ -2,7 +2,7 @@
 
 Repo scope: `REPO/ai-skills.lock.json` (commit it). User scope:
 `$XDG_CONFIG_HOME/ai-skills/lock.json`. JSON read back is validated with pydantic; inside,
-the entries are frozen dataclasses.
+the entries are named tuples.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.install.git_values import FULL_SHA, ref_problem, shown, subpath_problem, url_problem
@@ -21,7 +20,6 @@ from ai_skills.util.schema_errors import first_problem
 from ai_skills.util.textfiles import read_json
 
 LOCK_VERSION = 1
-REPO_LOCK_FILE = "ai-skills.lock.json"
 _RESTORE = "restore it from git or remove it and add the skills again"
 
 
@@ -29,8 +27,7 @@ class LockFileError(AiSkillsError):
     """A lock file cannot be read."""
 
 
-@dataclass(frozen=True)
-class LockedSkill:
+class LockedSkill(NamedTuple):
     """One pinned skill: where from, which commit, which folder, and its content hash."""
 
     source: str  # git URL the skill was fetched from
@@ -42,7 +39,7 @@ class LockedSkill:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (absent optional fields left out)."""
-        data = asdict(self)
+        data = self._asdict()
         if self.agents is not None:
             data["agents"] = list(self.agents)
         return {key: value for key, value in data.items() if value is not None}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.install.sources import GitEntry
@@ -31,8 +31,7 @@ class UnsafeSkillError(AiSkillsError):
     """A skill in a source contains something we will not install."""
 
 
-@dataclass(frozen=True)
-class PlannedFile:
+class PlannedFile(NamedTuple):
     """One file or symlink of a skill: path inside the skill, kind/mode, git object."""
 
     rel: str

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ai_skills.errors import AiSkillsError
 from ai_skills.install.git_values import ref_problem, subpath_problem, text_problem
 from ai_skills.install.lock import named_entry_problem
-from ai_skills.install.sources import SourceSpec, parse_source
+from ai_skills.install.source_spec import SourceSpec, parse_source
 from ai_skills.util.schema_errors import first_problem
 from ai_skills.util.textfiles import read_json
 

@@ -8,7 +8,7 @@ and passed after `--end-of-options`, and every run ends after `AI_SKILLS_GIT_TIM
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ai_skills.errors import AiSkillsError
@@ -79,8 +79,15 @@ def git_timeout(env: Mapping[str, str]) -> float:
     return seconds
 
 
-def run_source_git(args: list[str], cwd: Path, *, input_text: str | None = None) -> str:
-    """Run `git ARGS` (from `git_command`) against a source, in the safe environment, bounded."""
+def run_source_git(
+    args: list[str],
+    cwd: Path,
+    *,
+    input_text: str | None = None,
+    meanwhile: Callable[[], object] | None = None,
+) -> str:
+    """Run `git ARGS` (from `git_command`) against a source, in the safe environment, bounded;
+    `meanwhile` runs once git has started (see `run_git`)."""
     timeout = git_timeout(os.environ)
     return run_git(args, cwd=cwd, env=SAFE_GIT_ENV, input_text=input_text,
-                   timeout=timeout).stdout
+                   timeout=timeout, meanwhile=meanwhile).stdout

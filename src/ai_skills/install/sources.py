@@ -1,4 +1,4 @@
-"""Where skills come from: source parsing, URL normalising, and the cache of fetched repos.
+"""The cache of fetched sources, and reading commits and files out of it.
 
 The cache holds one bare repository per source URL under
 `$XDG_CACHE_HOME/ai-skills/sources/<sha256 of the normalised URL>.git`, each guarded by
@@ -14,110 +14,41 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.errors import CommandError
 from ai_skills.install.git_values import (
     FULL_SHA,
-    SCP_LIKE,
-    URL_SCHEMES,
     shown,
-    text_problem,
     url_problem,
 )
+from ai_skills.install.object_reader import ObjectReader
 from ai_skills.install.source_git import (
-    ALLOWED_PROTOCOLS,
     SAFE_GIT_ENV,
     SourceError,
     git_command,
     run_source_git,
 )
+from ai_skills.install.source_spec import normalise_url
 from ai_skills.util.fs import atomic_write_bytes, file_lock
 from ai_skills.util.git import run_git, run_git_bytes
 from ai_skills.util.xdg import xdg_home
-
-_SHORTHAND = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
-_URL_SCHEMES = tuple(f"{scheme}://" for scheme in URL_SCHEMES)
-
 
 Progress = Callable[[str], AbstractContextManager[None]]
 
 
 
 
-@dataclass(frozen=True)
-class SourceSpec:
-    """A git URL to fetch and the folder inside it to look for skills in ('' = all)."""
-
-    url: str
-    subpath: str = ""
-
-
-@dataclass(frozen=True)
-class GitEntry:
+class GitEntry(NamedTuple):
     """One entry of a commit's tree: git mode, object type, object id, path."""
 
     mode: str
     kind: str
     oid: str
     path: str
-
-
-def parse_source(text: str, *, cwd: Path) -> SourceSpec:
-    """Turn what the user typed (URL, owner/repo, local path) into a SourceSpec."""
-    text = text.strip()
-    problem = text_problem(text, spaces=True) if text else None
-    if problem is not None:
-        raise SourceError(f"{shown(text)} is not a git URL, an owner/repo shorthand or a "
-                          f"folder ({problem})")
-    if text.startswith("http://"):
-        raise SourceError(f"{text}: plain http is not allowed; use an https:// URL")
-    if text.startswith(_URL_SCHEMES) or SCP_LIKE.fullmatch(text):
-        problem = url_problem(text)
-        if problem is not None:
-            raise SourceError(f"{shown(text)} is not a git URL ({problem})")
-        return SourceSpec(text.rstrip("/"))
-    if "://" in text or text.startswith("ext::"):
-        raise SourceError(
-            f"{text}: unsupported protocol; sources may use {ALLOWED_PROTOCOLS.replace(':', ', ')}"
-        )
-    local = (cwd / Path(text).expanduser()).resolve()
-    if local.exists() or text.startswith((".", "/", "~")):
-        return _local_source(local, text)
-    if _SHORTHAND.match(text):
-        return SourceSpec(f"https://github.com/{text.removesuffix('.git')}.git")
-    raise SourceError(
-        f"{text}: not a git URL, an owner/repo shorthand, or an existing folder"
-    )
-
-
-def _local_source(path: Path, text: str) -> SourceSpec:
-    if not path.is_dir():
-        raise SourceError(f"{text}: no such folder")
-    try:
-        toplevel = run_source_git(git_command("rev-parse", "--show-toplevel"), path)
-        top = Path(toplevel.strip()).resolve()
-    except CommandError:
-        raise SourceError(
-            f"{path}: not inside a git repository; installs are pinned to a commit, so "
-            "commit the skills to git first (`git init && git add -A && git commit`)"
-        ) from None
-    return SourceSpec(top.as_uri(), "" if path == top else path.relative_to(top).as_posix())
-
-
-def normalise_url(url: str) -> str:
-    """The cache identity of a URL: lower-case scheme and host, no trailing '/' or '.git'."""
-    url = url.strip().rstrip("/").removesuffix(".git")
-    match = re.match(r"^([a-z]+)://([^/]*)(.*)$", url, re.IGNORECASE)
-    if match:
-        scheme, host, rest = match.groups()
-        return f"{scheme.lower()}://{host.lower()}{rest}"
-    return url
 
 
 def cache_key(url: str) -> str:
@@ -145,6 +76,19 @@ class SourceCache:
         self._trees: dict[tuple[str, str], list[GitEntry]] = {}
         self._sizes: dict[str, int] = {}
         self._missing: dict[tuple[str, str], set[str]] = {}
+        self._new: set[Path] = set()  # repositories this run created
+        self._readers: dict[Path, ObjectReader] = {}
+
+    def __enter__(self) -> SourceCache:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the git processes reading files for this run."""
+        while self._readers:
+            self._readers.popitem()[1].close()
 
     def repo_dir(self, url: str) -> Path:
         """The bare repository caching `url`."""
@@ -186,31 +130,40 @@ class SourceCache:
             encoding="utf-8",
         )
         if repo.exists():
+            import shutil
+
             shutil.rmtree(repo)
         os.rename(temp, repo)
+        self._new.add(repo)
 
-    def resolve(self, url: str, ref: str | None) -> str:
-        """The commit `ref` (default: the remote HEAD) names, fetching it into the cache."""
+    def resolve(
+        self, url: str, ref: str | None, *, meanwhile: Callable[[], object] | None = None
+    ) -> str:
+        """The commit `ref` (default: the remote HEAD) names, fetching it into the cache.
+
+        `meanwhile` runs (once) while git talks to the server; not at all when it need not.
+        """
+        meanwhile = _once(meanwhile) if meanwhile is not None else None
         with self.locked(url) as repo:
             if ref is not None and FULL_SHA.fullmatch(ref) and _has_commit(repo, ref):
                 return ref  # a pinned commit already here: no network, nothing shown
             with self.progress(f"fetching {url}" + (f" ({ref})" if ref else "")):
-                kept = self._kept_remote_head(repo, url) if ref is None else None
+                kept = self._kept_remote_head(repo, url, meanwhile) if ref is None else None
                 if kept is not None:
                     return kept
-                self._fetch(repo, url, ref or "HEAD")
+                self._fetch(repo, url, ref or "HEAD", meanwhile)
             if ref is not None and FULL_SHA.fullmatch(ref):
                 if not _has_commit(repo, ref):
                     raise SourceError(f"{url}: commit {ref} not found on the server")
                 sha = ref
             else:
-                verify = git_command("rev-parse", "--verify",
-                                     operands=[("ref", "FETCH_HEAD^{commit}")])
-                sha = run_source_git(verify, repo).strip()
+                sha = self._list_objects(repo, url, "FETCH_HEAD^{commit}")
             _keep(repo, sha)
             return sha
 
-    def _kept_remote_head(self, repo: Path, url: str) -> str | None:
+    def _kept_remote_head(
+        self, repo: Path, url: str, meanwhile: Callable[[], object] | None
+    ) -> str | None:
         """The server's HEAD when this cache already keeps that commit (then nothing to fetch).
 
         A fetch of an unchanged source still runs four git processes (and sends the tip's
@@ -221,7 +174,7 @@ class SourceCache:
             return None
         ask = git_command("ls-remote", operands=[("url", url), ("ref", "HEAD")])
         try:
-            out = run_source_git(ask, repo)
+            out = run_source_git(ask, repo, meanwhile=meanwhile)
         except CommandError as exc:
             raise SourceError(
                 f"{url}: cannot fetch HEAD; check the URL, the ref and your access. {exc}"
@@ -232,13 +185,20 @@ class SourceCache:
                 return oid
         return None
 
-    def _fetch(self, repo: Path, url: str, ref: str) -> None:
+    def _fetch(
+        self, repo: Path, url: str, ref: str, meanwhile: Callable[[], object] | None
+    ) -> None:
         attempts = [["--depth=1", "--filter=blob:none"], ["--filter=blob:none"], []]
+        # A repository made this run holds one pack after its first fetch: nothing for git's
+        # automatic maintenance to do, and it would cost a process.
+        config = ["maintenance.auto=false"] if repo in self._new else []
         last: CommandError | None = None
         for extra in attempts:
             try:
                 run_source_git(git_command("fetch", "-q", "--no-tags", *extra,
-                                           operands=[("remote", "origin"), ("ref", ref)]), repo)
+                                           operands=[("remote", "origin"), ("ref", ref)],
+                                           config=config),
+                               repo, meanwhile=meanwhile)
                 return
             except CommandError as exc:  # server refuses shallow or filter: try plainer
                 last = exc
@@ -300,33 +260,39 @@ class SourceCache:
 
     def read_blobs(self, url: str, oids: list[str]) -> dict[str, bytes]:
         """The contents of the given blobs (after `blob_sizes` made sure they are here)."""
+        if not oids:
+            return {}
         with self.locked(url) as repo:
-            wanted = "".join(o + "\n" for o in oids).encode()
-            raw = run_git_bytes(git_command("cat-file", "--batch"), cwd=repo,
-                                env=SAFE_GIT_ENV, input_bytes=wanted)
-        blobs: dict[str, bytes] = {}
-        pos = 0
-        for oid in oids:
-            header_end = raw.index(b"\n", pos)
-            _, _, size = raw[pos:header_end].decode().split()
-            start = header_end + 1
-            blobs[oid] = raw[start : start + int(size)]
-            pos = start + int(size) + 1
-        return blobs
+            reader = self._readers.get(repo)
+            if reader is None:
+                reader = self._readers[repo] = ObjectReader(repo)
+            return reader.read(list(dict.fromkeys(oids)))
 
     def _missing_blobs(self, repo: Path, url: str, sha: str) -> set[str]:
         """The objects of the commit not in the cache yet (a partial clone fetches blobs
         when they are needed)."""
         if (url, sha) not in self._missing:
-            listing = run_source_git(
-                git_command("rev-list", "--objects", "--missing=print", "--no-walk",
-                            operands=[("ref", sha)]),
-                repo,
-            )
-            self._missing[(url, sha)] = {
-                line[1:].split()[0] for line in listing.splitlines() if line.startswith("?")
-            }
+            self._list_objects(repo, url, sha)
         return self._missing[(url, sha)]
+
+    def _list_objects(self, repo: Path, url: str, rev: str) -> str:
+        """The commit `rev` names, noting which of its objects the cache lacks.
+
+        One rev-list says both (it prints the commit first), so a fetch is resolved without
+        a `rev-parse` of its own.
+        """
+        listing = run_source_git(
+            git_command("rev-list", "--objects", "--missing=print", "--no-walk",
+                        operands=[("ref", rev)]),
+            repo,
+        ).splitlines()
+        sha = listing[0] if listing else ""
+        if not FULL_SHA.fullmatch(sha):
+            raise SourceError(f"{repo}: git named {shown(sha)} as the commit {rev}")
+        self._missing[(url, sha)] = {
+            line[1:].split()[0] for line in listing if line.startswith("?")
+        }
+        return sha
 
     def _prefetch(self, repo: Path, url: str, sha: str, oids: list[str]) -> None:
         missing = self._missing_blobs(repo, url, sha)
@@ -370,6 +336,17 @@ def remote_commit(url: str, ref: str | None, *, cwd: Path) -> str | None:
         if candidate in found:
             return found[candidate]
     return None
+
+
+def _once(action: Callable[[], object]) -> Callable[[], None]:
+    """`action`, run by the first call only."""
+    pending = [action]
+
+    def run() -> None:
+        if pending:
+            pending.pop()()
+
+    return run
 
 
 def _has_commit(repo: Path, sha: str) -> bool:

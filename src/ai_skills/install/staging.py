@@ -20,19 +20,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ai_skills.errors import AiSkillsError
 from ai_skills.install import materialize
 from ai_skills.install.contenthash import HASH_PREFIX, FileState, folder_states, hash_folder
 from ai_skills.install.discover import name_error, skill_md_error
-from ai_skills.install.lock import REPO_LOCK_FILE
+from ai_skills.install.scope import VERSIONS, Scope
 from ai_skills.install.sources import SourceCache
-from ai_skills.skills.catalog import INSTALLED_REPO_DIR, user_installed_dir
 from ai_skills.skills.validation import SKILL_FILE
 from ai_skills.util.fs import (
     TEMP_MARKER,
@@ -42,44 +40,10 @@ from ai_skills.util.fs import (
     is_temp_name,
     writer_alive,
 )
-from ai_skills.util.xdg import xdg_home
-
-VERSIONS = ".versions"
 
 
 class InstallError(AiSkillsError):
     """An install cannot go ahead; nothing was changed."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where one scope keeps installed skills and its lock file."""
-
-    kind: str  # "repo" or "user"
-    skills_dir: Path
-    lock_path: Path
-    repo: Path | None = None
-
-    @property
-    def versions(self) -> Path:
-        """Folder of content-addressed versions."""
-        return self.skills_dir / VERSIONS
-
-    @property
-    def mutation_lock(self) -> Path:
-        """File lock held while a run changes this scope."""
-        return self.skills_dir.parent / "install.lock"
-
-
-def repo_scope(repo: Path) -> Scope:
-    """Per-repo installs: `REPO/.ai-skills/skills`, pinned in `REPO/ai-skills.lock.json`."""
-    return Scope("repo", repo / INSTALLED_REPO_DIR, repo / REPO_LOCK_FILE, repo=repo)
-
-
-def user_scope(env: Mapping[str, str]) -> Scope:
-    """User installs: `$XDG_DATA_HOME/ai-skills/skills`, `$XDG_CONFIG_HOME/ai-skills/lock.json`."""
-    return Scope("user", user_installed_dir(env), Path(xdg_home(env, "XDG_CONFIG_HOME"))
-                 / "ai-skills" / "lock.json")
 
 
 @contextlib.contextmanager
@@ -98,8 +62,7 @@ def locked(scope: Scope) -> Iterator[None]:
             collect_garbage(scope)
 
 
-@dataclass(frozen=True)
-class Staged:
+class Staged(NamedTuple):
     """A verified new version waiting to be activated."""
 
     name: str
@@ -119,8 +82,7 @@ def check_name(name: str, *, where: str) -> None:
         raise materialize.UnsafeSkillError(f"{where}: {reason}; refused")
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """A skill's files, read from git and found safe and valid; nothing written yet."""
 
     name: str
@@ -162,7 +124,7 @@ def stage_skill(scope: Scope, checked: Checked) -> Staged:
         digest = hash_folder(folder)
         _write_file_list(stage / f"{checked.name}{FILE_LIST}", folder_states(folder))
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        remove_tree(stage)
         raise
     pause_point("staged")
     return Staged(checked.name, stage, digest)
@@ -196,7 +158,7 @@ def fetch_and_stage(
 
 def discard(staged: Staged) -> None:
     """Drop a staged version that will not be activated."""
-    shutil.rmtree(staged.stage, ignore_errors=True)
+    remove_tree(staged.stage)
 
 
 def version_dir(digest: str) -> str:
@@ -256,7 +218,7 @@ def _replace_dir(old: Path, new: Path) -> None:
     aside = old.with_name(f".old{_random_tag()}{TEMP_MARKER}{os.getpid()}")
     os.rename(old, aside)
     os.rename(new, old)
-    shutil.rmtree(aside, ignore_errors=True)
+    remove_tree(aside)
 
 
 def deactivate(scope: Scope, name: str) -> bool:
@@ -293,7 +255,7 @@ def collect_garbage(scope: Scope) -> None:
     """Remove everything `garbage` finds (only under the scope's lock)."""
     for path in garbage(scope):
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
         else:
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -304,10 +266,16 @@ def prepare_scope(scope: Scope) -> None:
     scope.skills_dir.mkdir(parents=True, exist_ok=True)
     if scope.kind == "repo":
         ignore = scope.skills_dir.parent / ".gitignore"
-        if not ignore.exists():
+        try:
+            written = ignore.stat().st_size > 0
+        except FileNotFoundError:
+            written = False
+        if not written:
             # Installed files are reproduced from the lock file; only the lock is committed.
+            # Not synced to disk (a few ms of every first add): an empty file, all a crash
+            # can leave, is written again by the next run.
             atomic_write_text(ignore, "# made by ai-skills: installed skills come from "
-                              "ai-skills.lock.json\n*\n")
+                              "ai-skills.lock.json\n*\n", durable=False)
 
 
 def pause_point(point: str) -> None:
@@ -318,6 +286,13 @@ def pause_point(point: str) -> None:
     if marker:
         Path(marker).write_text(str(os.getpid()))
     time.sleep(120)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a folder this tool made, quietly (imports `shutil` only when there is one)."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _random_tag() -> str:

@@ -144,7 +144,27 @@ def validate_skill(folder: Path, *, strict: bool = False) -> SkillReport:
     if not skill_md.is_file():
         _report_missing_skill_md(report, folder)
         return report
-    text = _read_text(skill_md, report)
+    try:
+        with open(skill_md, "rb") as handle:
+            data = handle.read(MAX_SKILL_MD_BYTES + 1)
+    except OSError as exc:
+        report.problems.append(Problem("error", skill_md, None,
+                                       f"cannot read it ({exc.strerror or exc})"))
+        return report
+    return _check_skill_md(report, data, strict=strict)
+
+
+def validate_skill_md(folder: Path, data: bytes, *, strict: bool = False) -> SkillReport:
+    """`validate_skill` of a folder holding only a SKILL.md with these bytes, from memory.
+
+    For a skill read from git before anything is written: only its name and SKILL.md count.
+    """
+    return _check_skill_md(SkillReport(folder=folder), data, strict=strict)
+
+
+def _check_skill_md(report: SkillReport, data: bytes, *, strict: bool) -> SkillReport:
+    skill_md = report.folder / SKILL_FILE
+    text = _decode_text(data, skill_md, report)
     if text is None:
         return report
     front = read_front_matter(text)
@@ -152,7 +172,7 @@ def validate_skill(folder: Path, *, strict: bool = False) -> SkillReport:
     if not front.delimited:
         return report
     if front.fields is not None:
-        _check_fields(front.fields, folder, skill_md, report, strict=strict)
+        _check_fields(front.fields, report.folder, skill_md, report, strict=strict)
     _check_body(text, skill_md, report)
     return report
 
@@ -165,14 +185,7 @@ def _report_missing_skill_md(report: SkillReport, folder: Path) -> None:
     report.problems.append(Problem("error", folder / SKILL_FILE, None, message))
 
 
-def _read_text(skill_md: Path, report: SkillReport) -> str | None:
-    try:
-        with open(skill_md, "rb") as handle:
-            data = handle.read(MAX_SKILL_MD_BYTES + 1)
-    except OSError as exc:
-        report.problems.append(Problem("error", skill_md, None,
-                                       f"cannot read it ({exc.strerror or exc})"))
-        return None
+def _decode_text(data: bytes, skill_md: Path, report: SkillReport) -> str | None:
     if len(data) > MAX_SKILL_MD_BYTES:
         report.problems.append(Problem("error", skill_md, None, f"larger than "
                                        f"{MAX_SKILL_MD_BYTES // 2**20} MiB; agents load it whole"))

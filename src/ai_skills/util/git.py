@@ -10,6 +10,7 @@ from ai_skills.errors import CommandError
 TYPE_CHECKING = False  # `worker status` runs git through here: no `typing`, no `pathlib`
 if TYPE_CHECKING:
     import subprocess
+    from collections.abc import Callable
     from pathlib import Path
 
 # Variables that would make git act on another repository than the one we name with cwd.
@@ -41,11 +42,13 @@ def run_git(
     env: dict[str, str] | None = None,
     input_text: str | None = None,
     timeout: float | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `git ARGS` in `cwd`; raise CommandError with command, code and stderr on failure.
 
     With `timeout`, git and the helpers it started (ssh, git-remote-https) are killed
-    when it has not finished by then, and that is a CommandError too.
+    when it has not finished by then, and that is a CommandError too. `meanwhile` is
+    called once git has started, so the caller's own work overlaps a slow git.
     """
     import subprocess  # not at module level: use-skills finds repos without running git
 
@@ -57,6 +60,15 @@ def run_git(
             stderr=subprocess.PIPE, encoding="utf-8", errors="surrogateescape",
             start_new_session=timeout is not None,
         ) as child:
+            if meanwhile is not None:
+                try:
+                    meanwhile()
+                except BaseException:  # never wait without a limit on a git left behind
+                    if timeout is not None:
+                        _kill_group(child)
+                    else:
+                        child.kill()
+                    raise
             try:
                 out, err = child.communicate(input_text, timeout=timeout)
             except subprocess.TimeoutExpired:

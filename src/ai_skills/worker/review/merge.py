@@ -2,8 +2,9 @@
 
 The merged commit is built with merge-tree and commit-tree (no checkout changes), its gates
 run in a temporary worktree, and the integration branch moves with a compare-and-swap
-`update-ref` (steps in `merge_steps`). Each step looks at the world before it acts, so
-running `worker merge ID` again after a crash resumes where it stopped, to the same commit.
+`update-ref` (steps in `merge_steps`, then `merge_cleanup`). Each step looks at the world
+before it acts, so running `worker merge ID` again after a crash resumes where it stopped,
+to the same commit.
 """
 
 from __future__ import annotations
@@ -28,13 +29,8 @@ from ai_skills.worker.review.conflicts import SentBack, recheck_approved
 from ai_skills.worker.review.findings import integration_of
 from ai_skills.worker.review.gates import Progress, quiet
 from ai_skills.worker.review.merge_checkout import refuse_dirty_checkout
-from ai_skills.worker.review.merge_steps import (
-    REBASE_REFUSAL,
-    MergeRun,
-    MergeStopped,
-    save_step,
-    step_finish,
-)
+from ai_skills.worker.review.merge_cleanup import step_finish
+from ai_skills.worker.review.merge_run import REBASE_REFUSAL, MergeRun, MergeStopped, save_step
 from ai_skills.worker.review.records import get_review, void_if_stale
 from ai_skills.worker.review.treeops import is_ancestor, rev
 from ai_skills.worker.run.remote_branch import fetch_branch

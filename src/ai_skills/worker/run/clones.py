@@ -48,19 +48,40 @@ def is_linked_worktree(path: Path) -> bool:
     return git.is_file() and not git.is_symlink()
 
 
-def make_clone(repo: Path, common_dir: Path, *, task_id: str, path: Path, branch: str) -> bool:
+def workspace_record(common_dir: Path, task_id: str) -> Path:
+    """Where the main repository notes the clone worker made for a task: outside every
+    clone, so no agent can claim a folder for its task."""
+    return common_dir / "worker" / "workspaces" / task_id
+
+
+def made_here(common_dir: Path, task_id: str, path: Path) -> bool:
+    """True when worker made (or adopted) the clone at `path` for this task."""
+    try:
+        return workspace_record(common_dir, task_id).read_text() == str(path.resolve())
+    except OSError:
+        return False
+
+
+def make_clone(
+    repo: Path, common_dir: Path, *, task_id: str, path: Path, branch: str, known: bool = False
+) -> bool:
     """Have `path` be a clone of `repo` with `branch` (which exists in `repo`) checked out.
 
-    True when made now. An existing clone is left as it is: it holds the agent's work.
+    True when made now. An existing clone is left as it is when it is this task's (`known`:
+    the store says an earlier attempt worked there, or it was converted or moved here; or
+    worker made it: `made_here`): it holds the agent's work. Any other folder there (a clone
+    of another repository, or one left from a repository deleted at the same path) is
+    refused: the agent would work in it, and a merge would remove it.
     """
-    if is_clone(path):
+    if is_clone(path) and (known or made_here(common_dir, task_id, path)):
         drop_registration(repo, common_dir, path)
+        _record_workspace(common_dir, task_id, path)
         return False
-    if path.exists() and any(path.iterdir()):
+    if path.exists() and (is_clone(path) or any(path.iterdir())):
         raise WorktreeError(
             task_id=task_id,
             path=str(path),
-            detail="exists and is not a workspace of this repository; move it away",
+            detail="exists and is not a workspace of this task; move it away",
         )
     # A worktree deleted by hand leaves a registration that still holds its branch.
     run_git(["worktree", "prune"], cwd=repo)
@@ -70,7 +91,16 @@ def make_clone(repo: Path, common_dir: Path, *, task_id: str, path: Path, branch
         cwd=path.parent,
     )
     _copy_identity(repo, path)
+    _record_workspace(common_dir, task_id, path)
     return True
+
+
+def _record_workspace(common_dir: Path, task_id: str, path: Path) -> None:
+    from ai_skills.util.fs import atomic_write_text
+
+    record = workspace_record(common_dir, task_id)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(record, str(path.resolve()))
 
 
 def _copy_identity(repo: Path, clone: Path) -> None:

@@ -23,8 +23,9 @@ from ai_skills.errors import AiSkillsError
 from ai_skills.util.git import run_git
 from ai_skills.util.results import JsonResult
 from ai_skills.worker.run.rate_limit_fallback import record_outcome
+from ai_skills.worker.run.store_outage import store_errors
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import Db, append_event, database_errors, transaction
+from ai_skills.worker.store import Db, append_event, transaction
 from ai_skills.worker.store import attempts as attempt_rows
 from ai_skills.worker.store import events as event_rows
 from ai_skills.worker.store import tasks as task_rows
@@ -296,26 +297,36 @@ def record_breaches(
 
 
 def _step_failures() -> tuple[type[Exception], ...]:
-    """What a containment step survives: our errors, the file system's, the store's."""
-    return (AiSkillsError, OSError, ValueError, *database_errors())
+    """What a containment step survives: our errors, the file system's, bad data."""
+    return (AiSkillsError, OSError, ValueError)
 
 
 def before_agent(conn: Db, attempt: Attempt, repo: Path, *, mode: str) -> None:
-    """The supervisor's snapshot step; a failure is recorded and never keeps the agent off."""
+    """The supervisor's snapshot step; a failure is recorded and never keeps the agent off.
+
+    A store that is away is not a failure of the step: its error goes up, and the supervisor
+    waits for the store and takes the snapshot then (store_outage.py), rather than run the
+    attempt without one.
+    """
     if mode == "off":
         return
     try:
         save_snapshot(conn, attempt, repo)
+    except store_errors():
+        raise
     except _step_failures() as exc:
         _skipped(conn, attempt, f"no snapshot: {exc}")
 
 
 def after_agent(conn: Db, attempt: Attempt, repo: Path, *, mode: str) -> None:
-    """The supervisor's comparison step, after the agent exited."""
+    """The supervisor's comparison step, after the agent exited (store errors go up, as in
+    `before_agent`)."""
     if mode == "off":
         return
     try:
         breaches = check_attempt(conn, attempt, repo)
+    except store_errors():
+        raise
     except _step_failures() as exc:
         _skipped(conn, attempt, f"cannot compare: {exc}")
         return

@@ -20,6 +20,7 @@ from ai_skills.worker.run.cancel import stop_attempt
 from ai_skills.worker.run.launch_steps import launch_attempt
 from ai_skills.worker.run.profiles import choose
 from ai_skills.worker.run.sandbox import choose_mode
+from ai_skills.worker.run.store_outage import outlast
 from ai_skills.worker.run.workspace import workspace_path
 from ai_skills.worker.run.worktrees import branch_exists, dirty_paths
 from ai_skills.worker.runtimes import build_command, check_available
@@ -188,7 +189,12 @@ def start_task(
         return StartResult(
             task_id, get_task(conn, task_id).state.value, False, admission.reason, warnings=warnings
         )
-    attempt, pid = launch_attempt(ctx, conn, config, admission.attempt_id)
+    attempt_id = admission.attempt_id
+    # The task runs now: a store that goes away during the launch (a PostgreSQL restart)
+    # must not strand it. Every launch step checks the world first, so after the wait the
+    # launch starts over and skips what was done (as `reconcile --fix` does after a crash).
+    attempt, pid = outlast(lambda: launch_attempt(ctx, conn, config, attempt_id),
+                           what=f"launching {task_id}")  # fmt: skip
     return StartResult(
         task_id,
         get_task(conn, task_id).state.value,

@@ -22,6 +22,7 @@ from ai_skills.worker.process_identity import is_alive, start_token
 from ai_skills.worker.review.records import get_review
 from ai_skills.worker.run import remote_resume
 from ai_skills.worker.run.prompt import render_prompt
+from ai_skills.worker.run.store_outage import store_errors
 from ai_skills.worker.run.workspace import link_skills, prepare_clone
 from ai_skills.worker.run.worktrees import branch_exists, branch_sha
 from ai_skills.worker.runtimes import worker_program
@@ -54,6 +55,8 @@ def launch_attempt(
         attempt = _prepare_worktree(ctx, conn, task, attempt, remote=config.remote)
         _write_prompt(ctx, conn, config, task, attempt)
         pid = _ensure_supervisor(ctx, conn, config, attempt)
+    except store_errors():
+        raise  # not the launch's fault, and nothing can be recorded: the caller waits
     except AiSkillsError as exc:
         # Diverged branches need a person: back in the queue, every tick would try again.
         human = isinstance(exc, BranchDivergedError)
@@ -71,7 +74,7 @@ def _prepare_worktree(
     earlier = earlier_workspace(conn, task.id, attempt.id)
     brought = None
     if remote:  # several hosts: the branch may have moved on elsewhere
-        clone = remote_resume.existing_clone(path, earlier)
+        clone = remote_resume.existing_clone(ctx.common_dir, task.id, path, earlier)
         brought = remote_resume.take_up_remote(ctx, task, remote, clone=clone)
     made = prepare_clone(ctx, task, path, earlier=earlier)
     if brought is not None:

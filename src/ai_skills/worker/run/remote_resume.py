@@ -14,17 +14,23 @@ from pathlib import Path
 
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import BranchDivergedError
-from ai_skills.worker.run.clones import fetch_back, is_clone
+from ai_skills.worker.run.clones import fetch_back, is_clone, made_here
 from ai_skills.worker.run.remote_branch import Brought, bring_branch, diverged_detail
 from ai_skills.worker.run.workspace_git import tools_sandboxed, workspace_git, workspace_head
 from ai_skills.worker.run.worktrees import is_ancestor
 from ai_skills.worker.tasks import Task
 
 
-def existing_clone(path: Path, earlier: Path | None) -> Path | None:
-    """The task's clone on this host before the start: where it should be, or where it was."""
+def existing_clone(
+    common_dir: Path, task_id: str, path: Path, earlier: Path | None
+) -> Path | None:
+    """The task's clone on this host before the start: where it should be, or where it was
+    (the store's `earlier`). A clone at `path` that worker did not make for this task is
+    not its own: nothing is fetched from it (clones.make_clone refuses it)."""
     for place in (path, earlier):
-        if place is not None and is_clone(place):
+        if place is None or not is_clone(place):
+            continue
+        if place == earlier or made_here(common_dir, task_id, place):
             return place
     return None
 

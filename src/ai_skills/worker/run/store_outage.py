@@ -14,16 +14,26 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ai_skills.worker.errors import StoreUnavailableError
-from ai_skills.worker.store import database_errors
 
 T = TypeVar("T")
 
 RETRY_SECONDS = 1.0
+# How long a supervisor or a launch waits for its store to come back before it gives up (and
+# `reconcile` or the next liveness pass takes over from what the store last knew).
+PATIENCE = 600.0
 
 
 def store_errors() -> tuple[type[Exception], ...]:
-    """What a statement or a connection raises while the store is away."""
-    return (StoreUnavailableError, *database_errors())
+    """What a statement or a connection raises while the store is away (a server that
+    restarts, a connection it closed, a database locked too long). A statement the store
+    refuses (a constraint, bad SQL) is not among them: waiting would not change its answer."""
+    import sqlite3
+
+    away: list[type[Exception]] = [StoreUnavailableError, sqlite3.OperationalError]
+    if "psycopg" in sys.modules:
+        psycopg = sys.modules["psycopg"]
+        away += [psycopg.OperationalError, psycopg.InterfaceError]
+    return tuple(away)
 
 
 def note_outage(what: str, exc: Exception) -> None:
@@ -33,7 +43,7 @@ def note_outage(what: str, exc: Exception) -> None:
           flush=True)  # fmt: skip
 
 
-def outlast(call: Callable[[], T], *, patience: float, what: str) -> T:
+def outlast(call: Callable[[], T], *, what: str, patience: float = PATIENCE) -> T:
     """`call()`, tried again every second while the store is away, for up to `patience`
     seconds; then its error goes up."""
     deadline = time.monotonic() + patience

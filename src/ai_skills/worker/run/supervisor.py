@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -28,29 +27,18 @@ from ai_skills.worker.run import (
 )
 from ai_skills.worker.run.agent_exit import append_and_finish, finish
 from ai_skills.worker.run.agent_processes import stop_attempt_processes
+from ai_skills.worker.run.heartbeat import Limits, beat, stalled
 from ai_skills.worker.run.rate_limit_watch import LimitWatch
 from ai_skills.worker.run.store_outage import note_outage, outlast, store_errors
-from ai_skills.worker.run.worktrees import branch_sha
 from ai_skills.worker.states import TaskState
-from ai_skills.worker.store import Db, append_event, open_store, transaction
+from ai_skills.worker.store import append_event, open_store, transaction
 from ai_skills.worker.tasks import (
     Attempt,
     get_attempt,
     get_task,
     record_event,
-    transition,
     update_attempt,
 )
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Timing of one supervisor."""
-
-    heartbeat: float
-    lease: float
-    stall_after: float
-    grace: float = 10.0  # TERM before KILL when the agent's group is stopped
 
 
 def agent_env(attempt: Attempt, *, sandboxed: bool) -> dict[str, str]:
@@ -94,66 +82,6 @@ def launch_agent(
         )
 
 
-def _log_size(attempt: Attempt) -> int:
-    try:
-        return Path(attempt.log_file).stat().st_size
-    except OSError:
-        return 0
-
-
-def beat(
-    conn: Db, attempt: Attempt, limits: Limits, *, now: float, repo: Path
-) -> Attempt:
-    """Renew the lease and record progress; mark stalled after too long without progress.
-
-    Progress on the branch is read from the main repository, where the supervisor fetched
-    it from the clone (isolation.CloneWatch) just before.
-    """
-    size = _log_size(attempt)
-    head = branch_sha(repo, attempt.branch)
-    moved = head is not None and head != attempt.head_sha
-    grew = size != attempt.log_size
-    with transaction(conn):
-        fields: dict[str, object] = {"lease_until": now + limits.lease, "heartbeat_at": now}
-        if grew or moved:
-            fields.update(progress_at=now, log_size=size)
-        if moved:
-            fields["head_sha"] = head
-            append_event(
-                conn,
-                kind="progress",
-                task_id=attempt.task_id,
-                attempt_id=attempt.id,
-                data={"head": head, "previous": attempt.head_sha},
-                now=now,
-            )
-        update_attempt(conn, attempt.id, **fields)
-        fresh = get_attempt(conn, attempt.id)
-        assert fresh is not None
-        _judge_progress(conn, fresh, limits, now=now)
-    return fresh
-
-
-def _judge_progress(
-    conn: Db, attempt: Attempt, limits: Limits, *, now: float
-) -> None:
-    task = get_task(conn, attempt.task_id)
-    if task.current_attempt != attempt.id:
-        return
-    idle = now - (attempt.progress_at or attempt.started_at)
-    if task.state == TaskState.RUNNING and idle > limits.stall_after:
-        # The agent is stopped right after (see `supervise`): a stalled task never keeps one.
-        transition(
-            conn,
-            task,
-            TaskState.STALLED,
-            action="liveness",
-            reason=f"no output or commit for {idle:.0f}s (limit {limits.stall_after:.0f}s); "
-            f"the agent was stopped, its work is kept: `worker start {task.id}` resumes it",
-            now=now,
-        )
-
-
 def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None = None) -> int:
     """Run one attempt's agent to its end; return the agent's exit code.
 
@@ -161,9 +89,8 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
     """
     ctx = _repo_of(db)
     # The store may be away for a moment (a PostgreSQL restart) just as the launch hands over.
-    conn = outlast(lambda: open_store(ctx), patience=OUTAGE_PATIENCE, what="starting")
-    attempt = outlast(lambda: get_attempt(conn, attempt_id), patience=OUTAGE_PATIENCE,
-                      what="starting")  # fmt: skip
+    conn = outlast(lambda: open_store(ctx), what="starting")
+    attempt = outlast(lambda: get_attempt(conn, attempt_id), what="starting")
     if attempt is None or attempt.ended_at is not None:
         return 2
     if (
@@ -173,8 +100,14 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
     ):
         return 3  # another supervisor already owns this attempt
     me = os.getpid()
-    with transaction(conn):
-        update_attempt(conn, attempt_id, supervisor_pid=me, supervisor_token=start_token(me))
+
+    def claim() -> None:
+        with transaction(conn):
+            update_attempt(conn, attempt_id, supervisor_pid=me, supervisor_token=start_token(me))
+
+    # Every store step before the agent runs rides out an outage too: a store that restarts
+    # between `running` and the agent's launch must not lose the task (store_outage.py).
+    outlast(claim, what="starting")
     stop_requested: list[int] = []
     agent: subprocess.Popen[bytes] | None = None
 
@@ -187,21 +120,24 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    task = get_task(conn, attempt.task_id)
+    task = outlast(lambda: get_task(conn, attempt.task_id), what="starting")
     if task.current_attempt != attempt_id or task.state != TaskState.RUNNING:
-        finish(conn, attempt_id, 0, now=time.time())  # cancelled before the agent started
+        # Cancelled before the agent started.
+        outlast(lambda: finish(conn, attempt_id, 0, now=time.time()), what="starting")
         return 0
     repo = ctx.repo_root
-    runtime = profiles.attempt_runtime(conn, attempt_id)
+    runtime = outlast(lambda: profiles.attempt_runtime(conn, attempt_id), what="starting")
+    extra = outlast(lambda: profiles.agent_extra_env(conn, attempt_id), what="starting")
     mode = runtime.containment
-    extra = profiles.agent_extra_env(conn, attempt_id)
     try:
         launch = isolation.plan_launch(ctx, attempt, runtime, {**os.environ, **extra})
     except OSError as exc:
-        append_and_finish(conn, attempt, f"cannot prepare the sandbox: {exc}")
+        unprepared = f"cannot prepare the sandbox: {exc}"
+        outlast(lambda: append_and_finish(conn, attempt, unprepared), what="recording the end")
         return 127
     if launch.layout is None:
-        containment.before_agent(conn, attempt, repo, mode=mode)
+        outlast(lambda: containment.before_agent(conn, attempt, repo, mode=mode),
+                what="taking the containment snapshot")  # fmt: skip
     watch = isolation.CloneWatch(ctx, attempt, sandboxed=launch.layout is not None)
     channel = isolation.open_channel(ctx, attempt, watch)
     # Half a lease at most: a remote that hangs must not hold up the heartbeat for long.
@@ -214,21 +150,28 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
         )
     except OSError as exc:
         channel.close()
-        append_and_finish(conn, attempt, f"cannot run {attempt.command[0]!r}: {exc}")
+        why = f"cannot run {attempt.command[0]!r}: {exc}"
+        outlast(lambda: append_and_finish(conn, attempt, why), what="recording the end")
         return 127
     if stop_requested:
         signal_group(agent.pid, stop_requested[0])
-    with transaction(conn):
-        update_attempt(conn, attempt_id, agent_pid=agent.pid, agent_token=start_token(agent.pid))
-        append_event(
-            conn,
-            kind="agent_started",
-            task_id=attempt.task_id,
-            attempt_id=attempt_id,
-            data={"pid": agent.pid, "supervisor_pid": me, "command": attempt.command,
-                  "sandbox": runtime.sandbox},
-        )
-    fresh: Attempt = get_attempt(conn, attempt_id) or attempt
+    started = agent
+
+    def record_start() -> Attempt:
+        with transaction(conn):
+            update_attempt(conn, attempt_id, agent_pid=started.pid,
+                           agent_token=start_token(started.pid))  # fmt: skip
+            append_event(
+                conn,
+                kind="agent_started",
+                task_id=attempt.task_id,
+                attempt_id=attempt_id,
+                data={"pid": started.pid, "supervisor_pid": me, "command": attempt.command,
+                      "sandbox": runtime.sandbox},
+            )
+        return get_attempt(conn, attempt_id) or attempt
+
+    fresh = outlast(record_start, what="recording the agent's start")
     limits_seen = LimitWatch(Path(attempt.log_file), runtime.rules)
     while True:
         try:
@@ -240,7 +183,7 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
                 fresh = beat(conn, fresh, limits, now=time.time(), repo=repo)
                 if pusher:
                     pusher.push(conn)
-                if _stalled(conn, fresh):
+                if stalled(conn, fresh):
                     stop_attempt_processes(fresh, grace=limits.grace)
                 if limits_seen.check(agent.pid, now=time.time()):
                     record_event(
@@ -261,21 +204,12 @@ def supervise(db: Path, attempt_id: int, limits: Limits, *, remote: str | None =
         if pusher:  # before the task leaves `running`: a reviewer elsewhere fetches it
             pusher.push(conn, final=True)
 
-    outlast(last_beat, patience=OUTAGE_PATIENCE, what="recording the agent's end")
-    isolation.after_agent(conn, attempt, launch, repo, mode=mode)
+    outlast(last_beat, what="recording the agent's end")
+    outlast(lambda: isolation.after_agent(conn, attempt, launch, repo, mode=mode),
+            what="comparing with the containment snapshot")  # fmt: skip
     outlast(lambda: finish(conn, attempt_id, code, now=time.time(), limited=limits_seen.verdict),
-            patience=OUTAGE_PATIENCE, what="recording the agent's end")  # fmt: skip
+            what="recording the agent's end")  # fmt: skip
     return code
-
-
-# How long a supervisor waits for its store to come back before it gives up (and `reconcile`
-# or the next liveness pass takes over from what the store last knew).
-OUTAGE_PATIENCE = 600.0
-
-
-def _stalled(conn: Db, attempt: Attempt) -> bool:
-    task = get_task(conn, attempt.task_id)
-    return task.current_attempt == attempt.id and task.state == TaskState.STALLED
 
 
 def _repo_of(db: Path) -> RepoContext:

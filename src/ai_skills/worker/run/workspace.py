@@ -131,9 +131,13 @@ def prepare_clone(
         run_git(["branch", "--no-track", task.branch, f"refs/heads/{task.base}"],
                 cwd=ctx.repo_root)
     converted = convert_worktree(ctx.repo_root, ctx.common_dir, path=path, branch=task.branch)
+    # The store knows this task's earlier workspace: a clone there (or moved from there)
+    # is its own, as is one converted from its linked worktree.
+    known = converted or moved is not None or earlier == path
     created = make_clone(
-        ctx.repo_root, ctx.common_dir, task_id=task.id, path=path, branch=task.branch
-    )
+        ctx.repo_root, ctx.common_dir, task_id=task.id, path=path, branch=task.branch,
+        known=known,
+    )  # fmt: skip
     return Prepared(created=created, converted=converted, moved_from=moved)
 
 
