@@ -16,6 +16,7 @@ from worker_helpers import git
 from ai_skills.cli import worker as typer_cli
 from ai_skills.cli import worker_entry
 from ai_skills.worker.context import find_repo
+from ai_skills.worker.errors import WorkerError
 from ai_skills.worker.store import connect, open_store, transaction
 from ai_skills.worker.tasks import NewTask, add_task
 
@@ -176,6 +177,90 @@ def test_status_reads_the_store_without_dataclasses_toml_or_the_task_objects(
                             capture_output=True, text=True)
     # Each costs `worker status` more than reading the store (benchmarks/worker_bench.py).
     assert result.stdout.splitlines()[-1] == "0", result.stderr
+
+
+# What `worker status` may not import: each costs a supervisor's poll more than the work
+# (benchmarks/worker_bench.py); `sqlite3` is the package around the `_sqlite3` it uses.
+NOT_ON_THE_STATUS_PATH = [
+    "typing", "pathlib", "re", "json", "enum", "subprocess", "contextlib", "dataclasses",
+    "datetime", "sqlite3", "signal", "selectors", "importlib.util", "tomllib",
+]
+SHOW_STATUS_IMPORTS = f"""
+import sys
+from ai_skills.cli.worker_entry import main
+code = main(sys.argv[1:])
+print(code, *sorted(set(sys.modules) & {set(NOT_ON_THE_STATUS_PATH)!r}), file=sys.stderr)
+"""
+
+
+@pytest.mark.sqlite_only(reason="psycopg brings modules of its own")
+@pytest.mark.parametrize(
+    "argv",
+    [["status", "--json"], ["status"], ["status", "--all", "--json"], ["status", "t1"],
+     ["status", "t1", "--json"]],
+)
+def test_status_imports_nothing_it_can_do_without(tmp_path: Path, argv: list[str]) -> None:
+    repo = repo_with_a_running_task(tmp_path / "repo")
+    # t1's branch exists and is a commit ahead: status counts it (two more git runs).
+    git(repo, "branch", "worker/t1")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "ahead", "--no-verify")
+    base = git(repo, "rev-parse", "HEAD~1")
+    git(repo, "update-ref", "refs/heads/worker/t1", "HEAD")
+    db = connect(find_repo(repo).db_path)
+    with transaction(db):
+        db.execute("UPDATE attempts SET base_sha = ? WHERE id = 1", (base,))
+    db.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    result = subprocess.run([sys.executable, "-c", SHOW_STATUS_IMPORTS, *argv], cwd=repo,
+                            env=env, capture_output=True, text=True)
+    assert result.stderr.splitlines()[-1] == "0", result.stderr
+    assert "+1c/0f" in result.stdout or '"commits_ahead": 1,' in result.stdout
+
+
+def test_a_base_read_from_the_store_never_becomes_an_option_to_git(tmp_path: Path) -> None:
+    from ai_skills.worker.ops.status import task_statuses
+
+    repo = repo_with_a_running_task(tmp_path / "repo")
+    git(repo, "branch", "worker/t1")
+    written = tmp_path / "written"
+    ctx = find_repo(repo)
+    db = open_store(ctx)
+    for base in (f"--output={written}", git(repo, "rev-parse", "HEAD")):
+        with transaction(db):
+            db.execute("UPDATE attempts SET base_sha = ? WHERE id = 1", (base,))
+        (row,) = task_statuses(ctx, db, "t1")
+        assert not written.exists()
+        counted = base[0] != "-"
+        assert (row.commits_ahead, row.files_changed) == ((0, 0) if counted else (None, None))
+    db.close()
+
+
+def test_status_names_the_states_as_the_transition_table_does() -> None:
+    from ai_skills.worker.ops import status
+    from ai_skills.worker.states import TERMINAL, TaskState
+
+    # Plain strings there: `enum` costs status more than its work.
+    assert tuple(sorted(state.value for state in TERMINAL)) == status.FINAL_STATES
+    assert (status.APPROVED, status.IN_REVIEW) == (TaskState.APPROVED, TaskState.IN_REVIEW)
+    assert sorted(status.LIVE_STATES) == sorted(set(TaskState) - TERMINAL)
+
+
+def test_the_repository_is_found_the_same_from_any_folder_and_worktree(tmp_path: Path) -> None:
+    repo = repo_with_a_running_task(tmp_path / "repo")
+    (repo / "sub" / "dir").mkdir(parents=True)
+    git(repo, "worktree", "add", "-q", "-b", "side", str(tmp_path / "side"))
+    (tmp_path / "link").symlink_to(repo / "sub")
+    real = repo.resolve()
+    for start in (repo, repo / "sub" / "dir", tmp_path / "side", tmp_path / "link",
+                  str(tmp_path / "side")):
+        ctx = find_repo(start)
+        assert (ctx.repo_root, ctx.common_dir) == (real, real / ".git"), start
+        assert ctx == find_repo(repo) and hash(ctx) == hash(find_repo(repo))
+        assert ctx.worker_dir == real / ".git" / "worker" == Path(ctx.worker_folder)
+        assert ctx.db_path == ctx.worker_dir / "worker.db" == Path(ctx.db_file)
+        assert ctx.config_path == real / ".worker.toml" == Path(ctx.config_file)
+    with pytest.raises(WorkerError, match="not inside a git repository"):
+        find_repo(tmp_path)
 
 
 SHOW_REPORT_IMPORTS = """

@@ -108,3 +108,51 @@ def test_no_worker_module_outside_the_store_runs_sql() -> None:
         and re.search(r"\.execute(many|script)?\(", path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_rejected_pushes_of_many_tasks_are_each_ones_last_push(db_with_a_task: Db) -> None:
+    # `worker status` asks once for every live task; the answer is task by task's.
+    histories = {
+        "never": [],
+        "pushed": ["branch_pushed"],
+        "rejected": ["push_rejected"],
+        "then-pushed": ["push_rejected", "branch_pushed"],
+        "then-rejected": ["branch_pushed", "push_rejected", "report"],
+        "t1": ["push_rejected", "push_rejected"],
+    }
+    for task_id in histories:
+        if task_id != "t1":
+            add_task(db_with_a_task, NewTask(task_id=task_id, title=task_id, base="main"))
+    with transaction(db_with_a_task):
+        for task_id, kinds in histories.items():
+            for n, kind in enumerate(kinds):
+                events.append_event(db_with_a_task, kind=kind, task_id=task_id,
+                                    data={"remote": "origin", "n": n})
+    ids = [*histories, *(f"absent-{i}" for i in range(600))]  # more than one chunk
+    expected = {task_id: events.last_push_rejected(db_with_a_task, task_id) for task_id in ids}
+    assert events.push_rejections(db_with_a_task, ids) == {
+        task_id: data for task_id, data in expected.items() if data is not None
+    }
+    assert set(events.push_rejections(db_with_a_task, ids)) == {"rejected", "then-rejected", "t1"}
+
+
+def test_naming_the_live_states_finds_the_tasks_not_naming_them_finds(tmp_path: Path) -> None:
+    from ai_skills.worker.ops.status import FINAL_STATES, LIVE_STATES
+    from ai_skills.worker.store import tasks
+
+    db = store_at(tmp_path / "worker.db")
+    with transaction(db):
+        for n in range(60):  # every state, several times, changed in a shuffled order
+            state = [*LIVE_STATES, *FINAL_STATES][n % 12]
+            tasks.insert_task(
+                db, id=f"t{n:02d}", title="t", description="", scopes="[]", base="main",
+                priority=0, runtime=None, runtime_command=None, state=state,
+                branch=f"worker/t{n:02d}", created_at=float(n), updated_at=float(n * 7 % 60),
+                needs="[]",
+            )  # fmt: skip
+    for recent in (0, 1, 4, 100):
+        named = tasks.task_rows(db, final_states=FINAL_STATES, recent_final=recent,
+                                live_states=LIVE_STATES)
+        unnamed = tasks.task_rows(db, final_states=FINAL_STATES, recent_final=recent)
+        assert [dict(r) for r in named] == [dict(r) for r in unnamed], recent
+        assert len(named) == 45 + min(recent, 15)

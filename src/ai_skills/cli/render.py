@@ -22,10 +22,10 @@ def use_color() -> bool:
 
 
 def emit_json(data: Any) -> None:
-    """Print `data` as indented JSON on stdout."""
-    import json  # with `re`, a third of a Python start-up: only the --json outputs pay it
+    """Print `data` as indented JSON on stdout (`json.dumps(data, indent=2, default=str)`)."""
+    from ai_skills.util.json_text import indented_json  # not `json`: see there
 
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.write(indented_json(data) + "\n")
 
 
 def json_ready(value: Any) -> Any:

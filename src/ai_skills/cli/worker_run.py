@@ -13,7 +13,6 @@ import sys
 
 from ai_skills.cli.render import emit_json, say
 from ai_skills.worker.errors import EXIT_CONFLICT
-from ai_skills.worker.run.report_client import report_output, send_report
 
 TYPE_CHECKING = False  # `typing` costs milliseconds on every report
 if TYPE_CHECKING:
@@ -34,6 +33,8 @@ def do_report(
     as_json: bool,
 ) -> int:
     """`worker report`: an agent tells its supervisor how the task goes; returns the exit code."""
+    from ai_skills.worker.run.report_client import report_output
+
     channel = os.environ.get("WORKER_REPORT_SOCKET")
     if channel:
         # The supervisor of this attempt applies it (worker/run/report_socket.py); the store is not
@@ -67,6 +68,8 @@ def do_report(
 def _send_to_supervisor(
     channel: str, *, status: str, message: str, key: str | None, as_json: bool
 ) -> int:
+    from ai_skills.worker.run.report_client import send_report
+
     answer = send_report(channel, status=status, message=message, key=key, as_json=as_json)
     if isinstance(answer, dict):  # --json: the result, as the store path prints it
         emit_json(answer)
@@ -105,11 +108,9 @@ def do_status(task_id: str | None, *, no_git: bool, all_tasks: bool, as_json: bo
 
 def open_repo() -> RepoContext:
     """The repository (and its worker paths) around the current folder."""
-    from pathlib import Path
-
     from ai_skills.worker.context import find_repo
 
-    return find_repo(Path.cwd())
+    return find_repo(os.getcwd())
 
 
 def open_store(ctx: RepoContext) -> Db:

@@ -68,6 +68,16 @@ def git_dir(worktree_root: str) -> str | None:
     return os.path.join(worktree_root, first_line.removeprefix("gitdir:").strip())
 
 
+def common_dir(git_dir: str) -> str:
+    """The common dir shared by all worktrees (`commondir` file), else the git dir itself."""
+    try:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as handle:
+            rel = handle.read().strip()
+    except OSError:
+        return git_dir
+    return rel if os.path.isabs(rel) else os.path.realpath(os.path.join(git_dir, rel))
+
+
 def state_dir(repo: str, env: dict[str, str] | os._Environ[str]) -> str:
     """Where a repo's record and stamp live: its git dir (travels with it), else XDG state."""
     found = git_dir(repo) if os.path.lexists(os.path.join(repo, ".git")) else None

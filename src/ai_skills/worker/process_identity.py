@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
-import signal
 import time
-from pathlib import Path
 
-_PROC = Path("/proc")
+# `worker status` checks every agent's pid here: plain files, not pathlib, and `signal`
+# (which imports `enum`) only where a signal is sent; each costs it more than its work.
+
+
+def _read(path: str) -> str:
+    with open(path) as handle:
+        return handle.read()
 
 
 def boot_id() -> str:
     """This boot's id; a token from another boot never matches (the "reboot" case)."""
     try:
-        return (_PROC / "sys/kernel/random/boot_id").read_text().strip()
+        return _read("/proc/sys/kernel/random/boot_id").strip()
     except OSError:
         return "unknown-boot"
 
@@ -21,7 +25,7 @@ def boot_id() -> str:
 def stat_fields(pid: int | str) -> list[str] | None:
     """Fields 3 onwards of /proc/PID/stat (state, parent, group, ...), or None if gone."""
     try:
-        raw = (_PROC / str(pid) / "stat").read_text()
+        raw = _read(f"/proc/{pid}/stat")
     except (OSError, ValueError):
         return None
     # The command name (field 2) may contain spaces and parentheses; split after the last ')'.
@@ -59,6 +63,8 @@ def signal_group(pgid: int, sig: int) -> bool:
 
 def stop_process(pid: int | None, token: str | None, *, grace: float) -> str:
     """TERM one process (checked by token), then KILL after `grace`."""
+    import signal
+
     if not pid or not is_alive(pid, token):
         return "gone"
     try:

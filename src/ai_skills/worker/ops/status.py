@@ -2,37 +2,54 @@
 
 Supervising agents poll `worker status --json`, so its rows come straight from the store's
 rows: the Task and Attempt objects (`worker.tasks`) and the profile logic (`run.profiles`)
-would bring `dataclasses` (with `inspect`) and most of the worker, more than the work.
+would bring `dataclasses` (with `inspect`) and most of the worker, more than the work. For
+the same reason this module imports neither `typing`, `pathlib`, `contextlib` nor `enum`
+(`worker.states`): at Python's start-up speed, each costs status more than its work
+(benchmarks/worker_bench.py).
 """
 
 from __future__ import annotations
 
+import os
 import time
-from contextlib import suppress
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ai_skills.errors import CommandError
+from ai_skills.util.values import Value
 from ai_skills.worker.errors import NoAttemptError, TaskNotFoundError
 from ai_skills.worker.process_identity import is_alive
 from ai_skills.worker.run.worktrees import progress_counts, task_branches
-from ai_skills.worker.states import TERMINAL, TaskState
 from ai_skills.worker.store import attempts as attempt_rows
 from ai_skills.worker.store import profiles as profile_rows
 from ai_skills.worker.store import tasks as task_rows
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
+    from typing import Any
 
     from ai_skills.worker.context import RepoContext
     from ai_skills.worker.store import Db, Row
 
-_FINAL = frozenset(state.value for state in TERMINAL)
+# TaskState values (worker/states.py, an enum); a test holds them equal.
+FINAL_STATES = ("cancelled", "failed", "merged")  # TERMINAL, sorted
+LIVE_STATES = ("queued", "running", "needs_input", "stalled", "in_review",
+               "changes_requested", "approved", "needs_human", "merging")  # the others
+APPROVED, IN_REVIEW = "approved", "in_review"
+_FINAL = frozenset(FINAL_STATES)
 _CHUNK = 1 << 20  # an agent's log may be gigabytes: stream it, never hold it whole
 
 
-class TaskStatus(NamedTuple):
-    """One line of `worker status`."""
+class TaskStatus(Value):
+    """One line of `worker status`; its fields in the order `--json` shows them (a Value, not
+    a NamedTuple: util/values.py)."""
+
+    __slots__ = (
+        "id", "title", "state", "reason", "waiting_reason", "priority", "branch", "worktree",
+        "attempt", "attempt_id", "pid", "supervisor_pid", "alive", "heartbeat_age",
+        "exit_code", "commits_ahead", "files_changed", "profile", "push_problem", "needs",
+        "host", "attempts",
+    )
 
     id: str
     title: str
@@ -57,10 +74,21 @@ class TaskStatus(NamedTuple):
     host: str | None  # the host daemon that claimed it (None: no host daemon)
     attempts: list[dict[str, Any]]  # every attempt, oldest first (`attempt_history`)
 
+    def __init__(self, **fields: Any) -> None:
+        wrong = fields.keys() ^ set(self.__slots__)
+        if wrong:
+            raise TypeError(f"TaskStatus: missing or unknown fields {sorted(wrong)}")
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def replace(self, **changes: Any) -> TaskStatus:
+        """A copy with some fields changed."""
+        return TaskStatus(**{**self.fields(), **changes})
+
     def as_dict(self) -> dict[str, object]:
         """This result as plain JSON-ready data."""
         return {
-            **self._asdict(),
+            **self.fields(),
             "needs": list(self.needs),
             "attempts": [dict(a) for a in self.attempts],
         }
@@ -81,15 +109,16 @@ def task_statuses(
     """
     now = time.time() if now is None else now
     tasks = [_task_row(conn, task_id)] if task_id else task_rows.task_rows(
-        conn, final_states=sorted(state.value for state in TERMINAL), recent_final=recent_final
+        conn, final_states=FINAL_STATES, recent_final=recent_final, live_states=LIVE_STATES
     )
     ids = [task["id"] for task in tasks]
     attempts = {int(a["id"]): a for a in attempt_rows.current_attempt_rows(conn, ids)}
     histories = attempt_history(conn, ids)
     # One git run finds the branches that exist: a merged task's is gone, and counting
     # commits on it would be two git runs per task for nothing.
-    branches = task_branches(ctx.repo_root) if with_git else set()
+    branches = task_branches(ctx.root) if with_git else set()
     here = _host_here(ctx)
+    rejected = _push_rejections(conn, tasks)
     rows: list[TaskStatus] = []
     for task in tasks:
         current = task["current_attempt"]
@@ -102,10 +131,10 @@ def task_statuses(
             now=now,
             profile=next((h["profile"] for h in history if h["attempt_id"] == current), None),
             history=history,
-            push_problem=_push_problem(conn, task),
+            push_problem=_push_problem(rejected.get(task["id"])),
             here=here,
         )
-        if with_git and task["state"] == TaskState.APPROVED.value:
+        if with_git and task["state"] == APPROVED:
             row = _unless_stale(ctx, conn, task, row)
         rows.append(row)
     return rows
@@ -138,7 +167,7 @@ def _task_row(conn: Db, task_id: str) -> Row:
 
 def _host_here(ctx: RepoContext) -> str | None:
     """The host this clone is (several hosts), or None: one machine."""
-    if not (ctx.worker_dir / "host").exists():  # most clones: no import, no read
+    if not os.path.exists(os.path.join(ctx.worker_folder, "host")):  # most: no import, no read
         return None
     from ai_skills.worker.hosts import this_host
 
@@ -154,19 +183,24 @@ def _agent_alive(attempt: Row, here: str | None, now: float) -> bool:
     return is_alive(attempt["agent_pid"], attempt["agent_token"])
 
 
-def _push_problem(conn: Db, task: Row) -> str:
-    """Why the task's commits are not on the shared remote, when its last push was rejected."""
-    if task["current_attempt"] is None or task["state"] in _FINAL:
-        return ""
-    # Imported here: only a task that is still live needs them, and few are.
-    from ai_skills.worker.store.events import last_push_rejected
+def _push_rejections(conn: Db, tasks: list[Row]) -> dict[str, dict[str, Any]]:
+    """The last rejected push of each live task that has an attempt, by task."""
+    live = [t["id"] for t in tasks if t["current_attempt"] is not None and t["state"] not in _FINAL]
+    if not live:
+        return {}
+    # Imported here: a store of finished tasks only needs none of it.
+    from ai_skills.worker.store.events import push_rejections
 
-    data = last_push_rejected(conn, task["id"])
-    if data is None:
+    return push_rejections(conn, live)
+
+
+def _push_problem(rejected: dict[str, Any] | None) -> str:
+    """Why the task's commits are not on the shared remote, when its last push was rejected."""
+    if rejected is None:
         return ""
     from ai_skills.worker.run.remote_branch import push_problem
 
-    return push_problem(data)
+    return push_problem(rejected)
 
 
 def _unless_stale(ctx: RepoContext, conn: Db, task: Row, row: TaskStatus) -> TaskStatus:
@@ -179,7 +213,7 @@ def _unless_stale(ctx: RepoContext, conn: Db, task: Row, row: TaskStatus) -> Tas
     voided = stale_approval(ctx, conn, task_from_row(task))
     if not voided:  # the next check records it (review.findings.check_task, merge, review)
         return row
-    return row._replace(state=TaskState.IN_REVIEW.value, reason=voided)
+    return row.replace(state=IN_REVIEW, reason=voided)
 
 
 def _status_of(
@@ -196,11 +230,12 @@ def _status_of(
 ) -> TaskStatus:
     ahead = files = None
     if with_git and attempt is not None and attempt["base_sha"]:
-        # A branch deleted or moved away has no counts; reconcile names it.
-        with suppress(CommandError):
+        try:
             ahead, files = progress_counts(
-                ctx.repo_root, base_sha=attempt["base_sha"], branch=task["branch"]
+                ctx.root, base_sha=attempt["base_sha"], branch=task["branch"]
             )
+        except CommandError:  # a branch deleted or moved away: no counts, reconcile names it
+            ahead = files = None
     return TaskStatus(
         id=task["id"],
         title=task["title"],
@@ -248,6 +283,8 @@ def log_file(conn: Db, task_id: str, *, attempt_number: int | None = None) -> Pa
         row = None
     if row is None:
         raise NoAttemptError(task_id=task_id, number=attempt_number)
+    from pathlib import Path
+
     return Path(row["log_file"])
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from ai_skills.util.git import git_out, git_query, run_git
 
-from ai_skills.util.git import git_out, run_git
+# `worker status` counts progress here: pathlib (and typing) cost it more than its work.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Used only when the repository has no identity, so saving work can never fail on it.
 FALLBACK_IDENTITY = ["-c", "user.name=worker", "-c", "user.email=worker@localhost"]
@@ -28,9 +31,9 @@ def branch_sha(repo: Path, branch: str) -> str | None:
     return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
-def task_branches(repo: Path) -> set[str]:
+def task_branches(repo: str | Path) -> set[str]:
     """The task branches (`worker/*`) that exist, in one git run."""
-    out = git_out(["for-each-ref", "--format=%(refname)", "refs/heads/worker/"], cwd=repo)
+    out = git_query(["for-each-ref", "--format=%(refname)", "refs/heads/worker/"], cwd=repo)
     return {line.removeprefix("refs/heads/") for line in out.splitlines()}
 
 
@@ -49,6 +52,8 @@ def dirty_paths(checkout: Path) -> list[str]:
 def registered_worktrees(repo: Path) -> dict[Path, str | None]:
     """Worktrees git knows about: path -> branch (None when detached)."""
     out = git_out(["worktree", "list", "--porcelain"], cwd=repo)
+    from pathlib import Path
+
     found: dict[Path, str | None] = {}
     current: Path | None = None
     for line in out.splitlines():
@@ -93,8 +98,12 @@ def is_ancestor(repo: Path, older: str, newer: str) -> bool:
     return proc.returncode == 0
 
 
-def progress_counts(repo: Path, *, base_sha: str, branch: str) -> tuple[int, int]:
+def progress_counts(repo: str | Path, *, base_sha: str, branch: str) -> tuple[int, int]:
     """(commits ahead of the base, files changed since the base) on the task branch."""
-    ahead = int(git_out(["rev-list", "--count", f"{base_sha}..refs/heads/{branch}"], cwd=repo))
-    names = git_out(["diff", "--name-only", base_sha, f"refs/heads/{branch}"], cwd=repo)
+    # Both come from the store: after --end-of-options neither can be read as an option.
+    revs = ["--end-of-options", f"{base_sha}..refs/heads/{branch}"]
+    ahead = int(git_query(["rev-list", "--count", *revs], cwd=repo))
+    names = git_query(
+        ["diff", "--name-only", "--end-of-options", base_sha, f"refs/heads/{branch}"], cwd=repo
+    )
     return ahead, len([n for n in names.splitlines() if n])

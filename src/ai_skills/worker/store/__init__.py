@@ -4,7 +4,8 @@ What lives where:
 
 - `opening.py`: `open_store(ctx)`, the one way the worker opens its store: SQLite, or the
   PostgreSQL server the `store` setting names (setting.py).
-- `backend.py`: `Db` and `Row`, what every backend provides and the family modules use.
+- `backend.py`: `Db` and `Row`, what every backend provides and the family modules use, and
+  `transaction(db)`.
 - `sqlite.py`: the SQLite backend. `connect()` opens (and migrates) a store and returns a
   `Db`; PRAGMAs (WAL, busy_timeout, foreign keys), `BEGIN IMMEDIATE`, lastrowid,
   `quick_check` and `sqlite_sequence` are known only there.
@@ -32,16 +33,37 @@ writers), `snapshot()` (one consistent read), `integrity_problem()`, `issued_key
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
 
-from ai_skills.worker.store.backend import Db, Row
-from ai_skills.worker.store.commands import recall_result, remember_result
-from ai_skills.worker.store.events import append_event
-from ai_skills.worker.store.migrations import Migration
-from ai_skills.worker.store.opening import database_errors, open_store, store_exists
-from ai_skills.worker.store.sqlite import connect, migrate
-from ai_skills.worker.store.sqlite_schema import MIGRATIONS
+# Importing any family module (`store.tasks`) runs this file first, and `worker status`
+# imports a few of them: the names below load on first use (PEP 562), so reading tasks
+# does not import the backends, their migrations or `contextlib` (benchmarks/worker_bench.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ai_skills.worker.store.backend import Db, Row, transaction
+    from ai_skills.worker.store.commands import recall_result, remember_result
+    from ai_skills.worker.store.events import append_event
+    from ai_skills.worker.store.migrations import Migration
+    from ai_skills.worker.store.opening import database_errors, open_store, store_exists
+    from ai_skills.worker.store.sqlite import connect, migrate
+    from ai_skills.worker.store.sqlite_schema import MIGRATIONS
+
+# Each exported name -> the module (in this package) that defines it.
+_HOMES = {
+    "MIGRATIONS": "sqlite_schema",
+    "Db": "backend",
+    "Migration": "migrations",
+    "Row": "backend",
+    "append_event": "events",
+    "connect": "sqlite",
+    "database_errors": "opening",
+    "migrate": "sqlite",
+    "open_store": "opening",
+    "recall_result": "commands",
+    "remember_result": "commands",
+    "store_exists": "opening",
+    "transaction": "backend",
+}
 
 __all__ = [
     "MIGRATIONS",
@@ -60,8 +82,12 @@ __all__ = [
 ]
 
 
-@contextmanager
-def transaction(db: Db) -> Iterator[Db]:
-    """One write transaction taken up front; rolled back on any error."""
-    with db.transaction():
-        yield db
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = f"{__name__}.{home}"
+    __import__(module)  # not importlib: its import costs more than this whole lookup
+    value = getattr(sys.modules[module], name)
+    globals()[name] = value  # the next lookup finds it without coming here
+    return value

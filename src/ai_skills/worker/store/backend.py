@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 Params = Sequence[Any]
@@ -83,6 +83,13 @@ class Db(Protocol):
     def close(self) -> None:
         """Close the connection."""
         ...
+
+
+@contextmanager
+def transaction(db: Db) -> Iterator[Db]:
+    """One write transaction taken up front; rolled back on any error."""
+    with db.transaction():
+        yield db
 
 
 # Why EventWaiter.wait returned: a notification, a reconnection (notifications may have

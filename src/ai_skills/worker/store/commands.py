@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # `typing` costs `worker status` milliseconds (benchmarks/worker_bench.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ai_skills.worker.store.backend import Db
 
 
@@ -15,12 +16,16 @@ def recall_result(db: Db, key: str | None) -> dict[str, Any] | None:
     if not key:
         return None
     text = db.value("SELECT result FROM command_results WHERE key = ?", (key,))
+    import json  # here, not above: opening the store (`worker status`) must not load `re`
+
     return None if text is None else dict(json.loads(text))
 
 
 def remember_result(db: Db, key: str | None, command: str, result: dict[str, Any]) -> None:
     """Record a command's result under its idempotency key (inside the same transaction)."""
     if key:
+        import json
+
         db.run(
             "INSERT INTO command_results (key, command, result, at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (key) DO NOTHING",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
-from typing import TYPE_CHECKING, Any
 
+from ai_skills.worker.store.id_lists import id_chunks
+
+TYPE_CHECKING = False  # `typing` costs `worker status` milliseconds (benchmarks/worker_bench.py)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
     from ai_skills.worker.store.backend import Db, Row
 
 _WITH_ATTEMPT = (
@@ -29,6 +33,8 @@ def append_event(
     """Append one event (call inside a transaction); return its sequence number.
 
     Watchers are told on commit (PostgreSQL's NOTIFY; a rolled-back event wakes nobody)."""
+    import json  # here, not above: `worker status` reads events and must not load `re`
+
     seq = db.insert(
         "INSERT INTO events (at, task_id, attempt_id, kind, from_state, to_state, data)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -145,5 +151,29 @@ def last_push_rejected(db: Db, task_id: str) -> dict[str, Any] | None:
     row = last_event_of(db, task_id, ("branch_pushed", "push_rejected"))
     if row is None or row["kind"] != "push_rejected":
         return None
+    import json  # only a rejected push pays for it
+
     data = json.loads(row["data"] or "{}")
     return data if isinstance(data, dict) else None
+
+
+def push_rejections(db: Db, task_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`last_push_rejected` of many tasks in a query per CHUNK ids, by task; a task whose
+    last push went through (or that never pushed) is absent."""
+    found: dict[str, dict[str, Any]] = {}
+    kinds = ("branch_pushed", "push_rejected")
+    for marks, chunk in id_chunks(task_ids):
+        rows = db.rows(
+            "SELECT task_id, kind, data FROM events WHERE seq IN (SELECT MAX(seq) FROM events"
+            f" WHERE task_id IN ({marks}) AND kind IN (?, ?) GROUP BY task_id)",
+            (*chunk, *kinds),
+        )
+        for row in rows:
+            if row["kind"] != "push_rejected":
+                continue
+            import json  # only a rejected push pays for it
+
+            data = json.loads(row["data"] or "{}")
+            if isinstance(data, dict):
+                found[row["task_id"]] = data
+    return found

@@ -3,7 +3,9 @@ statement with ten thousand parameters (SQLite and PostgreSQL both cap them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+TYPE_CHECKING = False  # `typing` costs `worker status` milliseconds (benchmarks/worker_bench.py)
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 CHUNK = 500
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
 
+TYPE_CHECKING = False  # every command opens the store, `worker status` too: no `typing`
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
     from ai_skills.worker.store.backend import Db
 
 
@@ -14,11 +15,18 @@ if TYPE_CHECKING:
 LEDGER = "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)"
 
 
-class Migration(NamedTuple):
+class Migration:
     """One schema change: its recorded name and its statements, run in order."""
 
-    name: str
-    statements: tuple[str, ...]
+    __slots__ = ("name", "statements")
+
+    def __init__(self, name: str, statements: tuple[str, ...]) -> None:
+        self.name = name
+        self.statements = statements
+
+    def __iter__(self) -> Iterator[str | tuple[str, ...]]:
+        """`name, statements = migration`, as when this was a NamedTuple."""
+        return iter((self.name, self.statements))
 
 
 def apply_migrations(

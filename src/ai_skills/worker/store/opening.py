@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
-from pathlib import Path
 
-from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import StoreUnavailableError
 from ai_skills.worker.store import sqlite
-from ai_skills.worker.store.backend import Db
 from ai_skills.worker.store.setting import ENV_VAR, StoreSetting, resolve_store
+
+# `worker status` opens the store on every poll: `re`, `pathlib` and `typing` would cost it
+# more than opening SQLite (benchmarks/worker_bench.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ai_skills.worker.context import RepoContext
+    from ai_skills.worker.store.backend import Db
 
 REPOSITORY_ID = "store-id"  # in the worker folder: this repository's claim on a database
 
@@ -24,23 +29,21 @@ def open_store(ctx: RepoContext, *, peek: bool = False) -> Db:
     reads a PostgreSQL database as its owner's, without keeping that id, so that the
     command after it may still join (`daemon start --host`) or be refused.
     """
-    setting = resolve_store(ctx.config_path, os.environ)
+    setting = resolve_store(ctx.config_file, os.environ)
     if not setting.is_postgresql:
-        return sqlite.connect(ctx.db_path)
+        return sqlite.connect(ctx.db_file)
     return _open_postgres(ctx, setting, peek=peek)
 
 
 def store_exists(ctx: RepoContext) -> bool:
     """Whether the repository has a store to read (False for an unused SQLite one)."""
-    setting = resolve_store(ctx.config_path, os.environ)
-    return setting.is_postgresql or ctx.db_path.exists()
+    setting = resolve_store(ctx.config_file, os.environ)
+    return setting.is_postgresql or os.path.exists(ctx.db_file)
 
 
 def database_errors() -> tuple[type[Exception], ...]:
     """The exceptions a failing statement raises, of each backend loaded in this process."""
-    import sqlite3
-
-    found: list[type[Exception]] = [sqlite3.Error]
+    found: list[type[Exception]] = [sqlite.DatabaseError]
     if "psycopg" in sys.modules:
         found.append(sys.modules["psycopg"].Error)
     return tuple(found)
@@ -106,6 +109,8 @@ def join_database(ctx: RepoContext) -> str | None:
         raise StoreUnavailableError(where=where, detail=f"cannot connect: {first}") from exc
     if owner is None:
         return None
+    import re
+
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", owner):
         raise StoreUnavailableError(
             where=where, detail=f"the database names its repository {owner[:80]!r}, not an id"
@@ -123,6 +128,7 @@ def repository_id(worker_dir: Path, *, new: str | None = None) -> str:
         pass
     import tempfile  # here: SQLite stores never need an id, and `status` should not load these
     import uuid
+    from pathlib import Path
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=worker_dir, prefix=f".{REPOSITORY_ID}.")

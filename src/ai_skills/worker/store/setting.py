@@ -9,13 +9,14 @@ to start fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
+from ai_skills.util.values import Value
 from ai_skills.worker.errors import ConfigError
 
-# Every command opens the store, `worker status` too: a NamedTuple, not a dataclass (whose
-# import of `inspect` costs more than status's work), and tomllib and urllib.parse imported
-# where a file or a URL is read (benchmarks/worker_bench.py).
+# Every command opens the store, `worker status` too: a plain class, not a dataclass (whose
+# import of `inspect` costs more than status's work) nor a NamedTuple (`typing`), and
+# tomllib and urllib.parse imported where a file or a URL is read
+# (benchmarks/worker_bench.py).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
@@ -48,11 +49,14 @@ PASSWORD_HINT = (
 )
 
 
-class StoreSetting(NamedTuple):
+class StoreSetting(Value):
     """The store to open: SQLite (url None) or a PostgreSQL URL, and where that was said."""
 
-    url: str | None
-    origin: str
+    __slots__ = ("url", "origin")
+
+    def __init__(self, url: str | None, origin: str) -> None:
+        self.url = url
+        self.origin = origin
 
     @property
     def is_postgresql(self) -> bool:
@@ -109,7 +113,7 @@ def _url_problem(url: str, *, password_allowed: bool) -> str | None:
     return None
 
 
-def resolve_store(config_path: Path, environ: Mapping[str, str]) -> StoreSetting:
+def resolve_store(config_path: str | Path, environ: Mapping[str, str]) -> StoreSetting:
     """The store setting: WORKER_STORE when set, else `store` in `.worker.toml`, else SQLite."""
     if environ.get(ENV_VAR):
         value = environ[ENV_VAR]
@@ -126,9 +130,10 @@ def resolve_store(config_path: Path, environ: Mapping[str, str]) -> StoreSetting
     return StoreSetting(url=str(in_file), origin=str(config_path))
 
 
-def _store_in_file(path: Path) -> object:
+def _store_in_file(path: str | Path) -> object:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:  # not Path.read_text: `worker status`
+            text = handle.read()  # passes text paths, and pathlib costs it milliseconds
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:

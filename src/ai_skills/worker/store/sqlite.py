@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+import os
 
-from ai_skills.worker.store.backend import Params, PollWaiter, Row
-from ai_skills.worker.store.migrations import Migration, apply_migrations
+try:
+    # The C module is all the store uses: the `sqlite3` package around it adds only the
+    # (deprecated) date adapters and, through `datetime`, costs `worker status` a third of
+    # a Python start-up (benchmarks/worker_bench.py). Its classes are the same objects.
+    import _sqlite3 as sqlite3
+except ImportError:  # an interpreter that names it otherwise
+    import sqlite3  # type: ignore[no-redef]
+
+from ai_skills.worker.store.migrations import apply_migrations
 from ai_skills.worker.store.sqlite_schema import MIGRATIONS
+
+TYPE_CHECKING = False  # `typing` and `contextlib` cost `worker status` milliseconds
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
+
+    from ai_skills.worker.store.backend import Params, PollWaiter, Row
+    from ai_skills.worker.store.migrations import Migration
 
 
 class SqliteDb:
@@ -46,25 +58,13 @@ class SqliteDb:
         """A raw statement: for migrations and tests, never for the rest of the worker."""
         return self.conn.execute(sql, params)
 
-    @contextmanager
-    def transaction(self) -> Iterator[SqliteDb]:
+    def transaction(self) -> _Transaction:
         """One write transaction taken up front (BEGIN IMMEDIATE); rolled back on any error."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        return _Transaction(self, "BEGIN IMMEDIATE", on_error="ROLLBACK")
 
-    @contextmanager
-    def snapshot(self) -> Iterator[SqliteDb]:
+    def snapshot(self) -> _Transaction:
         """One consistent read of several queries (a deferred transaction, always ended)."""
-        self.conn.execute("BEGIN")
-        try:
-            yield self
-        finally:
-            self.conn.execute("COMMIT")
+        return _Transaction(self, "BEGIN", on_error="COMMIT")
 
     def integrity_problem(self) -> str | None:
         """What the database's own consistency check found wrong, or None."""
@@ -90,6 +90,8 @@ class SqliteDb:
 
     def event_waiter(self) -> PollWaiter:
         """The clock (PollWaiter): readers look again every half second."""
+        from ai_skills.worker.store.backend import PollWaiter
+
         return PollWaiter()
 
     def close(self) -> None:
@@ -97,17 +99,36 @@ class SqliteDb:
         self.conn.close()
 
 
+class _Transaction:
+    """`with db.transaction():` — a class, not `contextlib.contextmanager`, whose import
+    every `worker status` would pay. Begins on entry; on an error, ends with `on_error`."""
+
+    __slots__ = ("db", "begin", "on_error")
+
+    def __init__(self, db: SqliteDb, begin: str, *, on_error: str) -> None:
+        self.db, self.begin, self.on_error = db, begin, on_error
+
+    def __enter__(self) -> SqliteDb:
+        self.db.conn.execute(self.begin)
+        return self.db
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        self.db.conn.execute("COMMIT" if kind is None else self.on_error)
+
+
 def connect(
-    db_path: Path,
+    db_path: str | Path,
     *,
     busy_timeout_ms: int = 30_000,
     migrations: Sequence[Migration] = MIGRATIONS,
 ) -> SqliteDb:
     """Open (and migrate) the store: WAL, busy_timeout, foreign keys, explicit transactions."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    folder = os.path.dirname(db_path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so writers queue on the
     # busy timeout instead of failing on a read-to-write lock upgrade.
-    conn = sqlite3.connect(str(db_path), timeout=busy_timeout_ms / 1000, isolation_level=None)
+    conn = sqlite3.connect(os.fspath(db_path), timeout=busy_timeout_ms / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
