@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -215,3 +216,33 @@ def test_a_clone_that_is_not_the_tasks_own_is_refused_and_left_as_it_is(
     assert git(path, "rev-parse", "HEAD") == head
     assert get_task(conn, "t1").state.value == "queued"  # back in the queue, with the reason
     assert "move it away" in get_task(conn, "t1").reason
+
+
+def test_a_clone_made_before_the_repo_had_an_identity_gets_it_on_the_next_start(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    """Without it every commit of the next attempts fails ("Please tell me who you are")
+    where no global identity exists; one the agent set in its clone stays its own."""
+    write_config(worker_repo, command=agent_command("needs-input"))
+    git(worker_repo, "commit", "-qam", "agent asks", "--allow-empty")
+    for key in ("user.name", "user.email"):
+        _git_status(worker_repo, "config", "--local", "--unset-all", key)
+    add(conn, "t1")
+    clone = _start(ctx, conn)
+    wait_state(conn, "t1", "needs_input")
+    wait_for_exit(conn, get_task(conn, "t1").current_attempt or 0)
+    assert _git_status(clone, "config", "--local", "--get-regexp", "^user\\.") == 1  # none
+    git(worker_repo, "config", "--local", "user.name", "Repo Owner")
+    git(worker_repo, "config", "--local", "user.email", "owner@example.org")
+    git(clone, "config", "--local", "user.name", "The Agent")  # the agent's own choice
+
+    _start(ctx, conn, message="go on")
+
+    assert git(clone, "config", "--local", "user.email") == "owner@example.org"
+    assert git(clone, "config", "--local", "user.name") == "The Agent"
+    filled = [e.data for e in read_events(conn, task_id="t1") if e.kind == "identity_filled"]
+    assert filled == [{"path": str(clone), "keys": ["user.email"]}]
+
+
+def _git_status(cwd: Path, *args: str) -> int:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True).returncode

@@ -31,7 +31,7 @@ from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.run.sandbox import tool_argv
 
 _TIMEOUT = 300
-_IDENTITY_KEYS = ("user.name", "user.email")
+IDENTITY_KEYS = ("user.name", "user.email")
 # The fetching side: check what comes in, and no housekeeping in the middle of a run.
 _FETCH_CONFIG = ["-c", "fetch.fsckObjects=true", "-c", "gc.auto=0", "-c", "maintenance.auto=false"]
 
@@ -103,12 +103,21 @@ def _record_workspace(common_dir: Path, task_id: str, path: Path) -> None:
     atomic_write_text(record, str(path.resolve()))
 
 
-def _copy_identity(repo: Path, clone: Path) -> None:
-    # A repository-local identity does not travel with a clone; the agent's commits need it.
-    for key in _IDENTITY_KEYS:
+def local_identity(repo: Path) -> dict[str, str]:
+    """The repository-local `user.name` and `user.email` that are set."""
+    found = {}
+    for key in IDENTITY_KEYS:
         proc = run_git(["config", "--local", "--get", key], cwd=repo, check=False)
         if proc.returncode == 0 and proc.stdout.strip():
-            run_git(["config", "--local", key, proc.stdout.strip()], cwd=clone)
+            found[key] = proc.stdout.strip()
+    return found
+
+
+def _copy_identity(repo: Path, clone: Path) -> None:
+    # A repository-local identity does not travel with a clone; the agent's commits need it.
+    # The clone is new here: nothing of the agent's is in its config yet.
+    for key, value in local_identity(repo).items():
+        run_git(["config", "--local", key, value], cwd=clone)
 
 
 def convert_worktree(repo: Path, common_dir: Path, *, path: Path, branch: str) -> bool:

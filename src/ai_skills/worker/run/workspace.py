@@ -27,6 +27,7 @@ from ai_skills.errors import AiSkillsError
 from ai_skills.util.git import run_git
 from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.run.clones import convert_worktree, is_clone, make_clone
+from ai_skills.worker.run.workspace_git import fill_identity
 from ai_skills.worker.run.worktrees import branch_exists, registered_worktrees
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ class Prepared:
     created: bool
     converted: bool
     moved_from: Path | None = None
+    identity_filled: list[str] = field(default_factory=list)  # keys given to an old clone
 
     def events(self, path: Path) -> list[tuple[str, dict[str, object]]]:
         """The events that say so (kind, data): a move, a conversion."""
@@ -109,6 +111,8 @@ class Prepared:
                 ("workspace_converted",
                  {"path": str(path), "from": "linked worktree", "to": "clone"})
             )
+        if self.identity_filled:
+            found.append(("identity_filled", {"path": str(path), "keys": self.identity_filled}))
         return found
 
 
@@ -138,7 +142,9 @@ def prepare_clone(
         ctx.repo_root, ctx.common_dir, task_id=task.id, path=path, branch=task.branch,
         known=known,
     )  # fmt: skip
-    return Prepared(created=created, converted=converted, moved_from=moved)
+    filled = [] if created else fill_identity(ctx, path)
+    return Prepared(created=created, converted=converted, moved_from=moved,
+                    identity_filled=filled)  # fmt: skip
 
 
 def _escaping_folders(worktree: Path, env: Mapping[str, str]) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from ai_skills.errors import CommandError
 from ai_skills.util.git import git_env
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.run.clones import is_clone, remove_clone
+from ai_skills.worker.run.clones import is_clone, local_identity, remove_clone
 from ai_skills.worker.run.sandbox import available, tool_argv
 from ai_skills.worker.run.worktrees import FALLBACK_IDENTITY, remove_worktree
 
@@ -69,6 +69,20 @@ def workspace_git(
         path, args, sandboxed=is_clone(path) and tools_sandboxed(),
         objects=ctx.common_dir / "objects", writable=writable, check=check,
     )
+
+
+def fill_identity(ctx: RepoContext, clone: Path) -> list[str]:
+    """Give an existing clone the repository's local identity where it has none; the keys
+    set. A clone made before the user set one would otherwise fail every commit of its next
+    attempts ("Please tell me who you are"). A value the clone has is the agent's: kept."""
+    filled = []
+    for key, value in local_identity(ctx.repo_root).items():
+        has = workspace_git(ctx, clone, ["config", "--local", "--get", key], check=False)
+        if has.returncode == 0 and has.stdout.strip():
+            continue
+        workspace_git(ctx, clone, ["config", "--local", key, value], writable=True)
+        filled.append(key)
+    return filled
 
 
 def workspace_head(ctx: RepoContext, path: Path) -> str | None:
