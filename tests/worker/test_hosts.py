@@ -200,6 +200,21 @@ def _wait_states(conn: Db, ids: list[str], state: str, timeout: float = PATIENCE
     )
 
 
+def _add_until_running(
+    host: HostClone, ids: list[str], release: Path, running: dict[str, int]
+) -> None:
+    """Add tasks whose agents wait for `release`; wait until each host runs as many as
+    `running` says."""
+    command = agent_command("wait-file", "--release", str(release))
+    for task_id in ids:
+        host.worker("add", task_id, "--title", task_id, "--runtime-command", command)
+    wait_for(
+        lambda: _running_per_host(host.conn) == running,
+        timeout=PATIENCE,
+        what=lambda: f"running per host {running}: {_running_per_host(host.conn)}",
+    )
+
+
 def _wait_agent_started(conn: Db, task_id: str) -> int | None:
     """The id of the task's attempt, once its supervisor has recorded the agent's pid."""
     attempt_id = get_task(conn, task_id).current_attempt
@@ -250,15 +265,8 @@ def test_each_host_keeps_its_own_wip_limit(fleet: Fleet, tmp_path: Path) -> None
     one = fleet.start("one", "--max-running", "1")
     two = fleet.start("two", "--max-running", "2")
     _wait_hosts_live(one, ["one", "two"])
-    command = agent_command("wait-file", "--release", str(release))
     ids = [f"w{n}" for n in range(5)]
-    for task_id in ids:
-        one.worker("add", task_id, "--title", task_id, "--runtime-command", command)
-    wait_for(
-        lambda: _running_per_host(one.conn) == {"one": 1, "two": 2},
-        timeout=PATIENCE,
-        what=lambda: f"one 1 and two 2 running: {_running_per_host(one.conn)}",
-    )
+    _add_until_running(one, ids, release, {"one": 1, "two": 2})
     assert sorted(_states(one.conn).values()).count("queued") == 2
     listed = {h["name"]: h["running"] for h in json.loads(two.worker("hosts", "--json").stdout)}
     assert listed == {"one": 1, "two": 2}
@@ -279,16 +287,9 @@ def test_two_hosts_racing_run_every_task_exactly_once(fleet: Fleet, tmp_path: Pa
     east = fleet.start("east")
     west = fleet.start("west")
     _wait_hosts_live(east, ["east", "west"])
-    command = agent_command("wait-file", "--release", str(release))
     ids = [f"r{n:02d}" for n in range(16)]
-    for task_id in ids:
-        east.worker("add", task_id, "--title", task_id, "--runtime-command", command)
     # Both fill their three slots from the one queue; then the rest go to whoever is free.
-    wait_for(
-        lambda: _running_per_host(east.conn) == {"east": 3, "west": 3},
-        timeout=PATIENCE,
-        what=lambda: f"both hosts full: {_running_per_host(east.conn)}",
-    )
+    _add_until_running(east, ids, release, {"east": 3, "west": 3})
     release.touch()
     _wait_states(west.conn, ids, "in_review", timeout=2 * PATIENCE)
     per_task = {task_id: _attempts(east.conn, task_id) for task_id in ids}

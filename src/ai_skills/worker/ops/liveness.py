@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 from ai_skills.worker.hosts import Host, gone_elsewhere, is_here
 from ai_skills.worker.process_identity import is_alive
-from ai_skills.worker.run.agent_processes import may_run, stop_attempt_processes
+from ai_skills.worker.run.agent_processes import (
+    may_run,
+    record_agent_stopped,
+    stop_attempt_processes,
+)
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import Db, transaction
 from ai_skills.worker.store.attempts import attempts_with_agents
@@ -22,7 +26,6 @@ from ai_skills.worker.tasks import (
     get_attempt,
     get_task,
     list_tasks,
-    record_event,
     step_done,
     transition,
     update_attempt,
@@ -116,15 +119,8 @@ def stop_taken_attempts(conn: Db, host: Host, *, grace: float) -> list[int]:
             continue
         outcome = stop_attempt_processes(attempt, grace=grace)
         seal_if_unsupervised(conn, attempt.id, now=time.time())
-        if outcome != "gone":
-            record_event(
-                conn,
-                kind="agent_stopped",
-                task_id=task.id,
-                attempt_id=attempt.id,
-                data={"outcome": outcome, "pid": attempt.agent_pid,
-                      "reason": f"the task was {task.state.value} while host {host.name} ran it"},
-            )  # fmt: skip
+        why = f"the task was {task.state.value} while host {host.name} ran it"
+        if record_agent_stopped(conn, attempt, outcome, reason=why):
             stopped.append(attempt.id)
     return stopped
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ai_skills.worker.process_identity import boot_id, is_alive, signal_group, stat_fields
 from ai_skills.worker.store import Db
-from ai_skills.worker.tasks import Attempt, get_attempt
+from ai_skills.worker.tasks import Attempt, get_attempt, record_event
 
 _PROC = Path("/proc")
 
@@ -162,3 +162,13 @@ def stop_attempt_processes(attempt: Attempt, *, grace: float, poll: float = 0.05
     while attempt_processes(attempt) and time.monotonic() < deadline:
         time.sleep(poll)
     return "killed"
+
+
+def record_agent_stopped(conn: Db, attempt: Attempt, outcome: str, **why: str) -> bool:
+    """Record an `agent_stopped` event when the stop found something running (`outcome`
+    of `stop_attempt_processes` other than "gone"); whether it did."""
+    if outcome == "gone":
+        return False
+    record_event(conn, kind="agent_stopped", task_id=attempt.task_id, attempt_id=attempt.id,
+                 data={"outcome": outcome, "pid": attempt.agent_pid, **why})  # fmt: skip
+    return True

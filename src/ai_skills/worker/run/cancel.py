@@ -17,7 +17,11 @@ from ai_skills.worker.errors import OtherHostError, WorktreeError
 from ai_skills.worker.hosts import is_here, this_host
 from ai_skills.worker.process_identity import is_alive, stop_process
 from ai_skills.worker.run.admission import runs_elsewhere
-from ai_skills.worker.run.agent_processes import launched, stop_attempt_processes
+from ai_skills.worker.run.agent_processes import (
+    launched,
+    record_agent_stopped,
+    stop_attempt_processes,
+)
 from ai_skills.worker.run.workspace import sync_branch
 from ai_skills.worker.run.workspace_git import (
     drop_stale_index_lock,
@@ -93,11 +97,20 @@ def cancel_task(
                 f"branch {task.branch} kept: it has commits not merged into "
                 f"{options.integration_branch or task.base}"
             )
+    return _cancel_done(conn, task, already, agent=agent, saved=saved, removed=removed,
+                        kept=kept, notes=notes)  # fmt: skip
+
+
+def _cancel_done(
+    conn: Db, task: Task, already: bool, *, agent: str, saved: str | None, removed: bool,
+    kept: bool, notes: list[str],
+) -> CancelResult:
+    """Close the cancel step and say what it did."""
     with transaction(conn):
-        mark_step(conn, task_id, "cancel", done=True)
+        mark_step(conn, task.id, "cancel", done=True)
     return CancelResult(
-        task_id=task_id,
-        state=get_task(conn, task_id).state.value,
+        task_id=task.id,
+        state=get_task(conn, task.id).state.value,
         already_cancelled=already,
         agent=agent,
         saved_commit=saved,
@@ -127,23 +140,12 @@ def _cancel_in_store(
     conn: Db, task_id: str, options: CancelOptions, host: str
 ) -> CancelResult:
     task, already = _mark_cancelled(conn, task_id, options)
-    with transaction(conn):
-        mark_step(conn, task_id, "cancel", done=True)
-    return CancelResult(
-        task_id=task_id,
-        state=get_task(conn, task_id).state.value,
-        already_cancelled=already,
-        agent=f"not signalled (it ran on host {host})",
-        saved_commit=None,
-        worktree=task.worktree,
-        worktree_removed=task.worktree_removed,
-        branch=task.branch,
-        branch_kept=True,
-        notes=[
-            f"the worktree and any uncommitted work stay on host {host}; what it pushed is "
-            f"on {task.branch} of the shared remote"
-        ],
-    )
+    return _cancel_done(
+        conn, task, already, agent=f"not signalled (it ran on host {host})", saved=None,
+        removed=task.worktree_removed, kept=True,
+        notes=[f"the worktree and any uncommitted work stay on host {host}; what it pushed "
+               f"is on {task.branch} of the shared remote"],
+    )  # fmt: skip
 
 
 def _mark_cancelled(
@@ -182,14 +184,7 @@ def stop_attempt(conn: Db, task: Task, *, grace: float) -> str:
     ):
         time.sleep(0.05)
     stop_process(attempt.supervisor_pid, attempt.supervisor_token, grace=grace)
-    if outcome != "gone":
-        record_event(
-            conn,
-            kind="agent_stopped",
-            task_id=task.id,
-            attempt_id=attempt.id,
-            data={"outcome": outcome, "pid": attempt.agent_pid},
-        )
+    record_agent_stopped(conn, attempt, outcome)
     return outcome
 
 
