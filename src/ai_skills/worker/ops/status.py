@@ -114,9 +114,9 @@ def task_statuses(
     ids = [task["id"] for task in tasks]
     attempts = {int(a["id"]): a for a in attempt_rows.current_attempt_rows(conn, ids)}
     histories = attempt_history(conn, ids)
-    # One git run finds the branches that exist: a merged task's is gone, and counting
-    # commits on it would be two git runs per task for nothing.
-    branches = task_branches(ctx.root) if with_git else set()
+    # The branches that exist, read from git's ref files: a merged task's is gone, and
+    # counting commits on it would be two git runs per task for nothing.
+    branches = task_branches(ctx.root, ctx.common) if with_git else set()
     here = _host_here(ctx)
     rejected = _push_rejections(conn, tasks)
     rows: list[TaskStatus] = []

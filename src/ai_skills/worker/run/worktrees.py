@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ai_skills.util.git import git_out, git_query, run_git
+from ai_skills.util.git_refs import branches_under
 
 # `worker status` counts progress here: pathlib (and typing) cost it more than its work.
 TYPE_CHECKING = False
@@ -31,8 +32,13 @@ def branch_sha(repo: Path, branch: str) -> str | None:
     return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
-def task_branches(repo: str | Path) -> set[str]:
-    """The task branches (`worker/*`) that exist, in one git run."""
+def task_branches(repo: str | Path, common_dir: str | None = None) -> set[str]:
+    """The task branches (`worker/*`) that exist, in one git run; read from git's ref files
+    instead when `common_dir` (the repository's) is given and they are in a form read there."""
+    if common_dir is not None:
+        found = branches_under(common_dir, "worker/")
+        if found is not None:
+            return found
     out = git_query(["for-each-ref", "--format=%(refname)", "refs/heads/worker/"], cwd=repo)
     return {line.removeprefix("refs/heads/") for line in out.splitlines()}
 
