@@ -93,10 +93,22 @@ class Watcher:
         """Ctrl-C, as a user stops it; its exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-        code = self.proc.wait(timeout=30)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # Seen once under load (5 tests of one xdist process); say where it was stuck.
+            pytest.fail(f"the watch ignored Ctrl-C for 30 s, blocked in {self._blocked_in()}; "
+                        f"stderr {self.err}")
         for reader in self._readers:
             reader.join(timeout=10)
         return code
+
+    def _blocked_in(self) -> str:
+        proc = Path("/proc") / str(self.proc.pid)
+        try:
+            return f"{(proc / 'wchan').read_text()!r}, syscall {(proc / 'syscall').read_text()!r}"
+        except OSError as error:
+            return f"(unknown: {error})"
 
     def kill(self) -> None:
         if self.proc.poll() is None:
