@@ -154,7 +154,9 @@ def test_the_branch_reaches_the_remote_as_the_agent_commits(hosts: Hosts) -> Non
     assert sha == head(host, "refs/heads/worker/t1")
     assert git(hosts.remote, "log", "-1", "--format=%s", sha) == "agent work for t1"
     assert get_task(conn, "t1").state.value == "running"
-    assert any(e["local"] == sha for e in events(conn, "t1", "branch_pushed"))
+    # The supervisor records the push once git push returned: the remote can have it first.
+    wait_for(lambda: any(e["local"] == sha for e in events(conn, "t1", "branch_pushed")),
+             what="the branch_pushed event of the agent's commit")
     assert events(conn, "t1", "push_rejected") == []
 
 
