@@ -416,3 +416,47 @@ def test_the_console_script_starts_in_the_fast_entry() -> None:
 
     (script,) = entry_points(group="console_scripts", name="worker")
     assert script.value == "ai_skills.cli.worker_entry:run"
+
+
+RUN_SCRIPT = "import sys; from ai_skills.cli.worker_entry import run; sys.argv[0] = 'worker'; run()"
+
+
+def console(repo: Path, *argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """`worker ARGV` as the console script runs it (`run`, which ends plain commands early),
+    its output buffered as a user's is."""
+    env = {k: v for k, v in os.environ.items()
+           if (not k.startswith("WORKER_") or k == "WORKER_STORE") and k != "PYTHONUNBUFFERED"}
+    return subprocess.run([sys.executable, "-c", RUN_SCRIPT, *argv], cwd=repo, env=env,
+                          text=True, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+
+def test_the_console_script_ends_early_with_everything_written_and_committed(
+    tmp_path: Path,
+) -> None:
+    # `run` skips the interpreter's teardown (os._exit): what it printed must be flushed,
+    # what it wrote committed, and its exit codes those of `main`.
+    repo = repo_with_a_running_task(tmp_path / "repo")
+    for number in range(300):  # an output well over a pipe's buffer
+        add_task(open_store(find_repo(repo)), NewTask(task_id=f"x{number}", title="é " * 40,
+                                                      base="main"))
+    listed = console(repo, "status", "--json", capture_output=True)
+    assert listed.returncode == 0 and listed.stderr == ""
+    assert len(json.loads(listed.stdout)) == 302 and len(listed.stdout) > 65536
+    said = console(repo, "report", "--status", "working", "--task", "t1", "-m", "half way",
+                   capture_output=True)
+    assert (said.returncode, said.stderr) == (0, ""), said.stderr
+    shown = console(repo, "status", "t1", "--json", capture_output=True)
+    assert json.loads(shown.stdout)["id"] == "t1"  # a short output: all of it in the buffer
+    store = open_store(find_repo(repo))
+    reports = store.rows("SELECT data FROM events WHERE kind = 'report' AND task_id = 't1'")
+    assert [json.loads(r["data"])["message"] for r in reports] == ["half way"]
+    store.close()
+    unknown = console(repo, "status", "nope", capture_output=True)
+    assert unknown.returncode == 3 and "unknown task 'nope'" in unknown.stderr
+    # A reader that went away: exit 1, quietly, as typer's commands do.
+    reader = subprocess.Popen(["true"], stdin=subprocess.PIPE)
+    reader.wait()
+    assert reader.stdin is not None
+    cut = console(repo, "status", "--json", "--all", stdout=reader.stdin, stderr=subprocess.PIPE)
+    reader.stdin.close()
+    assert (cut.returncode, cut.stderr) == (1, "")
