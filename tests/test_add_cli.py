@@ -23,7 +23,9 @@ AI_SKILLS = shutil.which("ai-skills", path=str(Path(sys.executable).parent))
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None
         ) -> subprocess.CompletedProcess[str]:
     assert AI_SKILLS, "ai-skills is not installed next to this Python"
-    return subprocess.run([AI_SKILLS, *args], cwd=cwd, env=env or dict(os.environ),
+    # Output buffered as a user's is: the fast path flushes it itself before os._exit.
+    env = {k: v for k, v in (env or os.environ).items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run([AI_SKILLS, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
 

@@ -130,13 +130,10 @@ def run() -> None:
         return
     import gc
 
-    from ai_skills.cli.render import run_guarded
+    from ai_skills.cli.render import exit_now, run_guarded
 
     # One short run: the cyclic collector would only walk the objects imports make (a few
     # ms of an `add`); what it could free is freed when the process ends.
     gc.disable()
-    try:
-        result = run_guarded("ai-skills", command)
-    finally:
-        gc.enable()
-    raise SystemExit(result if isinstance(result, int) else 0)
+    result = run_guarded("ai-skills", command)
+    exit_now(result if isinstance(result, int) else 0)

@@ -112,7 +112,7 @@ def check_text_arguments(args: list[str]) -> None:
 
 def run_checked(args: list[str], command: Callable[[], int]) -> int:
     """Run `command` after the text and role checks; errors become one line on stderr."""
-    from ai_skills.cli.render import fail
+    from ai_skills.cli.render import fail, silence_stdout
     from ai_skills.errors import AiSkillsError
     from ai_skills.worker.roles import check_command
 
@@ -123,7 +123,7 @@ def run_checked(args: list[str], command: Callable[[], int]) -> int:
     except AiSkillsError as error:
         return fail(error, prog="worker")
     except BrokenPipeError:  # the reader went away (`| head`): exit 1 quietly, as typer does
-        _silence_stdout()
+        silence_stdout()
         return 1
     except Exception as error:
         # A report through the supervisor's socket never opens the store: no need to import
@@ -138,12 +138,6 @@ def run_checked(args: list[str], command: Callable[[], int]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-def _silence_stdout() -> None:
-    import os
-
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def print_version() -> int:
@@ -177,26 +171,10 @@ def run() -> None:
 
     # These commands live milliseconds: collecting cycles during their imports only costs.
     gc.disable()
-    exit_now(run_checked(args, command))
+    code = run_checked(args, command)
+    from ai_skills.cli.render import exit_now
 
-
-def exit_now(code: int) -> None:
-    """Flush what was written and exit, skipping the interpreter's teardown.
-
-    Freeing every module, then closing the store (SQLite checkpoints and removes its WAL
-    when its last connection closes), cost `worker status` about 3 ms of its 23
-    (benchmarks/worker_bench.py). Everything the command changed is committed by then, and
-    SQLite and PostgreSQL both treat a connection that ends without closing as closed.
-    """
-    import os
-
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader went away (`| head`): exit 1 quietly, as typer does
-        _silence_stdout()
-        code = 1
-    sys.stderr.flush()
-    os._exit(code)
+    exit_now(code)
 
 
 if __name__ == "__main__":
