@@ -34,6 +34,8 @@ def env(catalog: Path, isolated_home: Path) -> dict[str, str]:
 def run_use_skills(repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """The installed `use-skills` command, run in `repo`."""
     assert USE_SKILLS, "use-skills is not installed next to this Python"
+    # Output buffered as a user's is: use-skills flushes it itself before os._exit.
+    env = {k: v for k, v in env.items() if k != "PYTHONUNBUFFERED"}
     return subprocess.run([USE_SKILLS, *args], cwd=repo, env=env, capture_output=True, text=True)
 
 

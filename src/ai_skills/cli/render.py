@@ -106,11 +106,12 @@ def silence_stdout() -> None:
 def exit_now(code: int) -> NoReturn:
     """Flush stdout and stderr, then exit at once, without the interpreter's teardown.
 
-    For the typer-free entries, whose work is done and committed by now: freeing every
-    module they imported cost a cold `ai-skills add` about 8 ms and `worker status` (with
-    its store, which SQLite checkpoints as its last connection closes) about 3 ms
-    (benchmarks/add_bench.py, benchmarks/worker_bench.py). A reader that went away makes
-    it exit 1, quietly, as a typer command does.
+    For the typer-free entries (`add`/`install`, `use-skills`, `worker report`/`status`),
+    whose work is done and committed by now: freeing every module they imported cost a
+    cold `ai-skills add` about 8 ms, a first `use-skills` sync about 5 ms and `worker
+    status` (with its store, which SQLite checkpoints as its last connection closes) about
+    3 ms (benchmarks/). A reader that went away makes it exit 1, quietly, as a typer
+    command does.
     """
     try:
         sys.stdout.flush()

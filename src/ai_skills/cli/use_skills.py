@@ -122,14 +122,18 @@ def run() -> None:
 
         if quick_noop(os.getcwd(), os.environ):
             sys.exit(0)
+    import gc
+
+    from ai_skills.cli.render import exit_now
     from ai_skills.errors import AiSkillsError
 
+    gc.disable()  # one short run: the collector would only walk what the imports made
     try:
         code = main()
     except AiSkillsError as error:
         print(f"use-skills: error: {error}", file=sys.stderr)
         code = error.exit_code
-    sys.exit(code)
+    exit_now(code)
 
 
 if __name__ == "__main__":
