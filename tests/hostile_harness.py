@@ -120,14 +120,15 @@ def world_env(root: Path) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _entry(program: str) -> Callable[[], None]:
+def _entry(program: str) -> Callable[[], int]:
+    """What the console script runs, up to its exit code (`run` would end this process)."""
     if program == "use-skills":
-        from ai_skills.cli.use_skills import run as use_skills_run
+        from ai_skills.cli.use_skills import command as use_skills_command
 
-        return use_skills_run
-    from ai_skills.cli.entry import run as ai_skills_run
+        return use_skills_command
+    from ai_skills.cli.entry import main as ai_skills_main
 
-    return ai_skills_run
+    return ai_skills_main
 
 
 def _on_alarm(_signum: int, _frame: object) -> None:
@@ -147,7 +148,7 @@ def run_command(root: Path, program: str, *args: str) -> Outcome:
     code: int = 0
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            _entry(program)()
+            code = _entry(program)()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:

@@ -120,20 +120,31 @@ def fast_command(argv: list[str]) -> Callable[[], int] | None:
     )
 
 
-def run() -> None:
-    """Console-script entry point."""
-    command = fast_command(sys.argv[1:])
+def main(argv: list[str] | None = None) -> int:
+    """Run `ai-skills ARGV` and return its exit code: a plain add/install here, the rest in
+    typer (cli/main.py)."""
+    args = sys.argv[1:] if argv is None else argv
+    command = fast_command(args)
     if command is None:
-        from ai_skills.cli.main import run as run_typer_app
+        from ai_skills.cli.main import main as run_typer_app
 
-        run_typer_app()
-        return
+        return run_typer_app()
     import gc
 
-    from ai_skills.cli.render import exit_now, run_guarded
+    from ai_skills.cli.render import run_guarded
 
     # One short run: the cyclic collector would only walk the objects imports make (a few
     # ms of an `add`); what it could free is freed when the process ends.
     gc.disable()
-    result = run_guarded("ai-skills", command)
-    exit_now(result if isinstance(result, int) else 0)
+    try:
+        result = run_guarded("ai-skills", command)
+    finally:
+        gc.enable()
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    from ai_skills.cli.quick_exit import exit_now
+
+    exit_now(main())

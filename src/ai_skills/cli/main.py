@@ -241,10 +241,12 @@ _add_commands.register(app)
 _agents_command.register(app)
 
 
-def run() -> None:
-    """Console-script entry point."""
+def main() -> int:
+    """Run the typer app on `sys.argv` and return the exit code (cli/entry.py calls this
+    for every command line its fast path leaves to typer)."""
     result = run_guarded("ai-skills", _run_app)
-    raise SystemExit(result if isinstance(result, int) else 0)
+    return result if isinstance(result, int) else 0
+
 
 
 def _run_app() -> Any:

@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # `typing` costs milliseconds on hot paths (worker report
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from contextlib import AbstractContextManager
-    from typing import Any, NoReturn, TypeVar
+    from typing import Any, TypeVar
 
     T = TypeVar("T")
 
@@ -95,31 +95,3 @@ def run_guarded(prog: str, main: Callable[[], T]) -> T | int:
         return main()
     except AiSkillsError as error:
         return fail(error, prog=prog)
-
-
-def silence_stdout() -> None:
-    """Point stdout at /dev/null: its reader went away (`| head`), and a later flush (Python
-    flushes at exit) must not fail again."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def exit_now(code: int) -> NoReturn:
-    """Flush stdout and stderr, then exit at once, without the interpreter's teardown.
-
-    For the typer-free entries (`add`/`install`, `use-skills`, `worker report`/`status`),
-    whose work is done and committed by now: freeing every module they imported cost a
-    cold `ai-skills add` about 8 ms, a first `use-skills` sync about 5 ms and `worker
-    status` (with its store, which SQLite checkpoints as its last connection closes) about
-    3 ms (benchmarks/). A reader that went away makes it exit 1, quietly, as a typer
-    command does.
-    """
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        silence_stdout()
-        code = 1
-    try:  # noqa: SIM105 (contextlib.suppress: an import these entries avoid)
-        sys.stderr.flush()
-    except OSError:
-        pass  # nobody reads stderr either: the exit code still says how it went
-    os._exit(code)

@@ -114,26 +114,34 @@ def _render(report: SyncReport, *, verbose: bool, as_json: bool, planned: bool) 
         render_text(report, verbose=verbose, planned=planned)
 
 
-def run() -> None:
-    """Console-script entry point."""
-    if len(sys.argv) == 1:
+def command(argv: list[str] | None = None) -> int:
+    """`use-skills ARGV` as its console script runs it; returns the exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
         # The direnv case: prove a no-op with os and json alone before importing the rest.
         from ai_skills.deploy.fastpath import quick_noop
 
         if quick_noop(os.getcwd(), os.environ):
-            sys.exit(0)
+            return 0
     import gc
 
-    from ai_skills.cli.render import exit_now
     from ai_skills.errors import AiSkillsError
 
     gc.disable()  # one short run: the collector would only walk what the imports made
     try:
-        code = main()
+        return main(args)
     except AiSkillsError as error:
         print(f"use-skills: error: {error}", file=sys.stderr)
-        code = error.exit_code
-    exit_now(code)
+        return error.exit_code
+    finally:
+        gc.enable()
+
+
+def run() -> None:
+    """Console-script entry point."""
+    from ai_skills.cli.quick_exit import exit_now
+
+    exit_now(command())
 
 
 if __name__ == "__main__":

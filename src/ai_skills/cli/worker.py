@@ -295,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Entry point of `python -m ai_skills.cli.worker` (the console script: cli.worker_entry)."""
-    sys.exit(main())
+    from ai_skills.cli.quick_exit import exit_now
+
+    exit_now(main())
 
 
 if __name__ == "__main__":

@@ -112,7 +112,8 @@ def check_text_arguments(args: list[str]) -> None:
 
 def run_checked(args: list[str], command: Callable[[], int]) -> int:
     """Run `command` after the text and role checks; errors become one line on stderr."""
-    from ai_skills.cli.render import fail, silence_stdout
+    from ai_skills.cli.quick_exit import silence_stdout
+    from ai_skills.cli.render import fail
     from ai_skills.errors import AiSkillsError
     from ai_skills.worker.roles import check_command
 
@@ -158,23 +159,21 @@ def main(argv: list[str] | None = None) -> int:
         from ai_skills.cli.worker import main as run_typer_app
 
         return run_typer_app(args)
-    return run_checked(args, command)
-
-
-def run() -> None:
-    """Console-script entry point: a plain `report`/`status` ends with `exit_now`."""
-    args = sys.argv[1:]
-    command = fast_command(args) if args != ["--version"] else None
-    if command is None:
-        sys.exit(main(args))
     import gc
 
     # These commands live milliseconds: collecting cycles during their imports only costs.
     gc.disable()
-    code = run_checked(args, command)
-    from ai_skills.cli.render import exit_now
+    try:
+        return run_checked(args, command)
+    finally:
+        gc.enable()
 
-    exit_now(code)
+
+def run() -> None:
+    """Console-script entry point."""
+    from ai_skills.cli.quick_exit import exit_now
+
+    exit_now(main())
 
 
 if __name__ == "__main__":
