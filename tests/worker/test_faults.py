@@ -33,6 +33,7 @@ from ai_skills.worker.ops.tick import tick
 from ai_skills.worker.ops.watch import read_events
 from ai_skills.worker.process_identity import is_alive
 from ai_skills.worker.run.cancel import CancelOptions, cancel_task
+from ai_skills.worker.run.clones import workspace_record
 from ai_skills.worker.run.launch import start_task
 from ai_skills.worker.run.worktrees import registered_worktrees
 from ai_skills.worker.tasks import get_attempt, get_task
@@ -44,11 +45,14 @@ def test_cancel_with_cleanup_saves_work_removes_worktree_keeps_branch(
     attempt_id = start_with(worker_repo, ctx, conn, "dirty-hang")
     wait_log(conn, attempt_id, "left uncommitted work")
     worktree = Path(get_task(conn, "t1").worktree or "")
+    record = workspace_record(ctx.common_dir, "t1")
+    assert record.read_text() == str(worktree.resolve())
     options = CancelOptions(reason="plans changed", cleanup=True, grace_seconds=5)
     result = cancel_task(ctx, conn, "t1", options)
     assert result.state == "cancelled" and result.agent == "terminated"
     assert result.saved_commit is not None and result.worktree_removed and result.branch_kept
     assert not worktree.exists() and worktree.resolve() not in registered_worktrees(ctx.repo_root)
+    assert not record.exists()  # a folder put there later is not the task's
     assert git(ctx.repo_root, "show", "worker/t1:wip-t1.txt") == "half-done work"
     assert processes_gone(conn, "t1")
     task = get_task(conn, "t1")

@@ -25,6 +25,7 @@ from ai_skills.worker.config import load_config
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.ops.watch import read_events
+from ai_skills.worker.run.cancel import CancelOptions, cancel_task
 from ai_skills.worker.run.launch import start_task
 from ai_skills.worker.tasks import get_attempt, get_task
 
@@ -190,14 +191,8 @@ def test_reconcile_names_a_folder_among_the_workspaces_that_no_task_owns(
     assert len(found) == 1 and "ghost" in found[0].detail
 
 
-@pytest.mark.parametrize("left_by", ["a deleted repository", "another project"])
-def test_a_clone_that_is_not_the_tasks_own_is_refused_and_left_as_it_is(
-    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path,
-    left_by: str,
-) -> None:
-    """A repository deleted and made again at the same path leaves its workspaces behind
-    (`repo.worktrees/t1`, a clone whose origin is this very path); a user may keep an
-    unrelated clone there. Adopted, the agent would work in it and a merge remove it."""
+def clone_in_the_way(worker_repo: Path, tmp_path: Path, *, left_by: str) -> tuple[Path, str]:
+    """A clone that is not task t1's, at t1's path, with an uncommitted file; it and its HEAD."""
     path = worker_repo.parent / "repo.worktrees" / "t1"
     if left_by == "a deleted repository":
         git(tmp_path, "clone", "-q", "--shared", str(worker_repo), str(path))
@@ -208,7 +203,18 @@ def test_a_clone_that_is_not_the_tasks_own_is_refused_and_left_as_it_is(
         git(other, "commit", "-q", "--allow-empty", "-m", "theirs")
         git(tmp_path, "clone", "-q", str(other), str(path))
     (path / "precious.txt").write_text("mine\n")
-    head = git(path, "rev-parse", "HEAD")
+    return path, git(path, "rev-parse", "HEAD")
+
+
+@pytest.mark.parametrize("left_by", ["a deleted repository", "another project"])
+def test_a_clone_that_is_not_the_tasks_own_is_refused_and_left_as_it_is(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path,
+    left_by: str,
+) -> None:
+    """A repository deleted and made again at the same path leaves its workspaces behind
+    (`repo.worktrees/t1`, a clone whose origin is this very path); a user may keep an
+    unrelated clone there. Adopted, the agent would work in it and a merge remove it."""
+    path, head = clone_in_the_way(worker_repo, tmp_path, left_by=left_by)
     add(conn, "t1")
     with pytest.raises(WorktreeError, match="is not a workspace of this task; move it away"):
         start_task(ctx, conn, load_config(ctx.config_path), "t1")
@@ -216,6 +222,30 @@ def test_a_clone_that_is_not_the_tasks_own_is_refused_and_left_as_it_is(
     assert git(path, "rev-parse", "HEAD") == head
     assert get_task(conn, "t1").state.value == "queued"  # back in the queue, with the reason
     assert "move it away" in get_task(conn, "t1").reason
+    # Started again, the refused attempt does not make the folder the task's (it had been
+    # adopted: the store named it as the earlier attempt's workspace).
+    with pytest.raises(WorktreeError, match="is not a workspace of this task; move it away"):
+        start_task(ctx, conn, load_config(ctx.config_path), "t1")
+
+
+def test_cancelling_a_task_whose_start_was_refused_leaves_the_folder_in_its_way(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    """The task's record still names the folder that refused its start; cancel --cleanup
+    had committed the user's files in it and then removed it."""
+    path, head = clone_in_the_way(worker_repo, tmp_path, left_by="another project")
+    add(conn, "t1")
+    with pytest.raises(WorktreeError, match="is not a workspace of this task; move it away"):
+        start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="not wanted", cleanup=True))
+    assert not result.worktree_removed and result.saved_commit is None
+    assert any("left as it is: it is not a workspace of this task" in n for n in result.notes)
+    assert (path / "precious.txt").read_text() == "mine\n"
+    assert git(path, "rev-parse", "HEAD") == head
+    assert git(path, "status", "--porcelain") == "?? precious.txt"
+    assert get_task(conn, "t1").worktree_removed  # the task has no workspace there
+    assert [e.data for e in read_events(conn, task_id="t1") if e.kind == "worktree_disowned"] \
+        == [{"path": str(path)}]
 
 
 def test_a_clone_made_before_the_repo_had_an_identity_gets_it_on_the_next_start(

@@ -17,7 +17,12 @@ from ai_skills.worker.review.merge_remote import delete_task_branch, push_integr
 from ai_skills.worker.review.merge_run import MergeRun, MergeStopped, end_merge
 from ai_skills.worker.review.treeops import commits_between, is_ancestor, rev
 from ai_skills.worker.run.clones import is_clone
-from ai_skills.worker.run.workspace_git import remove_workspace, workspace_dirty, workspace_head
+from ai_skills.worker.run.workspace_git import (
+    disown_if_foreign,
+    remove_workspace,
+    workspace_dirty,
+    workspace_head,
+)
 from ai_skills.worker.run.worktrees import branch_sha, delete_branch, registered_worktrees
 from ai_skills.worker.states import TaskState
 from ai_skills.worker.store import Db, append_event, transaction
@@ -59,6 +64,10 @@ def step_remove_worktree(ctx: RepoContext, conn: Db, config: WorkerConfig, run: 
     """Remove the task's worktree, unless it holds uncommitted work."""
     task = get_task(conn, run.task_id)
     if not task.worktree or task.worktree_removed:
+        return
+    foreign = disown_if_foreign(ctx, conn, task.id, task.worktree)
+    if foreign:
+        run.notes.append(foreign)
         return
     path = Path(task.worktree)
     if path.exists() and workspace_dirty(ctx, path):

@@ -24,6 +24,7 @@ from ai_skills.worker.run.agent_processes import (
 )
 from ai_skills.worker.run.workspace import sync_branch
 from ai_skills.worker.run.workspace_git import (
+    disown_if_foreign,
     drop_stale_index_lock,
     remove_workspace,
     save_workspace_work,
@@ -84,9 +85,15 @@ def cancel_task(
     if task.state != TaskState.CANCELLED:
         notes.append(f"task was already {task.state.value}; only cleanup steps ran")
     agent = stop_attempt(conn, task, grace=0.0 if options.force else options.grace_seconds)
+    foreign = None
+    if task.worktree and not task.worktree_removed:
+        foreign = disown_if_foreign(ctx, conn, task.id, task.worktree)
+    if foreign:  # the folder that refused the task's start: nothing is saved in it or removed
+        notes.append(foreign)
+        task = get_task(conn, task.id)
     saved = _save_work(ctx, conn, task)
-    removed = task.worktree_removed
-    if options.cleanup and not removed:
+    removed = task.worktree_removed and not foreign
+    if options.cleanup and not task.worktree_removed:
         _remove_worktree(ctx, conn, task)
         removed = True
     kept = branch_exists(ctx.repo_root, task.branch)

@@ -75,7 +75,7 @@ def make_clone(
     """
     if is_clone(path) and (known or made_here(common_dir, task_id, path)):
         drop_registration(repo, common_dir, path)
-        _record_workspace(common_dir, task_id, path)
+        record_workspace(common_dir, task_id, path)
         return False
     if path.exists() and (is_clone(path) or any(path.iterdir())):
         raise WorktreeError(
@@ -91,11 +91,19 @@ def make_clone(
         cwd=path.parent,
     )
     _copy_identity(repo, path)
-    _record_workspace(common_dir, task_id, path)
+    record_workspace(common_dir, task_id, path)
     return True
 
 
-def _record_workspace(common_dir: Path, task_id: str, path: Path) -> None:
+def forget_workspace(common_dir: Path, task_id: str, path: Path) -> None:
+    """Drop the record of the task's clone at `path` once it is removed: a folder put there
+    later is not the task's."""
+    if made_here(common_dir, task_id, path):
+        workspace_record(common_dir, task_id).unlink(missing_ok=True)
+
+
+def record_workspace(common_dir: Path, task_id: str, path: Path) -> None:
+    """Note that the clone at `path` is the task's workspace (`made_here`)."""
     from ai_skills.util.fs import atomic_write_text
 
     record = workspace_record(common_dir, task_id)

@@ -18,9 +18,24 @@ from pathlib import Path
 from ai_skills.errors import CommandError
 from ai_skills.util.git import git_env
 from ai_skills.worker.context import RepoContext
-from ai_skills.worker.run.clones import is_clone, local_identity, remove_clone
+from ai_skills.worker.run.clones import (
+    forget_workspace,
+    is_clone,
+    is_linked_worktree,
+    local_identity,
+    made_here,
+    record_workspace,
+    remove_clone,
+)
 from ai_skills.worker.run.sandbox import available, tool_argv
-from ai_skills.worker.run.worktrees import FALLBACK_IDENTITY, remove_worktree
+from ai_skills.worker.run.worktrees import (
+    FALLBACK_IDENTITY,
+    registered_worktrees,
+    remove_worktree,
+)
+from ai_skills.worker.store import Db, append_event, transaction
+from ai_skills.worker.store.attempts import agent_worked_in
+from ai_skills.worker.store.tasks import mark_worktree_removed
 
 _TIMEOUT = 300
 
@@ -133,6 +148,38 @@ def save_workspace_work(ctx: RepoContext, path: Path, *, message: str) -> bool:
     return True
 
 
+def owns_workspace(ctx: RepoContext, conn: Db, task_id: str, path: Path) -> bool:
+    """True when `path` is the task's own workspace, so its work may be saved and the folder
+    removed: a clone worker made or adopted for it (`clones.made_here`; a clone from before
+    those records counts when the task's agent worked there, and is recorded now), or a
+    linked worktree of this repository (from before clones).
+
+    Anything else at the task's path, such as the folder that refused its start (which the
+    task's record still names), is somebody else's: nothing is committed in it or deleted.
+    """
+    if is_clone(path):
+        if made_here(ctx.common_dir, task_id, path):
+            return True
+        if not agent_worked_in(conn, task_id, str(path)):
+            return False
+        record_workspace(ctx.common_dir, task_id, path)
+        return True
+    return is_linked_worktree(path) and path.resolve() in registered_worktrees(ctx.repo_root)
+
+
+def disown_if_foreign(ctx: RepoContext, conn: Db, task_id: str, worktree: str) -> str | None:
+    """When the folder the task's record names is there but not its workspace
+    (`owns_workspace`), have the record say the task has none, and return a note saying
+    the folder was left as it is; else None."""
+    path = Path(worktree)
+    if not path.exists() or owns_workspace(ctx, conn, task_id, path):
+        return None
+    with transaction(conn):
+        mark_worktree_removed(conn, task_id)
+        append_event(conn, kind="worktree_disowned", task_id=task_id, data={"path": worktree})
+    return f"worktree {worktree} left as it is: it is not a workspace of this task"
+
+
 def remove_workspace(ctx: RepoContext, task_id: str, path: Path) -> bool:
     """Delete a workspace whose work the caller saved; True when it is gone.
 
@@ -140,6 +187,8 @@ def remove_workspace(ctx: RepoContext, task_id: str, path: Path) -> bool:
     """
     if is_clone(path):
         gone = remove_clone(path, state=ctx.worker_dir / "homes" / task_id)
+        if gone:
+            forget_workspace(ctx.common_dir, task_id, path)
     else:
         gone = remove_worktree(ctx.repo_root, path)
     if gone and path.parent.name.endswith(".worktrees"):

@@ -121,16 +121,25 @@ def earlier_worktree(db: Db, task_id: str, attempt_id: int) -> str | None:
     """Where the task's last attempt before `attempt_id` on the same host worked, if any.
 
     Only the same host's: another host's workspace is on that machine (several hosts sharing
-    one file system must not move each other's).
+    one file system must not move each other's). Only an attempt whose agent started worked
+    anywhere: one refused before (a folder in the way that is not the task's) did not.
     """
     found = db.value(
         "SELECT a.worktree FROM attempts a JOIN attempts cur ON cur.id = ?"
-        " WHERE a.task_id = ? AND a.id < cur.id"
+        " WHERE a.task_id = ? AND a.id < cur.id AND a.agent_pid IS NOT NULL"
         " AND (a.host = cur.host OR (a.host IS NULL AND cur.host IS NULL))"
         " ORDER BY a.id DESC LIMIT 1",
         (attempt_id, task_id),
     )
     return None if found is None else str(found)
+
+
+def agent_worked_in(db: Db, task_id: str, worktree: str) -> bool:
+    """True when an attempt of the task started its agent in `worktree`."""
+    return db.row(
+        "SELECT 1 FROM attempts WHERE task_id = ? AND worktree = ? AND agent_pid IS NOT NULL",
+        (task_id, worktree),
+    ) is not None
 
 
 def attempt_worktrees(db: Db, task_id: str) -> list[str]:
