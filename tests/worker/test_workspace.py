@@ -276,3 +276,26 @@ def test_a_clone_made_before_the_repo_had_an_identity_gets_it_on_the_next_start(
 
 def _git_status(cwd: Path, *args: str) -> int:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True).returncode
+
+
+def test_a_linked_worktree_of_another_branch_at_the_tasks_path_is_refused(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection
+) -> None:
+    """A user's own worktree of this repository (`git worktree add ../repo.worktrees/fix -b
+    fix`) where task `fix` would work: converting it made their files and commits the
+    task's, its branch dropped from it."""
+    path = worker_repo.parent / "repo.worktrees" / "t1"
+    git(worker_repo, "worktree", "add", "-q", "-b", "mine", str(path))
+    (path / "precious.txt").write_text("mine\n")
+    add(conn, "t1")
+    with pytest.raises(WorktreeError, match="not a workspace of this task; move it away"):
+        start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    assert (path / ".git").is_file()  # still a linked worktree, on its own branch
+    assert git(path, "branch", "--show-current") == "mine"
+    assert git(path, "status", "--porcelain") == "?? precious.txt"
+    assert git(worker_repo, "rev-parse", "refs/heads/mine") == git(worker_repo, "rev-parse", "main")
+    # Nor is it committed in or removed when the task is cancelled.
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="not wanted", cleanup=True))
+    assert not result.worktree_removed and result.saved_commit is None
+    assert git(path, "status", "--porcelain") == "?? precious.txt"
+    assert git(worker_repo, "rev-parse", "refs/heads/mine") == git(worker_repo, "rev-parse", "main")

@@ -65,7 +65,7 @@ def step_remove_worktree(ctx: RepoContext, conn: Db, config: WorkerConfig, run: 
     task = get_task(conn, run.task_id)
     if not task.worktree or task.worktree_removed:
         return
-    foreign = disown_if_foreign(ctx, conn, task.id, task.worktree)
+    foreign = disown_if_foreign(ctx, conn, task.id, task.branch, task.worktree)
     if foreign:
         run.notes.append(foreign)
         return

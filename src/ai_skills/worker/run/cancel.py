@@ -87,7 +87,7 @@ def cancel_task(
     agent = stop_attempt(conn, task, grace=0.0 if options.force else options.grace_seconds)
     foreign = None
     if task.worktree and not task.worktree_removed:
-        foreign = disown_if_foreign(ctx, conn, task.id, task.worktree)
+        foreign = disown_if_foreign(ctx, conn, task.id, task.branch, task.worktree)
     if foreign:  # the folder that refused the task's start: nothing is saved in it or removed
         notes.append(foreign)
         task = get_task(conn, task.id)

@@ -29,6 +29,7 @@ from ai_skills.errors import CommandError
 from ai_skills.util.git import run_git
 from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.run.sandbox import tool_argv
+from ai_skills.worker.run.worktrees import registered_worktrees
 
 _TIMEOUT = 300
 IDENTITY_KEYS = ("user.name", "user.email")
@@ -143,6 +144,16 @@ def convert_worktree(repo: Path, common_dir: Path, *, path: Path, branch: str) -
             task_id=branch.removeprefix("worker/"),
             path=str(path),
             detail="is a linked worktree of another repository; move it away",
+        )
+    # Only the task's own worktree (worker made them with the task branch checked out): a
+    # user's worktree of another branch there would become the agent's, with their files.
+    checked_out = registered_worktrees(repo).get(path.resolve())
+    if checked_out != branch:
+        raise WorktreeError(
+            task_id=branch.removeprefix("worker/"),
+            path=str(path),
+            detail=f"is a worktree of {checked_out or 'a detached HEAD'}, not of {branch}, "
+            "so not a workspace of this task; move it away",
         )
     head = run_git(["rev-parse", "--verify", "HEAD"], cwd=path).stdout.strip()
     fresh = path.parent / f".{path.name}.clone-tmp"

@@ -148,11 +148,11 @@ def save_workspace_work(ctx: RepoContext, path: Path, *, message: str) -> bool:
     return True
 
 
-def owns_workspace(ctx: RepoContext, conn: Db, task_id: str, path: Path) -> bool:
+def owns_workspace(ctx: RepoContext, conn: Db, task_id: str, branch: str, path: Path) -> bool:
     """True when `path` is the task's own workspace, so its work may be saved and the folder
     removed: a clone worker made or adopted for it (`clones.made_here`; a clone from before
     those records counts when the task's agent worked there, and is recorded now), or a
-    linked worktree of this repository (from before clones).
+    linked worktree of this repository with the task's `branch` (from before clones).
 
     Anything else at the task's path, such as the folder that refused its start (which the
     task's record still names), is somebody else's: nothing is committed in it or deleted.
@@ -164,15 +164,18 @@ def owns_workspace(ctx: RepoContext, conn: Db, task_id: str, path: Path) -> bool
             return False
         record_workspace(ctx.common_dir, task_id, path)
         return True
-    return is_linked_worktree(path) and path.resolve() in registered_worktrees(ctx.repo_root)
+    return is_linked_worktree(path) and registered_worktrees(ctx.repo_root).get(
+        path.resolve()) == branch
 
 
-def disown_if_foreign(ctx: RepoContext, conn: Db, task_id: str, worktree: str) -> str | None:
+def disown_if_foreign(
+    ctx: RepoContext, conn: Db, task_id: str, branch: str, worktree: str
+) -> str | None:
     """When the folder the task's record names is there but not its workspace
     (`owns_workspace`), have the record say the task has none, and return a note saying
     the folder was left as it is; else None."""
     path = Path(worktree)
-    if not path.exists() or owns_workspace(ctx, conn, task_id, path):
+    if not path.exists() or owns_workspace(ctx, conn, task_id, branch, path):
         return None
     with transaction(conn):
         mark_worktree_removed(conn, task_id)
