@@ -27,6 +27,7 @@ from ai_skills.worker.errors import WorktreeError
 from ai_skills.worker.ops.watch import read_events
 from ai_skills.worker.run.cancel import CancelOptions, cancel_task
 from ai_skills.worker.run.launch import start_task
+from ai_skills.worker.run.launch_steps import launch_attempt
 from ai_skills.worker.tasks import get_attempt, get_task
 
 
@@ -299,3 +300,36 @@ def test_a_linked_worktree_of_another_branch_at_the_tasks_path_is_refused(
     assert not result.worktree_removed and result.saved_commit is None
     assert git(path, "status", "--porcelain") == "?? precious.txt"
     assert git(worker_repo, "rev-parse", "refs/heads/mine") == git(worker_repo, "rev-parse", "main")
+
+
+def test_a_launch_killed_while_cloning_resumes_instead_of_refusing_its_clone(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Killed once git clone had run but before the clone was recorded, a launch used to
+    leave a clone at the task's path that its resume refused as somebody else's."""
+    from ai_skills.worker.run import clones
+
+    real_run_git = clones.run_git
+
+    def clone_then_die(args: list[str], **kwargs: object) -> object:
+        done = real_run_git(args, **kwargs)  # type: ignore[arg-type]
+        if "clone" in args:
+            raise KeyboardInterrupt  # the start is killed here
+        return done
+
+    add(conn, "t1")
+    monkeypatch.setattr(clones, "run_git", clone_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        start_task(ctx, conn, load_config(ctx.config_path), "t1")
+    monkeypatch.setattr(clones, "run_git", real_run_git)
+    path = worker_repo.parent / "repo.worktrees" / "t1"
+    # The interrupted start left the task running with its launch unfinished; `worker
+    # reconcile --fix` resumes the launch (ops/reconcile_fix.py), which had refused.
+    attempt_id = get_task(conn, "t1").current_attempt
+    assert attempt_id is not None
+    launch_attempt(ctx, conn, load_config(ctx.config_path), attempt_id)
+    assert get_task(conn, "t1").state.value == "running", get_task(conn, "t1").reason
+    assert git(path, "branch", "--show-current") == "worker/t1"
+    assert not (path.parent / ".t1.clone-new").exists()
+    assert not (path.parent / ".t1.clone-new").exists()

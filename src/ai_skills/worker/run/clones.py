@@ -87,12 +87,19 @@ def make_clone(
     # A worktree deleted by hand leaves a registration that still holds its branch.
     run_git(["worktree", "prune"], cwd=repo)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Made aside, then renamed into place (recorded first): a start killed half-way leaves
+    # no clone at `path`, which the next start would refuse as somebody else's, only this
+    # folder, which it clears away.
+    fresh = path.parent / f".{path.name}.clone-new"
+    if fresh.exists():
+        shutil.rmtree(fresh)
     run_git(
-        ["clone", "-q", "--shared", "--no-tags", "--branch", branch, "--", str(repo), str(path)],
+        ["clone", "-q", "--shared", "--no-tags", "--branch", branch, "--", str(repo), str(fresh)],
         cwd=path.parent,
     )
-    _copy_identity(repo, path)
+    _copy_identity(repo, fresh)
     record_workspace(common_dir, task_id, path)
+    os.replace(fresh, path)
     return True
 
 
