@@ -302,12 +302,10 @@ def test_a_linked_worktree_of_another_branch_at_the_tasks_path_is_refused(
     assert git(worker_repo, "rev-parse", "refs/heads/mine") == git(worker_repo, "rev-parse", "main")
 
 
-def test_a_launch_killed_while_cloning_resumes_instead_of_refusing_its_clone(
-    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection,
-    monkeypatch: pytest.MonkeyPatch,
+def kill_the_launch_after_cloning(
+    ctx: RepoContext, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Killed once git clone had run but before the clone was recorded, a launch used to
-    leave a clone at the task's path that its resume refused as somebody else's."""
+    """Start task t1 and kill its launch right after git clone has run."""
     from ai_skills.worker.run import clones
 
     real_run_git = clones.run_git
@@ -319,10 +317,19 @@ def test_a_launch_killed_while_cloning_resumes_instead_of_refusing_its_clone(
         return done
 
     add(conn, "t1")
-    monkeypatch.setattr(clones, "run_git", clone_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        start_task(ctx, conn, load_config(ctx.config_path), "t1")
-    monkeypatch.setattr(clones, "run_git", real_run_git)
+    with monkeypatch.context() as patch:
+        patch.setattr(clones, "run_git", clone_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            start_task(ctx, conn, load_config(ctx.config_path), "t1")
+
+
+def test_a_launch_killed_while_cloning_resumes_instead_of_refusing_its_clone(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Killed once git clone had run but before the clone was recorded, a launch used to
+    leave a clone at the task's path that its resume refused as somebody else's."""
+    kill_the_launch_after_cloning(ctx, conn, monkeypatch)
     path = worker_repo.parent / "repo.worktrees" / "t1"
     # The interrupted start left the task running with its launch unfinished; `worker
     # reconcile --fix` resumes the launch (ops/reconcile_fix.py), which had refused.
@@ -332,4 +339,15 @@ def test_a_launch_killed_while_cloning_resumes_instead_of_refusing_its_clone(
     assert get_task(conn, "t1").state.value == "running", get_task(conn, "t1").reason
     assert git(path, "branch", "--show-current") == "worker/t1"
     assert not (path.parent / ".t1.clone-new").exists()
-    assert not (path.parent / ".t1.clone-new").exists()
+
+
+def test_cancelling_a_task_whose_launch_was_killed_while_cloning_leaves_nothing(
+    worker_repo: Path, ctx: RepoContext, conn: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kill_the_launch_after_cloning(ctx, conn, monkeypatch)
+    folder = worker_repo.parent / "repo.worktrees"
+    assert (folder / ".t1.clone-new").is_dir()  # the clone, half made: never at its path
+    result = cancel_task(ctx, conn, "t1", CancelOptions(reason="not wanted", cleanup=True))
+    assert result.state == "cancelled"
+    assert not folder.exists()  # the default folder goes with its last workspace

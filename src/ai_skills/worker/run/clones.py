@@ -90,9 +90,8 @@ def make_clone(
     # Made aside, then renamed into place (recorded first): a start killed half-way leaves
     # no clone at `path`, which the next start would refuse as somebody else's, only this
     # folder, which it clears away.
-    fresh = path.parent / f".{path.name}.clone-new"
-    if fresh.exists():
-        shutil.rmtree(fresh)
+    fresh = half_made(path)
+    clear_half_made(path)
     run_git(
         ["clone", "-q", "--shared", "--no-tags", "--branch", branch, "--", str(repo), str(fresh)],
         cwd=path.parent,
@@ -101,6 +100,16 @@ def make_clone(
     record_workspace(common_dir, task_id, path)
     os.replace(fresh, path)
     return True
+
+
+def half_made(path: Path) -> Path:
+    """Where `make_clone` builds the clone for `path` before renaming it into place."""
+    return path.parent / f".{path.name}.clone-new"
+
+
+def clear_half_made(path: Path) -> None:
+    """Delete what a launch killed while cloning left beside `path` (no agent worked in it)."""
+    shutil.rmtree(half_made(path), ignore_errors=True)
 
 
 def forget_workspace(common_dir: Path, task_id: str, path: Path) -> None:

@@ -19,6 +19,7 @@ from ai_skills.errors import CommandError
 from ai_skills.util.git import git_env
 from ai_skills.worker.context import RepoContext
 from ai_skills.worker.run.clones import (
+    clear_half_made,
     forget_workspace,
     is_clone,
     is_linked_worktree,
@@ -194,6 +195,8 @@ def remove_workspace(ctx: RepoContext, task_id: str, path: Path) -> bool:
             forget_workspace(ctx.common_dir, task_id, path)
     else:
         gone = remove_worktree(ctx.repo_root, path)
+    if gone:
+        clear_half_made(path)
     if gone and path.parent.name.endswith(".worktrees"):
         # The default folder beside the repo (workspace.py) goes with its last workspace.
         with contextlib.suppress(OSError):
