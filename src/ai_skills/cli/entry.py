@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     if command is None:
         from ai_skills.cli.main import main as run_typer_app
 
-        return run_typer_app()
+        return run_typer_app(args)
     import gc
 
     from ai_skills.cli.render import run_guarded

@@ -241,19 +241,18 @@ _add_commands.register(app)
 _agents_command.register(app)
 
 
-def main() -> int:
-    """Run the typer app on `sys.argv` and return the exit code (cli/entry.py calls this
-    for every command line its fast path leaves to typer)."""
-    result = run_guarded("ai-skills", _run_app)
+def main(args: list[str] | None = None) -> int:
+    """Run the typer app on `args` (default: `sys.argv[1:]`) and return the exit code;
+    cli/entry.py calls this for every command line its fast path leaves to typer."""
+    result = run_guarded("ai-skills", lambda: _run_app(args))
     return result if isinstance(result, int) else 0
 
 
-
-def _run_app() -> Any:
+def _run_app(args: list[str] | None) -> Any:
     # standalone_mode=False lets AiSkillsError reach run_guarded, but then typer leaves
     # usage errors (unknown option, missing argument) to us: show them as click would.
     try:
-        return app(standalone_mode=False)
+        return app(args=args, prog_name="ai-skills", standalone_mode=False)
     except typer.TyperException as exc:
         show = getattr(exc, "show", None)
         if show is None:

@@ -24,7 +24,7 @@ def unpushed_findings(ctx: RepoContext, conn: Db, remote: str) -> list[Finding]:
     A running task's supervisor pushes at every beat, so its branch is named only when its
     last push was rejected; a merged task's not at all.
     """
-    branches = task_branches(ctx.repo_root)
+    branches = task_branches(ctx.repo_root, ctx.common_dir)
     # A merged task's work is in the integration branch: its branch here may just be left
     # over on a host that ran it (the merge deleted it where it merged, and on the remote).
     tasks = [t for t in list_tasks(conn)

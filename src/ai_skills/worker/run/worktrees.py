@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ai_skills.util.git import git_out, git_query, run_git
 from ai_skills.util.git_refs import branches_under
 
@@ -32,13 +34,12 @@ def branch_sha(repo: Path, branch: str) -> str | None:
     return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
-def task_branches(repo: str | Path, common_dir: str | None = None) -> set[str]:
-    """The task branches (`worker/*`) that exist, in one git run; read from git's ref files
-    instead when `common_dir` (the repository's) is given and they are in a form read there."""
-    if common_dir is not None:
-        found = branches_under(common_dir, "worker/")
-        if found is not None:
-            return found
+def task_branches(repo: str | Path, common_dir: str | Path) -> set[str]:
+    """The task branches (`worker/*`) that exist: read from git's ref files in `common_dir`
+    (the repository's), or in one git run when its refs are stored otherwise."""
+    found = branches_under(os.fspath(common_dir), "worker/")
+    if found is not None:
+        return found
     out = git_query(["for-each-ref", "--format=%(refname)", "refs/heads/worker/"], cwd=repo)
     return {line.removeprefix("refs/heads/") for line in out.splitlines()}
 
