@@ -76,7 +76,7 @@ def make_clone(
     """
     if is_clone(path) and (known or made_here(common_dir, task_id, path)):
         drop_registration(repo, common_dir, path)
-        record_workspace(common_dir, task_id, path)
+        _record_workspace(common_dir, task_id, path)
         return False
     if path.exists() and (is_clone(path) or any(path.iterdir())):
         raise WorktreeError(
@@ -97,7 +97,7 @@ def make_clone(
         cwd=path.parent,
     )
     _copy_identity(repo, fresh)
-    record_workspace(common_dir, task_id, path)
+    _record_workspace(common_dir, task_id, path)
     os.replace(fresh, path)
     return True
 
@@ -119,7 +119,7 @@ def forget_workspace(common_dir: Path, task_id: str, path: Path) -> None:
         workspace_record(common_dir, task_id).unlink(missing_ok=True)
 
 
-def record_workspace(common_dir: Path, task_id: str, path: Path) -> None:
+def _record_workspace(common_dir: Path, task_id: str, path: Path) -> None:
     """Note that the clone at `path` is the task's workspace (`made_here`)."""
     from ai_skills.util.fs import atomic_write_text
 

@@ -25,7 +25,6 @@ from ai_skills.worker.run.clones import (
     is_linked_worktree,
     local_identity,
     made_here,
-    record_workspace,
     remove_clone,
 )
 from ai_skills.worker.run.sandbox import available, tool_argv
@@ -152,19 +151,15 @@ def save_workspace_work(ctx: RepoContext, path: Path, *, message: str) -> bool:
 def owns_workspace(ctx: RepoContext, conn: Db, task_id: str, branch: str, path: Path) -> bool:
     """True when `path` is the task's own workspace, so its work may be saved and the folder
     removed: a clone worker made or adopted for it (`clones.made_here`; a clone from before
-    those records counts when the task's agent worked there, and is recorded now), or a
-    linked worktree of this repository with the task's `branch` (from before clones).
+    those records counts when the task's agent worked there), or a linked worktree of this
+    repository with the task's `branch` (from before clones).
 
     Anything else at the task's path, such as the folder that refused its start (which the
     task's record still names), is somebody else's: nothing is committed in it or deleted.
     """
     if is_clone(path):
-        if made_here(ctx.common_dir, task_id, path):
-            return True
-        if not agent_worked_in(conn, task_id, str(path)):
-            return False
-        record_workspace(ctx.common_dir, task_id, path)
-        return True
+        return made_here(ctx.common_dir, task_id, path) or agent_worked_in(
+            conn, task_id, str(path))
     return is_linked_worktree(path) and registered_worktrees(ctx.repo_root).get(
         path.resolve()) == branch
 
