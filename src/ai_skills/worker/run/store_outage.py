@@ -26,7 +26,9 @@ PATIENCE = 600.0
 def store_errors() -> tuple[type[Exception], ...]:
     """What a statement or a connection raises while the store is away (a server that
     restarts, a connection it closed, a database locked too long). A statement the store
-    refuses (a constraint, bad SQL) is not among them: waiting would not change its answer."""
+    refuses for what it says (a constraint) is not among them: waiting would not change its
+    answer. SQLite raises OperationalError for SQL it cannot parse too, so with SQLite a
+    statement of ours that is wrong waits out `PATIENCE` before its error goes up."""
     import sqlite3
 
     away: list[type[Exception]] = [StoreUnavailableError, sqlite3.OperationalError]
